@@ -1,0 +1,125 @@
+//! An opened GGUF file: the validated header plus zero-copy access to the tensor bytes.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::ops::Deref;
+use std::path::{Path, PathBuf};
+
+use memmap2::Mmap;
+
+use crate::error::{GgufError, Problem, Result};
+use crate::read::{self, Header};
+use crate::tensor::TensorInfo;
+use crate::value::Metadata;
+
+/// Where the file bytes live: a read-only memory map, or memory (tests, fuzzing).
+enum Storage {
+    Mapped(Mmap),
+    Owned(Vec<u8>),
+}
+
+impl Deref for Storage {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Storage::Mapped(m) => m,
+            Storage::Owned(v) => v,
+        }
+    }
+}
+
+pub struct GgufFile {
+    storage: Storage,
+    path: Option<PathBuf>,
+    pub version: u32,
+    /// `general.alignment`, 32 when absent.
+    pub alignment: u64,
+    pub metadata: Metadata,
+    /// In file order.
+    pub tensors: Vec<TensorInfo>,
+    tensor_index: HashMap<String, usize>,
+    /// Absolute offset of the tensor data section.
+    pub data_offset: u64,
+}
+
+impl GgufFile {
+    /// Maps and validates a file. Only the header is read now; tensor bytes are paged in when
+    /// used.
+    pub fn open(path: impl AsRef<Path>) -> Result<GgufFile> {
+        let path = path.as_ref();
+        let io = |source| GgufError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = File::open(path).map_err(io)?;
+        // SAFETY: the map is read-only and private to this process. Another process truncating
+        // or rewriting the model while we run is outside what we can defend against (as for
+        // every mmap-based loader); we never write through the map.
+        let map = unsafe { Mmap::map(&file) }.map_err(io)?;
+        Self::from_storage(Storage::Mapped(map), Some(path.to_path_buf()))
+    }
+
+    /// Parses a file held in memory.
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<GgufFile> {
+        Self::from_storage(Storage::Owned(bytes), None)
+    }
+
+    fn from_storage(storage: Storage, path: Option<PathBuf>) -> Result<GgufFile> {
+        let Header {
+            version,
+            alignment,
+            metadata,
+            tensors,
+            tensor_index,
+            data_offset,
+        } = read::parse(&storage)?;
+        Ok(GgufFile {
+            storage,
+            path,
+            version,
+            alignment,
+            metadata,
+            tensors,
+            tensor_index,
+            data_offset,
+        })
+    }
+
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Total file size in bytes.
+    pub fn file_len(&self) -> u64 {
+        self.storage.len() as u64
+    }
+
+    pub fn tensor(&self, name: &str) -> Option<&TensorInfo> {
+        self.tensor_index.get(name).map(|&i| &self.tensors[i])
+    }
+
+    /// Like [`Self::tensor`], but a missing tensor is an error naming it.
+    pub fn require_tensor(&self, name: &str) -> Result<&TensorInfo> {
+        self.tensor(name).ok_or_else(|| GgufError::MissingTensor {
+            name: name.to_string(),
+        })
+    }
+
+    /// The raw bytes of a tensor, borrowed from the map (no copy). Tensors of this file's table
+    /// always resolve (their range was checked at parse time); a foreign `TensorInfo` that does
+    /// not fit is an error.
+    pub fn tensor_data(&self, t: &TensorInfo) -> Result<&[u8]> {
+        let range = usize::try_from(t.start)
+            .ok()
+            .and_then(|s| Some(s..s.checked_add(usize::try_from(t.n_bytes).ok()?)?));
+        range.and_then(|r| self.storage.get(r)).ok_or_else(|| {
+            let end = t.start.saturating_add(t.n_bytes);
+            let problem = Problem::OutOfBounds {
+                start: t.start,
+                end,
+                file_len: self.file_len(),
+            };
+            GgufError::malformed(t.start, format!("tensor '{}'", t.name), problem)
+        })
+    }
+}

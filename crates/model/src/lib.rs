@@ -1,0 +1,8 @@
+//! Models: architectures as data, hyperparameters, and (later) weights, forward pass, tokenizer
+//! and chat templates.
+
+pub mod error;
+pub mod hparams;
+
+pub use error::ModelError;
+pub use hparams::{HParams, RopeScaling};
