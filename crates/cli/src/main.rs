@@ -2,7 +2,7 @@
 
 mod info;
 mod output;
-//mod synth;
+mod synth;
 
 use std::process::ExitCode;
 
@@ -23,15 +23,15 @@ struct Cli {
 enum Command {
     /// Show a GGUF model's architecture, hyperparameters, tokenizer, tensors and memory needs.
     Info(info::Args),
-    // Write a synthetic model: real shapes and metadata, random but valid weights.
-    //Synth(synth::Args),
+    /// Write a synthetic model: real shapes and metadata, random but valid weights.
+    Synth(synth::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Info(args) => info::run(args),
-        //Command::Synth(args) => synth::run(args),
+        Command::Synth(args) => synth::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod hparams;
+pub mod synth;
 
 pub use error::ModelError;
 pub use hparams::{HParams, RopeScaling};

@@ -1,0 +1,296 @@
+//! Synthetic models: real metadata, tokenizer and tensor shapes/types, random but valid weights.
+//! GPU tests and benchmarks run on them where real model files cannot travel.
+//!
+//! Weights are scaled so activations stay O(1) through the layers (logits are not flat):
+//! a matrix with rows of length n gets values in about ±sqrt(3/n) * scale (unit variance out
+//! for unit variance in), norms get 1 ± 0.1, biases ±0.1 * scale, embeddings ±scale.
+
+use std::io::{self, Write};
+
+use gguf::quants::random_blocks;
+use gguf::{Array, GgmlType, GgufFile, GgufWriter, TensorData, Value};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use crate::error::ModelError;
+
+/// Random bytes are produced in pieces of this many blocks, so memory stays small.
+const BLOCKS_PER_PIECE: u64 = 4096;
+
+#[derive(Clone, Copy, Debug)]
+pub struct SynthOptions {
+    pub seed: u64,
+    /// Multiplies every weight's magnitude (1.0 keeps activations about unit size).
+    pub scale: f32,
+}
+
+impl Default for SynthOptions {
+    fn default() -> Self {
+        SynthOptions { seed: 0x5eed, scale: 1.0 }
+    }
+}
+
+/// A tensor to generate: name, type, dims (ggml order).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TensorSpec {
+    pub name: String,
+    pub ty: GgmlType,
+    pub dims: Vec<u64>,
+}
+
+/// Same metadata (tokenizer included) and tensor table as `src`, random weights.
+pub fn like(src: &GgufFile, opts: SynthOptions) -> Result<GgufWriter<'static>, ModelError> {
+    let mut w = GgufWriter::new();
+    for (k, v) in src.metadata.iter() {
+        w.add_kv(k, v.clone())?;
+    }
+    let specs = src.tensors.iter().map(|t| TensorSpec { name: t.name.clone(), ty: t.ty, dims: t.dims.clone() });
+    add_random_tensors(&mut w, specs.collect(), opts)?;
+    Ok(w)
+}
+
+/// Only the metadata of `src` (hyperparameters, tokenizer, chat template), no tensors: a small
+/// file to carry a tokenizer where the model cannot go (as llama.cpp's vocab files).
+pub fn vocab_only(src: &GgufFile) -> Result<GgufWriter<'static>, ModelError> {
+    let mut w = GgufWriter::new();
+    for (k, v) in src.metadata.iter() {
+        w.add_kv(k, v.clone())?;
+    }
+    Ok(w)
+}
+
+/// Writes `specs` with random valid data (generated while the file is written).
+pub fn add_random_tensors(w: &mut GgufWriter<'static>, specs: Vec<TensorSpec>, opts: SynthOptions) -> Result<(), ModelError> {
+    for (i, spec) in specs.into_iter().enumerate() {
+        let seed = opts.seed ^ (i as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let (scale, centre) = magnitude(&spec, opts.scale);
+        let ty = spec.ty;
+        if !ty.has_reference_dequant() {
+            return Err(ModelError::BadHParam { key: spec.name, why: format!("cannot synthesize tensor type {ty}") });
+        }
+        let n_elements: u64 = spec.dims.iter().product();
+        let n_blocks = n_elements / ty.block_size() as u64;
+        let stream = move |out: &mut dyn Write| -> io::Result<()> {
+            let mut rng = StdRng::seed_from_u64(seed);
+            let mut left = n_blocks;
+            while left > 0 {
+                let n = left.min(BLOCKS_PER_PIECE);
+                let bytes = match (ty, centre) {
+                    (GgmlType::F32, Some(c)) => (0..n).flat_map(|_| (c + rng.gen_range(-scale..=scale)).to_le_bytes()).collect(),
+                    _ => random_blocks(ty, n as usize, scale, &mut rng).map_err(io::Error::other)?,
+                };
+                out.write_all(&bytes)?;
+                left -= n;
+            }
+            Ok(())
+        };
+        w.add_tensor(spec.name, ty, &spec.dims, TensorData::Stream(Box::new(stream)))?;
+    }
+    Ok(())
+}
+
+/// (magnitude, centre): norms are centred on 1, everything else on 0.
+fn magnitude(spec: &TensorSpec, scale: f32) -> (f32, Option<f32>) {
+    let name = spec.name.as_str();
+    if name.contains("norm") {
+        (0.1, Some(1.0))
+    } else if name.ends_with(".bias") {
+        (0.1 * scale, Some(0.0))
+    } else if name.starts_with("token_embd") || spec.dims.len() == 1 {
+        (scale, None)
+    } else {
+        ((3.0 / spec.dims[0] as f32).sqrt() * scale, None)
+    }
+}
+
+/// Larger shapes than our real test files, for GPU benchmarks (values from the models'
+/// config.json).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Preset {
+    Qwen25_0_5B,
+    Qwen25_7B,
+    Llama3_8B,
+}
+
+struct PresetShape {
+    arch: &'static str,
+    name: &'static str,
+    context: u32,
+    n_embd: u64,
+    n_layer: u64,
+    n_ff: u64,
+    n_head: u64,
+    n_head_kv: u64,
+    rope_base: f32,
+    eps: f32,
+    vocab: u64,
+    qkv_bias: bool,
+    tied_output: bool,
+}
+
+impl Preset {
+    pub const NAMES: &'static [&'static str] = &["qwen2.5-0.5b", "qwen2.5-7b", "llama3-8b"];
+
+    pub fn from_name(name: &str) -> Option<Preset> {
+        match name.to_ascii_lowercase().as_str() {
+            "qwen2.5-0.5b" => Some(Preset::Qwen25_0_5B),
+            "qwen2.5-7b" => Some(Preset::Qwen25_7B),
+            "llama3-8b" | "llama-3-8b" => Some(Preset::Llama3_8B),
+            _ => None,
+        }
+    }
+
+    fn shape(self) -> PresetShape {
+        match self {
+            Preset::Qwen25_0_5B => PresetShape {
+                arch: "qwen2",
+                name: "Qwen2.5 0.5B (synthetic)",
+                context: 32768,
+                n_embd: 896,
+                n_layer: 24,
+                n_ff: 4864,
+                n_head: 14,
+                n_head_kv: 2,
+                rope_base: 1e6,
+                eps: 1e-6,
+                vocab: 151936,
+                qkv_bias: true,
+                tied_output: true,
+            },
+            Preset::Qwen25_7B => PresetShape {
+                arch: "qwen2",
+                name: "Qwen2.5 7B (synthetic)",
+                context: 32768,
+                n_embd: 3584,
+                n_layer: 28,
+                n_ff: 18944,
+                n_head: 28,
+                n_head_kv: 4,
+                rope_base: 1e6,
+                eps: 1e-6,
+                vocab: 152064,
+                qkv_bias: true,
+                tied_output: false,
+            },
+            Preset::Llama3_8B => PresetShape {
+                arch: "llama",
+                name: "Llama 3 8B (synthetic)",
+                context: 8192,
+                n_embd: 4096,
+                n_layer: 32,
+                n_ff: 14336,
+                n_head: 32,
+                n_head_kv: 8,
+                rope_base: 5e5,
+                eps: 1e-5,
+                vocab: 128256,
+                qkv_bias: false,
+                tied_output: false,
+            },
+        }
+    }
+
+    /// The preset's metadata and tensors at a Q4_K_M-like type mix. Tokenizer keys are copied
+    /// from `tokenizer` when given, its vocabulary padded with `[PADn]` tokens (as HF pads
+    /// Qwen's) or truncated to the preset's vocabulary size.
+    pub fn writer(self, tokenizer: Option<&GgufFile>, opts: SynthOptions) -> Result<GgufWriter<'static>, ModelError> {
+        let s = self.shape();
+        let mut w = GgufWriter::new();
+        let arch = s.arch;
+        let u32v = |x: u64| Value::U32(x as u32);
+        w.add_kv("general.architecture", Value::String(arch.into()))?;
+        w.add_kv("general.name", Value::String(s.name.into()))?;
+        w.add_kv("general.file_type", Value::U32(15))?; // LLAMA_FTYPE_MOSTLY_Q4_K_M
+        w.add_kv(format!("{arch}.context_length"), Value::U32(s.context))?;
+        w.add_kv(format!("{arch}.embedding_length"), u32v(s.n_embd))?;
+        w.add_kv(format!("{arch}.block_count"), u32v(s.n_layer))?;
+        w.add_kv(format!("{arch}.feed_forward_length"), u32v(s.n_ff))?;
+        w.add_kv(format!("{arch}.attention.head_count"), u32v(s.n_head))?;
+        w.add_kv(format!("{arch}.attention.head_count_kv"), u32v(s.n_head_kv))?;
+        w.add_kv(format!("{arch}.rope.freq_base"), Value::F32(s.rope_base))?;
+        w.add_kv(format!("{arch}.attention.layer_norm_rms_epsilon"), Value::F32(s.eps))?;
+        w.add_kv(format!("{arch}.vocab_size"), u32v(s.vocab))?;
+        if let Some(tok) = tokenizer {
+            copy_tokenizer(&mut w, tok, s.vocab as usize)?;
+        }
+        add_random_tensors(&mut w, s.tensors(), opts)?;
+        Ok(w)
+    }
+}
+
+impl PresetShape {
+    /// llama-family tensor table with llama.cpp's Q4_K_M choices (llama_tensor_get_type):
+    /// Q4_K by default, Q6_K for the output, and for attn_v / ffn_down in the layers where
+    /// `use_more_bits` holds; K-quants fall back to legacy types when rows are not a multiple
+    /// of 256.
+    fn tensors(&self) -> Vec<TensorSpec> {
+        let hd = self.n_embd / self.n_head;
+        let (e, q, kv, ff) = (self.n_embd, self.n_head * hd, self.n_head_kv * hd, self.n_ff);
+        let more_bits = |i: u64| i < self.n_layer / 8 || i >= 7 * self.n_layer / 8 || (i - self.n_layer / 8) % 3 == 2;
+        let spec = |name: String, ty: GgmlType, dims: &[u64]| TensorSpec { ty: fallback(ty, dims[0]), name, dims: dims.to_vec() };
+        let mut t = vec![spec("token_embd.weight".into(), GgmlType::Q4_K, &[e, self.vocab])];
+        for i in 0..self.n_layer {
+            let b = |n: &str| format!("blk.{i}.{n}");
+            let wide = if more_bits(i) { GgmlType::Q6_K } else { GgmlType::Q4_K };
+            t.push(spec(b("attn_norm.weight"), GgmlType::F32, &[e]));
+            t.push(spec(b("attn_q.weight"), GgmlType::Q4_K, &[e, q]));
+            t.push(spec(b("attn_k.weight"), GgmlType::Q4_K, &[e, kv]));
+            t.push(spec(b("attn_v.weight"), wide, &[e, kv]));
+            if self.qkv_bias {
+                t.push(spec(b("attn_q.bias"), GgmlType::F32, &[q]));
+                t.push(spec(b("attn_k.bias"), GgmlType::F32, &[kv]));
+                t.push(spec(b("attn_v.bias"), GgmlType::F32, &[kv]));
+            }
+            t.push(spec(b("attn_output.weight"), GgmlType::Q4_K, &[q, e]));
+            t.push(spec(b("ffn_norm.weight"), GgmlType::F32, &[e]));
+            t.push(spec(b("ffn_gate.weight"), GgmlType::Q4_K, &[e, ff]));
+            t.push(spec(b("ffn_up.weight"), GgmlType::Q4_K, &[e, ff]));
+            t.push(spec(b("ffn_down.weight"), wide, &[ff, e]));
+        }
+        t.push(spec("output_norm.weight".into(), GgmlType::F32, &[e]));
+        if !self.tied_output {
+            t.push(spec("output.weight".into(), GgmlType::Q6_K, &[e, self.vocab]));
+        }
+        t
+    }
+}
+
+/// llama.cpp's fallback when a row does not hold whole 256-element super-blocks.
+fn fallback(ty: GgmlType, ne0: u64) -> GgmlType {
+    if ne0 % ty.block_size() as u64 == 0 {
+        return ty;
+    }
+    match ty {
+        GgmlType::Q4_K => GgmlType::Q5_0,
+        GgmlType::Q6_K => GgmlType::Q8_0,
+        other => other,
+    }
+}
+
+/// Copies `tokenizer.*` keys, resizing the per-token arrays to `vocab` entries.
+fn copy_tokenizer(w: &mut GgufWriter<'static>, src: &GgufFile, vocab: usize) -> Result<(), ModelError> {
+    const TOKEN_TYPE_UNUSED: i32 = 5;
+    for (k, v) in src.metadata.iter().filter(|(k, _)| k.starts_with("tokenizer.")) {
+        let v = match (k, v) {
+            ("tokenizer.ggml.tokens", Value::Array(Array::String(t))) => {
+                let mut t = t.clone();
+                t.truncate(vocab);
+                t.extend((t.len()..vocab).map(|i| format!("[PAD{i}]")));
+                Value::Array(Array::String(t))
+            }
+            ("tokenizer.ggml.scores", Value::Array(Array::F32(s))) => {
+                let mut s = s.clone();
+                s.resize(vocab, -1e9);
+                Value::Array(Array::F32(s))
+            }
+            ("tokenizer.ggml.token_type", Value::Array(Array::I32(s))) => {
+                let mut s = s.clone();
+                s.resize(vocab, TOKEN_TYPE_UNUSED);
+                Value::Array(Array::I32(s))
+            }
+            _ => v.clone(),
+        };
+        w.add_kv(k, v)?;
+    }
+    Ok(())
+}
