@@ -4,6 +4,7 @@
 use std::io;
 use std::path::PathBuf;
 
+use crate::quants::DequantError;
 use crate::types::GgmlType;
 
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +34,12 @@ pub enum GgufError {
 
     #[error("unsupported tensor type {ty} in tensor '{tensor}'")]
     UnsupportedType { tensor: String, ty: GgmlType },
+
+    #[error("tensor '{tensor}': {source}")]
+    Dequant {
+        tensor: String,
+        source: DequantError,
+    },
 
     #[error("cannot write GGUF: {0}")]
     Write(String),

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use memmap2::Mmap;
 
 use crate::error::{GgufError, Problem, Result};
+use crate::quants;
 use crate::read::{self, Header};
 use crate::tensor::TensorInfo;
 use crate::value::Metadata;
@@ -102,6 +103,21 @@ impl GgufFile {
     pub fn require_tensor(&self, name: &str) -> Result<&TensorInfo> {
         self.tensor(name).ok_or_else(|| GgufError::MissingTensor {
             name: name.to_string(),
+        })
+    }
+
+    /// A tensor converted to f32 with the reference dequantization. Types without one give
+    /// "unsupported tensor type X in tensor Y".
+    pub fn dequantize(&self, t: &TensorInfo) -> Result<Vec<f32>> {
+        if !t.ty.has_reference_dequant() {
+            return Err(GgufError::UnsupportedType {
+                tensor: t.name.clone(),
+                ty: t.ty,
+            });
+        }
+        quants::dequantize_to_vec(t.ty, self.tensor_data(t)?).map_err(|source| GgufError::Dequant {
+            tensor: t.name.clone(),
+            source,
         })
     }
 

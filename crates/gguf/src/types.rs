@@ -136,7 +136,7 @@ impl GgmlType {
         (n_elements / bs).checked_mul(self.type_size() as u64)
     }
 
-    /// True for the types [`crate::dequant`] turns into f32.
+    /// True for the types [`crate::quants`] turns into f32.
     pub fn has_reference_dequant(self) -> bool {
         use GgmlType::*;
         matches!(

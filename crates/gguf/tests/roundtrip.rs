@@ -181,3 +181,27 @@ fn writer_refuses_invalid_tensors_and_keys() {
     assert!(w.add_kv("k", Value::U8(2)).is_err());
     assert!(w.add_kv("general.alignment", Value::U32(3)).is_err());
 }
+
+#[test]
+fn dequantize_tensors_and_name_unsupported_types() {
+    let f = GgufFile::from_bytes(write(None)).unwrap();
+    let v = f.dequantize(f.tensor("f32.vec").unwrap()).unwrap();
+    let want: Vec<f32> = tensors()[0]
+        .3
+        .chunks(4)
+        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    assert_eq!(
+        v.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+        want.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        f.dequantize(f.tensor("q4k.mat").unwrap()).unwrap().len(),
+        768
+    );
+    let err = f
+        .dequantize(f.tensor("iq2xxs.4d").unwrap())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(err, "unsupported tensor type IQ2_XXS in tensor 'iq2xxs.4d'");
+}

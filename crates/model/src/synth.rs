@@ -26,7 +26,10 @@ pub struct SynthOptions {
 
 impl Default for SynthOptions {
     fn default() -> Self {
-        SynthOptions { seed: 0x5eed, scale: 1.0 }
+        SynthOptions {
+            seed: 0x5eed,
+            scale: 1.0,
+        }
     }
 }
 
@@ -44,7 +47,11 @@ pub fn like(src: &GgufFile, opts: SynthOptions) -> Result<GgufWriter<'static>, M
     for (k, v) in src.metadata.iter() {
         w.add_kv(k, v.clone())?;
     }
-    let specs = src.tensors.iter().map(|t| TensorSpec { name: t.name.clone(), ty: t.ty, dims: t.dims.clone() });
+    let specs = src.tensors.iter().map(|t| TensorSpec {
+        name: t.name.clone(),
+        ty: t.ty,
+        dims: t.dims.clone(),
+    });
     add_random_tensors(&mut w, specs.collect(), opts)?;
     Ok(w)
 }
@@ -60,13 +67,20 @@ pub fn vocab_only(src: &GgufFile) -> Result<GgufWriter<'static>, ModelError> {
 }
 
 /// Writes `specs` with random valid data (generated while the file is written).
-pub fn add_random_tensors(w: &mut GgufWriter<'static>, specs: Vec<TensorSpec>, opts: SynthOptions) -> Result<(), ModelError> {
+pub fn add_random_tensors(
+    w: &mut GgufWriter<'static>,
+    specs: Vec<TensorSpec>,
+    opts: SynthOptions,
+) -> Result<(), ModelError> {
     for (i, spec) in specs.into_iter().enumerate() {
         let seed = opts.seed ^ (i as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         let (scale, centre) = magnitude(&spec, opts.scale);
         let ty = spec.ty;
         if !ty.has_reference_dequant() {
-            return Err(ModelError::BadHParam { key: spec.name, why: format!("cannot synthesize tensor type {ty}") });
+            return Err(ModelError::BadHParam {
+                key: spec.name,
+                why: format!("cannot synthesize tensor type {ty}"),
+            });
         }
         let n_elements: u64 = spec.dims.iter().product();
         let n_blocks = n_elements / ty.block_size() as u64;
@@ -76,15 +90,24 @@ pub fn add_random_tensors(w: &mut GgufWriter<'static>, specs: Vec<TensorSpec>, o
             while left > 0 {
                 let n = left.min(BLOCKS_PER_PIECE);
                 let bytes = match (ty, centre) {
-                    (GgmlType::F32, Some(c)) => (0..n).flat_map(|_| (c + rng.gen_range(-scale..=scale)).to_le_bytes()).collect(),
-                    _ => random_blocks(ty, n as usize, scale, &mut rng).map_err(io::Error::other)?,
+                    (GgmlType::F32, Some(c)) => (0..n)
+                        .flat_map(|_| (c + rng.gen_range(-scale..=scale)).to_le_bytes())
+                        .collect(),
+                    _ => {
+                        random_blocks(ty, n as usize, scale, &mut rng).map_err(io::Error::other)?
+                    }
                 };
                 out.write_all(&bytes)?;
                 left -= n;
             }
             Ok(())
         };
-        w.add_tensor(spec.name, ty, &spec.dims, TensorData::Stream(Box::new(stream)))?;
+        w.add_tensor(
+            spec.name,
+            ty,
+            &spec.dims,
+            TensorData::Stream(Box::new(stream)),
+        )?;
     }
     Ok(())
 }
@@ -193,7 +216,11 @@ impl Preset {
     /// The preset's metadata and tensors at a Q4_K_M-like type mix. Tokenizer keys are copied
     /// from `tokenizer` when given, its vocabulary padded with `[PADn]` tokens (as HF pads
     /// Qwen's) or truncated to the preset's vocabulary size.
-    pub fn writer(self, tokenizer: Option<&GgufFile>, opts: SynthOptions) -> Result<GgufWriter<'static>, ModelError> {
+    pub fn writer(
+        self,
+        tokenizer: Option<&GgufFile>,
+        opts: SynthOptions,
+    ) -> Result<GgufWriter<'static>, ModelError> {
         let s = self.shape();
         let mut w = GgufWriter::new();
         let arch = s.arch;
@@ -208,13 +235,21 @@ impl Preset {
         w.add_kv(format!("{arch}.attention.head_count"), u32v(s.n_head))?;
         w.add_kv(format!("{arch}.attention.head_count_kv"), u32v(s.n_head_kv))?;
         w.add_kv(format!("{arch}.rope.freq_base"), Value::F32(s.rope_base))?;
-        w.add_kv(format!("{arch}.attention.layer_norm_rms_epsilon"), Value::F32(s.eps))?;
+        w.add_kv(
+            format!("{arch}.attention.layer_norm_rms_epsilon"),
+            Value::F32(s.eps),
+        )?;
         w.add_kv(format!("{arch}.vocab_size"), u32v(s.vocab))?;
         if let Some(tok) = tokenizer {
             copy_tokenizer(&mut w, tok, s.vocab as usize)?;
         }
         add_random_tensors(&mut w, s.tensors(), opts)?;
         Ok(w)
+    }
+
+    /// The tensors [`Preset::writer`] writes.
+    pub fn tensor_specs(self) -> Vec<TensorSpec> {
+        self.shape().tensors()
     }
 }
 
@@ -225,13 +260,32 @@ impl PresetShape {
     /// of 256.
     fn tensors(&self) -> Vec<TensorSpec> {
         let hd = self.n_embd / self.n_head;
-        let (e, q, kv, ff) = (self.n_embd, self.n_head * hd, self.n_head_kv * hd, self.n_ff);
-        let more_bits = |i: u64| i < self.n_layer / 8 || i >= 7 * self.n_layer / 8 || (i - self.n_layer / 8) % 3 == 2;
-        let spec = |name: String, ty: GgmlType, dims: &[u64]| TensorSpec { ty: fallback(ty, dims[0]), name, dims: dims.to_vec() };
-        let mut t = vec![spec("token_embd.weight".into(), GgmlType::Q4_K, &[e, self.vocab])];
+        let (e, q, kv, ff) = (
+            self.n_embd,
+            self.n_head * hd,
+            self.n_head_kv * hd,
+            self.n_ff,
+        );
+        let more_bits = |i: u64| {
+            i < self.n_layer / 8 || i >= 7 * self.n_layer / 8 || (i - self.n_layer / 8) % 3 == 2
+        };
+        let spec = |name: String, ty: GgmlType, dims: &[u64]| TensorSpec {
+            ty: fallback(ty, dims[0]),
+            name,
+            dims: dims.to_vec(),
+        };
+        let mut t = vec![spec(
+            "token_embd.weight".into(),
+            GgmlType::Q4_K,
+            &[e, self.vocab],
+        )];
         for i in 0..self.n_layer {
             let b = |n: &str| format!("blk.{i}.{n}");
-            let wide = if more_bits(i) { GgmlType::Q6_K } else { GgmlType::Q4_K };
+            let wide = if more_bits(i) {
+                GgmlType::Q6_K
+            } else {
+                GgmlType::Q4_K
+            };
             t.push(spec(b("attn_norm.weight"), GgmlType::F32, &[e]));
             t.push(spec(b("attn_q.weight"), GgmlType::Q4_K, &[e, q]));
             t.push(spec(b("attn_k.weight"), GgmlType::Q4_K, &[e, kv]));
@@ -249,7 +303,11 @@ impl PresetShape {
         }
         t.push(spec("output_norm.weight".into(), GgmlType::F32, &[e]));
         if !self.tied_output {
-            t.push(spec("output.weight".into(), GgmlType::Q6_K, &[e, self.vocab]));
+            t.push(spec(
+                "output.weight".into(),
+                GgmlType::Q6_K,
+                &[e, self.vocab],
+            ));
         }
         t
     }
@@ -268,9 +326,17 @@ fn fallback(ty: GgmlType, ne0: u64) -> GgmlType {
 }
 
 /// Copies `tokenizer.*` keys, resizing the per-token arrays to `vocab` entries.
-fn copy_tokenizer(w: &mut GgufWriter<'static>, src: &GgufFile, vocab: usize) -> Result<(), ModelError> {
+fn copy_tokenizer(
+    w: &mut GgufWriter<'static>,
+    src: &GgufFile,
+    vocab: usize,
+) -> Result<(), ModelError> {
     const TOKEN_TYPE_UNUSED: i32 = 5;
-    for (k, v) in src.metadata.iter().filter(|(k, _)| k.starts_with("tokenizer.")) {
+    for (k, v) in src
+        .metadata
+        .iter()
+        .filter(|(k, _)| k.starts_with("tokenizer."))
+    {
         let v = match (k, v) {
             ("tokenizer.ggml.tokens", Value::Array(Array::String(t))) => {
                 let mut t = t.clone();
