@@ -12,12 +12,14 @@ use crate::read::{DEFAULT_ALIGNMENT, MAGIC, MAX_DIMS, MAX_TENSOR_NAME};
 use crate::types::GgmlType;
 use crate::value::{Array, Value};
 
+/// Produces a tensor's bytes at write time; must write exactly the tensor's byte size.
+pub type TensorStream<'a> = Box<dyn FnMut(&mut dyn Write) -> io::Result<()> + 'a>;
+
 /// Where a tensor's bytes come from when the file is written.
 pub enum TensorData<'a> {
     Bytes(Cow<'a, [u8]>),
-    /// Called once at write time; must write exactly the tensor's byte size. Lets multi-GiB
-    /// synthetic models be written without holding them in memory.
-    Stream(Box<dyn FnMut(&mut dyn Write) -> io::Result<()> + 'a>),
+    /// Lets multi-GiB synthetic models be written without holding them in memory.
+    Stream(TensorStream<'a>),
 }
 
 struct PendingTensor<'a> {
@@ -80,7 +82,7 @@ impl<'a> GgufWriter<'a> {
         {
             return Err(bad(format!("bad dims {dims:?}")));
         }
-        if dims[0] % ty.block_size() as u64 != 0 {
+        if !dims[0].is_multiple_of(ty.block_size() as u64) {
             return Err(bad(format!(
                 "ne0 {} is not a multiple of {ty}'s block size {}",
                 dims[0],

@@ -171,7 +171,7 @@ fn writer_refuses_invalid_tensors_and_keys() {
         .is_err());
     assert!(w
         .add_tensor(
-            &"n".repeat(64),
+            "n".repeat(64),
             GgmlType::F32,
             &[1],
             TensorData::Bytes(vec![0; 4].into())

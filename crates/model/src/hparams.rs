@@ -84,7 +84,7 @@ impl HParams {
                 .opt_float(&key("attention.layer_norm_epsilon"))?
                 .unwrap_or(1e-5),
         };
-        if !(norm_eps.is_finite() && norm_eps >= 0.0 && norm_eps < 1.0) {
+        if !(norm_eps.is_finite() && (0.0..1.0).contains(&norm_eps)) {
             return Err(bad(
                 &key("attention.layer_norm_rms_epsilon"),
                 format!("{norm_eps} is not a usable epsilon"),

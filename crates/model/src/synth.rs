@@ -315,7 +315,7 @@ impl PresetShape {
 
 /// llama.cpp's fallback when a row does not hold whole 256-element super-blocks.
 fn fallback(ty: GgmlType, ne0: u64) -> GgmlType {
-    if ne0 % ty.block_size() as u64 == 0 {
+    if ne0.is_multiple_of(ty.block_size() as u64) {
         return ty;
     }
     match ty {
