@@ -3,7 +3,8 @@
 //!
 //! Weights are scaled so activations stay O(1) through the layers (logits are not flat):
 //! a matrix with rows of length n gets values in about ±sqrt(3/n) * scale (unit variance out
-//! for unit variance in), norms get 1 ± 0.1, biases ±0.1 * scale, embeddings ±scale.
+//! for unit variance in), norms get 1 ± 0.1, biases ±0.1 * scale, embeddings and the output
+//! matrix ±scale (so logits spread over several units and the distribution has a clear top).
 
 use std::io::{self, Write};
 
@@ -119,21 +120,54 @@ fn magnitude(spec: &TensorSpec, scale: f32) -> (f32, Option<f32>) {
         (0.1, Some(1.0))
     } else if name.ends_with(".bias") {
         (0.1 * scale, Some(0.0))
-    } else if name.starts_with("token_embd") || spec.dims.len() == 1 {
+    } else if name.starts_with("token_embd") || name.starts_with("output.") || spec.dims.len() == 1
+    {
         (scale, None)
     } else {
         ((3.0 / spec.dims[0] as f32).sqrt() * scale, None)
     }
 }
 
-/// Larger shapes than our real test files, for GPU benchmarks (values from the models'
-/// config.json).
+/// Named shapes: the published shapes of larger models (for GPU benchmarks; values from the
+/// models' config.json), and tiny models that put every weight type through one forward pass
+/// (for golden tests against llama.cpp).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Preset {
     Qwen25_0_5B,
     Qwen25_7B,
     Llama3_8B,
+    TinyLlama,
+    TinyQwen3,
 }
+
+/// How weight types are chosen.
+#[derive(Clone, Copy)]
+enum TypeMix {
+    /// llama.cpp's Q4_K_M choices.
+    Q4KM,
+    /// Rotate through every weight type llama.cpp's CPU backend multiplies, starting at the
+    /// given index, so one small model covers them all.
+    AllTypes(usize),
+}
+
+const ALL_WEIGHT_TYPES: [GgmlType; 16] = [
+    GgmlType::Q4_0,
+    GgmlType::Q4_1,
+    GgmlType::Q5_0,
+    GgmlType::Q5_1,
+    GgmlType::Q8_0,
+    GgmlType::Q2_K,
+    GgmlType::Q3_K,
+    GgmlType::Q4_K,
+    GgmlType::Q5_K,
+    GgmlType::Q6_K,
+    GgmlType::IQ4_NL,
+    GgmlType::IQ4_XS,
+    GgmlType::MXFP4,
+    GgmlType::F16,
+    GgmlType::BF16,
+    GgmlType::F32,
+];
 
 struct PresetShape {
     arch: &'static str,
@@ -144,56 +178,88 @@ struct PresetShape {
     n_ff: u64,
     n_head: u64,
     n_head_kv: u64,
+    head_dim: u64,
     rope_base: f32,
     eps: f32,
-    vocab: u64,
+    /// None: as many tokens as the tokenizer given to [`Preset::writer`] has.
+    vocab: Option<u64>,
     qkv_bias: bool,
+    qk_norm: bool,
     tied_output: bool,
+    mix: TypeMix,
 }
 
 impl Preset {
-    pub const NAMES: &'static [&'static str] = &["qwen2.5-0.5b", "qwen2.5-7b", "llama3-8b"];
+    pub const NAMES: &'static [&'static str] = &[
+        "qwen2.5-0.5b",
+        "qwen2.5-7b",
+        "llama3-8b",
+        "tiny-llama",
+        "tiny-qwen3",
+    ];
 
     pub fn from_name(name: &str) -> Option<Preset> {
         match name.to_ascii_lowercase().as_str() {
             "qwen2.5-0.5b" => Some(Preset::Qwen25_0_5B),
             "qwen2.5-7b" => Some(Preset::Qwen25_7B),
             "llama3-8b" | "llama-3-8b" => Some(Preset::Llama3_8B),
+            "tiny-llama" => Some(Preset::TinyLlama),
+            "tiny-qwen3" => Some(Preset::TinyQwen3),
             _ => None,
         }
     }
 
     fn shape(self) -> PresetShape {
+        let qwen2 = PresetShape {
+            arch: "qwen2",
+            name: "Qwen2.5 0.5B (synthetic)",
+            context: 32768,
+            n_embd: 896,
+            n_layer: 24,
+            n_ff: 4864,
+            n_head: 14,
+            n_head_kv: 2,
+            head_dim: 64,
+            rope_base: 1e6,
+            eps: 1e-6,
+            vocab: Some(151936),
+            qkv_bias: true,
+            qk_norm: false,
+            tied_output: true,
+            mix: TypeMix::Q4KM,
+        };
+        let tiny = PresetShape {
+            arch: "llama",
+            name: "tiny llama (synthetic)",
+            context: 4096,
+            n_embd: 256,
+            n_layer: 2,
+            n_ff: 512,
+            n_head: 4,
+            n_head_kv: 2,
+            head_dim: 64,
+            rope_base: 1e4,
+            eps: 1e-5,
+            vocab: None,
+            qkv_bias: false,
+            qk_norm: false,
+            tied_output: false,
+            // Starts so the large output matrix is Q8_0, not F32.
+            mix: TypeMix::AllTypes(5),
+        };
         match self {
-            Preset::Qwen25_0_5B => PresetShape {
-                arch: "qwen2",
-                name: "Qwen2.5 0.5B (synthetic)",
-                context: 32768,
-                n_embd: 896,
-                n_layer: 24,
-                n_ff: 4864,
-                n_head: 14,
-                n_head_kv: 2,
-                rope_base: 1e6,
-                eps: 1e-6,
-                vocab: 151936,
-                qkv_bias: true,
-                tied_output: true,
-            },
+            Preset::Qwen25_0_5B => qwen2,
             Preset::Qwen25_7B => PresetShape {
-                arch: "qwen2",
                 name: "Qwen2.5 7B (synthetic)",
-                context: 32768,
                 n_embd: 3584,
                 n_layer: 28,
                 n_ff: 18944,
                 n_head: 28,
                 n_head_kv: 4,
-                rope_base: 1e6,
-                eps: 1e-6,
-                vocab: 152064,
-                qkv_bias: true,
+                head_dim: 128,
+                vocab: Some(152064),
                 tied_output: false,
+                ..qwen2
             },
             Preset::Llama3_8B => PresetShape {
                 arch: "llama",
@@ -204,110 +270,160 @@ impl Preset {
                 n_ff: 14336,
                 n_head: 32,
                 n_head_kv: 8,
+                head_dim: 128,
                 rope_base: 5e5,
                 eps: 1e-5,
-                vocab: 128256,
+                vocab: Some(128256),
                 qkv_bias: false,
                 tied_output: false,
+                ..qwen2
+            },
+            Preset::TinyLlama => tiny,
+            Preset::TinyQwen3 => PresetShape {
+                arch: "qwen3",
+                name: "tiny qwen3 (synthetic)",
+                rope_base: 1e6,
+                eps: 1e-6,
+                qk_norm: true,
+                tied_output: true,
+                mix: TypeMix::AllTypes(8),
+                ..tiny
             },
         }
     }
 
-    /// The preset's metadata and tensors at a Q4_K_M-like type mix. Tokenizer keys are copied
-    /// from `tokenizer` when given, its vocabulary padded with `[PADn]` tokens (as HF pads
-    /// Qwen's) or truncated to the preset's vocabulary size.
+    /// The preset's metadata and tensors. Tokenizer keys are copied from `tokenizer` when
+    /// given, its vocabulary padded with `[PADn]` tokens (as HF pads Qwen's) or truncated to
+    /// the preset's vocabulary size; the tiny presets take the tokenizer's size and need one.
     pub fn writer(
         self,
         tokenizer: Option<&GgufFile>,
         opts: SynthOptions,
     ) -> Result<GgufWriter<'static>, ModelError> {
         let s = self.shape();
+        let tok_vocab = match tokenizer {
+            Some(t) => Some(t.metadata.str_array("tokenizer.ggml.tokens")?.len() as u64),
+            None => None,
+        };
+        let Some(vocab) = s.vocab.or(tok_vocab) else {
+            let why = "this preset takes its vocabulary from --tokenizer-from".to_string();
+            return Err(ModelError::BadHParam {
+                key: "tokenizer.ggml.tokens".into(),
+                why,
+            });
+        };
         let mut w = GgufWriter::new();
         let arch = s.arch;
         let u32v = |x: u64| Value::U32(x as u32);
         w.add_kv("general.architecture", Value::String(arch.into()))?;
         w.add_kv("general.name", Value::String(s.name.into()))?;
-        w.add_kv("general.file_type", Value::U32(15))?; // LLAMA_FTYPE_MOSTLY_Q4_K_M
+        if let TypeMix::Q4KM = s.mix {
+            w.add_kv("general.file_type", Value::U32(15))?; // LLAMA_FTYPE_MOSTLY_Q4_K_M
+        }
         w.add_kv(format!("{arch}.context_length"), Value::U32(s.context))?;
         w.add_kv(format!("{arch}.embedding_length"), u32v(s.n_embd))?;
         w.add_kv(format!("{arch}.block_count"), u32v(s.n_layer))?;
         w.add_kv(format!("{arch}.feed_forward_length"), u32v(s.n_ff))?;
         w.add_kv(format!("{arch}.attention.head_count"), u32v(s.n_head))?;
         w.add_kv(format!("{arch}.attention.head_count_kv"), u32v(s.n_head_kv))?;
+        w.add_kv(format!("{arch}.attention.key_length"), u32v(s.head_dim))?;
+        w.add_kv(format!("{arch}.attention.value_length"), u32v(s.head_dim))?;
         w.add_kv(format!("{arch}.rope.freq_base"), Value::F32(s.rope_base))?;
         w.add_kv(
             format!("{arch}.attention.layer_norm_rms_epsilon"),
             Value::F32(s.eps),
         )?;
-        w.add_kv(format!("{arch}.vocab_size"), u32v(s.vocab))?;
+        w.add_kv(format!("{arch}.vocab_size"), u32v(vocab))?;
         if let Some(tok) = tokenizer {
-            copy_tokenizer(&mut w, tok, s.vocab as usize)?;
+            copy_tokenizer(&mut w, tok, vocab as usize)?;
         }
-        add_random_tensors(&mut w, s.tensors(), opts)?;
+        add_random_tensors(&mut w, s.tensors(vocab), opts)?;
         Ok(w)
     }
 
-    /// The tensors [`Preset::writer`] writes.
-    pub fn tensor_specs(self) -> Vec<TensorSpec> {
-        self.shape().tensors()
+    /// The tensors [`Preset::writer`] writes for a vocabulary of `vocab` tokens.
+    pub fn tensor_specs(self, vocab: u64) -> Vec<TensorSpec> {
+        let s = self.shape();
+        s.tensors(s.vocab.unwrap_or(vocab))
     }
 }
 
 impl PresetShape {
-    /// llama-family tensor table with llama.cpp's Q4_K_M choices (llama_tensor_get_type):
-    /// Q4_K by default, Q6_K for the output, and for attn_v / ffn_down in the layers where
+    /// The type of the `index`-th weight matrix.
+    fn weight_type(&self, index: usize, q4km: GgmlType) -> GgmlType {
+        match self.mix {
+            TypeMix::Q4KM => q4km,
+            TypeMix::AllTypes(start) => ALL_WEIGHT_TYPES[(start + index) % ALL_WEIGHT_TYPES.len()],
+        }
+    }
+
+    /// llama-family tensor table. Q4_K_M follows llama.cpp's llama_tensor_get_type: Q4_K by
+    /// default, Q6_K for the output and for attn_v / ffn_down in the layers where
     /// `use_more_bits` holds; K-quants fall back to legacy types when rows are not a multiple
     /// of 256.
-    fn tensors(&self) -> Vec<TensorSpec> {
-        let hd = self.n_embd / self.n_head;
-        let (e, q, kv, ff) = (
+    fn tensors(&self, vocab: u64) -> Vec<TensorSpec> {
+        let (e, q, kv, ff, hd) = (
             self.n_embd,
-            self.n_head * hd,
-            self.n_head_kv * hd,
+            self.n_head * self.head_dim,
+            self.n_head_kv * self.head_dim,
             self.n_ff,
+            self.head_dim,
         );
-        let more_bits = |i: u64| {
-            i < self.n_layer / 8 || i >= 7 * self.n_layer / 8 || (i - self.n_layer / 8) % 3 == 2
+        let n = self.n_layer;
+        let more_bits = |i: u64| i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2;
+        let mut t = Vec::new();
+        let mut n_weights = 0;
+        let mut weight = |t: &mut Vec<TensorSpec>, name: String, q4km: GgmlType, dims: &[u64]| {
+            let ty = fallback(self.weight_type(n_weights, q4km), dims[0]);
+            n_weights += 1;
+            t.push(TensorSpec {
+                name,
+                ty,
+                dims: dims.to_vec(),
+            });
         };
-        let spec = |name: String, ty: GgmlType, dims: &[u64]| TensorSpec {
-            ty: fallback(ty, dims[0]),
-            name,
-            dims: dims.to_vec(),
+        let f32 = |t: &mut Vec<TensorSpec>, name: String, len: u64| {
+            t.push(TensorSpec {
+                name,
+                ty: GgmlType::F32,
+                dims: vec![len],
+            })
         };
-        let mut t = vec![spec(
+        weight(
+            &mut t,
             "token_embd.weight".into(),
             GgmlType::Q4_K,
-            &[e, self.vocab],
-        )];
-        for i in 0..self.n_layer {
+            &[e, vocab],
+        );
+        for i in 0..n {
             let b = |n: &str| format!("blk.{i}.{n}");
             let wide = if more_bits(i) {
                 GgmlType::Q6_K
             } else {
                 GgmlType::Q4_K
             };
-            t.push(spec(b("attn_norm.weight"), GgmlType::F32, &[e]));
-            t.push(spec(b("attn_q.weight"), GgmlType::Q4_K, &[e, q]));
-            t.push(spec(b("attn_k.weight"), GgmlType::Q4_K, &[e, kv]));
-            t.push(spec(b("attn_v.weight"), wide, &[e, kv]));
+            f32(&mut t, b("attn_norm.weight"), e);
+            weight(&mut t, b("attn_q.weight"), GgmlType::Q4_K, &[e, q]);
+            weight(&mut t, b("attn_k.weight"), GgmlType::Q4_K, &[e, kv]);
+            weight(&mut t, b("attn_v.weight"), wide, &[e, kv]);
             if self.qkv_bias {
-                t.push(spec(b("attn_q.bias"), GgmlType::F32, &[q]));
-                t.push(spec(b("attn_k.bias"), GgmlType::F32, &[kv]));
-                t.push(spec(b("attn_v.bias"), GgmlType::F32, &[kv]));
+                f32(&mut t, b("attn_q.bias"), q);
+                f32(&mut t, b("attn_k.bias"), kv);
+                f32(&mut t, b("attn_v.bias"), kv);
             }
-            t.push(spec(b("attn_output.weight"), GgmlType::Q4_K, &[q, e]));
-            t.push(spec(b("ffn_norm.weight"), GgmlType::F32, &[e]));
-            t.push(spec(b("ffn_gate.weight"), GgmlType::Q4_K, &[e, ff]));
-            t.push(spec(b("ffn_up.weight"), GgmlType::Q4_K, &[e, ff]));
-            t.push(spec(b("ffn_down.weight"), wide, &[ff, e]));
+            if self.qk_norm {
+                f32(&mut t, b("attn_q_norm.weight"), hd);
+                f32(&mut t, b("attn_k_norm.weight"), hd);
+            }
+            weight(&mut t, b("attn_output.weight"), GgmlType::Q4_K, &[q, e]);
+            f32(&mut t, b("ffn_norm.weight"), e);
+            weight(&mut t, b("ffn_gate.weight"), GgmlType::Q4_K, &[e, ff]);
+            weight(&mut t, b("ffn_up.weight"), GgmlType::Q4_K, &[e, ff]);
+            weight(&mut t, b("ffn_down.weight"), wide, &[ff, e]);
         }
-        t.push(spec("output_norm.weight".into(), GgmlType::F32, &[e]));
+        f32(&mut t, "output_norm.weight".into(), e);
         if !self.tied_output {
-            t.push(spec(
-                "output.weight".into(),
-                GgmlType::Q6_K,
-                &[e, self.vocab],
-            ));
+            weight(&mut t, "output.weight".into(), GgmlType::Q6_K, &[e, vocab]);
         }
         t
     }
