@@ -1,0 +1,7 @@
+//! Devices and the op set the forward pass runs on. Today: the CPU backend (f32 activations,
+//! quantized weights read in place from the model file, a persistent thread pool).
+
+pub mod cpu;
+pub mod weight;
+
+pub use weight::{WeightError, WeightView};
