@@ -95,6 +95,11 @@ impl GgufFile {
         self.storage.len() as u64
     }
 
+    /// Position of a tensor in [`Self::tensors`].
+    pub fn tensor_index(&self, name: &str) -> Option<usize> {
+        self.tensor_index.get(name).copied()
+    }
+
     pub fn tensor(&self, name: &str) -> Option<&TensorInfo> {
         self.tensor_index.get(name).map(|&i| &self.tensors[i])
     }

@@ -7,4 +7,19 @@ pub enum ModelError {
 
     #[error("metadata '{key}': {why}")]
     BadHParam { key: String, why: String },
+
+    #[error("tensor '{tensor}' has shape {found:?}, the hyperparameters say {expected:?}")]
+    Shape { tensor: String, expected: Vec<u64>, found: Vec<u64> },
+
+    #[error("{0}")]
+    Weight(String),
+
+    #[error("architecture '{0}' is not supported (supported: llama, qwen2, qwen3, gemma3)")]
+    UnsupportedArch(String),
+
+    #[error("invalid batch: {0}")]
+    Batch(String),
+
+    #[error("KV cache: {0}")]
+    KvCache(String),
 }

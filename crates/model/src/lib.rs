@@ -1,9 +1,19 @@
-//! Models: architectures as data, hyperparameters, and (later) weights, forward pass, tokenizer
-//! and chat templates.
+//! Models: architectures as data, hyperparameters, weights, the forward pass over a BatchPlan
+//! with a paged KV cache, and synthetic models.
 
+pub mod arch;
+pub mod batch;
 pub mod error;
+mod forward;
 pub mod hparams;
+pub mod kv_cache;
+mod llm;
 pub mod synth;
+pub mod weights;
 
+pub use arch::ArchSpec;
+pub use batch::BatchPlan;
 pub use error::ModelError;
 pub use hparams::{HParams, RopeScaling};
+pub use kv_cache::KvCache;
+pub use llm::Model;
