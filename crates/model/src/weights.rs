@@ -17,22 +17,22 @@ pub struct MatrixRef {
 
 /// One layer. Matrices are `[rows = outputs, cols = inputs]` (ggml ne1 x ne0).
 pub struct LayerWeights {
-    pub attn_norm: Vec<f32>, // [n_embd]
-    pub wq: MatrixRef,       // [n_head * hd, n_embd]
-    pub wk: MatrixRef,       // [n_kv * hd, n_embd]
-    pub wv: MatrixRef,       // [n_kv * hd, n_embd]
-    pub bq: Option<Vec<f32>>, // [n_head * hd]
-    pub bk: Option<Vec<f32>>, // [n_kv * hd]
-    pub bv: Option<Vec<f32>>, // [n_kv * hd]
-    pub q_norm: Option<Vec<f32>>, // [hd]
-    pub k_norm: Option<Vec<f32>>, // [hd]
-    pub wo: MatrixRef,        // [n_embd, n_head * hd]
+    pub attn_norm: Vec<f32>,              // [n_embd]
+    pub wq: MatrixRef,                    // [n_head * hd, n_embd]
+    pub wk: MatrixRef,                    // [n_kv * hd, n_embd]
+    pub wv: MatrixRef,                    // [n_kv * hd, n_embd]
+    pub bq: Option<Vec<f32>>,             // [n_head * hd]
+    pub bk: Option<Vec<f32>>,             // [n_kv * hd]
+    pub bv: Option<Vec<f32>>,             // [n_kv * hd]
+    pub q_norm: Option<Vec<f32>>,         // [hd]
+    pub k_norm: Option<Vec<f32>>,         // [hd]
+    pub wo: MatrixRef,                    // [n_embd, n_head * hd]
     pub post_attn_norm: Option<Vec<f32>>, // [n_embd]
-    pub ffn_norm: Vec<f32>,   // [n_embd]
-    pub w_gate: MatrixRef,    // [n_ff, n_embd]
-    pub w_up: MatrixRef,      // [n_ff, n_embd]
-    pub w_down: MatrixRef,    // [n_embd, n_ff]
-    pub post_ffn_norm: Option<Vec<f32>>, // [n_embd]
+    pub ffn_norm: Vec<f32>,               // [n_embd]
+    pub w_gate: MatrixRef,                // [n_ff, n_embd]
+    pub w_up: MatrixRef,                  // [n_ff, n_embd]
+    pub w_down: MatrixRef,                // [n_embd, n_ff]
+    pub post_ffn_norm: Option<Vec<f32>>,  // [n_embd]
 }
 
 pub struct Weights {
@@ -54,29 +54,51 @@ impl Loader<'_> {
     }
 
     fn shape_error(name: &str, want: &[u64], t: &TensorInfo) -> ModelError {
-        ModelError::Shape { tensor: name.to_string(), expected: want.to_vec(), found: t.dims.clone() }
+        ModelError::Shape {
+            tensor: name.to_string(),
+            expected: want.to_vec(),
+            found: t.dims.clone(),
+        }
     }
 
     fn matrix(&self, name: &str, rows: u32, cols: u32) -> Result<MatrixRef, ModelError> {
-        self.opt_matrix(name, rows, cols)?.ok_or_else(|| ModelError::Gguf(gguf::GgufError::MissingTensor { name: name.to_string() }))
+        self.opt_matrix(name, rows, cols)?.ok_or_else(|| {
+            ModelError::Gguf(gguf::GgufError::MissingTensor {
+                name: name.to_string(),
+            })
+        })
     }
 
-    fn opt_matrix(&self, name: &str, rows: u32, cols: u32) -> Result<Option<MatrixRef>, ModelError> {
-        let Some((i, t)) = self.find(name) else { return Ok(None) };
+    fn opt_matrix(
+        &self,
+        name: &str,
+        rows: u32,
+        cols: u32,
+    ) -> Result<Option<MatrixRef>, ModelError> {
+        let Some((i, t)) = self.find(name) else {
+            return Ok(None);
+        };
         let want = [u64::from(cols), u64::from(rows)];
         if t.dims != want {
             return Err(Self::shape_error(name, &want, t));
         }
-        WeightView::new(t, self.file.tensor_data(t)?).map_err(|e| ModelError::Weight(e.to_string()))?;
+        WeightView::new(t, self.file.tensor_data(t)?)
+            .map_err(|e| ModelError::Weight(e.to_string()))?;
         Ok(Some(MatrixRef { info: i }))
     }
 
     fn vector(&self, name: &str, len: u32) -> Result<Vec<f32>, ModelError> {
-        self.opt_vector(name, len)?.ok_or_else(|| ModelError::Gguf(gguf::GgufError::MissingTensor { name: name.to_string() }))
+        self.opt_vector(name, len)?.ok_or_else(|| {
+            ModelError::Gguf(gguf::GgufError::MissingTensor {
+                name: name.to_string(),
+            })
+        })
     }
 
     fn opt_vector(&self, name: &str, len: u32) -> Result<Option<Vec<f32>>, ModelError> {
-        let Some((_, t)) = self.find(name) else { return Ok(None) };
+        let Some((_, t)) = self.find(name) else {
+            return Ok(None);
+        };
         if t.dims != [u64::from(len)] {
             return Err(Self::shape_error(name, &[u64::from(len)], t));
         }
@@ -87,20 +109,29 @@ impl Loader<'_> {
 impl Weights {
     pub fn load(file: &GgufFile, hp: &HParams, spec: &ArchSpec) -> Result<Weights, ModelError> {
         let ld = Loader { file };
-        let vocab = hp.vocab_size.ok_or_else(|| ModelError::BadHParam { key: "tokenizer.ggml.tokens".into(), why: "no vocabulary size".into() })?;
+        let vocab = hp.vocab_size.ok_or_else(|| ModelError::BadHParam {
+            key: "tokenizer.ggml.tokens".into(),
+            why: "no vocabulary size".into(),
+        })?;
         let e = hp.n_embd;
         let token_embd = ld.matrix("token_embd.weight", vocab, e)?;
         let mut layers = Vec::with_capacity(hp.n_layer as usize);
         for l in 0..hp.n_layer {
             let li = l as usize;
             let n = |s: &str| format!("blk.{l}.{s}");
-            let (q, kv, hd, ff) = (hp.n_head[li] * hp.head_dim_k, hp.n_head_kv[li] * hp.head_dim_k, hp.head_dim_k, hp.n_ff[li]);
-            let required = |name: &str, len: u32, present: bool| -> Result<Option<Vec<f32>>, ModelError> {
-                match present {
-                    true => ld.vector(&n(name), len).map(Some),
-                    false => Ok(None),
-                }
-            };
+            let (q, kv, hd, ff) = (
+                hp.n_head[li] * hp.head_dim_k,
+                hp.n_head_kv[li] * hp.head_dim_k,
+                hp.head_dim_k,
+                hp.n_ff[li],
+            );
+            let required =
+                |name: &str, len: u32, present: bool| -> Result<Option<Vec<f32>>, ModelError> {
+                    match present {
+                        true => ld.vector(&n(name), len).map(Some),
+                        false => Ok(None),
+                    }
+                };
             layers.push(LayerWeights {
                 attn_norm: ld.vector(&n("attn_norm.weight"), e)?,
                 wq: ld.matrix(&n("attn_q.weight"), q, e)?,
@@ -124,7 +155,9 @@ impl Weights {
             token_embd,
             layers,
             output_norm: ld.vector("output_norm.weight", e)?,
-            output: ld.opt_matrix("output.weight", vocab, e)?.unwrap_or(token_embd),
+            output: ld
+                .opt_matrix("output.weight", vocab, e)?
+                .unwrap_or(token_embd),
         })
     }
 }
@@ -135,6 +168,11 @@ impl MatrixRef {
         let t = &file.tensors[self.info];
         let rows = t.dims[1..].iter().product::<u64>() as usize;
         let data = file.tensor_data(t).unwrap_or(&[]);
-        WeightView { ty: t.ty, rows, cols: t.dims[0] as usize, data }
+        WeightView {
+            ty: t.ty,
+            rows,
+            cols: t.dims[0] as usize,
+            data,
+        }
     }
 }
