@@ -24,6 +24,9 @@ pub enum ModelError {
     #[error("invalid batch: {0}")]
     Batch(String),
 
+    #[error("the context holds {n_ctx} tokens; {needed} are needed")]
+    ContextFull { needed: usize, n_ctx: usize },
+
     #[error("KV cache: {0}")]
     KvCache(String),
 }

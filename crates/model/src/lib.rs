@@ -8,6 +8,7 @@ mod forward;
 pub mod hparams;
 pub mod kv_cache;
 mod llm;
+pub mod session;
 pub mod synth;
 pub mod weights;
 
@@ -17,3 +18,4 @@ pub use error::ModelError;
 pub use hparams::{HParams, RopeScaling};
 pub use kv_cache::KvCache;
 pub use llm::Model;
+pub use session::Session;
