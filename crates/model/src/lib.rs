@@ -3,6 +3,8 @@
 
 pub mod error;
 pub mod hparams;
+pub mod tokenizer;
 
 pub use error::ModelError;
 pub use hparams::{HParams, RopeScaling};
+pub use tokenizer::{Detokenizer, Tokenizer};
