@@ -2,6 +2,7 @@
 
 mod info;
 mod output;
+mod tokenize;
 //mod synth;
 
 use std::process::ExitCode;
@@ -23,6 +24,8 @@ struct Cli {
 enum Command {
     /// Show a GGUF model's architecture, hyperparameters, tokenizer, tensors and memory needs.
     Info(info::Args),
+    /// Print the token ids of a text as one JSON array (as llama.cpp tokenizes it).
+    Tokenize(tokenize::Args),
     // Write a synthetic model: real shapes and metadata, random but valid weights.
     //Synth(synth::Args),
 }
@@ -31,6 +34,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Info(args) => info::run(args),
+        Command::Tokenize(args) => tokenize::run(args),
         //Command::Synth(args) => synth::run(args),
     };
     match result {

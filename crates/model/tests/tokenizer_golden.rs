@@ -24,7 +24,13 @@ fn fetch(name: &str) -> PathBuf {
         String::from_utf8_lossy(&out.stderr)
     );
     let stdout = String::from_utf8(out.stdout).unwrap();
-    PathBuf::from(stdout.lines().last().expect("fetch_models.py printed no path").trim())
+    PathBuf::from(
+        stdout
+            .lines()
+            .last()
+            .expect("fetch_models.py printed no path")
+            .trim(),
+    )
 }
 
 fn ids(v: &Value) -> Vec<u32> {
@@ -48,18 +54,26 @@ fn pieces_hash(tok: &Tokenizer, special: bool) -> String {
 }
 
 fn check(fetch_name: &str, fixture: &str) {
-    let path = root().join("crates/model/tests/fixtures/tokenizer").join(fixture);
+    let path = root()
+        .join("crates/model/tests/fixtures/tokenizer")
+        .join(fixture);
     let golden: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     let file = gguf::GgufFile::open(fetch(fetch_name)).unwrap();
     let tok = Tokenizer::from_metadata(&file.metadata).unwrap();
 
-    assert_eq!(tok.vocab_size() as u64, golden["vocab_size"].as_u64().unwrap());
+    assert_eq!(
+        tok.vocab_size() as u64,
+        golden["vocab_size"].as_u64().unwrap()
+    );
     assert_eq!(tok.bos().map(u64::from), golden["bos"].as_u64());
     assert_eq!(tok.eos().map(u64::from), golden["eos"].as_u64());
     assert_eq!(tok.add_bos(), golden["add_bos"].as_bool().unwrap());
     assert_eq!(tok.add_eos(), golden["add_eos"].as_bool().unwrap());
     assert_eq!(tok.eog_ids(), ids(&golden["eog"]));
-    assert_eq!(pieces_hash(&tok, false), golden["pieces_fnv1a64"].as_str().unwrap());
+    assert_eq!(
+        pieces_hash(&tok, false),
+        golden["pieces_fnv1a64"].as_str().unwrap()
+    );
     assert_eq!(
         pieces_hash(&tok, true),
         golden["pieces_special_fnv1a64"].as_str().unwrap()
@@ -76,7 +90,9 @@ fn check(fetch_name: &str, fixture: &str) {
             let got = tok.encode(text, true, parse_special);
             match got == want {
                 true => matched += 1,
-                false => failures.push(format!("{mode} {text:?}\n  llama.cpp {want:?}\n  ours      {got:?}")),
+                false => failures.push(format!(
+                    "{mode} {text:?}\n  llama.cpp {want:?}\n  ours      {got:?}"
+                )),
             }
         }
         let plain = tok.encode(text, false, false);

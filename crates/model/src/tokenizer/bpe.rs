@@ -69,7 +69,13 @@ impl Sym {
 }
 
 /// Encodes one pre-tokenized word (raw text; the byte mapping happens here) into `out`.
-pub fn encode_word(vocab: &Vocab, merges: &Merges, ignore_merges: bool, raw: &str, out: &mut Vec<u32>) {
+pub fn encode_word(
+    vocab: &Vocab,
+    merges: &Merges,
+    ignore_merges: bool,
+    raw: &str,
+    out: &mut Vec<u32>,
+) {
     let map = unicode::byte_to_char();
     let word: String = raw.bytes().map(|b| map[b as usize]).collect();
     if ignore_merges {

@@ -93,7 +93,13 @@ impl Tokenizer {
                         }
                         (Kind::Bpe(profile), Some(merges)) => {
                             for w in pretokenize::split(&profile, raw) {
-                                bpe::encode_word(v, merges, profile.ignore_merges, &raw[w], &mut out);
+                                bpe::encode_word(
+                                    v,
+                                    merges,
+                                    profile.ignore_merges,
+                                    &raw[w],
+                                    &mut out,
+                                );
                             }
                         }
                         (Kind::Bpe(_), None) => {}

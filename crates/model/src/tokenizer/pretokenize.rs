@@ -211,14 +211,15 @@ fn match_at(stage: Stage, s: &[char], i: usize) -> Option<usize> {
         Stage::Digits => Some(p.run(i, |p, j| p.is(j, NUMBER))).filter(|&e| e > i),
         Stage::Punct { backtick } => {
             let punct = |p: &Piece, j: usize| {
-                p.is(j, PUNCT) || matches!(p.at(j), Some('$' | '+' | '<' | '=' | '>' | '^' | '~' | '|'))
+                p.is(j, PUNCT)
+                    || matches!(p.at(j), Some('$' | '+' | '<' | '=' | '>' | '^' | '~' | '|'))
                     || (backtick && p.at(j) == Some('`'))
             };
             Some(p.run(i, punct)).filter(|&e| e > i)
         }
-        Stage::ThreeAsciiDigits => {
-            (0..3).all(|k| p.at(i + k).is_some_and(|c| c.is_ascii_digit())).then_some(i + 3)
-        }
+        Stage::ThreeAsciiDigits => (0..3)
+            .all(|k| p.at(i + k).is_some_and(|c| c.is_ascii_digit()))
+            .then_some(i + 3),
     }
 }
 

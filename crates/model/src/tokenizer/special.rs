@@ -16,10 +16,12 @@ pub enum Fragment {
     Token(u32),
 }
 
+/// Per trie node: sorted (byte, child) edges and the token ending here.
+type Node = (Vec<(u8, u32)>, Option<u32>);
+
 /// A byte trie over the special texts; each node may end one token.
 struct Trie {
-    /// Per node: sorted (byte, child) edges and the token ending here.
-    nodes: Vec<(Vec<(u8, u32)>, Option<u32>)>,
+    nodes: Vec<Node>,
 }
 
 impl Trie {
@@ -98,7 +100,8 @@ impl Specials {
         if self.order.is_empty() {
             return frags;
         }
-        let skip = |id: u32| !parse_special && vocab.attr(id) & (attr::CONTROL | attr::UNKNOWN) != 0;
+        let skip =
+            |id: u32| !parse_special && vocab.attr(id) & (attr::CONTROL | attr::UNKNOWN) != 0;
         let bytes = text.as_bytes();
         let mut present = Vec::new();
         for start in 0..bytes.len() {
@@ -164,6 +167,5 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
         return None;
     }
     let first = needle[0];
-    (0..=hay.len() - needle.len())
-        .find(|&i| hay[i] == first && hay[i..].starts_with(needle))
+    (0..=hay.len() - needle.len()).find(|&i| hay[i] == first && hay[i..].starts_with(needle))
 }

@@ -117,7 +117,10 @@ impl Vocab {
         };
         if let Some(t) = &types {
             if t.len() < n {
-                return Err(bad(format!("token_type has {} entries for {n} tokens", t.len())));
+                return Err(bad(format!(
+                    "token_type has {} entries for {n} tokens",
+                    t.len()
+                )));
             }
         }
 
@@ -130,7 +133,9 @@ impl Vocab {
                 false => t.as_str().into(),
             };
             if let Some(prev) = index.insert(text.clone(), i as u32) {
-                return Err(bad(format!("duplicate token {text:?} (ids {prev} and {i})")));
+                return Err(bad(format!(
+                    "duplicate token {text:?} (ids {prev} and {i})"
+                )));
             }
             texts.push(text);
         }
@@ -159,7 +164,9 @@ impl Vocab {
             attrs,
             ids,
             add_space_prefix,
-            add_bos: m.opt_bool("tokenizer.ggml.add_bos_token")?.unwrap_or(add_bos),
+            add_bos: m
+                .opt_bool("tokenizer.ggml.add_bos_token")?
+                .unwrap_or(add_bos),
             add_eos: m.opt_bool("tokenizer.ggml.add_eos_token")?.unwrap_or(false),
             eog: Vec::new(),
         };
@@ -204,16 +211,25 @@ impl Vocab {
     /// EOT / EOM / FIM ids guessed from well-known texts when the metadata does not name them;
     /// the guessed tokens become CONTROL. Then CONTROL tokens named "unused" become UNUSED.
     fn detect_special_by_text(&mut self) {
-        let guesses: [(fn(&mut SpecialIds) -> &mut Option<u32>, &[&str]); 8] = [
+        let guesses: [(IdField, &[&str]); 8] = [
             (|s| &mut s.eot, EOT_TEXTS),
             (|s| &mut s.eom, &["<|eom_id|>"]),
             (|s| &mut s.fim_pre, FIM_PRE_TEXTS),
             (|s| &mut s.fim_suf, FIM_SUF_TEXTS),
             (|s| &mut s.fim_mid, FIM_MID_TEXTS),
-            (|s| &mut s.fim_pad, &["<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]"]),
+            (
+                |s| &mut s.fim_pad,
+                &["<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]"],
+            ),
             (
                 |s| &mut s.fim_rep,
-                &["<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>"],
+                &[
+                    "<|fim_repo|>",
+                    "<|repo_name|>",
+                    "<fim-repo>",
+                    "<REPO>",
+                    "<reponame>",
+                ],
             ),
             (|s| &mut s.fim_sep, &["<|file_sep|>"]),
         ];
@@ -251,7 +267,11 @@ impl Vocab {
                 self.attrs[id as usize] = attr::USER_DEFINED;
             }
         }
-        eog.extend([self.ids.eos, self.ids.eot, self.ids.eom].into_iter().flatten());
+        eog.extend(
+            [self.ids.eos, self.ids.eot, self.ids.eom]
+                .into_iter()
+                .flatten(),
+        );
         eog.sort_unstable();
         eog.dedup();
         let has = |t: &str| self.id(t).filter(|id| eog.contains(id));
@@ -328,10 +348,18 @@ fn read_scores(m: &Metadata, n: usize) -> Result<Vec<f32>, ModelError> {
         None => return Ok(vec![0.0; n]),
         Some(Value::Array(Array::F32(v))) => v.clone(),
         Some(Value::Array(Array::I32(v))) => v.iter().map(|&x| x as f32).collect(),
-        Some(v) => return Err(bad(format!("{key} is {}, not f32 or i32 array", v.describe()))),
+        Some(v) => {
+            return Err(bad(format!(
+                "{key} is {}, not f32 or i32 array",
+                v.describe()
+            )))
+        }
     };
     if scores.len() < n {
-        return Err(bad(format!("{key} has {} entries for {n} tokens", scores.len())));
+        return Err(bad(format!(
+            "{key} has {} entries for {n} tokens",
+            scores.len()
+        )));
     }
     Ok(scores)
 }
