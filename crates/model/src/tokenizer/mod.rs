@@ -11,6 +11,18 @@
 //! assert_eq!(tok.decode(&ids[usize::from(tok.add_bos())..]), "Hello world");
 //! # Ok(()) }
 //! ```
+//!
+//! Where we knowingly differ from llama.cpp:
+//! - [`Tokenizer::decode`] joins token pieces (what llama.cpp streams via `token_to_piece`); it
+//!   does not apply `llama_detokenize`'s clean-up of spaces before punctuation nor strip the
+//!   first piece's leading space in `add_space_prefix` vocabularies.
+//! - Where llama.cpp's result depends on unordered_map iteration or an unstable sort (which of
+//!   several EOT/FIM-looking texts becomes the EOT/FIM id; the order of equal-length special
+//!   texts), we take the lowest id.
+//! - An SPM byte with neither a `<0xNN>` nor a one-byte token becomes UNK (llama.cpp throws).
+//! - Other tokenizer models (bert, t5, rwkv, plamo2, gemma4) and pre-tokenizers with bespoke
+//!   regexes (deepseek, tekken, gpt-4o, kimi-k2, bloom, ...) are refused with
+//!   [`ModelError::UnknownTokenizer`].
 
 mod bpe;
 mod detok;

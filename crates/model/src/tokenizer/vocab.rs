@@ -198,8 +198,8 @@ impl Vocab {
         self.attrs.get(id as usize).copied().unwrap_or(0)
     }
 
-    /// Ids in order of their text, for deterministic "first match" scans: llama.cpp walks an
-    /// unordered_map there, whose order is unspecified; we take the lowest id.
+    /// The lowest id among tokens with these texts. llama.cpp takes the first it meets walking
+    /// an unordered_map, an unspecified order; the lowest id keeps us deterministic.
     fn find_first(&self, candidates: &[&str]) -> Option<u32> {
         candidates.iter().filter_map(|t| self.id(t)).min()
     }
