@@ -3,6 +3,7 @@
 mod info;
 mod output;
 mod synth;
+mod tokenize;
 
 use std::process::ExitCode;
 
@@ -25,6 +26,8 @@ enum Command {
     Info(info::Args),
     /// Write a synthetic model: real shapes and metadata, random but valid weights.
     Synth(synth::Args),
+    /// Print the token ids of a text as one JSON array (as llama.cpp tokenizes it).
+    Tokenize(tokenize::Args),
 }
 
 fn main() -> ExitCode {
@@ -32,6 +35,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Info(args) => info::run(args),
         Command::Synth(args) => synth::run(args),
+        Command::Tokenize(args) => tokenize::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

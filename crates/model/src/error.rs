@@ -29,4 +29,12 @@ pub enum ModelError {
 
     #[error("KV cache: {0}")]
     KvCache(String),
+
+    /// The tokenizer metadata is missing, malformed or inconsistent.
+    #[error("tokenizer: {0}")]
+    Tokenizer(String),
+
+    /// A `tokenizer.ggml.model` / `tokenizer.ggml.pre` pair we do not implement.
+    #[error("unsupported tokenizer: model '{model}', pre-tokenizer '{}'", pre.as_deref().unwrap_or("-"))]
+    UnknownTokenizer { model: String, pre: Option<String> },
 }

@@ -10,6 +10,7 @@ pub mod kv_cache;
 mod llm;
 pub mod session;
 pub mod synth;
+pub mod tokenizer;
 pub mod weights;
 
 pub use arch::ArchSpec;
@@ -19,3 +20,4 @@ pub use hparams::{HParams, RopeScaling};
 pub use kv_cache::KvCache;
 pub use llm::Model;
 pub use session::Session;
+pub use tokenizer::{Detokenizer, Tokenizer};
