@@ -7,4 +7,8 @@ pub enum ModelError {
 
     #[error("metadata '{key}': {why}")]
     BadHParam { key: String, why: String },
+
+    /// A chat template that cannot be loaded or rendered (the text says why).
+    #[error("chat template: {0}")]
+    Template(String),
 }
