@@ -37,4 +37,7 @@ pub enum ModelError {
     /// A `tokenizer.ggml.model` / `tokenizer.ggml.pre` pair we do not implement.
     #[error("unsupported tokenizer: model '{model}', pre-tokenizer '{}'", pre.as_deref().unwrap_or("-"))]
     UnknownTokenizer { model: String, pre: Option<String> },
+    /// A chat template that cannot be loaded or rendered (the text says why).
+    #[error("chat template: {0}")]
+    Template(String),
 }

@@ -3,6 +3,7 @@
 
 pub mod arch;
 pub mod batch;
+pub mod chat;
 pub mod error;
 mod forward;
 pub mod hparams;
@@ -15,6 +16,7 @@ pub mod weights;
 
 pub use arch::ArchSpec;
 pub use batch::BatchPlan;
+pub use chat::{ChatTemplate, Message};
 pub use error::ModelError;
 pub use hparams::{HParams, RopeScaling};
 pub use kv_cache::KvCache;
