@@ -6,6 +6,7 @@ mod attention;
 mod dot;
 mod matmul;
 mod norm;
+pub mod qdot;
 mod rope;
 
 pub use activation::{geglu, gelu, silu, swiglu};
