@@ -8,13 +8,7 @@ pub enum WeightError {
     #[error("tensor '{name}': type {ty} has no CPU kernel")]
     Unsupported { name: String, ty: GgmlType },
     #[error("tensor '{name}': {bytes} bytes do not hold {rows} rows of {cols} {ty} values")]
-    Size {
-        name: String,
-        ty: GgmlType,
-        rows: usize,
-        cols: usize,
-        bytes: usize,
-    },
+    Size { name: String, ty: GgmlType, rows: usize, cols: usize, bytes: usize },
 }
 
 /// `rows x cols` values of type `ty`; row `r` is `row_bytes` bytes at `r * row_bytes`.
@@ -34,35 +28,15 @@ impl<'a> WeightView<'a> {
         Self::from_parts(&info.name, info.ty, rows, cols, data)
     }
 
-    pub fn from_parts(
-        name: &str,
-        ty: GgmlType,
-        rows: usize,
-        cols: usize,
-        data: &'a [u8],
-    ) -> Result<Self, WeightError> {
+    pub fn from_parts(name: &str, ty: GgmlType, rows: usize, cols: usize, data: &'a [u8]) -> Result<Self, WeightError> {
         if !ty.has_reference_dequant() {
-            return Err(WeightError::Unsupported {
-                name: name.to_string(),
-                ty,
-            });
+            return Err(WeightError::Unsupported { name: name.to_string(), ty });
         }
         let row_bytes = ty.bytes_for(cols as u64).map(|b| b as usize);
         if row_bytes.and_then(|b| b.checked_mul(rows)) != Some(data.len()) {
-            return Err(WeightError::Size {
-                name: name.to_string(),
-                ty,
-                rows,
-                cols,
-                bytes: data.len(),
-            });
+            return Err(WeightError::Size { name: name.to_string(), ty, rows, cols, bytes: data.len() });
         }
-        Ok(WeightView {
-            ty,
-            rows,
-            cols,
-            data,
-        })
+        Ok(WeightView { ty, rows, cols, data })
     }
 
     pub fn row_bytes(&self) -> usize {

@@ -3,8 +3,7 @@
 //! golden values.
 
 use backend::cpu::qdot::{
-    act_row_bytes, act_type_for, dot_kernel, quantize_row, quantize_row_with, vec_dot, ActType,
-    Q8Rounding,
+    act_row_bytes, act_type_for, dot_kernel, quantize_row, quantize_row_with, vec_dot, ActType, Q8Rounding,
 };
 use gguf::quants::{dequantize_to_vec, random_blocks};
 use gguf::GgmlType;
@@ -69,11 +68,7 @@ fn dequantize_act(ty: ActType, a: &[u8], cols: usize) -> Vec<f64> {
     let mut out = Vec::with_capacity(cols);
     match ty {
         ActType::Q8_0 | ActType::Q8_1 => {
-            let (size, qs_at) = if ty == ActType::Q8_0 {
-                (34, 2)
-            } else {
-                (36, 4)
-            };
+            let (size, qs_at) = if ty == ActType::Q8_0 { (34, 2) } else { (36, 4) };
             for b in a.chunks_exact(size) {
                 let d = f64::from(f16_at(b, 0));
                 out.extend(b[qs_at..qs_at + 32].iter().map(|&q| f64::from(q as i8) * d));
@@ -86,11 +81,9 @@ fn dequantize_act(ty: ActType, a: &[u8], cols: usize) -> Vec<f64> {
             }
         }
         ActType::F16 => out.extend(a.chunks_exact(2).map(|b| f64::from(f16_at(b, 0)))),
-        ActType::BF16 => out.extend(a.chunks_exact(2).map(|b| {
-            f64::from(f32::from_bits(
-                u32::from(u16::from_le_bytes([b[0], b[1]])) << 16,
-            ))
-        })),
+        ActType::BF16 => out.extend(
+            a.chunks_exact(2).map(|b| f64::from(f32::from_bits(u32::from(u16::from_le_bytes([b[0], b[1]])) << 16))),
+        ),
         ActType::F32 => out.extend(a.chunks_exact(4).map(|b| f64::from(f32_at(b, 0)))),
     }
     assert_eq!(out.len(), cols);
@@ -140,11 +133,7 @@ fn check_pair(weight: GgmlType, cols: usize, rounding: Q8Rounding, rng: &mut Std
     let act = act_type_for(weight).expect("listed types have an activation type");
     let n_blocks = cols / weight.block_size();
     let w = random_blocks(weight, n_blocks, 1.0, rng).expect("supported type");
-    let wf: Vec<f64> = dequantize_to_vec(weight, &w)
-        .expect("supported type")
-        .into_iter()
-        .map(f64::from)
-        .collect();
+    let wf: Vec<f64> = dequantize_to_vec(weight, &w).expect("supported type").into_iter().map(f64::from).collect();
     let x = activations(rng, cols);
     let mut a = vec![0u8; act_row_bytes(act, cols)];
     quantize_row_with(act, &x, &mut a, rounding);
@@ -172,11 +161,7 @@ fn check_pair(weight: GgmlType, cols: usize, rounding: Q8Rounding, rng: &mut Std
     let exact: f64 = wf.iter().zip(&x).map(|(w, x)| w * f64::from(*x)).sum();
     let bound = act_error_bound(act, &x);
     let bs = weight.block_size();
-    let mut tol: f64 = 1e-5
-        * wf.iter()
-            .zip(&x)
-            .map(|(w, x)| (w * f64::from(*x)).abs())
-            .sum::<f64>();
+    let mut tol: f64 = 1e-5 * wf.iter().zip(&x).map(|(w, x)| (w * f64::from(*x)).abs()).sum::<f64>();
     for (i, (w, e)) in wf.iter().zip(&bound).enumerate() {
         // With an offset m, the weight's integer part can exceed |w| by |m|.
         let m = min_terms.get(i / bs).map_or(0.0, |t| t.0.abs());
@@ -259,11 +244,7 @@ fn q8_0_and_q8_1_round_trip() {
         for _ in 0..20 {
             let x = activations(&mut rng, 1024);
             for ty in [ActType::Q8_0, ActType::Q8_1] {
-                let (size, qs_at) = if ty == ActType::Q8_0 {
-                    (34, 2)
-                } else {
-                    (36, 4)
-                };
+                let (size, qs_at) = if ty == ActType::Q8_0 { (34, 2) } else { (36, 4) };
                 let mut a = vec![0u8; act_row_bytes(ty, x.len())];
                 quantize_row_with(ty, &x, &mut a, rounding);
                 for (xb, b) in x.chunks_exact(32).zip(a.chunks_exact(size)) {
@@ -305,13 +286,16 @@ fn q8_k_round_trip_and_bsums() {
                 let bsum = i16::from_le_bytes([b[260 + 2 * j], b[261 + 2 * j]]);
                 assert_eq!(i32::from(bsum), group.iter().sum::<i32>(), "bsum {j}");
             }
-            let (imax, max) = xb.iter().enumerate().fold((0, 0f32), |(i, m), (j, &v)| {
-                if v.abs() > m.abs() {
-                    (j, v)
-                } else {
-                    (i, m)
-                }
-            });
+            let (imax, max) = xb.iter().enumerate().fold(
+                (0, 0f32),
+                |(i, m), (j, &v)| {
+                    if v.abs() > m.abs() {
+                        (j, v)
+                    } else {
+                        (i, m)
+                    }
+                },
+            );
             if max == 0.0 {
                 assert_eq!(d, 0.0);
                 assert!(qs.iter().all(|&q| q == 0));
@@ -322,10 +306,7 @@ fn q8_k_round_trip_and_bsums() {
             for (&v, &q) in xb.iter().zip(&qs) {
                 assert!((-127..=127).contains(&q));
                 let err = (f64::from(q) * f64::from(d) - f64::from(v)).abs();
-                assert!(
-                    err <= 0.5 * f64::from(d.abs()) * (1.0 + 1e-5),
-                    "{v}: q={q} d={d}"
-                );
+                assert!(err <= 0.5 * f64::from(d.abs()) * (1.0 + 1e-5), "{v}: q={q} d={d}");
             }
         }
     }
@@ -341,8 +322,7 @@ fn zero_rows_encode_to_zero_and_dot_to_zero() {
             let mut a = vec![0xAAu8; act_row_bytes(act, x.len())];
             quantize_row_with(act, &x, &mut a, rounding);
             assert!(a.iter().all(|&b| b == 0), "{act:?}: {a:?}");
-            let w =
-                random_blocks(weight, 256 / weight.block_size(), 1.0, &mut rng).expect("supported");
+            let w = random_blocks(weight, 256 / weight.block_size(), 1.0, &mut rng).expect("supported");
             let got = vec_dot(weight, &w, &a, 256);
             assert_eq!(got, 0.0, "{weight}");
         }
@@ -468,11 +448,7 @@ fn golden_q4_k() {
     }
     assert_eq!(vec_dot(GgmlType::Q4_K, &w, &a, 256), -118.5);
     let wf = dequantize_to_vec(GgmlType::Q4_K, &w).expect("q4_k");
-    let want: f64 = wf
-        .iter()
-        .zip(&x)
-        .map(|(w, x)| f64::from(*w) * f64::from(*x))
-        .sum();
+    let want: f64 = wf.iter().zip(&x).map(|(w, x)| f64::from(*w) * f64::from(*x)).sum();
     assert_eq!(want, -118.5);
 }
 
@@ -483,12 +459,7 @@ fn golden_q4_k() {
 #[test]
 fn block32_scale_order_is_bit_exact() {
     let mut rng = StdRng::seed_from_u64(11);
-    for weight in [
-        GgmlType::Q4_0,
-        GgmlType::Q8_0,
-        GgmlType::IQ4_NL,
-        GgmlType::MXFP4,
-    ] {
+    for weight in [GgmlType::Q4_0, GgmlType::Q8_0, GgmlType::IQ4_NL, GgmlType::MXFP4] {
         for _ in 0..50 {
             let cols = 1024;
             let w = random_blocks(weight, cols / 32, 1.0, &mut rng).expect("supported");
@@ -552,11 +523,7 @@ fn q4_k_lane_order_is_bit_exact() {
             let mut summin = 0i32;
             for e in 0..256 {
                 let byte = wb[16 + 32 * (e / 64) + e % 32];
-                let q = i32::from(if (e / 32) % 2 == 0 {
-                    byte & 0xF
-                } else {
-                    byte >> 4
-                });
+                let q = i32::from(if (e / 32) % 2 == 0 { byte & 0xF } else { byte >> 4 });
                 let (sc, m) = scale_min(e / 32);
                 let q8 = i32::from(ab[4 + e] as i8);
                 lanes[e % 8] += sc * q * q8;

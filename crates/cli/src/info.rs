@@ -46,18 +46,9 @@ pub fn run(args: Args) -> Result<()> {
         e.1 += t.n_bytes;
     }
     let s = Summary {
-        tokenizer: m
-            .opt_str("tokenizer.ggml.model")
-            .with_context(|| path.clone())?
-            .map(str::to_string),
-        pre: m
-            .opt_str("tokenizer.ggml.pre")
-            .with_context(|| path.clone())?
-            .map(str::to_string),
-        chat_template_bytes: m
-            .opt_str("tokenizer.chat_template")
-            .with_context(|| path.clone())?
-            .map(str::len),
+        tokenizer: m.opt_str("tokenizer.ggml.model").with_context(|| path.clone())?.map(str::to_string),
+        pre: m.opt_str("tokenizer.ggml.pre").with_context(|| path.clone())?.map(str::to_string),
+        chat_template_bytes: m.opt_str("tokenizer.chat_template").with_context(|| path.clone())?.map(str::len),
         weight_bytes: file.tensors.iter().map(|t| t.n_bytes).sum(),
         kv_per_1000: hp.kv_bytes_per_token(KV_BYTES_PER_ELEM) * 1000,
         by_type,
@@ -137,19 +128,9 @@ fn render_text(s: &Summary, path: &str) -> String {
     }
     writeln!(o, "norm epsilon    {:e}", hp.norm_eps as f32).ok();
     let scaling = hp.rope_scaling.as_ref().map_or("none".to_string(), |r| {
-        format!(
-            "{} x{} (original context {})",
-            r.kind,
-            r.factor,
-            opt(r.original_context_length)
-        )
+        format!("{} x{} (original context {})", r.kind, r.factor, opt(r.original_context_length))
     });
-    writeln!(
-        o,
-        "rope            base {}, dims {}, scaling {scaling}",
-        hp.rope_freq_base, hp.rope_dim
-    )
-    .ok();
+    writeln!(o, "rope            base {}, dims {}, scaling {scaling}", hp.rope_freq_base, hp.rope_dim).ok();
     writeln!(o, "sliding window  {}", opt(hp.sliding_window)).ok();
     writeln!(
         o,
@@ -159,70 +140,23 @@ fn render_text(s: &Summary, path: &str) -> String {
         opt(hp.vocab_size)
     )
     .ok();
-    writeln!(
-        o,
-        "chat template   {}",
-        s.chat_template_bytes
-            .map_or("no".to_string(), |n| format!("yes ({n} bytes)"))
-    )
-    .ok();
-    writeln!(
-        o,
-        "weights         {} ({} bytes)",
-        human(s.weight_bytes),
-        s.weight_bytes
-    )
-    .ok();
-    writeln!(
-        o,
-        "KV cache (f16)  {} per 1000 tokens",
-        human(s.kv_per_1000)
-    )
-    .ok();
+    writeln!(o, "chat template   {}", s.chat_template_bytes.map_or("no".to_string(), |n| format!("yes ({n} bytes)")))
+        .ok();
+    writeln!(o, "weights         {} ({} bytes)", human(s.weight_bytes), s.weight_bytes).ok();
+    writeln!(o, "KV cache (f16)  {} per 1000 tokens", human(s.kv_per_1000)).ok();
 
     writeln!(o, "\ntensors ({}):", s.file.tensors.len()).ok();
-    let width = s
-        .file
-        .tensors
-        .iter()
-        .map(|t| t.name.len())
-        .max()
-        .unwrap_or(4);
-    writeln!(
-        o,
-        "  {:width$}  {:7}  {:>24}  {:>12}",
-        "name", "type", "shape", "bytes"
-    )
-    .ok();
+    let width = s.file.tensors.iter().map(|t| t.name.len()).max().unwrap_or(4);
+    writeln!(o, "  {:width$}  {:7}  {:>24}  {:>12}", "name", "type", "shape", "bytes").ok();
     for t in &s.file.tensors {
-        writeln!(
-            o,
-            "  {:width$}  {:7}  {:>24}  {:>12}",
-            t.name,
-            t.ty.name(),
-            format!("{:?}", t.dims),
-            t.n_bytes
-        )
-        .ok();
+        writeln!(o, "  {:width$}  {:7}  {:>24}  {:>12}", t.name, t.ty.name(), format!("{:?}", t.dims), t.n_bytes).ok();
     }
     writeln!(o, "\ntotals by type:").ok();
     for (ty, (n, bytes)) in &s.by_type {
-        writeln!(
-            o,
-            "  {:7}  {n:4} tensors  {:>12} bytes  ({})",
-            ty.name(),
-            bytes,
-            human(*bytes)
-        )
-        .ok();
+        writeln!(o, "  {:7}  {n:4} tensors  {:>12} bytes  ({})", ty.name(), bytes, human(*bytes)).ok();
     }
     let n_kv = s.file.metadata.len();
-    let strings = s
-        .file
-        .metadata
-        .iter()
-        .filter(|(_, v)| matches!(v, Value::String(_)))
-        .count();
+    let strings = s.file.metadata.iter().filter(|(_, v)| matches!(v, Value::String(_))).count();
     writeln!(o, "\nmetadata        {n_kv} keys ({strings} strings)").ok();
     o
 }

@@ -10,11 +10,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(
-    name = "rocmforge",
-    version,
-    about = "LLM inference for AMD GPUs, NVIDIA GPUs and CPUs (GGUF models)"
-)]
+#[command(name = "rocmforge", version, about = "LLM inference for AMD GPUs, NVIDIA GPUs and CPUs (GGUF models)")]
 struct Cli {
     #[command(subcommand)]
     command: Command,

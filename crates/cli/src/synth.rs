@@ -36,10 +36,7 @@ pub fn run(args: Args) -> Result<()> {
     if !(args.scale.is_finite() && args.scale > 0.0) {
         bail!("--scale must be positive and finite, not {}", args.scale);
     }
-    let opts = SynthOptions {
-        seed: args.seed,
-        scale: args.scale,
-    };
+    let opts = SynthOptions { seed: args.seed, scale: args.scale };
     let open = |p: &PathBuf| GgufFile::open(p).with_context(|| p.display().to_string());
     let t0 = Instant::now();
     let writer = match (&args.like, &args.preset) {
@@ -52,10 +49,7 @@ pub fn run(args: Args) -> Result<()> {
         }
         (None, Some(name)) => {
             let Some(preset) = Preset::from_name(name) else {
-                bail!(
-                    "unknown preset '{name}'; known: {}",
-                    Preset::NAMES.join(", ")
-                );
+                bail!("unknown preset '{name}'; known: {}", Preset::NAMES.join(", "));
             };
             let tok = args.tokenizer_from.as_ref().map(open).transpose()?;
             preset.writer(tok.as_ref(), opts)?
@@ -63,13 +57,7 @@ pub fn run(args: Args) -> Result<()> {
         _ => bail!("give either --like FILE or --preset NAME"),
     };
     writer.write_file(&args.output)?;
-    let bytes = std::fs::metadata(&args.output)
-        .map(|m| m.len())
-        .unwrap_or(0);
-    eprintln!(
-        "wrote {} ({bytes} bytes) in {:.2}s",
-        args.output.display(),
-        t0.elapsed().as_secs_f64()
-    );
+    let bytes = std::fs::metadata(&args.output).map(|m| m.len()).unwrap_or(0);
+    eprintln!("wrote {} ({bytes} bytes) in {:.2}s", args.output.display(), t0.elapsed().as_secs_f64());
     Ok(())
 }

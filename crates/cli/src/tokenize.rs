@@ -30,9 +30,7 @@ pub struct Args {
 pub fn run(args: Args) -> Result<()> {
     let path = args.model.display().to_string();
     let text = match (&args.file, args.text) {
-        (Some(f), _) => {
-            std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?
-        }
+        (Some(f), _) => std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?,
         (None, Some(t)) => t,
         (None, None) => anyhow::bail!("no text given"),
     };
@@ -41,10 +39,7 @@ pub fn run(args: Args) -> Result<()> {
     let ids = tok.encode(&text, true, !args.no_special);
     let out: Value = match args.detok {
         false => json!(ids),
-        true => ids
-            .iter()
-            .map(|&id| json!([id, piece_json(tok.token_piece(id))]))
-            .collect(),
+        true => ids.iter().map(|&id| json!([id, piece_json(tok.token_piece(id))])).collect(),
     };
     crate::output::print(&format!("{out}\n"))
 }

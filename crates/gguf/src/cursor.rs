@@ -31,10 +31,7 @@ impl<'a> Cursor<'a> {
             return Err(GgufError::malformed(
                 self.pos(),
                 field(),
-                Problem::Truncated {
-                    needed: n - self.remaining(),
-                    file_len: self.file_len(),
-                },
+                Problem::Truncated { needed: n - self.remaining(), file_len: self.file_len() },
             ));
         }
         let start = self.pos;
@@ -72,11 +69,7 @@ impl<'a> Cursor<'a> {
         let need = count.checked_mul(min_bytes_each);
         if need.is_none_or(|need| need > self.remaining()) {
             let bytes_left = self.remaining();
-            return Err(GgufError::malformed(
-                at,
-                field(),
-                Problem::CountTooLarge { count, bytes_left },
-            ));
+            return Err(GgufError::malformed(at, field(), Problem::CountTooLarge { count, bytes_left }));
         }
         Ok(count)
     }
@@ -86,14 +79,9 @@ impl<'a> Cursor<'a> {
         let at = self.pos();
         let len = self.u64(field)?;
         if len > limit {
-            return Err(GgufError::malformed(
-                at,
-                field(),
-                Problem::TooLong { len, limit },
-            ));
+            return Err(GgufError::malformed(at, field(), Problem::TooLong { len, limit }));
         }
         let bytes = self.take(len, field)?;
-        String::from_utf8(bytes.to_vec())
-            .map_err(|_| GgufError::malformed(at + 8, field(), Problem::Utf8))
+        String::from_utf8(bytes.to_vec()).map_err(|_| GgufError::malformed(at + 8, field(), Problem::Utf8))
     }
 }

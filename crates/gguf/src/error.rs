@@ -13,21 +13,13 @@ pub enum GgufError {
     Io { path: PathBuf, source: io::Error },
 
     #[error("malformed GGUF at byte {offset}: {field}: {problem}")]
-    Malformed {
-        offset: u64,
-        field: String,
-        problem: Problem,
-    },
+    Malformed { offset: u64, field: String, problem: Problem },
 
     #[error("metadata key '{key}' is missing")]
     MissingKey { key: String },
 
     #[error("metadata key '{key}' holds {found}, expected {expected}")]
-    WrongType {
-        key: String,
-        expected: &'static str,
-        found: String,
-    },
+    WrongType { key: String, expected: &'static str, found: String },
 
     #[error("tensor '{name}' is missing")]
     MissingTensor { name: String },
@@ -36,10 +28,7 @@ pub enum GgufError {
     UnsupportedType { tensor: String, ty: GgmlType },
 
     #[error("tensor '{tensor}': {source}")]
-    Dequant {
-        tensor: String,
-        source: DequantError,
-    },
+    Dequant { tensor: String, source: DequantError },
 
     #[error("cannot write GGUF: {0}")]
     Write(String),
@@ -83,11 +72,7 @@ pub enum Problem {
     #[error("unknown ggml type id {0}")]
     UnknownTensorType(u32),
     #[error("row length {ne0} is not a multiple of {ty}'s block size {block}")]
-    PartialBlock {
-        ne0: u64,
-        ty: GgmlType,
-        block: usize,
-    },
+    PartialBlock { ne0: u64, ty: GgmlType, block: usize },
     #[error("alignment {0} is not a non-zero power of two")]
     Alignment(u64),
     #[error("general.alignment must be a u32, found {0}")]
@@ -102,11 +87,7 @@ pub enum Problem {
 
 impl GgufError {
     pub(crate) fn malformed(offset: u64, field: impl Into<String>, problem: Problem) -> Self {
-        GgufError::Malformed {
-            offset,
-            field: field.into(),
-            problem,
-        }
+        GgufError::Malformed { offset, field: field.into(), problem }
     }
 
     /// The problem, when this is a malformed-file error (tests match on it).

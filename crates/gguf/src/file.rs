@@ -48,10 +48,7 @@ impl GgufFile {
     /// used.
     pub fn open(path: impl AsRef<Path>) -> Result<GgufFile> {
         let path = path.as_ref();
-        let io = |source| GgufError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
+        let io = |source| GgufError::Io { path: path.to_path_buf(), source };
         let file = File::open(path).map_err(io)?;
         // SAFETY: the map is read-only and private to this process. Another process truncating
         // or rewriting the model while we run is outside what we can defend against (as for
@@ -66,24 +63,8 @@ impl GgufFile {
     }
 
     fn from_storage(storage: Storage, path: Option<PathBuf>) -> Result<GgufFile> {
-        let Header {
-            version,
-            alignment,
-            metadata,
-            tensors,
-            tensor_index,
-            data_offset,
-        } = read::parse(&storage)?;
-        Ok(GgufFile {
-            storage,
-            path,
-            version,
-            alignment,
-            metadata,
-            tensors,
-            tensor_index,
-            data_offset,
-        })
+        let Header { version, alignment, metadata, tensors, tensor_index, data_offset } = read::parse(&storage)?;
+        Ok(GgufFile { storage, path, version, alignment, metadata, tensors, tensor_index, data_offset })
     }
 
     pub fn path(&self) -> Option<&Path> {
@@ -106,40 +87,28 @@ impl GgufFile {
 
     /// Like [`Self::tensor`], but a missing tensor is an error naming it.
     pub fn require_tensor(&self, name: &str) -> Result<&TensorInfo> {
-        self.tensor(name).ok_or_else(|| GgufError::MissingTensor {
-            name: name.to_string(),
-        })
+        self.tensor(name).ok_or_else(|| GgufError::MissingTensor { name: name.to_string() })
     }
 
     /// A tensor converted to f32 with the reference dequantization. Types without one give
     /// "unsupported tensor type X in tensor Y".
     pub fn dequantize(&self, t: &TensorInfo) -> Result<Vec<f32>> {
         if !t.ty.has_reference_dequant() {
-            return Err(GgufError::UnsupportedType {
-                tensor: t.name.clone(),
-                ty: t.ty,
-            });
+            return Err(GgufError::UnsupportedType { tensor: t.name.clone(), ty: t.ty });
         }
-        quants::dequantize_to_vec(t.ty, self.tensor_data(t)?).map_err(|source| GgufError::Dequant {
-            tensor: t.name.clone(),
-            source,
-        })
+        quants::dequantize_to_vec(t.ty, self.tensor_data(t)?)
+            .map_err(|source| GgufError::Dequant { tensor: t.name.clone(), source })
     }
 
     /// The raw bytes of a tensor, borrowed from the map (no copy). Tensors of this file's table
     /// always resolve (their range was checked at parse time); a foreign `TensorInfo` that does
     /// not fit is an error.
     pub fn tensor_data(&self, t: &TensorInfo) -> Result<&[u8]> {
-        let range = usize::try_from(t.start)
-            .ok()
-            .and_then(|s| Some(s..s.checked_add(usize::try_from(t.n_bytes).ok()?)?));
+        let range =
+            usize::try_from(t.start).ok().and_then(|s| Some(s..s.checked_add(usize::try_from(t.n_bytes).ok()?)?));
         range.and_then(|r| self.storage.get(r)).ok_or_else(|| {
             let end = t.start.saturating_add(t.n_bytes);
-            let problem = Problem::OutOfBounds {
-                start: t.start,
-                end,
-                file_len: self.file_len(),
-            };
+            let problem = Problem::OutOfBounds { start: t.start, end, file_len: self.file_len() };
             GgufError::malformed(t.start, format!("tensor '{}'", t.name), problem)
         })
     }

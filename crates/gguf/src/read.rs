@@ -55,11 +55,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Header> {
         return Err(GgufError::malformed(4, "version", Problem::BigEndian));
     }
     if version != 2 && version != 3 {
-        return Err(GgufError::malformed(
-            4,
-            "version",
-            Problem::Version(version),
-        ));
+        return Err(GgufError::malformed(4, "version", Problem::Version(version)));
     }
     let n_tensors = c.count(MIN_TENSOR_INFO_BYTES, &|| "n_tensors".into())?;
     let n_kv = c.count(MIN_KV_BYTES, &|| "n_kv".into())?;
@@ -69,21 +65,13 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Header> {
         let at = c.pos();
         let key = c.string(MAX_KEY_LEN, &|| format!("metadata[{i}].key"))?;
         if key.is_empty() {
-            return Err(GgufError::malformed(
-                at,
-                format!("metadata[{i}].key"),
-                Problem::Empty,
-            ));
+            return Err(GgufError::malformed(at, format!("metadata[{i}].key"), Problem::Empty));
         }
         let field = |what: &str| format!("metadata '{key}'{what}");
         let ty = value_type(&mut c, &|| field(".type"))?;
         let value = read_value(&mut c, ty, &|| field(""))?;
         if !metadata.insert(key.clone(), value) {
-            return Err(GgufError::malformed(
-                at,
-                field(""),
-                Problem::DuplicateKey(key),
-            ));
+            return Err(GgufError::malformed(at, field(""), Problem::DuplicateKey(key)));
         }
     }
 
@@ -93,11 +81,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Header> {
         let info = read_tensor_info(&mut c, i)?;
         if tensor_index.insert(info.name.clone(), raw.len()).is_some() {
             let name = info.name.clone();
-            return Err(GgufError::malformed(
-                info.at,
-                format!("tensor[{i}].name"),
-                Problem::DuplicateTensor(name),
-            ));
+            return Err(GgufError::malformed(info.at, format!("tensor[{i}].name"), Problem::DuplicateTensor(name)));
         }
         raw.push(info);
     }
@@ -109,21 +93,13 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Header> {
         .checked_mul(alignment)
         .ok_or_else(|| GgufError::malformed(c.pos(), "data section", Problem::Overflow))?;
     let tensors = layout(raw, alignment, data_offset, c.file_len())?;
-    Ok(Header {
-        version,
-        alignment,
-        metadata,
-        tensors,
-        tensor_index,
-        data_offset,
-    })
+    Ok(Header { version, alignment, metadata, tensors, tensor_index, data_offset })
 }
 
 fn value_type(c: &mut Cursor, field: &dyn Fn() -> String) -> Result<ValueType> {
     let at = c.pos();
     let id = c.u32(field)?;
-    ValueType::from_id(id)
-        .ok_or_else(|| GgufError::malformed(at, field(), Problem::UnknownValueType(id)))
+    ValueType::from_id(id).ok_or_else(|| GgufError::malformed(at, field(), Problem::UnknownValueType(id)))
 }
 
 fn read_value(c: &mut Cursor, ty: ValueType, field: &dyn Fn() -> String) -> Result<Value> {
@@ -163,30 +139,19 @@ fn read_array(c: &mut Cursor, field: &dyn Fn() -> String) -> Result<Array> {
     let min_each = elem.fixed_size().unwrap_or(8); // a string is at least its u64 length
     let n = c.count(min_each, &|| format!("{}.count", field()))?;
     if n > MAX_ARRAY_LEN {
-        let problem = Problem::TooLong {
-            len: n,
-            limit: MAX_ARRAY_LEN,
-        };
-        return Err(GgufError::malformed(
-            count_at,
-            format!("{}.count", field()),
-            problem,
-        ));
+        let problem = Problem::TooLong { len: n, limit: MAX_ARRAY_LEN };
+        return Err(GgufError::malformed(count_at, format!("{}.count", field()), problem));
     }
     if elem == ValueType::String {
-        let strings = (0..n)
-            .map(|i| c.string(MAX_STRING_LEN, &|| format!("{}[{i}]", field())))
-            .collect::<Result<_>>()?;
+        let strings =
+            (0..n).map(|i| c.string(MAX_STRING_LEN, &|| format!("{}[{i}]", field()))).collect::<Result<_>>()?;
         return Ok(Array::String(strings));
     }
     // Fixed-size elements: one bounds check for the whole array, then decode.
     let body_at = c.pos();
     let bytes = c.take(n * min_each, field)?; // n * min_each <= bytes left, checked by count()
     fn le<const N: usize, T>(bytes: &[u8], f: impl Fn([u8; N]) -> T) -> Vec<T> {
-        bytes
-            .chunks_exact(N)
-            .map(|ch| f(ch.try_into().unwrap_or([0; N])))
-            .collect()
+        bytes.chunks_exact(N).map(|ch| f(ch.try_into().unwrap_or([0; N]))).collect()
     }
     Ok(match elem {
         ValueType::U8 => Array::U8(bytes.to_vec()),
@@ -225,21 +190,13 @@ fn read_tensor_info(c: &mut Cursor, i: u64) -> Result<RawTensorInfo> {
     let at = c.pos();
     let name = c.string(MAX_TENSOR_NAME, &|| format!("tensor[{i}].name"))?;
     if name.is_empty() {
-        return Err(GgufError::malformed(
-            at,
-            format!("tensor[{i}].name"),
-            Problem::Empty,
-        ));
+        return Err(GgufError::malformed(at, format!("tensor[{i}].name"), Problem::Empty));
     }
     let field = |what: &str| format!("tensor '{name}'.{what}");
     let dims_at = c.pos();
     let n_dims = c.u32(&|| field("n_dims"))?;
     if n_dims == 0 || n_dims > MAX_DIMS {
-        return Err(GgufError::malformed(
-            dims_at,
-            field("n_dims"),
-            Problem::Dims(n_dims),
-        ));
+        return Err(GgufError::malformed(dims_at, field("n_dims"), Problem::Dims(n_dims)));
     }
     let mut dims = Vec::with_capacity(n_dims as usize);
     for d in 0..n_dims as usize {
@@ -247,29 +204,17 @@ fn read_tensor_info(c: &mut Cursor, i: u64) -> Result<RawTensorInfo> {
         let value = c.u64(&|| field(&format!("ne[{d}]")))?;
         if value == 0 || value > i64::MAX as u64 {
             let problem = Problem::BadDim { index: d, value };
-            return Err(GgufError::malformed(
-                dim_at,
-                field(&format!("ne[{d}]")),
-                problem,
-            ));
+            return Err(GgufError::malformed(dim_at, field(&format!("ne[{d}]")), problem));
         }
         dims.push(value);
     }
     let type_at = c.pos();
     let type_id = c.u32(&|| field("type"))?;
-    let ty = GgmlType::from_id(type_id).ok_or_else(|| {
-        GgufError::malformed(type_at, field("type"), Problem::UnknownTensorType(type_id))
-    })?;
+    let ty = GgmlType::from_id(type_id)
+        .ok_or_else(|| GgufError::malformed(type_at, field("type"), Problem::UnknownTensorType(type_id)))?;
     let offset_at = c.pos();
     let offset = c.u64(&|| field("offset"))?;
-    Ok(RawTensorInfo {
-        name,
-        ty,
-        dims,
-        offset,
-        at,
-        offset_at,
-    })
+    Ok(RawTensorInfo { name, ty, dims, offset, at, offset_at })
 }
 
 /// `general.alignment`: a u32 power of two, 32 when absent (as gguf.cpp).
@@ -278,13 +223,7 @@ fn alignment(metadata: &Metadata) -> Result<u64> {
     let align = match metadata.get("general.alignment") {
         None => return Ok(DEFAULT_ALIGNMENT),
         Some(Value::U32(a)) => u64::from(*a),
-        Some(v) => {
-            return Err(GgufError::malformed(
-                0,
-                field,
-                Problem::AlignmentType(v.describe()),
-            ))
-        }
+        Some(v) => return Err(GgufError::malformed(0, field, Problem::AlignmentType(v.describe()))),
     };
     if !align.is_power_of_two() {
         return Err(GgufError::malformed(0, field, Problem::Alignment(align)));
@@ -294,36 +233,20 @@ fn alignment(metadata: &Metadata) -> Result<u64> {
 
 /// Sizes every tensor with checked arithmetic and checks that its data is aligned, inside the
 /// file and disjoint from every other tensor's.
-fn layout(
-    raw: Vec<RawTensorInfo>,
-    alignment: u64,
-    data_offset: u64,
-    file_len: u64,
-) -> Result<Vec<TensorInfo>> {
+fn layout(raw: Vec<RawTensorInfo>, alignment: u64, data_offset: u64, file_len: u64) -> Result<Vec<TensorInfo>> {
     let mut tensors = Vec::with_capacity(raw.len());
     let mut offset_fields = Vec::with_capacity(raw.len());
     for r in raw {
         let field = |what: &str| format!("tensor '{}'.{what}", r.name);
         let overflow = || GgufError::malformed(r.at, field("ne"), Problem::Overflow);
-        let n_elements = r
-            .dims
-            .iter()
-            .try_fold(1u64, |acc, &d| acc.checked_mul(d))
-            .ok_or_else(overflow)?;
+        let n_elements = r.dims.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d)).ok_or_else(overflow)?;
         if r.dims[0] % r.ty.block_size() as u64 != 0 {
-            let problem = Problem::PartialBlock {
-                ne0: r.dims[0],
-                ty: r.ty,
-                block: r.ty.block_size(),
-            };
+            let problem = Problem::PartialBlock { ne0: r.dims[0], ty: r.ty, block: r.ty.block_size() };
             return Err(GgufError::malformed(r.at, field("ne[0]"), problem));
         }
         let n_bytes = r.ty.bytes_for(n_elements).ok_or_else(overflow)?;
         if r.offset % alignment != 0 {
-            let problem = Problem::Misaligned {
-                offset: r.offset,
-                alignment,
-            };
+            let problem = Problem::Misaligned { offset: r.offset, alignment };
             return Err(GgufError::malformed(r.offset_at, field("offset"), problem));
         }
         let start = data_offset.checked_add(r.offset);
@@ -343,11 +266,7 @@ fn layout(
             }
             _ => {
                 let start = start.unwrap_or(u64::MAX);
-                let problem = Problem::OutOfBounds {
-                    start,
-                    end: end.unwrap_or(u64::MAX),
-                    file_len,
-                };
+                let problem = Problem::OutOfBounds { start, end: end.unwrap_or(u64::MAX), file_len };
                 return Err(GgufError::malformed(r.offset_at, field("offset"), problem));
             }
         }
@@ -358,11 +277,7 @@ fn layout(
         let (a, b) = (&tensors[pair[0]], &tensors[pair[1]]);
         if a.start + a.n_bytes > b.start {
             let field = format!("tensor '{}'.offset", b.name);
-            return Err(GgufError::malformed(
-                offset_fields[pair[1]],
-                field,
-                Problem::Overlap(a.name.clone()),
-            ));
+            return Err(GgufError::malformed(offset_fields[pair[1]], field, Problem::Overlap(a.name.clone())));
         }
     }
     Ok(tensors)

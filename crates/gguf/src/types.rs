@@ -102,10 +102,7 @@ impl GgmlType {
 
     /// The type with this name (case-insensitive: "q4_k" and "Q4_K" both work).
     pub fn from_name(name: &str) -> Option<GgmlType> {
-        TABLE
-            .iter()
-            .find(|row| row.2.eq_ignore_ascii_case(name))
-            .map(|row| row.0)
+        TABLE.iter().find(|row| row.2.eq_ignore_ascii_case(name)).map(|row| row.0)
     }
 
     pub fn id(self) -> u32 {
@@ -177,10 +174,7 @@ mod tests {
         for (i, t) in all.iter().enumerate() {
             assert_eq!(GgmlType::from_id(t.id()), Some(*t));
             assert_eq!(GgmlType::from_name(t.name()), Some(*t));
-            assert!(
-                all[i + 1..].iter().all(|u| u.id() != t.id()),
-                "{t} listed twice"
-            );
+            assert!(all[i + 1..].iter().all(|u| u.id() != t.id()), "{t} listed twice");
         }
         assert_eq!(all.len(), 32);
     }

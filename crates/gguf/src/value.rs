@@ -256,25 +256,17 @@ impl Metadata {
     }
 
     fn require(&self, key: &str) -> Result<&Value> {
-        self.get(key).ok_or_else(|| GgufError::MissingKey {
-            key: key.to_string(),
-        })
+        self.get(key).ok_or_else(|| GgufError::MissingKey { key: key.to_string() })
     }
 
     fn wrong(key: &str, expected: &'static str, found: &Value) -> GgufError {
-        GgufError::WrongType {
-            key: key.to_string(),
-            expected,
-            found: found.describe(),
-        }
+        GgufError::WrongType { key: key.to_string(), expected, found: found.describe() }
     }
 
     /// An integer key converted to `T` without loss.
     pub fn int<T: TryFrom<i128>>(&self, key: &str) -> Result<T> {
         let v = self.require(key)?;
-        v.as_integer()
-            .and_then(|x| T::try_from(x).ok())
-            .ok_or_else(|| Self::wrong(key, std::any::type_name::<T>(), v))
+        v.as_integer().and_then(|x| T::try_from(x).ok()).ok_or_else(|| Self::wrong(key, std::any::type_name::<T>(), v))
     }
 
     pub fn opt_int<T: TryFrom<i128>>(&self, key: &str) -> Result<Option<T>> {
@@ -287,10 +279,7 @@ impl Metadata {
         match *v {
             Value::F32(x) => Ok(x.into()),
             Value::F64(x) => Ok(x),
-            _ => v
-                .as_integer()
-                .map(|x| x as f64)
-                .ok_or_else(|| Self::wrong(key, "float", v)),
+            _ => v.as_integer().map(|x| x as f64).ok_or_else(|| Self::wrong(key, "float", v)),
         }
     }
 
@@ -330,11 +319,7 @@ impl Metadata {
     pub fn str_array(&self, key: &str) -> Result<&[String]> {
         match self.array(key)? {
             Array::String(v) => Ok(v),
-            a => Err(Self::wrong(
-                key,
-                "array of string",
-                &Value::Array(a.clone()),
-            )),
+            a => Err(Self::wrong(key, "array of string", &Value::Array(a.clone()))),
         }
     }
 
@@ -349,11 +334,7 @@ impl Metadata {
     pub fn int_array<T: TryFrom<i128>>(&self, key: &str) -> Result<Vec<T>> {
         let a = self.array(key)?;
         let bad = || Self::wrong(key, "array of integers", &Value::Array(a.clone()));
-        a.integers()
-            .ok_or_else(bad)?
-            .into_iter()
-            .map(|x| T::try_from(x).map_err(|_| bad()))
-            .collect()
+        a.integers().ok_or_else(bad)?.into_iter().map(|x| T::try_from(x).map_err(|_| bad())).collect()
     }
 }
 
@@ -387,20 +368,11 @@ mod tests {
     #[test]
     fn wrong_types_and_missing_keys_are_errors() {
         let m = meta();
-        assert!(matches!(
-            m.int::<u32>("a.i64"),
-            Err(GgufError::WrongType { .. })
-        ));
+        assert!(matches!(m.int::<u32>("a.i64"), Err(GgufError::WrongType { .. })));
         assert!(matches!(m.str("a.u32"), Err(GgufError::WrongType { .. })));
         assert!(matches!(m.bool("a.str"), Err(GgufError::WrongType { .. })));
-        assert!(matches!(
-            m.str_array("a.arr"),
-            Err(GgufError::WrongType { .. })
-        ));
-        assert!(matches!(
-            m.int::<u32>("missing"),
-            Err(GgufError::MissingKey { .. })
-        ));
+        assert!(matches!(m.str_array("a.arr"), Err(GgufError::WrongType { .. })));
+        assert!(matches!(m.int::<u32>("missing"), Err(GgufError::MissingKey { .. })));
         let e = m.str("a.arr").unwrap_err().to_string();
         assert!(e.contains("a.arr") && e.contains("array of i32 (3)"), "{e}");
     }

@@ -47,14 +47,10 @@ impl<'a> GgufWriter<'a> {
     pub fn add_kv(&mut self, key: impl Into<String>, value: Value) -> Result<&mut Self> {
         let key = key.into();
         if key.is_empty() || !self.keys.insert(key.clone()) {
-            return Err(GgufError::Write(format!(
-                "metadata key '{key}' is empty or repeated"
-            )));
+            return Err(GgufError::Write(format!("metadata key '{key}' is empty or repeated")));
         }
         if key == "general.alignment" && !matches!(value, Value::U32(a) if a.is_power_of_two()) {
-            return Err(GgufError::Write(format!(
-                "general.alignment must be a u32 power of two, not {value:?}"
-            )));
+            return Err(GgufError::Write(format!("general.alignment must be a u32 power of two, not {value:?}")));
         }
         self.kvs.push((key, value));
         Ok(self)
@@ -76,39 +72,21 @@ impl<'a> GgufWriter<'a> {
         if self.names.contains(&name) {
             return Err(bad("repeated name".into()));
         }
-        if dims.is_empty()
-            || dims.len() > MAX_DIMS as usize
-            || dims.iter().any(|&d| d == 0 || d > i64::MAX as u64)
-        {
+        if dims.is_empty() || dims.len() > MAX_DIMS as usize || dims.iter().any(|&d| d == 0 || d > i64::MAX as u64) {
             return Err(bad(format!("bad dims {dims:?}")));
         }
         if !dims[0].is_multiple_of(ty.block_size() as u64) {
-            return Err(bad(format!(
-                "ne0 {} is not a multiple of {ty}'s block size {}",
-                dims[0],
-                ty.block_size()
-            )));
+            return Err(bad(format!("ne0 {} is not a multiple of {ty}'s block size {}", dims[0], ty.block_size())));
         }
         let n_elements = dims.iter().try_fold(1u64, |a, &d| a.checked_mul(d));
-        let n_bytes = n_elements
-            .and_then(|n| ty.bytes_for(n))
-            .ok_or_else(|| bad("size overflows".into()))?;
+        let n_bytes = n_elements.and_then(|n| ty.bytes_for(n)).ok_or_else(|| bad("size overflows".into()))?;
         if let TensorData::Bytes(b) = &data {
             if b.len() as u64 != n_bytes {
-                return Err(bad(format!(
-                    "{} data bytes given, {n_bytes} needed",
-                    b.len()
-                )));
+                return Err(bad(format!("{} data bytes given, {n_bytes} needed", b.len())));
             }
         }
         self.names.insert(name.clone());
-        self.tensors.push(PendingTensor {
-            name,
-            ty,
-            dims: dims.to_vec(),
-            n_bytes,
-            data,
-        });
+        self.tensors.push(PendingTensor { name, ty, dims: dims.to_vec(), n_bytes, data });
         Ok(self)
     }
 
@@ -124,16 +102,12 @@ impl<'a> GgufWriter<'a> {
 
     /// Writes the whole file.
     pub fn write_to(self, w: &mut dyn Write) -> Result<()> {
-        self.write_inner(w)
-            .map_err(|e| GgufError::Write(e.to_string()))
+        self.write_inner(w).map_err(|e| GgufError::Write(e.to_string()))
     }
 
     pub fn write_file(self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
-        let io = |source| GgufError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
+        let io = |source| GgufError::Io { path: path.to_path_buf(), source };
         let mut w = BufWriter::new(File::create(path).map_err(io)?);
         self.write_to(&mut w)?;
         w.flush().map_err(io)
@@ -161,9 +135,7 @@ impl<'a> GgufWriter<'a> {
         for t in &self.tensors {
             put_string(&mut header, &t.name);
             put_u32(&mut header, t.dims.len() as u32);
-            t.dims
-                .iter()
-                .for_each(|d| header.extend_from_slice(&d.to_le_bytes()));
+            t.dims.iter().for_each(|d| header.extend_from_slice(&d.to_le_bytes()));
             put_u32(&mut header, t.ty.id());
             header.extend_from_slice(&offset.to_le_bytes());
             offset = (offset + t.n_bytes).next_multiple_of(alignment);
@@ -172,19 +144,13 @@ impl<'a> GgufWriter<'a> {
         w.write_all(&header)?;
         w.write_all(&pad(header.len() as u64))?;
         for t in &mut self.tensors {
-            let mut counted = CountingWriter {
-                inner: &mut *w,
-                n: 0,
-            };
+            let mut counted = CountingWriter { inner: &mut *w, n: 0 };
             match &mut t.data {
                 TensorData::Bytes(b) => counted.write_all(b)?,
                 TensorData::Stream(f) => f(&mut counted)?,
             }
             if counted.n != t.n_bytes {
-                let msg = format!(
-                    "tensor '{}': {} bytes produced, {} expected",
-                    t.name, counted.n, t.n_bytes
-                );
+                let msg = format!("tensor '{}': {} bytes produced, {} expected", t.name, counted.n, t.n_bytes);
                 return Err(io::Error::new(io::ErrorKind::InvalidData, msg));
             }
             w.write_all(&pad(t.n_bytes))?;
@@ -238,32 +204,16 @@ fn put_value(out: &mut Vec<u8>, v: &Value) {
             match a {
                 Array::U8(v) => out.extend_from_slice(v),
                 Array::I8(v) => v.iter().for_each(|x| out.push(*x as u8)),
-                Array::U16(v) => v
-                    .iter()
-                    .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-                Array::I16(v) => v
-                    .iter()
-                    .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-                Array::U32(v) => v
-                    .iter()
-                    .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-                Array::I32(v) => v
-                    .iter()
-                    .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-                Array::F32(v) => v
-                    .iter()
-                    .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+                Array::U16(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+                Array::I16(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+                Array::U32(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+                Array::I32(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+                Array::F32(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
                 Array::Bool(v) => v.iter().for_each(|x| out.push(u8::from(*x))),
                 Array::String(v) => v.iter().for_each(|s| put_string(out, s)),
-                Array::U64(v) => v
-                    .iter()
-                    .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-                Array::I64(v) => v
-                    .iter()
-                    .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-                Array::F64(v) => v
-                    .iter()
-                    .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+                Array::U64(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+                Array::I64(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+                Array::F64(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
             }
         }
     }

@@ -13,15 +13,7 @@ fn supported() -> impl Iterator<Item = GgmlType> {
 }
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path: PathBuf = [
-        env!("CARGO_MANIFEST_DIR"),
-        "tests",
-        "fixtures",
-        "dequant",
-        name,
-    ]
-    .iter()
-    .collect();
+    let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "tests", "fixtures", "dequant", name].iter().collect();
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -38,11 +30,7 @@ fn matches_gguf_py_bit_for_bit() {
             .collect();
         let got = dequantize_to_vec(ty, &src).unwrap_or_else(|e| panic!("{ty}: {e}"));
         assert_eq!(got.len(), expected.len(), "{ty}: element count");
-        if let Some(i) = got
-            .iter()
-            .zip(&expected)
-            .position(|(g, &e)| g.to_bits() != e)
-        {
+        if let Some(i) = got.iter().zip(&expected).position(|(g, &e)| g.to_bits() != e) {
             failures.push(format!(
                 "{ty}: first mismatch at element {i} (block {}): got {:e} ({:#010x}), \
                  gguf-py {:e} ({:#010x})",
@@ -67,10 +55,7 @@ fn exactly_the_advertised_types_decode() {
         let result = dequantize(ty, &block, &mut out);
         if ty.has_reference_dequant() {
             assert_eq!(result, Ok(()), "{ty}");
-            assert!(
-                out.iter().all(|&v| v == 0.0),
-                "{ty}: zero block decodes to zeros"
-            );
+            assert!(out.iter().all(|&v| v == 0.0), "{ty}: zero block decodes to zeros");
         } else {
             assert_eq!(result, Err(DequantError::Unsupported(ty)));
         }
@@ -88,32 +73,19 @@ fn rejects_partial_blocks_and_wrong_output_length() {
         let src = vec![0u8; 2 * ts];
         if ts > 1 {
             let err = dequantize(ty, &src[..2 * ts - 1], &mut vec![0.0; 2 * bs]);
-            assert!(
-                matches!(err, Err(DequantError::PartialBlock { .. })),
-                "{ty}: {err:?}"
-            );
+            assert!(matches!(err, Err(DequantError::PartialBlock { .. })), "{ty}: {err:?}");
             assert!(dequantize_to_vec(ty, &src[..ts + 1]).is_err(), "{ty}");
         }
         for wrong in [0, bs, 2 * bs - 1, 2 * bs + 1, 3 * bs] {
             let err = dequantize(ty, &src, &mut vec![0.0; wrong]);
-            let expected = DequantError::OutputLength {
-                ty,
-                n_blocks: 2,
-                expected: 2 * bs,
-                actual: wrong,
-            };
+            let expected = DequantError::OutputLength { ty, n_blocks: 2, expected: 2 * bs, actual: wrong };
             assert_eq!(err, Err(expected.clone()), "{ty}, output {wrong}");
             assert!(expected.to_string().contains(ty.name()));
         }
         assert_eq!(dequantize(ty, &[], &mut []), Ok(()), "{ty}: empty input");
     }
-    let msg = dequantize(GgmlType::Q4_K, &[0; 145], &mut [0.0; 256])
-        .unwrap_err()
-        .to_string();
-    assert!(
-        msg.contains("Q4_K") && msg.contains("145") && msg.contains("144"),
-        "{msg}"
-    );
+    let msg = dequantize(GgmlType::Q4_K, &[0; 145], &mut [0.0; 256]).unwrap_err().to_string();
+    assert!(msg.contains("Q4_K") && msg.contains("145") && msg.contains("144"), "{msg}");
 }
 
 #[test]
@@ -125,19 +97,13 @@ fn random_blocks_decode_to_finite_values_near_scale() {
             let blocks = random_blocks(ty, n_blocks, scale, &mut rng).unwrap();
             assert_eq!(blocks.len(), n_blocks * ty.type_size(), "{ty}");
             let values = dequantize_to_vec(ty, &blocks).unwrap();
-            assert!(
-                values.iter().all(|v| v.is_finite()),
-                "{ty} at scale {scale}: not finite"
-            );
+            assert!(values.iter().all(|v| v.is_finite()), "{ty} at scale {scale}: not finite");
             let max = values.iter().fold(0f32, |m, v| m.max(v.abs()));
             // Fields get scale / reach times [0.5, 1]: the bound is scale, give or take f16
             // rounding (coarse for the subnormal d of Q5_K at small scales) and, for MXFP4, a
             // power of two.
             assert!(max <= 1.1 * scale, "{ty} at scale {scale}: max |w| = {max}");
-            assert!(
-                max >= scale / 4.0,
-                "{ty} at scale {scale}: max |w| = {max} is degenerate"
-            );
+            assert!(max >= scale / 4.0, "{ty} at scale {scale}: max |w| = {max} is degenerate");
         }
     }
 }
@@ -149,10 +115,7 @@ fn random_blocks_edge_scales() {
         for scale in [0.0f32, -1.0, f32::INFINITY, f32::NAN, f32::MAX] {
             let blocks = random_blocks(ty, 3, scale, &mut rng).unwrap();
             let values = dequantize_to_vec(ty, &blocks).unwrap();
-            assert!(
-                values.iter().all(|v| v.is_finite()),
-                "{ty} at scale {scale}"
-            );
+            assert!(values.iter().all(|v| v.is_finite()), "{ty} at scale {scale}");
         }
         assert!(random_blocks(ty, 0, 1.0, &mut rng).unwrap().is_empty());
     }
@@ -164,10 +127,7 @@ fn q8_k_random_blocks_have_consistent_bsums() {
     let blocks = random_blocks(GgmlType::Q8_K, 3, 1.0, &mut rng).unwrap();
     for block in blocks.chunks_exact(GgmlType::Q8_K.type_size()) {
         for (j, sum) in block[260..].chunks_exact(2).enumerate() {
-            let want: i16 = block[4 + 16 * j..4 + 16 * (j + 1)]
-                .iter()
-                .map(|&q| i16::from(q as i8))
-                .sum();
+            let want: i16 = block[4 + 16 * j..4 + 16 * (j + 1)].iter().map(|&q| i16::from(q as i8)).sum();
             assert_eq!(i16::from_le_bytes([sum[0], sum[1]]), want);
         }
     }

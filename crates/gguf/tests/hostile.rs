@@ -9,16 +9,9 @@ use gguf::{GgufError, GgufFile, Problem};
 /// Parses `file`, expecting a malformed-file error at `offset` whose field mentions `field`.
 fn expect(file: Vec<u8>, offset: usize, field: &str) -> Problem {
     match GgufFile::from_bytes(file) {
-        Err(GgufError::Malformed {
-            offset: got,
-            field: f,
-            problem,
-        }) => {
+        Err(GgufError::Malformed { offset: got, field: f, problem }) => {
             assert_eq!(got, offset as u64, "offset of {problem:?} in field {f}");
-            assert!(
-                f.contains(field),
-                "field '{f}' should mention '{field}' ({problem:?})"
-            );
+            assert!(f.contains(field), "field '{f}' should mention '{field}' ({problem:?})");
             problem
         }
         Err(e) => panic!("wrong error kind: {e}"),
@@ -50,23 +43,15 @@ fn bad_magic_version_and_endianness() {
 fn counts_larger_than_the_bytes_left() {
     let mut f = tiny();
     put_u64(&mut f, 8, 1 << 40);
-    assert!(
-        matches!(expect(f, 8, "n_tensors"), Problem::CountTooLarge { count, .. } if count == 1 << 40)
-    );
+    assert!(matches!(expect(f, 8, "n_tensors"), Problem::CountTooLarge { count, .. } if count == 1 << 40));
     let mut f = tiny();
     put_u64(&mut f, 16, u64::MAX);
-    assert!(matches!(
-        expect(f, 16, "n_kv"),
-        Problem::CountTooLarge { .. }
-    ));
+    assert!(matches!(expect(f, 16, "n_kv"), Problem::CountTooLarge { .. }));
     // Array element count: follows the element type after the value type.
     let mut f = tiny();
     let count_at = kv_type_at(&f, "test.words") + 8;
     put_u64(&mut f, count_at, 1 << 50);
-    assert!(matches!(
-        expect(f, count_at, "test.words"),
-        Problem::CountTooLarge { .. }
-    ));
+    assert!(matches!(expect(f, count_at, "test.words"), Problem::CountTooLarge { .. }));
 }
 
 #[test]
@@ -74,32 +59,20 @@ fn strings_over_their_caps() {
     let mut f = tiny();
     let len_at = find(&f, b"general.architecture") - 8;
     put_u64(&mut f, len_at, (1 << 16) + 1);
-    assert!(matches!(
-        expect(f, len_at, "metadata[0].key"),
-        Problem::TooLong { .. }
-    ));
+    assert!(matches!(expect(f, len_at, "metadata[0].key"), Problem::TooLong { .. }));
     // A value string longer than the file is truncated; longer than the cap is TooLong.
     let mut f = tiny();
     let len_at = kv_type_at(&f, "general.architecture") + 4;
     put_u64(&mut f, len_at, 1 << 40);
-    assert!(matches!(
-        expect(f, len_at, "general.architecture"),
-        Problem::TooLong { .. }
-    ));
+    assert!(matches!(expect(f, len_at, "general.architecture"), Problem::TooLong { .. }));
     let mut f = tiny();
     put_u64(&mut f, len_at, 1 << 20);
-    assert!(matches!(
-        expect(f, len_at + 8, "general.architecture"),
-        Problem::Truncated { .. }
-    ));
+    assert!(matches!(expect(f, len_at + 8, "general.architecture"), Problem::Truncated { .. }));
     // Tensor names are shorter than ggml's GGML_MAX_NAME (64).
     let mut f = tiny();
     let len_at = find(&f, b"tok.weight") - 8;
     put_u64(&mut f, len_at, 64);
-    assert!(matches!(
-        expect(f, len_at, "tensor[0].name"),
-        Problem::TooLong { len: 64, limit: 63 }
-    ));
+    assert!(matches!(expect(f, len_at, "tensor[0].name"), Problem::TooLong { len: 64, limit: 63 }));
 }
 
 #[test]
@@ -126,10 +99,7 @@ fn unknown_value_types_and_arrays_of_arrays() {
     assert_eq!(expect(f, elem_at, "test.bytes"), Problem::NestedArray);
     let mut f = tiny();
     put_u32(&mut f, elem_at, 99);
-    assert_eq!(
-        expect(f, elem_at, "'test.bytes'.element_type"),
-        Problem::UnknownValueType(99)
-    );
+    assert_eq!(expect(f, elem_at, "'test.bytes'.element_type"), Problem::UnknownValueType(99));
 }
 
 #[test]
@@ -138,10 +108,7 @@ fn duplicate_keys_and_tensor_names() {
     let mut f = tiny();
     let key_at = find(&f, b"test.bytes");
     f[key_at..key_at + 10].copy_from_slice(b"test.count");
-    assert_eq!(
-        expect(f, key_at - 8, "test.count"),
-        Problem::DuplicateKey("test.count".into())
-    );
+    assert_eq!(expect(f, key_at - 8, "test.count"), Problem::DuplicateKey("test.count".into()));
     let mut f = tiny();
     let at = find(&f, b"norm.w");
     f[at..at + 6].copy_from_slice(b"blk.q8");
@@ -168,19 +135,10 @@ fn zero_and_huge_dims() {
     let mut f = tiny();
     let (_, dims_at, ..) = tensor_fields(&f, "tok.weight", 2);
     put_u64(&mut f, dims_at + 8, 0);
-    assert_eq!(
-        expect(f, dims_at + 8, "ne[1]"),
-        Problem::BadDim { index: 1, value: 0 }
-    );
+    assert_eq!(expect(f, dims_at + 8, "ne[1]"), Problem::BadDim { index: 1, value: 0 });
     let mut f = tiny();
     put_u64(&mut f, dims_at, 1 << 63);
-    assert_eq!(
-        expect(f, dims_at, "ne[0]"),
-        Problem::BadDim {
-            index: 0,
-            value: 1 << 63
-        }
-    );
+    assert_eq!(expect(f, dims_at, "ne[0]"), Problem::BadDim { index: 0, value: 1 << 63 });
 }
 
 #[test]
@@ -189,18 +147,12 @@ fn element_and_byte_counts_that_overflow() {
     let (n_dims_at, dims_at, ..) = tensor_fields(&f, "tok.weight", 2);
     put_u64(&mut f, dims_at, 1 << 33);
     put_u64(&mut f, dims_at + 8, 1 << 33);
-    assert_eq!(
-        expect(f, n_dims_at - "tok.weight".len() - 8, "tok.weight"),
-        Problem::Overflow
-    );
+    assert_eq!(expect(f, n_dims_at - "tok.weight".len() - 8, "tok.weight"), Problem::Overflow);
     // Elements fit in u64 but bytes (x4 for F32) do not.
     let mut f = tiny();
     put_u64(&mut f, dims_at, 1 << 31);
     put_u64(&mut f, dims_at + 8, 1 << 31);
-    assert_eq!(
-        expect(f, n_dims_at - "tok.weight".len() - 8, "tok.weight"),
-        Problem::Overflow
-    );
+    assert_eq!(expect(f, n_dims_at - "tok.weight".len() - 8, "tok.weight"), Problem::Overflow);
 }
 
 #[test]
@@ -213,14 +165,7 @@ fn unknown_tensor_type_and_partial_blocks() {
     let (_, dims_at, ..) = tensor_fields(&f, "blk.q8", 2);
     put_u64(&mut f, dims_at, 16);
     let record = find(&f, b"blk.q8") - 8;
-    assert!(matches!(
-        expect(f, record, "blk.q8"),
-        Problem::PartialBlock {
-            ne0: 16,
-            block: 32,
-            ..
-        }
-    ));
+    assert!(matches!(expect(f, record, "blk.q8"), Problem::PartialBlock { ne0: 16, block: 32, .. }));
 }
 
 #[test]
@@ -234,10 +179,7 @@ fn alignment_must_be_a_u32_power_of_two() {
     assert_eq!(expect(f, 0, "general.alignment"), Problem::Alignment(0));
     let mut f = tiny();
     put_u32(&mut f, at - 4, 5); // type u32 -> i32
-    assert!(matches!(
-        expect(f, 0, "general.alignment"),
-        Problem::AlignmentType(_)
-    ));
+    assert!(matches!(expect(f, 0, "general.alignment"), Problem::AlignmentType(_)));
 }
 
 #[test]
@@ -245,33 +187,18 @@ fn offsets_misaligned_out_of_bounds_and_overlapping() {
     let mut f = tiny();
     let (.., offset_at) = tensor_fields(&f, "norm.w", 1);
     put_u64(&mut f, offset_at, 65);
-    assert!(matches!(
-        expect(f, offset_at, "norm.w"),
-        Problem::Misaligned {
-            offset: 65,
-            alignment: 32
-        }
-    ));
+    assert!(matches!(expect(f, offset_at, "norm.w"), Problem::Misaligned { offset: 65, alignment: 32 }));
     let mut f = tiny();
     put_u64(&mut f, offset_at, 1 << 20);
-    assert!(matches!(
-        expect(f, offset_at, "norm.w"),
-        Problem::OutOfBounds { .. }
-    ));
+    assert!(matches!(expect(f, offset_at, "norm.w"), Problem::OutOfBounds { .. }));
     let mut f = tiny();
     put_u64(&mut f, offset_at, u64::MAX - 31);
-    assert!(matches!(
-        expect(f, offset_at, "norm.w"),
-        Problem::OutOfBounds { .. }
-    ));
+    assert!(matches!(expect(f, offset_at, "norm.w"), Problem::OutOfBounds { .. }));
     // Cutting the last tensor's data short.
     let mut f = tiny();
     f.truncate(f.len() - 30);
     let (.., offset_at) = tensor_fields(&f, "norm.w", 1);
-    assert!(matches!(
-        expect(f, offset_at, "norm.w"),
-        Problem::OutOfBounds { .. }
-    ));
+    assert!(matches!(expect(f, offset_at, "norm.w"), Problem::OutOfBounds { .. }));
     // Pointing "blk.q8" at "tok.weight"'s bytes.
     let mut f = tiny();
     let (.., q8_offset_at) = tensor_fields(&f, "blk.q8", 2);

@@ -47,25 +47,11 @@ const TIME_LIMIT: Duration = Duration::from_secs(1);
 fn seed_file() -> (Vec<u8>, usize) {
     let mut w = common::tiny_writer();
     let tokens: Vec<String> = (0..300).map(|i| format!("tok{i}")).collect();
-    w.add_kv("tokenizer.ggml.tokens", Value::Array(Array::String(tokens)))
+    w.add_kv("tokenizer.ggml.tokens", Value::Array(Array::String(tokens))).unwrap();
+    w.add_kv("tokenizer.ggml.scores", Value::Array(Array::F32((0..300).map(|i| i as f32).collect()))).unwrap();
+    w.add_kv("tokenizer.chat_template", Value::String("{% for m in messages %}{{ m.content }}{% endfor %}".into()))
         .unwrap();
-    w.add_kv(
-        "tokenizer.ggml.scores",
-        Value::Array(Array::F32((0..300).map(|i| i as f32).collect())),
-    )
-    .unwrap();
-    w.add_kv(
-        "tokenizer.chat_template",
-        Value::String("{% for m in messages %}{{ m.content }}{% endfor %}".into()),
-    )
-    .unwrap();
-    w.add_tensor(
-        "big",
-        GgmlType::Q4_K,
-        &[256, 4],
-        TensorData::Bytes(vec![7; 4 * 144].into()),
-    )
-    .unwrap();
+    w.add_tensor("big", GgmlType::Q4_K, &[256, 4], TensorData::Bytes(vec![7; 4 * 144].into())).unwrap();
     let bytes = w.to_bytes().unwrap();
     let header_len = GgufFile::from_bytes(bytes.clone()).unwrap().data_offset as usize;
     (bytes, header_len)
@@ -82,10 +68,7 @@ fn parse_checked(bytes: Vec<u8>) {
     assert!(result.is_ok(), "parser panicked");
     assert!(elapsed < TIME_LIMIT, "parse took {elapsed:?}");
     // The file itself (moved in) counts once; everything else is the parser's.
-    assert!(
-        peak <= len * (ALLOC_FACTOR + 1) + ALLOC_SLACK,
-        "parse of {len} bytes peaked at {peak} heap bytes"
-    );
+    assert!(peak <= len * (ALLOC_FACTOR + 1) + ALLOC_SLACK, "parse of {len} bytes peaked at {peak} heap bytes");
 }
 
 proptest! {

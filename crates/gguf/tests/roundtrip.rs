@@ -14,10 +14,7 @@ fn every_value() -> Vec<(String, Value)> {
         ("v.i32".into(), Value::I32(-2_000_000_000)),
         ("v.f32".into(), Value::F32(-1.25e-7)),
         ("v.bool".into(), Value::Bool(true)),
-        (
-            "v.string".into(),
-            Value::String("héllo ✓ {{ template }}".into()),
-        ),
+        ("v.string".into(), Value::String("héllo ✓ {{ template }}".into())),
         ("v.u64".into(), Value::U64(u64::MAX)),
         ("v.i64".into(), Value::I64(i64::MIN)),
         ("v.f64".into(), Value::F64(std::f64::consts::PI)),
@@ -27,47 +24,22 @@ fn every_value() -> Vec<(String, Value)> {
         ("a.i16".into(), Value::Array(Array::I16(vec![-1]))),
         ("a.u32".into(), Value::Array(Array::U32(vec![]))),
         ("a.i32".into(), Value::Array(Array::I32(vec![-5, 5, 7]))),
-        (
-            "a.f32".into(),
-            Value::Array(Array::F32(vec![0.0, -0.0, 1e30])),
-        ),
-        (
-            "a.bool".into(),
-            Value::Array(Array::Bool(vec![true, false])),
-        ),
-        (
-            "a.string".into(),
-            Value::Array(Array::String(vec![
-                "".into(),
-                "Ġthe".into(),
-                "<0x0A>".into(),
-            ])),
-        ),
+        ("a.f32".into(), Value::Array(Array::F32(vec![0.0, -0.0, 1e30]))),
+        ("a.bool".into(), Value::Array(Array::Bool(vec![true, false]))),
+        ("a.string".into(), Value::Array(Array::String(vec!["".into(), "Ġthe".into(), "<0x0A>".into()]))),
         ("a.u64".into(), Value::Array(Array::U64(vec![u64::MAX]))),
         ("a.i64".into(), Value::Array(Array::I64(vec![i64::MIN, 0]))),
-        (
-            "a.f64".into(),
-            Value::Array(Array::F64(vec![f64::MIN_POSITIVE])),
-        ),
+        ("a.f64".into(), Value::Array(Array::F64(vec![f64::MIN_POSITIVE]))),
     ]
 }
 
 fn tensors() -> Vec<(&'static str, GgmlType, Vec<u64>, Vec<u8>)> {
-    let bytes = |n: usize, salt: u8| {
-        (0..n)
-            .map(|i| (i as u8).wrapping_mul(31).wrapping_add(salt))
-            .collect()
-    };
+    let bytes = |n: usize, salt: u8| (0..n).map(|i| (i as u8).wrapping_mul(31).wrapping_add(salt)).collect();
     vec![
         ("f32.vec", GgmlType::F32, vec![5], bytes(20, 1)),
         ("q4k.mat", GgmlType::Q4_K, vec![256, 3], bytes(3 * 144, 2)),
         ("q6k.3d", GgmlType::Q6_K, vec![256, 2, 2], bytes(4 * 210, 3)),
-        (
-            "iq2xxs.4d",
-            GgmlType::IQ2_XXS,
-            vec![256, 1, 1, 2],
-            bytes(2 * 66, 4),
-        ),
+        ("iq2xxs.4d", GgmlType::IQ2_XXS, vec![256, 1, 1, 2], bytes(2 * 66, 4)),
         ("bf16.mat", GgmlType::BF16, vec![3, 7], bytes(42, 5)),
     ]
 }
@@ -81,8 +53,7 @@ fn write(alignment: Option<u32>) -> Vec<u8> {
         w.add_kv(k, v).unwrap();
     }
     for (name, ty, dims, data) in tensors() {
-        w.add_tensor(name, ty, &dims, TensorData::Bytes(data.into()))
-            .unwrap();
+        w.add_tensor(name, ty, &dims, TensorData::Bytes(data.into())).unwrap();
     }
     w.to_bytes().unwrap()
 }
@@ -136,13 +107,7 @@ fn version_2_files_read_the_same() {
 #[test]
 fn streamed_tensor_data_is_counted() {
     let mut w = GgufWriter::new();
-    w.add_tensor(
-        "s",
-        GgmlType::F32,
-        &[4],
-        TensorData::Stream(Box::new(|out| out.write_all(&[0u8; 12]))),
-    )
-    .unwrap();
+    w.add_tensor("s", GgmlType::F32, &[4], TensorData::Stream(Box::new(|out| out.write_all(&[0u8; 12])))).unwrap();
     let err = w.to_bytes().unwrap_err().to_string();
     assert!(err.contains("12 bytes produced, 16 expected"), "{err}");
 }
@@ -150,33 +115,10 @@ fn streamed_tensor_data_is_counted() {
 #[test]
 fn writer_refuses_invalid_tensors_and_keys() {
     let mut w = GgufWriter::new();
-    assert!(w
-        .add_tensor(
-            "x",
-            GgmlType::Q4_K,
-            &[100],
-            TensorData::Bytes(vec![].into())
-        )
-        .is_err());
-    assert!(w
-        .add_tensor("x", GgmlType::F32, &[0], TensorData::Bytes(vec![].into()))
-        .is_err());
-    assert!(w
-        .add_tensor(
-            "x",
-            GgmlType::F32,
-            &[2],
-            TensorData::Bytes(vec![0; 7].into())
-        )
-        .is_err());
-    assert!(w
-        .add_tensor(
-            "n".repeat(64),
-            GgmlType::F32,
-            &[1],
-            TensorData::Bytes(vec![0; 4].into())
-        )
-        .is_err());
+    assert!(w.add_tensor("x", GgmlType::Q4_K, &[100], TensorData::Bytes(vec![].into())).is_err());
+    assert!(w.add_tensor("x", GgmlType::F32, &[0], TensorData::Bytes(vec![].into())).is_err());
+    assert!(w.add_tensor("x", GgmlType::F32, &[2], TensorData::Bytes(vec![0; 7].into())).is_err());
+    assert!(w.add_tensor("n".repeat(64), GgmlType::F32, &[1], TensorData::Bytes(vec![0; 4].into())).is_err());
     w.add_kv("k", Value::U8(1)).unwrap();
     assert!(w.add_kv("k", Value::U8(2)).is_err());
     assert!(w.add_kv("general.alignment", Value::U32(3)).is_err());
@@ -186,22 +128,9 @@ fn writer_refuses_invalid_tensors_and_keys() {
 fn dequantize_tensors_and_name_unsupported_types() {
     let f = GgufFile::from_bytes(write(None)).unwrap();
     let v = f.dequantize(f.tensor("f32.vec").unwrap()).unwrap();
-    let want: Vec<f32> = tensors()[0]
-        .3
-        .chunks(4)
-        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
-        .collect();
-    assert_eq!(
-        v.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
-        want.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
-    );
-    assert_eq!(
-        f.dequantize(f.tensor("q4k.mat").unwrap()).unwrap().len(),
-        768
-    );
-    let err = f
-        .dequantize(f.tensor("iq2xxs.4d").unwrap())
-        .unwrap_err()
-        .to_string();
+    let want: Vec<f32> = tensors()[0].3.chunks(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
+    assert_eq!(v.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), want.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
+    assert_eq!(f.dequantize(f.tensor("q4k.mat").unwrap()).unwrap().len(), 768);
+    let err = f.dequantize(f.tensor("iq2xxs.4d").unwrap()).unwrap_err().to_string();
     assert_eq!(err, "unsupported tensor type IQ2_XXS in tensor 'iq2xxs.4d'");
 }

@@ -54,15 +54,8 @@ impl ArchSpec {
         };
         Some(match arch {
             "llama" => llama,
-            "qwen2" => ArchSpec {
-                rope: RopeStyle::Neox,
-                ..llama
-            },
-            "qwen3" => ArchSpec {
-                rope: RopeStyle::Neox,
-                qk_norm: true,
-                ..llama
-            },
+            "qwen2" => ArchSpec { rope: RopeStyle::Neox, ..llama },
+            "qwen3" => ArchSpec { rope: RopeStyle::Neox, qk_norm: true, ..llama },
             "gemma3" => ArchSpec {
                 rope: RopeStyle::Neox,
                 qk_norm: true,

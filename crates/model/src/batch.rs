@@ -18,23 +18,14 @@ pub struct BatchPlan {
 
 impl BatchPlan {
     /// `tokens` of one sequence starting at `start_pos`; logits for the last token, or for all.
-    pub fn single(
-        tokens: &[u32],
-        start_pos: usize,
-        block_table: &[u32],
-        all_logits: bool,
-    ) -> BatchPlan {
+    pub fn single(tokens: &[u32], start_pos: usize, block_table: &[u32], all_logits: bool) -> BatchPlan {
         let n = tokens.len();
         BatchPlan {
             tokens: tokens.to_vec(),
             positions: (start_pos..start_pos + n).map(|p| p as u32).collect(),
             token_seq: vec![0; n],
             block_tables: vec![block_table.to_vec()],
-            logits_rows: if all_logits {
-                (0..n).collect()
-            } else {
-                n.checked_sub(1).into_iter().collect()
-            },
+            logits_rows: if all_logits { (0..n).collect() } else { n.checked_sub(1).into_iter().collect() },
         }
     }
 
@@ -49,18 +40,12 @@ impl BatchPlan {
     /// Cache slot of token `i`: physical block * block_size + offset in the block.
     pub fn slot(&self, i: usize, block_size: usize) -> usize {
         let pos = self.positions[i] as usize;
-        self.block_tables[self.token_seq[i]][pos / block_size] as usize * block_size
-            + pos % block_size
+        self.block_tables[self.token_seq[i]][pos / block_size] as usize * block_size + pos % block_size
     }
 
     /// Everything the forward indexes with: token ids, positions covered by block tables,
     /// physical blocks in range, no slot written twice, logits rows in range.
-    pub fn validate(
-        &self,
-        vocab: usize,
-        block_size: usize,
-        n_blocks: usize,
-    ) -> Result<(), ModelError> {
+    pub fn validate(&self, vocab: usize, block_size: usize, n_blocks: usize) -> Result<(), ModelError> {
         let bad = |m: String| Err(ModelError::Batch(m));
         let t = self.tokens.len();
         if t == 0 {
@@ -74,40 +59,22 @@ impl BatchPlan {
             ));
         }
         if let Some(&id) = self.tokens.iter().find(|&&id| id as usize >= vocab) {
-            return bad(format!(
-                "token id {id} is outside the vocabulary of {vocab}"
-            ));
+            return bad(format!("token id {id} is outside the vocabulary of {vocab}"));
         }
-        if let Some(b) = self
-            .block_tables
-            .iter()
-            .flatten()
-            .find(|&&b| b as usize >= n_blocks)
-        {
-            return bad(format!(
-                "block {b} is outside the cache's {n_blocks} blocks"
-            ));
+        if let Some(b) = self.block_tables.iter().flatten().find(|&&b| b as usize >= n_blocks) {
+            return bad(format!("block {b} is outside the cache's {n_blocks} blocks"));
         }
         let mut slots = HashSet::with_capacity(t);
         for i in 0..t {
             let Some(table) = self.block_tables.get(self.token_seq[i]) else {
-                return bad(format!(
-                    "token {i} names sequence {} of {}",
-                    self.token_seq[i],
-                    self.block_tables.len()
-                ));
+                return bad(format!("token {i} names sequence {} of {}", self.token_seq[i], self.block_tables.len()));
             };
             let pos = self.positions[i] as usize;
             if pos / block_size >= table.len() {
-                return bad(format!(
-                    "position {pos} of token {i} is beyond its {} blocks",
-                    table.len()
-                ));
+                return bad(format!("position {pos} of token {i} is beyond its {} blocks", table.len()));
             }
             if !slots.insert(self.slot(i, block_size)) {
-                return bad(format!(
-                    "token {i} writes a cache slot another token of the batch writes"
-                ));
+                return bad(format!("token {i} writes a cache slot another token of the batch writes"));
             }
         }
         if let Some(&r) = self.logits_rows.iter().find(|&&r| r >= t) {

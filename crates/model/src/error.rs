@@ -9,11 +9,7 @@ pub enum ModelError {
     BadHParam { key: String, why: String },
 
     #[error("tensor '{tensor}' has shape {found:?}, the hyperparameters say {expected:?}")]
-    Shape {
-        tensor: String,
-        expected: Vec<u64>,
-        found: Vec<u64>,
-    },
+    Shape { tensor: String, expected: Vec<u64>, found: Vec<u64> },
 
     #[error("{0}")]
     Weight(String),

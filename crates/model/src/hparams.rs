@@ -69,37 +69,23 @@ impl HParams {
             bounded(&key("feed_forward_length"), f, MAX_DIM)?;
         }
         let default_head_dim = n_embd / n_head[0];
-        let head_dim_k = m
-            .opt_int(&key("attention.key_length"))?
-            .unwrap_or(default_head_dim);
-        let head_dim_v = m
-            .opt_int(&key("attention.value_length"))?
-            .unwrap_or(default_head_dim);
+        let head_dim_k = m.opt_int(&key("attention.key_length"))?.unwrap_or(default_head_dim);
+        let head_dim_v = m.opt_int(&key("attention.value_length"))?.unwrap_or(default_head_dim);
         bounded(&key("attention.key_length"), head_dim_k, MAX_DIM)?;
         bounded(&key("attention.value_length"), head_dim_v, MAX_DIM)?;
 
         let norm_eps = match m.opt_float(&key("attention.layer_norm_rms_epsilon"))? {
             Some(e) => e,
-            None => m
-                .opt_float(&key("attention.layer_norm_epsilon"))?
-                .unwrap_or(1e-5),
+            None => m.opt_float(&key("attention.layer_norm_epsilon"))?.unwrap_or(1e-5),
         };
         if !(norm_eps.is_finite() && (0.0..1.0).contains(&norm_eps)) {
-            return Err(bad(
-                &key("attention.layer_norm_rms_epsilon"),
-                format!("{norm_eps} is not a usable epsilon"),
-            ));
+            return Err(bad(&key("attention.layer_norm_rms_epsilon"), format!("{norm_eps} is not a usable epsilon")));
         }
         let rope_freq_base = m.opt_float(&key("rope.freq_base"))?.unwrap_or(10_000.0);
         if !(rope_freq_base.is_finite() && rope_freq_base > 0.0) {
-            return Err(bad(
-                &key("rope.freq_base"),
-                format!("{rope_freq_base} is not positive and finite"),
-            ));
+            return Err(bad(&key("rope.freq_base"), format!("{rope_freq_base} is not positive and finite")));
         }
-        let rope_dim = m
-            .opt_int(&key("rope.dimension_count"))?
-            .unwrap_or(head_dim_k);
+        let rope_dim = m.opt_int(&key("rope.dimension_count"))?.unwrap_or(head_dim_k);
         if rope_dim > head_dim_k || rope_dim % 2 != 0 {
             return Err(bad(
                 &key("rope.dimension_count"),
@@ -139,18 +125,12 @@ impl HParams {
     /// Bytes of K and V for one token over all layers, at `bytes_per_elem` (2 for f16).
     pub fn kv_bytes_per_token(&self, bytes_per_elem: u64) -> u64 {
         let per_head = u64::from(self.head_dim_k + self.head_dim_v);
-        self.n_head_kv
-            .iter()
-            .map(|&kv| u64::from(kv) * per_head * bytes_per_elem)
-            .sum()
+        self.n_head_kv.iter().map(|&kv| u64::from(kv) * per_head * bytes_per_elem).sum()
     }
 }
 
 fn bad(key: &str, why: String) -> ModelError {
-    ModelError::BadHParam {
-        key: key.to_string(),
-        why,
-    }
+    ModelError::BadHParam { key: key.to_string(), why }
 }
 
 fn bounded(key: &str, v: u32, max: u32) -> Result<(), ModelError> {
@@ -162,22 +142,14 @@ fn bounded(key: &str, v: u32, max: u32) -> Result<(), ModelError> {
 
 /// A value given once for all layers or as an array with one entry per layer. `default` is used
 /// when the key is absent (an error when there is none).
-fn per_layer(
-    m: &Metadata,
-    key: &str,
-    n_layer: u32,
-    default: Option<&[u32]>,
-) -> Result<Vec<u32>, ModelError> {
+fn per_layer(m: &Metadata, key: &str, n_layer: u32, default: Option<&[u32]>) -> Result<Vec<u32>, ModelError> {
     let values = match (m.get(key), default) {
         (None, Some(d)) => return Ok(d.to_vec()),
         (Some(Value::Array(_)), _) => m.int_array::<u32>(key)?,
         _ => vec![m.int::<u32>(key)?; n_layer as usize],
     };
     if values.len() != n_layer as usize {
-        return Err(bad(
-            key,
-            format!("{} per-layer values for {n_layer} layers", values.len()),
-        ));
+        return Err(bad(key, format!("{} per-layer values for {n_layer} layers", values.len())));
     }
     Ok(values)
 }
@@ -190,15 +162,11 @@ fn rope_scaling(m: &Metadata, arch: &str) -> Result<Option<RopeScaling>, ModelEr
     }
     let factor = factor.unwrap_or(1.0);
     if !(factor.is_finite() && factor > 0.0) {
-        return Err(bad(
-            &format!("{arch}.rope.scaling.factor"),
-            format!("{factor} is not positive and finite"),
-        ));
+        return Err(bad(&format!("{arch}.rope.scaling.factor"), format!("{factor} is not positive and finite")));
     }
     Ok(Some(RopeScaling {
         kind: kind.unwrap_or("linear").to_string(),
         factor,
-        original_context_length: m
-            .opt_int(&format!("{arch}.rope.scaling.original_context_length"))?,
+        original_context_length: m.opt_int(&format!("{arch}.rope.scaling.original_context_length"))?,
     }))
 }

@@ -29,9 +29,7 @@ pub struct KvCache {
 impl KvCache {
     pub fn new(hp: &HParams, n_blocks: usize, block_size: usize) -> Result<KvCache, ModelError> {
         if block_size == 0 || n_blocks == 0 || n_blocks > u32::MAX as usize {
-            return Err(ModelError::KvCache(format!(
-                "{n_blocks} blocks of {block_size} tokens is not a usable cache"
-            )));
+            return Err(ModelError::KvCache(format!("{n_blocks} blocks of {block_size} tokens is not a usable cache")));
         }
         if hp.head_dim_k != hp.head_dim_v {
             return Err(ModelError::KvCache(format!(
@@ -45,11 +43,7 @@ impl KvCache {
             .map(|&kv| {
                 let width = kv as usize * hp.head_dim_k as usize;
                 let n = n_blocks * block_size * width;
-                LayerKv {
-                    k: vec![f16::ZERO; n],
-                    v: vec![f16::ZERO; n],
-                    width,
-                }
+                LayerKv { k: vec![f16::ZERO; n], v: vec![f16::ZERO; n], width }
             })
             .collect();
         Ok(KvCache {
@@ -62,11 +56,7 @@ impl KvCache {
     }
 
     /// A cache with room for `tokens` tokens.
-    pub fn for_tokens(
-        hp: &HParams,
-        tokens: usize,
-        block_size: usize,
-    ) -> Result<KvCache, ModelError> {
+    pub fn for_tokens(hp: &HParams, tokens: usize, block_size: usize) -> Result<KvCache, ModelError> {
         Self::new(hp, tokens.div_ceil(block_size).max(1), block_size)
     }
 
@@ -116,22 +106,12 @@ impl KvCache {
     pub(crate) fn write(&mut self, layer: usize, slot: usize, k: &[f32], v: &[f32]) {
         let l = &mut self.layers[layer];
         let at = slot * l.width;
-        l.k[at..at + l.width]
-            .iter_mut()
-            .zip(k)
-            .for_each(|(d, s)| *d = f16::from_f32(*s));
-        l.v[at..at + l.width]
-            .iter_mut()
-            .zip(v)
-            .for_each(|(d, s)| *d = f16::from_f32(*s));
+        l.k[at..at + l.width].iter_mut().zip(k).for_each(|(d, s)| *d = f16::from_f32(*s));
+        l.v[at..at + l.width].iter_mut().zip(v).for_each(|(d, s)| *d = f16::from_f32(*s));
     }
 
     pub(crate) fn view(&self, layer: usize) -> KvView<'_> {
         let l = &self.layers[layer];
-        KvView {
-            k: &l.k,
-            v: &l.v,
-            block_size: self.block_size,
-        }
+        KvView { k: &l.k, v: &l.v, block_size: self.block_size }
     }
 }

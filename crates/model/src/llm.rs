@@ -24,15 +24,10 @@ impl Model {
     /// Checks the architecture, hyperparameters and every tensor's shape.
     pub fn from_file(file: GgufFile) -> Result<Model, ModelError> {
         let hparams = HParams::from_metadata(&file.metadata)?;
-        let spec = ArchSpec::for_arch(&hparams.arch)
-            .ok_or_else(|| ModelError::UnsupportedArch(hparams.arch.clone()))?;
+        let spec =
+            ArchSpec::for_arch(&hparams.arch).ok_or_else(|| ModelError::UnsupportedArch(hparams.arch.clone()))?;
         let weights = Weights::load(&file, &hparams, &spec)?;
-        Ok(Model {
-            file,
-            hparams,
-            spec,
-            weights,
-        })
+        Ok(Model { file, hparams, spec, weights })
     }
 
     /// Rows of the output matrix (the logits per token).

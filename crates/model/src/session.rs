@@ -22,14 +22,7 @@ impl<'m> Session<'m> {
     /// A session holding up to `n_ctx` tokens (the cache is sized for exactly that).
     pub fn new(model: &'m Model, cpu: &'m Cpu, n_ctx: usize) -> Result<Self, ModelError> {
         let kv = KvCache::for_tokens(&model.hparams, n_ctx, DEFAULT_BLOCK_SIZE)?;
-        Ok(Session {
-            model,
-            cpu,
-            kv,
-            table: Vec::new(),
-            tokens: Vec::new(),
-            n_ctx,
-        })
+        Ok(Session { model, cpu, kv, table: Vec::new(), tokens: Vec::new(), n_ctx })
     }
 
     pub fn tokens(&self) -> &[u32] {
@@ -51,16 +44,10 @@ impl<'m> Session<'m> {
     pub fn eval(&mut self, tokens: &[u32], all: bool) -> Result<Vec<f32>, ModelError> {
         let end = self.tokens.len() + tokens.len();
         if end > self.n_ctx {
-            return Err(ModelError::ContextFull {
-                needed: end,
-                n_ctx: self.n_ctx,
-            });
+            return Err(ModelError::ContextFull { needed: end, n_ctx: self.n_ctx });
         }
         if !self.kv.reserve(&mut self.table, end) {
-            return Err(ModelError::ContextFull {
-                needed: end,
-                n_ctx: self.n_ctx,
-            });
+            return Err(ModelError::ContextFull { needed: end, n_ctx: self.n_ctx });
         }
         let plan = BatchPlan::single(tokens, self.tokens.len(), &self.table, all);
         let logits = self.model.forward(self.cpu, &mut self.kv, &plan)?;

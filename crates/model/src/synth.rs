@@ -27,10 +27,7 @@ pub struct SynthOptions {
 
 impl Default for SynthOptions {
     fn default() -> Self {
-        SynthOptions {
-            seed: 0x5eed,
-            scale: 1.0,
-        }
+        SynthOptions { seed: 0x5eed, scale: 1.0 }
     }
 }
 
@@ -48,11 +45,7 @@ pub fn like(src: &GgufFile, opts: SynthOptions) -> Result<GgufWriter<'static>, M
     for (k, v) in src.metadata.iter() {
         w.add_kv(k, v.clone())?;
     }
-    let specs = src.tensors.iter().map(|t| TensorSpec {
-        name: t.name.clone(),
-        ty: t.ty,
-        dims: t.dims.clone(),
-    });
+    let specs = src.tensors.iter().map(|t| TensorSpec { name: t.name.clone(), ty: t.ty, dims: t.dims.clone() });
     add_random_tensors(&mut w, specs.collect(), opts)?;
     Ok(w)
 }
@@ -78,10 +71,7 @@ pub fn add_random_tensors(
         let (scale, centre) = magnitude(&spec, opts.scale);
         let ty = spec.ty;
         if !ty.has_reference_dequant() {
-            return Err(ModelError::BadHParam {
-                key: spec.name,
-                why: format!("cannot synthesize tensor type {ty}"),
-            });
+            return Err(ModelError::BadHParam { key: spec.name, why: format!("cannot synthesize tensor type {ty}") });
         }
         let n_elements: u64 = spec.dims.iter().product();
         let n_blocks = n_elements / ty.block_size() as u64;
@@ -91,24 +81,17 @@ pub fn add_random_tensors(
             while left > 0 {
                 let n = left.min(BLOCKS_PER_PIECE);
                 let bytes = match (ty, centre) {
-                    (GgmlType::F32, Some(c)) => (0..n)
-                        .flat_map(|_| (c + rng.gen_range(-scale..=scale)).to_le_bytes())
-                        .collect(),
-                    _ => {
-                        random_blocks(ty, n as usize, scale, &mut rng).map_err(io::Error::other)?
+                    (GgmlType::F32, Some(c)) => {
+                        (0..n).flat_map(|_| (c + rng.gen_range(-scale..=scale)).to_le_bytes()).collect()
                     }
+                    _ => random_blocks(ty, n as usize, scale, &mut rng).map_err(io::Error::other)?,
                 };
                 out.write_all(&bytes)?;
                 left -= n;
             }
             Ok(())
         };
-        w.add_tensor(
-            spec.name,
-            ty,
-            &spec.dims,
-            TensorData::Stream(Box::new(stream)),
-        )?;
+        w.add_tensor(spec.name, ty, &spec.dims, TensorData::Stream(Box::new(stream)))?;
     }
     Ok(())
 }
@@ -120,8 +103,7 @@ fn magnitude(spec: &TensorSpec, scale: f32) -> (f32, Option<f32>) {
         (0.1, Some(1.0))
     } else if name.ends_with(".bias") {
         (0.1 * scale, Some(0.0))
-    } else if name.starts_with("token_embd") || name.starts_with("output.") || spec.dims.len() == 1
-    {
+    } else if name.starts_with("token_embd") || name.starts_with("output.") || spec.dims.len() == 1 {
         (scale, None)
     } else {
         ((3.0 / spec.dims[0] as f32).sqrt() * scale, None)
@@ -190,13 +172,7 @@ struct PresetShape {
 }
 
 impl Preset {
-    pub const NAMES: &'static [&'static str] = &[
-        "qwen2.5-0.5b",
-        "qwen2.5-7b",
-        "llama3-8b",
-        "tiny-llama",
-        "tiny-qwen3",
-    ];
+    pub const NAMES: &'static [&'static str] = &["qwen2.5-0.5b", "qwen2.5-7b", "llama3-8b", "tiny-llama", "tiny-qwen3"];
 
     pub fn from_name(name: &str) -> Option<Preset> {
         match name.to_ascii_lowercase().as_str() {
@@ -295,11 +271,7 @@ impl Preset {
     /// The preset's metadata and tensors. Tokenizer keys are copied from `tokenizer` when
     /// given, its vocabulary padded with `[PADn]` tokens (as HF pads Qwen's) or truncated to
     /// the preset's vocabulary size; the tiny presets take the tokenizer's size and need one.
-    pub fn writer(
-        self,
-        tokenizer: Option<&GgufFile>,
-        opts: SynthOptions,
-    ) -> Result<GgufWriter<'static>, ModelError> {
+    pub fn writer(self, tokenizer: Option<&GgufFile>, opts: SynthOptions) -> Result<GgufWriter<'static>, ModelError> {
         let s = self.shape();
         let tok_vocab = match tokenizer {
             Some(t) => Some(t.metadata.str_array("tokenizer.ggml.tokens")?.len() as u64),
@@ -307,10 +279,7 @@ impl Preset {
         };
         let Some(vocab) = s.vocab.or(tok_vocab) else {
             let why = "this preset takes its vocabulary from --tokenizer-from".to_string();
-            return Err(ModelError::BadHParam {
-                key: "tokenizer.ggml.tokens".into(),
-                why,
-            });
+            return Err(ModelError::BadHParam { key: "tokenizer.ggml.tokens".into(), why });
         };
         let mut w = GgufWriter::new();
         let arch = s.arch;
@@ -329,10 +298,7 @@ impl Preset {
         w.add_kv(format!("{arch}.attention.key_length"), u32v(s.head_dim))?;
         w.add_kv(format!("{arch}.attention.value_length"), u32v(s.head_dim))?;
         w.add_kv(format!("{arch}.rope.freq_base"), Value::F32(s.rope_base))?;
-        w.add_kv(
-            format!("{arch}.attention.layer_norm_rms_epsilon"),
-            Value::F32(s.eps),
-        )?;
+        w.add_kv(format!("{arch}.attention.layer_norm_rms_epsilon"), Value::F32(s.eps))?;
         w.add_kv(format!("{arch}.vocab_size"), u32v(vocab))?;
         if let Some(tok) = tokenizer {
             copy_tokenizer(&mut w, tok, vocab as usize)?;
@@ -362,13 +328,8 @@ impl PresetShape {
     /// `use_more_bits` holds; K-quants fall back to legacy types when rows are not a multiple
     /// of 256.
     fn tensors(&self, vocab: u64) -> Vec<TensorSpec> {
-        let (e, q, kv, ff, hd) = (
-            self.n_embd,
-            self.n_head * self.head_dim,
-            self.n_head_kv * self.head_dim,
-            self.n_ff,
-            self.head_dim,
-        );
+        let (e, q, kv, ff, hd) =
+            (self.n_embd, self.n_head * self.head_dim, self.n_head_kv * self.head_dim, self.n_ff, self.head_dim);
         let n = self.n_layer;
         let more_bits = |i: u64| i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2;
         let mut t = Vec::new();
@@ -376,32 +337,15 @@ impl PresetShape {
         let mut weight = |t: &mut Vec<TensorSpec>, name: String, q4km: GgmlType, dims: &[u64]| {
             let ty = fallback(self.weight_type(n_weights, q4km), dims[0]);
             n_weights += 1;
-            t.push(TensorSpec {
-                name,
-                ty,
-                dims: dims.to_vec(),
-            });
+            t.push(TensorSpec { name, ty, dims: dims.to_vec() });
         };
         let f32 = |t: &mut Vec<TensorSpec>, name: String, len: u64| {
-            t.push(TensorSpec {
-                name,
-                ty: GgmlType::F32,
-                dims: vec![len],
-            })
+            t.push(TensorSpec { name, ty: GgmlType::F32, dims: vec![len] })
         };
-        weight(
-            &mut t,
-            "token_embd.weight".into(),
-            GgmlType::Q4_K,
-            &[e, vocab],
-        );
+        weight(&mut t, "token_embd.weight".into(), GgmlType::Q4_K, &[e, vocab]);
         for i in 0..n {
             let b = |n: &str| format!("blk.{i}.{n}");
-            let wide = if more_bits(i) {
-                GgmlType::Q6_K
-            } else {
-                GgmlType::Q4_K
-            };
+            let wide = if more_bits(i) { GgmlType::Q6_K } else { GgmlType::Q4_K };
             f32(&mut t, b("attn_norm.weight"), e);
             weight(&mut t, b("attn_q.weight"), GgmlType::Q4_K, &[e, q]);
             weight(&mut t, b("attn_k.weight"), GgmlType::Q4_K, &[e, kv]);
@@ -442,17 +386,9 @@ fn fallback(ty: GgmlType, ne0: u64) -> GgmlType {
 }
 
 /// Copies `tokenizer.*` keys, resizing the per-token arrays to `vocab` entries.
-fn copy_tokenizer(
-    w: &mut GgufWriter<'static>,
-    src: &GgufFile,
-    vocab: usize,
-) -> Result<(), ModelError> {
+fn copy_tokenizer(w: &mut GgufWriter<'static>, src: &GgufFile, vocab: usize) -> Result<(), ModelError> {
     const TOKEN_TYPE_UNUSED: i32 = 5;
-    for (k, v) in src
-        .metadata
-        .iter()
-        .filter(|(k, _)| k.starts_with("tokenizer."))
-    {
+    for (k, v) in src.metadata.iter().filter(|(k, _)| k.starts_with("tokenizer.")) {
         let v = match (k, v) {
             ("tokenizer.ggml.tokens", Value::Array(Array::String(t))) => {
                 let mut t = t.clone();

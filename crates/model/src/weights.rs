@@ -54,27 +54,15 @@ impl Loader<'_> {
     }
 
     fn shape_error(name: &str, want: &[u64], t: &TensorInfo) -> ModelError {
-        ModelError::Shape {
-            tensor: name.to_string(),
-            expected: want.to_vec(),
-            found: t.dims.clone(),
-        }
+        ModelError::Shape { tensor: name.to_string(), expected: want.to_vec(), found: t.dims.clone() }
     }
 
     fn matrix(&self, name: &str, rows: u32, cols: u32) -> Result<MatrixRef, ModelError> {
-        self.opt_matrix(name, rows, cols)?.ok_or_else(|| {
-            ModelError::Gguf(gguf::GgufError::MissingTensor {
-                name: name.to_string(),
-            })
-        })
+        self.opt_matrix(name, rows, cols)?
+            .ok_or_else(|| ModelError::Gguf(gguf::GgufError::MissingTensor { name: name.to_string() }))
     }
 
-    fn opt_matrix(
-        &self,
-        name: &str,
-        rows: u32,
-        cols: u32,
-    ) -> Result<Option<MatrixRef>, ModelError> {
+    fn opt_matrix(&self, name: &str, rows: u32, cols: u32) -> Result<Option<MatrixRef>, ModelError> {
         let Some((i, t)) = self.find(name) else {
             return Ok(None);
         };
@@ -82,17 +70,13 @@ impl Loader<'_> {
         if t.dims != want {
             return Err(Self::shape_error(name, &want, t));
         }
-        WeightView::new(t, self.file.tensor_data(t)?)
-            .map_err(|e| ModelError::Weight(e.to_string()))?;
+        WeightView::new(t, self.file.tensor_data(t)?).map_err(|e| ModelError::Weight(e.to_string()))?;
         Ok(Some(MatrixRef { info: i }))
     }
 
     fn vector(&self, name: &str, len: u32) -> Result<Vec<f32>, ModelError> {
-        self.opt_vector(name, len)?.ok_or_else(|| {
-            ModelError::Gguf(gguf::GgufError::MissingTensor {
-                name: name.to_string(),
-            })
-        })
+        self.opt_vector(name, len)?
+            .ok_or_else(|| ModelError::Gguf(gguf::GgufError::MissingTensor { name: name.to_string() }))
     }
 
     fn opt_vector(&self, name: &str, len: u32) -> Result<Option<Vec<f32>>, ModelError> {
@@ -119,19 +103,14 @@ impl Weights {
         for l in 0..hp.n_layer {
             let li = l as usize;
             let n = |s: &str| format!("blk.{l}.{s}");
-            let (q, kv, hd, ff) = (
-                hp.n_head[li] * hp.head_dim_k,
-                hp.n_head_kv[li] * hp.head_dim_k,
-                hp.head_dim_k,
-                hp.n_ff[li],
-            );
-            let required =
-                |name: &str, len: u32, present: bool| -> Result<Option<Vec<f32>>, ModelError> {
-                    match present {
-                        true => ld.vector(&n(name), len).map(Some),
-                        false => Ok(None),
-                    }
-                };
+            let (q, kv, hd, ff) =
+                (hp.n_head[li] * hp.head_dim_k, hp.n_head_kv[li] * hp.head_dim_k, hp.head_dim_k, hp.n_ff[li]);
+            let required = |name: &str, len: u32, present: bool| -> Result<Option<Vec<f32>>, ModelError> {
+                match present {
+                    true => ld.vector(&n(name), len).map(Some),
+                    false => Ok(None),
+                }
+            };
             layers.push(LayerWeights {
                 attn_norm: ld.vector(&n("attn_norm.weight"), e)?,
                 wq: ld.matrix(&n("attn_q.weight"), q, e)?,
@@ -155,9 +134,7 @@ impl Weights {
             token_embd,
             layers,
             output_norm: ld.vector("output_norm.weight", e)?,
-            output: ld
-                .opt_matrix("output.weight", vocab, e)?
-                .unwrap_or(token_embd),
+            output: ld.opt_matrix("output.weight", vocab, e)?.unwrap_or(token_embd),
         })
     }
 }
@@ -168,11 +145,6 @@ impl MatrixRef {
         let t = &file.tensors[self.info];
         let rows = t.dims[1..].iter().product::<u64>() as usize;
         let data = file.tensor_data(t).unwrap_or(&[]);
-        WeightView {
-            ty: t.ty,
-            rows,
-            cols: t.dims[0] as usize,
-            data,
-        }
+        WeightView { ty: t.ty, rows, cols: t.dims[0] as usize, data }
     }
 }

@@ -9,10 +9,7 @@
 use model::chat::{builtin_names, ChatTemplate, Message};
 
 fn render(name: &str, msgs: &[Message], gen: bool, bos: &str, eos: &str) -> String {
-    ChatTemplate::builtin(name)
-        .unwrap()
-        .render(msgs, None, gen, bos, eos)
-        .unwrap()
+    ChatTemplate::builtin(name).unwrap().render(msgs, None, gen, bos, eos).unwrap()
 }
 
 #[test]
@@ -48,10 +45,7 @@ fn llama3_matches_metas_model_card() {
     );
     // Tool results take Meta's "ipython" role.
     let out = render("llama3", &[Message::tool("42", None, None)], false, "", "");
-    assert_eq!(
-        out,
-        "<|start_header_id|>ipython<|end_header_id|>\n\n42<|eot_id|>"
-    );
+    assert_eq!(out, "<|start_header_id|>ipython<|end_header_id|>\n\n42<|eot_id|>");
 }
 
 #[test]
@@ -80,10 +74,8 @@ fn gemma_matches_googles_formatting_guide() {
          What is the answer to life the universe and everything?<end_of_turn>\n\
          <start_of_turn>model\n"
     );
-    let err = ChatTemplate::builtin("gemma")
-        .unwrap()
-        .render(&[Message::assistant("x")], None, true, "", "")
-        .unwrap_err();
+    let err =
+        ChatTemplate::builtin("gemma").unwrap().render(&[Message::assistant("x")], None, true, "", "").unwrap_err();
     assert!(err.to_string().contains("alternating"), "{err}");
 }
 
@@ -100,16 +92,8 @@ fn mistral_matches_the_v3_tokenizer_example() {
         "<s>[INST] Hello, how are you?[/INST] Fine, and you?</s>[INST] I'm doing great![/INST] Glad to hear!</s>"
     );
     // The system prompt goes into the last user message, as mistral-common places it.
-    let msgs = [
-        Message::system("Be brief."),
-        Message::user("A"),
-        Message::assistant("B"),
-        Message::user("C"),
-    ];
-    assert_eq!(
-        render("mistral", &msgs, true, "<s>", "</s>"),
-        "<s>[INST] A[/INST] B</s>[INST] Be brief.\n\nC[/INST]"
-    );
+    let msgs = [Message::system("Be brief."), Message::user("A"), Message::assistant("B"), Message::user("C")];
+    assert_eq!(render("mistral", &msgs, true, "<s>", "</s>"), "<s>[INST] A[/INST] B</s>[INST] Be brief.\n\nC[/INST]");
 }
 
 #[test]
@@ -117,12 +101,7 @@ fn every_builtin_refuses_tools_rather_than_dropping_them() {
     let tools = serde_json::json!([{"type": "function", "function": {"name": "f"}}]);
     for name in builtin_names() {
         let t = ChatTemplate::builtin(name).unwrap();
-        let err = t
-            .render(&[Message::user("x")], Some(&tools), true, "", "")
-            .unwrap_err();
-        assert!(
-            err.to_string().contains("does not support tool"),
-            "{name}: {err}"
-        );
+        let err = t.render(&[Message::user("x")], Some(&tools), true, "", "").unwrap_err();
+        assert!(err.to_string().contains("does not support tool"), "{name}: {err}");
     }
 }

@@ -31,18 +31,12 @@ fn fixture() -> Fixture {
 }
 
 fn template_for(fx: &Fixture, name: &str) -> ChatTemplate {
-    let source = fx.templates[name]["source"]
-        .as_str()
-        .expect("template source");
+    let source = fx.templates[name]["source"].as_str().expect("template source");
     match name.strip_prefix("builtin:") {
         Some(builtin) => {
             let t = ChatTemplate::builtin(builtin).expect("built-in exists");
             // A stale fixture would compare against a template we no longer ship.
-            assert_eq!(
-                t.source(),
-                source,
-                "fixture of {name} is stale: rerun the generator"
-            );
+            assert_eq!(t.source(), source, "fixture of {name} is stale: rerun the generator");
             t
         }
         None => ChatTemplate::from_source(source).unwrap_or_else(|e| panic!("{name}: {e}")),
@@ -66,36 +60,20 @@ fn renders_like_jinja2() {
         });
         match (&case.expected, &case.error, got) {
             (Some(want), _, Ok(got)) if *want == got => {}
-            (Some(want), _, got) => {
-                failures.push(format!("{}:\n want {want:?}\n got  {got:?}", case.name))
-            }
+            (Some(want), _, got) => failures.push(format!("{}:\n want {want:?}\n got  {got:?}", case.name)),
             (None, Some(msg), Err(e)) if e.to_string().contains(msg.as_str()) => {}
-            (None, Some(msg), got) => {
-                failures.push(format!("{}: want error {msg:?}, got {got:?}", case.name))
-            }
+            (None, Some(msg), got) => failures.push(format!("{}: want error {msg:?}, got {got:?}", case.name)),
             (None, None, _) => failures.push(format!("{}: case has no expectation", case.name)),
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} of {} cases differ:\n{}",
-        failures.len(),
-        fx.cases.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} of {} cases differ:\n{}", failures.len(), fx.cases.len(), failures.join("\n"));
 }
 
 #[test]
 fn qwen_fixture_is_the_real_template() {
     let fx = fixture();
     let qwen = &fx.templates["qwen2.5"];
-    assert!(qwen["origin"]
-        .as_str()
-        .unwrap_or_default()
-        .contains("qwen2.5"));
+    assert!(qwen["origin"].as_str().unwrap_or_default().contains("qwen2.5"));
     let source = qwen["source"].as_str().unwrap_or_default();
-    assert!(
-        source.contains("<tool_call>")
-            && source.contains("You are Qwen, created by Alibaba Cloud.")
-    );
+    assert!(source.contains("<tool_call>") && source.contains("You are Qwen, created by Alibaba Cloud."));
 }

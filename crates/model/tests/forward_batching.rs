@@ -13,39 +13,21 @@ const TOL: f32 = 0.0;
 
 fn tiny_model(preset: Preset) -> Model {
     let mut tok = GgufWriter::new();
-    tok.add_kv("tokenizer.ggml.model", Value::String("gpt2".into()))
-        .unwrap();
+    tok.add_kv("tokenizer.ggml.model", Value::String("gpt2".into())).unwrap();
     let tokens: Vec<String> = (0..300).map(|i| format!("t{i}")).collect();
-    tok.add_kv("tokenizer.ggml.tokens", Value::Array(Array::String(tokens)))
-        .unwrap();
+    tok.add_kv("tokenizer.ggml.tokens", Value::Array(Array::String(tokens))).unwrap();
     let tok = GgufFile::from_bytes(tok.to_bytes().unwrap()).unwrap();
-    let bytes = preset
-        .writer(
-            Some(&tok),
-            SynthOptions {
-                seed: 9,
-                scale: 1.0,
-            },
-        )
-        .unwrap()
-        .to_bytes()
-        .unwrap();
+    let bytes = preset.writer(Some(&tok), SynthOptions { seed: 9, scale: 1.0 }).unwrap().to_bytes().unwrap();
     Model::from_file(GgufFile::from_bytes(bytes).unwrap()).unwrap()
 }
 
 fn prompt(n: usize, salt: u32) -> Vec<u32> {
-    (0..n as u32)
-        .map(|i| (i * 37 + salt * 101 + 5) % 300)
-        .collect()
+    (0..n as u32).map(|i| (i * 37 + salt * 101 + 5) % 300).collect()
 }
 
 fn assert_close(a: &[f32], b: &[f32], what: &str) {
     assert_eq!(a.len(), b.len(), "{what}");
-    let worst = a
-        .iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0f32, f32::max);
+    let worst = a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
     assert!(worst <= TOL, "{what}: max |diff| {worst}");
     assert!(a.iter().all(|x| x.is_finite()), "{what}: non-finite logits");
 }
@@ -56,10 +38,7 @@ fn chunked(m: &Model, cpu: &Cpu, tokens: &[u32], chunk: usize, kv: &mut KvCache)
     assert!(kv.reserve(&mut table, tokens.len()));
     let mut out = Vec::new();
     for (c, piece) in tokens.chunks(chunk).enumerate() {
-        out.extend(
-            m.forward(cpu, kv, &BatchPlan::single(piece, c * chunk, &table, true))
-                .unwrap(),
-        );
+        out.extend(m.forward(cpu, kv, &BatchPlan::single(piece, c * chunk, &table, true)).unwrap());
     }
     out
 }
@@ -72,16 +51,8 @@ fn prefill_chunked_prefill_and_decode_agree() {
         let toks = prompt(40, 1);
         let fresh = || KvCache::for_tokens(&m.hparams, 64, 16).unwrap();
         let whole = chunked(&m, &cpu, &toks, 40, &mut fresh());
-        assert_close(
-            &whole,
-            &chunked(&m, &cpu, &toks, 7, &mut fresh()),
-            &format!("{preset:?} chunks of 7"),
-        );
-        assert_close(
-            &whole,
-            &chunked(&m, &cpu, &toks, 1, &mut fresh()),
-            &format!("{preset:?} token by token"),
-        );
+        assert_close(&whole, &chunked(&m, &cpu, &toks, 7, &mut fresh()), &format!("{preset:?} chunks of 7"));
+        assert_close(&whole, &chunked(&m, &cpu, &toks, 1, &mut fresh()), &format!("{preset:?} token by token"));
     }
 }
 
@@ -90,15 +61,7 @@ fn sequences_in_one_batch_do_not_interact() {
     let cpu = Cpu::new(2).unwrap();
     let m = tiny_model(Preset::TinyLlama);
     let (a, b) = (prompt(19, 2), prompt(33, 3));
-    let alone = |t: &[u32]| {
-        chunked(
-            &m,
-            &cpu,
-            t,
-            t.len(),
-            &mut KvCache::for_tokens(&m.hparams, 64, 16).unwrap(),
-        )
-    };
+    let alone = |t: &[u32]| chunked(&m, &cpu, t, t.len(), &mut KvCache::for_tokens(&m.hparams, 64, 16).unwrap());
     let (la, lb) = (alone(&a), alone(&b));
     // Both prompts in one step, their blocks interleaved in a shared cache.
     let mut kv = KvCache::for_tokens(&m.hparams, 160, 4).unwrap();
@@ -107,10 +70,7 @@ fn sequences_in_one_batch_do_not_interact() {
         assert!(kv.reserve(if i % 2 == 0 { &mut ta } else { &mut tb }, 4 * (i / 2 + 1)));
     }
     assert!(kv.reserve(&mut tb, 36));
-    let mut plan = BatchPlan {
-        block_tables: vec![ta, tb],
-        ..BatchPlan::default()
-    };
+    let mut plan = BatchPlan { block_tables: vec![ta, tb], ..BatchPlan::default() };
     for (s, toks) in [&a, &b].into_iter().enumerate() {
         for (p, &t) in toks.iter().enumerate() {
             plan.tokens.push(t);
@@ -133,15 +93,12 @@ fn invalid_plans_are_errors_not_panics() {
     let mut table = Vec::new();
     kv.reserve(&mut table, 16);
     let cases = [
-        BatchPlan::single(&[300], 0, &table, false), // token outside the vocabulary
+        BatchPlan::single(&[300], 0, &table, false),   // token outside the vocabulary
         BatchPlan::single(&[1, 2], 15, &table, false), // position 16 has no block
-        BatchPlan::single(&[1], 0, &[99], false),    // block outside the cache
-        BatchPlan::single(&[], 0, &table, false),    // empty
+        BatchPlan::single(&[1], 0, &[99], false),      // block outside the cache
+        BatchPlan::single(&[], 0, &table, false),      // empty
     ];
     for plan in cases {
-        assert!(matches!(
-            m.forward(&cpu, &mut kv, &plan),
-            Err(ModelError::Batch(_))
-        ));
+        assert!(matches!(m.forward(&cpu, &mut kv, &plan), Err(ModelError::Batch(_))));
     }
 }

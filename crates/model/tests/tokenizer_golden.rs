@@ -18,27 +18,13 @@ fn fetch(name: &str) -> PathBuf {
         .arg(name)
         .output()
         .expect("running python3 scripts/fetch_models.py");
-    assert!(
-        out.status.success(),
-        "fetch_models.py {name} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "fetch_models.py {name} failed:\n{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8(out.stdout).unwrap();
-    PathBuf::from(
-        stdout
-            .lines()
-            .last()
-            .expect("fetch_models.py printed no path")
-            .trim(),
-    )
+    PathBuf::from(stdout.lines().last().expect("fetch_models.py printed no path").trim())
 }
 
 fn ids(v: &Value) -> Vec<u32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_u64().unwrap() as u32)
-        .collect()
+    v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect()
 }
 
 /// The FNV-1a hash of every piece as (u32 LE length, bytes), as the generator computes it.
@@ -54,30 +40,19 @@ fn pieces_hash(tok: &Tokenizer, special: bool) -> String {
 }
 
 fn check(fetch_name: &str, fixture: &str) {
-    let path = root()
-        .join("crates/model/tests/fixtures/tokenizer")
-        .join(fixture);
+    let path = root().join("crates/model/tests/fixtures/tokenizer").join(fixture);
     let golden: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     let file = gguf::GgufFile::open(fetch(fetch_name)).unwrap();
     let tok = Tokenizer::from_metadata(&file.metadata).unwrap();
 
-    assert_eq!(
-        tok.vocab_size() as u64,
-        golden["vocab_size"].as_u64().unwrap()
-    );
+    assert_eq!(tok.vocab_size() as u64, golden["vocab_size"].as_u64().unwrap());
     assert_eq!(tok.bos().map(u64::from), golden["bos"].as_u64());
     assert_eq!(tok.eos().map(u64::from), golden["eos"].as_u64());
     assert_eq!(tok.add_bos(), golden["add_bos"].as_bool().unwrap());
     assert_eq!(tok.add_eos(), golden["add_eos"].as_bool().unwrap());
     assert_eq!(tok.eog_ids(), ids(&golden["eog"]));
-    assert_eq!(
-        pieces_hash(&tok, false),
-        golden["pieces_fnv1a64"].as_str().unwrap()
-    );
-    assert_eq!(
-        pieces_hash(&tok, true),
-        golden["pieces_special_fnv1a64"].as_str().unwrap()
-    );
+    assert_eq!(pieces_hash(&tok, false), golden["pieces_fnv1a64"].as_str().unwrap());
+    assert_eq!(pieces_hash(&tok, true), golden["pieces_special_fnv1a64"].as_str().unwrap());
 
     let cases = golden["cases"].as_array().unwrap();
     let mut failures = Vec::new();
@@ -90,9 +65,7 @@ fn check(fetch_name: &str, fixture: &str) {
             let got = tok.encode(text, true, parse_special);
             match got == want {
                 true => matched += 1,
-                false => failures.push(format!(
-                    "{mode} {text:?}\n  llama.cpp {want:?}\n  ours      {got:?}"
-                )),
+                false => failures.push(format!("{mode} {text:?}\n  llama.cpp {want:?}\n  ours      {got:?}")),
             }
         }
         let plain = tok.encode(text, false, false);
@@ -117,10 +90,7 @@ fn check(fetch_name: &str, fixture: &str) {
 }
 
 fn hex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
 }
 
 #[test]

@@ -8,14 +8,11 @@ use proptest::prelude::*;
 
 fn metadata(kvs: Vec<(&str, Value)>) -> Metadata {
     let mut w = GgufWriter::new();
-    w.add_kv("general.architecture", Value::String("test".into()))
-        .unwrap();
+    w.add_kv("general.architecture", Value::String("test".into())).unwrap();
     for (k, v) in kvs {
         w.add_kv(k, v).unwrap();
     }
-    GgufFile::from_bytes(w.to_bytes().unwrap())
-        .unwrap()
-        .metadata
+    GgufFile::from_bytes(w.to_bytes().unwrap()).unwrap().metadata
 }
 
 fn strings(v: &[&str]) -> Value {
@@ -75,16 +72,12 @@ fn spm() -> Tokenizer {
 /// and three control tokens.
 fn bpe_kvs(pre: &str) -> Vec<(&'static str, Value)> {
     let mut tokens: Vec<String> = (0..=255u8).map(|b| byte_char(b).to_string()).collect();
-    let merged = [
-        "he", "ll", "hell", "hello", "Ġw", "or", "Ġwor", "ld", "Ġworld", "ĠĠ",
-    ];
+    let merged = ["he", "ll", "hell", "hello", "Ġw", "or", "Ġwor", "ld", "Ġworld", "ĠĠ"];
     tokens.extend(merged.iter().map(|s| s.to_string()));
     tokens.extend(["<|endoftext|>", "<|im_start|>", "<|im_end|>"].map(String::from));
     let mut types = vec![1; 266];
     types.extend([3, 3, 3]);
-    let merges = [
-        "h e", "l l", "he ll", "hell o", "Ġ w", "o r", "Ġw or", "l d", "Ġwor ld", "Ġ Ġ",
-    ];
+    let merges = ["h e", "l l", "he ll", "hell o", "Ġ w", "o r", "Ġw or", "l d", "Ġwor ld", "Ġ Ġ"];
     vec![
         ("tokenizer.ggml.model", Value::String("gpt2".into())),
         ("tokenizer.ggml.pre", Value::String(pre.into())),
@@ -140,10 +133,7 @@ fn spm_add_space_prefix_can_be_disabled() {
     let mut kvs = spm_kvs();
     kvs.push(("tokenizer.ggml.add_space_prefix", Value::Bool(false)));
     let t = Tokenizer::from_metadata(&metadata(kvs)).unwrap();
-    assert_eq!(
-        t.encode("hello", false, false),
-        [id(&t, "hel"), id(&t, "lo")]
-    );
+    assert_eq!(t.encode("hello", false, false), [id(&t, "hel"), id(&t, "lo")]);
 }
 
 #[test]
@@ -168,21 +158,14 @@ fn bpe_merges_by_rank_per_word() {
     for pre in ["gpt-2", "llama-bpe", "qwen2", "default", "smollm"] {
         let t = bpe(pre);
         let (hello, world) = (id(&t, "hello"), id(&t, "Ġworld"));
-        assert_eq!(
-            t.encode("hello world", false, false),
-            [hello, world],
-            "{pre}"
-        );
+        assert_eq!(t.encode("hello world", false, false), [hello, world], "{pre}");
         assert_eq!(t.decode(&[hello, world]), "hello world");
         let s = "héllo  wörld\n\t🙂 123";
         assert_eq!(t.decode(&t.encode(s, false, false)), s, "{pre}");
     }
     // llama3's default add_bos_token is true, gpt-2's false.
     assert_eq!(bpe("llama-bpe").encode("hello", true, false)[0], 266);
-    assert_eq!(
-        bpe("gpt-2").encode("hello", true, false),
-        [id(&bpe("gpt-2"), "hello")]
-    );
+    assert_eq!(bpe("gpt-2").encode("hello", true, false), [id(&bpe("gpt-2"), "hello")]);
 }
 
 #[test]
@@ -190,10 +173,7 @@ fn bpe_special_tokens() {
     let t = bpe("qwen2");
     let (start, end) = (id(&t, "<|im_start|>"), id(&t, "<|im_end|>"));
     let hello = id(&t, "hello");
-    assert_eq!(
-        t.encode("<|im_start|>hello<|im_end|>", false, true),
-        [start, hello, end]
-    );
+    assert_eq!(t.encode("<|im_start|>hello<|im_end|>", false, true), [start, hello, end]);
     let plain = t.encode("<|im_start|>", false, false);
     assert_eq!(t.decode(&plain), "<|im_start|>");
     assert!(!plain.contains(&start));
@@ -211,13 +191,8 @@ fn out_of_range_ids_do_not_panic() {
 
 #[test]
 fn unknown_model_or_pre_is_an_error() {
-    let err = Tokenizer::from_metadata(&metadata(bpe_kvs("no-such-pre")))
-        .err()
-        .unwrap();
-    assert!(
-        matches!(&err, ModelError::UnknownTokenizer { pre: Some(p), .. } if p == "no-such-pre"),
-        "{err}"
-    );
+    let err = Tokenizer::from_metadata(&metadata(bpe_kvs("no-such-pre"))).err().unwrap();
+    assert!(matches!(&err, ModelError::UnknownTokenizer { pre: Some(p), .. } if p == "no-such-pre"), "{err}");
     let mut kvs = spm_kvs();
     kvs[0].1 = Value::String("bert".into());
     let err = Tokenizer::from_metadata(&metadata(kvs)).err().unwrap();

@@ -58,15 +58,10 @@ impl Cpu {
                 // llama.cpp's CPU path rounds Q to f16 for the K·Q product and the softmax
                 // weights to f16 for the V product (mul_mat converts to the f16 cache's
                 // vec_dot_type); doing the same keeps our logits on top of theirs.
-                let qh: Vec<f32> = q[i * hd..(i + 1) * hd]
-                    .iter()
-                    .map(|&x| f16::from_f32(x).to_f32())
-                    .collect();
+                let qh: Vec<f32> = q[i * hd..(i + 1) * hd].iter().map(|&x| f16::from_f32(x).to_f32()).collect();
                 let kvh = h / group;
                 let slot = |j: usize| {
-                    (blocks[j / kv.block_size] as usize * kv.block_size + j % kv.block_size)
-                        * p.n_kv_head
-                        + kvh
+                    (blocks[j / kv.block_size] as usize * kv.block_size + j % kv.block_size) * p.n_kv_head + kvh
                 };
                 let mut row = vec![0f32; hd];
                 let mut scores: Vec<f32> = (start..=pos)
@@ -128,62 +123,28 @@ mod tests {
             let mut k = vec![f16::ZERO; n_blocks * bs * n_kv * hd];
             let mut v = k.clone();
             // Dense copies: [len, n_kv, hd]
-            let dk: Vec<f16> = (0..len * n_kv * hd)
-                .map(|_| f16::from_f32(rng.gen_range(-1.0..1.0)))
-                .collect();
-            let dv: Vec<f16> = (0..len * n_kv * hd)
-                .map(|_| f16::from_f32(rng.gen_range(-1.0..1.0)))
-                .collect();
+            let dk: Vec<f16> = (0..len * n_kv * hd).map(|_| f16::from_f32(rng.gen_range(-1.0..1.0))).collect();
+            let dv: Vec<f16> = (0..len * n_kv * hd).map(|_| f16::from_f32(rng.gen_range(-1.0..1.0))).collect();
             for j in 0..len {
                 let slot = blocks[j / bs] as usize * bs + j % bs;
-                k[slot * n_kv * hd..(slot + 1) * n_kv * hd]
-                    .copy_from_slice(&dk[j * n_kv * hd..(j + 1) * n_kv * hd]);
-                v[slot * n_kv * hd..(slot + 1) * n_kv * hd]
-                    .copy_from_slice(&dv[j * n_kv * hd..(j + 1) * n_kv * hd]);
+                k[slot * n_kv * hd..(slot + 1) * n_kv * hd].copy_from_slice(&dk[j * n_kv * hd..(j + 1) * n_kv * hd]);
+                v[slot * n_kv * hd..(slot + 1) * n_kv * hd].copy_from_slice(&dv[j * n_kv * hd..(j + 1) * n_kv * hd]);
             }
             // Queries for the last 3 positions (a prefill chunk).
             let positions = [20u32, 21, 22];
-            let q: Vec<f32> = (0..3 * n_head * hd)
-                .map(|_| rng.gen_range(-1.0..1.0))
-                .collect();
-            let p = AttnParams {
-                n_head,
-                n_kv_head: n_kv,
-                head_dim: hd,
-                scale: 0.25,
-                window,
-                softcap: None,
-            };
+            let q: Vec<f32> = (0..3 * n_head * hd).map(|_| rng.gen_range(-1.0..1.0)).collect();
+            let p = AttnParams { n_head, n_kv_head: n_kv, head_dim: hd, scale: 0.25, window, softcap: None };
             let mut out = vec![f32::NAN; q.len()];
             let seqs = [SeqView { blocks: &blocks }];
-            cpu.attention(
-                &q,
-                &positions,
-                &[0, 0, 0],
-                &seqs,
-                &KvView {
-                    k: &k,
-                    v: &v,
-                    block_size: bs,
-                },
-                &p,
-                &mut out,
-            );
+            cpu.attention(&q, &positions, &[0, 0, 0], &seqs, &KvView { k: &k, v: &v, block_size: bs }, &p, &mut out);
             for (t, &pos) in positions.iter().enumerate() {
                 for h in 0..n_head {
                     let kvh = h / (n_head / n_kv);
-                    let qh: Vec<f64> = q[(t * n_head + h) * hd..][..hd]
-                        .iter()
-                        .map(|&x| f16::from_f32(x).to_f64())
-                        .collect();
+                    let qh: Vec<f64> =
+                        q[(t * n_head + h) * hd..][..hd].iter().map(|&x| f16::from_f32(x).to_f64()).collect();
                     let lo = window.map_or(0, |w| pos as usize + 1 - w);
                     let s: Vec<f64> = (lo..=pos as usize)
-                        .map(|j| {
-                            (0..hd)
-                                .map(|d| qh[d] * dk[(j * n_kv + kvh) * hd + d].to_f64())
-                                .sum::<f64>()
-                                * 0.25
-                        })
+                        .map(|j| (0..hd).map(|d| qh[d] * dk[(j * n_kv + kvh) * hd + d].to_f64()).sum::<f64>() * 0.25)
                         .collect();
                     let m = s.iter().cloned().fold(f64::MIN, f64::max);
                     let z: f64 = s.iter().map(|x| (x - m).exp()).sum();
@@ -199,10 +160,7 @@ mod tests {
                         // A softmax weight may round to the neighbouring f16 in one path and
                         // not the other: one f16 ulp (2^-11 relative) of a weight times |v| <= 1.
                         const TOL: f64 = 1e-4;
-                        assert!(
-                            (got - want).abs() < TOL,
-                            "window {window:?} t{t} h{h} d{d}: {got} vs {want}"
-                        );
+                        assert!((got - want).abs() < TOL, "window {window:?} t{t} h{h} d{d}: {got} vs {want}");
                     }
                 }
             }

@@ -50,19 +50,10 @@ mod tests {
     #[test]
     fn simd_and_portable_agree_with_f64_reference() {
         for n in [0, 1, 7, 8, 9, 63, 64, 65, 1000] {
-            let a: Vec<f32> = (0..n)
-                .map(|i| ((i * 37 % 101) as f32 - 50.0) / 17.0)
-                .collect();
-            let b: Vec<f32> = (0..n)
-                .map(|i| ((i * 53 % 89) as f32 - 44.0) / 13.0)
-                .collect();
+            let a: Vec<f32> = (0..n).map(|i| ((i * 37 % 101) as f32 - 50.0) / 17.0).collect();
+            let b: Vec<f32> = (0..n).map(|i| ((i * 53 % 89) as f32 - 44.0) / 13.0).collect();
             let want: f64 = a.iter().zip(&b).map(|(x, y)| *x as f64 * *y as f64).sum();
-            let tol = 1e-5
-                * (1.0
-                    + a.iter()
-                        .zip(&b)
-                        .map(|(x, y)| (x * y).abs() as f64)
-                        .sum::<f64>());
+            let tol = 1e-5 * (1.0 + a.iter().zip(&b).map(|(x, y)| (x * y).abs() as f64).sum::<f64>());
             assert!((dot(&a, &b) as f64 - want).abs() <= tol, "n={n}");
             assert!((dot_portable(&a, &b) as f64 - want).abs() <= tol, "n={n}");
         }

@@ -1,12 +1,14 @@
 //! Matrix products with a quantized weight: `out[t, r] = dot(x[t, :], W[r, :])`.
 //!
-//! Each worker takes a run of weight rows, dequantizes one row at a time into a scratch buffer
-//! and dots it with every activation row, so a prefill of T tokens reads each weight once.
+//! As llama.cpp's CPU backend does, the activations are first encoded in the weight type's
+//! activation format (8-bit blocks for quantized weights, see [`super::qdot`]) and every
+//! product is an integer dot per block scaled in f32: fast, and rounded as llama.cpp rounds.
+//! Each worker takes a run of weight rows and dots each with every activation row, so a
+//! prefill of T tokens reads each weight once.
 
-use gguf::quants::dequantize;
 use rayon::prelude::*;
 
-use super::dot::dot;
+use super::qdot::{act_row_bytes, act_type_for, dot_kernel, quantize_row};
 use super::Cpu;
 use crate::WeightView;
 
@@ -18,11 +20,7 @@ impl Cpu {
     // hot: every projection of every layer goes through here.
     pub fn matmul(&self, x: &[f32], t: usize, w: &WeightView, out: &mut [f32]) {
         let (rows, cols) = (w.rows, w.cols);
-        assert_eq!(
-            x.len(),
-            t * cols,
-            "matmul: activations are not [{t}, {cols}]"
-        );
+        assert_eq!(x.len(), t * cols, "matmul: activations are not [{t}, {cols}]");
         assert_eq!(out.len(), t * rows, "matmul: output is not [{t}, {rows}]");
         if t == 1 {
             // Decode: the output row is the transposed layout already.
@@ -42,24 +40,25 @@ impl Cpu {
     /// out_t: [rows, t]: row r holds dot(x[i], W[r]) for every i.
     fn matmul_rows_major(&self, x: &[f32], t: usize, w: &WeightView, out_t: &mut [f32]) {
         let cols = w.cols;
+        // WeightView::new only admits types with a reference dequantization, which all have
+        // a CPU dot kernel; a view built by hand with another type yields NaN, not a panic.
+        let (Some(act), Some(kernel)) = (act_type_for(w.ty), dot_kernel(w.ty)) else {
+            out_t.fill(f32::NAN);
+            return;
+        };
+        let n_blocks = cols / act.block_size();
+        let act_bytes = act_row_bytes(act, cols);
+        let mut acts = vec![0u8; t * act_bytes]; // [t, act_bytes]
         self.pool.install(|| {
-            out_t
-                .par_chunks_mut(ROWS_PER_TASK * t)
-                .enumerate()
-                .for_each(|(task, chunk)| {
-                    let mut row = vec![0f32; cols];
-                    for (j, dst) in chunk.chunks_mut(t).enumerate() {
-                        let r = task * ROWS_PER_TASK + j;
-                        // The view was checked at load: every row decodes to `cols` values.
-                        if dequantize(w.ty, w.row(r), &mut row).is_err() {
-                            dst.fill(f32::NAN);
-                            continue;
-                        }
-                        for (i, d) in dst.iter_mut().enumerate() {
-                            *d = dot(&row, &x[i * cols..(i + 1) * cols]);
-                        }
+            acts.par_chunks_mut(act_bytes).zip(x.par_chunks(cols)).for_each(|(a, xr)| quantize_row(act, xr, a));
+            out_t.par_chunks_mut(ROWS_PER_TASK * t).enumerate().for_each(|(task, chunk)| {
+                for (j, dst) in chunk.chunks_mut(t).enumerate() {
+                    let w_row = w.row(task * ROWS_PER_TASK + j);
+                    for (d, a) in dst.iter_mut().zip(acts.chunks_exact(act_bytes)) {
+                        *d = kernel(w_row, a, n_blocks);
                     }
-                })
+                }
+            })
         });
     }
 }
@@ -71,17 +70,16 @@ mod tests {
     use gguf::GgmlType;
     use rand::{Rng, SeedableRng};
 
-    /// Against an f64 product of the dequantized weight, for several types and batch sizes.
+    /// Against an f64 product of the dequantized weight, for several types and batch sizes. The
+    /// activations are 8-bit encoded on the way (as llama.cpp does), so the tolerance is that
+    /// encoding's: half a step of amax/127 per value, well under 0.5% of sum |w x|. The
+    /// activations are 8-bit encoded on the way (as llama.cpp does), so the tolerance is that
+    /// encoding's: half a step of amax/127 per value, i.e. ~0.4% of sum |w x| at worst.
     #[test]
     fn matches_the_dequantized_reference() {
         let cpu = Cpu::new(2).unwrap();
         let mut rng = rand::rngs::StdRng::seed_from_u64(1);
-        for ty in [
-            GgmlType::Q4_K,
-            GgmlType::Q8_0,
-            GgmlType::F16,
-            GgmlType::IQ4_XS,
-        ] {
+        for ty in [GgmlType::Q4_K, GgmlType::Q8_0, GgmlType::F16, GgmlType::IQ4_XS] {
             let (rows, cols) = (37, 512);
             let bytes = random_blocks(ty, rows * cols / ty.block_size(), 1.0, &mut rng).unwrap();
             let w = WeightView::from_parts("w", ty, rows, cols, &bytes).unwrap();
@@ -92,14 +90,10 @@ mod tests {
                 cpu.matmul(&x, t, &w, &mut out);
                 for i in 0..t {
                     for r in 0..rows {
-                        let want: f64 = (0..cols)
-                            .map(|c| dense[r * cols + c] as f64 * x[i * cols + c] as f64)
-                            .sum();
+                        let terms = (0..cols).map(|c| dense[r * cols + c] as f64 * x[i * cols + c] as f64);
+                        let (want, mag) = terms.fold((0.0, 0.0), |(s, m), v| (s + v, m + v.abs()));
                         let got = out[i * rows + r] as f64;
-                        assert!(
-                            (got - want).abs() <= 1e-4 * (1.0 + want.abs()),
-                            "{ty} t={t} [{i},{r}]: {got} vs {want}"
-                        );
+                        assert!((got - want).abs() <= 5e-3 * mag + 1e-6, "{ty} t={t} [{i},{r}]: {got} vs {want}");
                     }
                 }
             }

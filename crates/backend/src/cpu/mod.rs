@@ -30,19 +30,14 @@ impl Cpu {
     /// `threads == 0` means one per available core.
     pub fn new(threads: usize) -> Result<Cpu, CpuError> {
         let threads = match threads {
-            0 => std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1),
+            0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
             n => n,
         };
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .thread_name(|i| format!("rf-cpu-{i}"))
             .build()
-            .map_err(|e| CpuError {
-                threads,
-                reason: e.to_string(),
-            })?;
+            .map_err(|e| CpuError { threads, reason: e.to_string() })?;
         Ok(Cpu { pool })
     }
 

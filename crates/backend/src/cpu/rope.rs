@@ -52,12 +52,7 @@ mod tests {
     #[test]
     fn position_zero_is_identity_and_norm_is_kept() {
         for style in [RopeStyle::Norm, RopeStyle::Neox] {
-            let p = RopeParams {
-                n_rot: 8,
-                base: 10000.0,
-                freq_scale: 1.0,
-                style,
-            };
+            let p = RopeParams { n_rot: 8, base: 10000.0, freq_scale: 1.0, style };
             let orig: Vec<f32> = (0..16).map(|i| i as f32 * 0.25 - 1.0).collect();
             let mut x = orig.clone();
             rope(&mut x, 2, 8, &[0], &p);
@@ -72,12 +67,7 @@ mod tests {
     /// q·k after rope depends only on the distance between positions.
     #[test]
     fn dot_products_depend_on_relative_position() {
-        let p = RopeParams {
-            n_rot: 16,
-            base: 10000.0,
-            freq_scale: 1.0,
-            style: RopeStyle::Neox,
-        };
+        let p = RopeParams { n_rot: 16, base: 10000.0, freq_scale: 1.0, style: RopeStyle::Neox };
         let q0: Vec<f32> = (0..16).map(|i| (i as f32).sin()).collect();
         let k0: Vec<f32> = (0..16).map(|i| (i as f32 * 0.7).cos()).collect();
         let at = |v: &[f32], pos| {
@@ -86,10 +76,7 @@ mod tests {
             v
         };
         let d = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
-        let (a, b) = (
-            d(&at(&q0, 10), &at(&k0, 7)),
-            d(&at(&q0, 103), &at(&k0, 100)),
-        );
+        let (a, b) = (d(&at(&q0, 10), &at(&k0, 7)), d(&at(&q0, 103), &at(&k0, 100)));
         assert!((a - b).abs() < 1e-3, "{a} vs {b}");
     }
 }

@@ -4,9 +4,7 @@
 use super::packing::{f16_at, nibble};
 
 /// `kvalues_iq4nl` (ggml-common.h).
-pub(super) const KVALUES_IQ4NL: [i8; 16] = [
-    -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113,
-];
+pub(super) const KVALUES_IQ4NL: [i8; 16] = [-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113];
 
 // block_iq4_nl (dequantize_row_iq4_nl): d f16 | qs [16]
 //   y = d * level

@@ -26,18 +26,9 @@ pub enum DequantError {
     #[error("no reference dequantization for {0}")]
     Unsupported(GgmlType),
     #[error("{ty}: {len} bytes is not a whole number of {type_size}-byte blocks")]
-    PartialBlock {
-        ty: GgmlType,
-        len: usize,
-        type_size: usize,
-    },
+    PartialBlock { ty: GgmlType, len: usize, type_size: usize },
     #[error("{ty}: {n_blocks} blocks hold {expected} elements, but the output has {actual}")]
-    OutputLength {
-        ty: GgmlType,
-        n_blocks: usize,
-        expected: usize,
-        actual: usize,
-    },
+    OutputLength { ty: GgmlType, n_blocks: usize, expected: usize, actual: usize },
 }
 
 /// Dequantize whole blocks of `ty` in `src` into `dst`; `dst.len()` must equal the number of
@@ -85,11 +76,7 @@ fn count_blocks(ty: GgmlType, src_len: usize) -> Result<usize, DequantError> {
     let type_size = ty.type_size();
     let n_blocks = src_len / type_size;
     if n_blocks * type_size != src_len {
-        return Err(DequantError::PartialBlock {
-            ty,
-            len: src_len,
-            type_size,
-        });
+        return Err(DequantError::PartialBlock { ty, len: src_len, type_size });
     }
     Ok(n_blocks)
 }
@@ -100,12 +87,7 @@ fn check_lengths(ty: GgmlType, src_len: usize, dst_len: usize) -> Result<(), Deq
     let block_size = ty.block_size();
     if n_blocks.checked_mul(block_size) != Some(dst_len) {
         let expected = n_blocks.saturating_mul(block_size);
-        return Err(DequantError::OutputLength {
-            ty,
-            n_blocks,
-            expected,
-            actual: dst_len,
-        });
+        return Err(DequantError::OutputLength { ty, n_blocks, expected, actual: dst_len });
     }
     Ok(())
 }

@@ -10,11 +10,7 @@ const KVALUES_MXFP4: [i8; 16] = [0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6,
 /// `ggml_e8m0_to_fp32_half` (ggml-impl.h): 2^(e - 128), exactly, including e = 0 and 1 (f32
 /// subnormals) and e = 255 (2^127: ggml has no NaN encoding here, unlike the OCP spec).
 pub(super) fn e8m0_to_f32_half(e: u8) -> f32 {
-    let bits = if e < 2 {
-        0x0020_0000u32 << e
-    } else {
-        u32::from(e - 1) << 23
-    };
+    let bits = if e < 2 { 0x0020_0000u32 << e } else { u32::from(e - 1) << 23 };
     f32::from_bits(bits)
 }
 
@@ -35,11 +31,7 @@ mod tests {
     #[test]
     fn e8m0_half_is_two_to_the_e_minus_128() {
         for e in 0..=255u8 {
-            assert_eq!(
-                e8m0_to_f32_half(e),
-                2f64.powi(i32::from(e) - 128) as f32,
-                "e = {e}"
-            );
+            assert_eq!(e8m0_to_f32_half(e), 2f64.powi(i32::from(e) - 128) as f32, "e = {e}");
         }
     }
 }

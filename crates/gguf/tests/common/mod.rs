@@ -8,43 +8,17 @@ use gguf::{Array, GgmlType, GgufWriter, TensorData, Value};
 /// Tensors: "tok.weight" F32 [8, 2], "blk.q8" Q8_0 [32, 2], "norm.w" F16 [4].
 pub fn tiny_writer() -> GgufWriter<'static> {
     let mut w = GgufWriter::new();
-    w.add_kv("general.architecture", Value::String("llama".into()))
-        .unwrap();
+    w.add_kv("general.architecture", Value::String("llama".into())).unwrap();
     w.add_kv("general.alignment", Value::U32(32)).unwrap();
     w.add_kv("test.count", Value::U32(7)).unwrap();
-    w.add_kv("test.bytes", Value::Array(Array::U8(vec![1, 2, 3])))
-        .unwrap();
-    w.add_kv(
-        "test.words",
-        Value::Array(Array::String(vec!["alpha".into(), "beta".into()])),
-    )
-    .unwrap();
+    w.add_kv("test.bytes", Value::Array(Array::U8(vec![1, 2, 3]))).unwrap();
+    w.add_kv("test.words", Value::Array(Array::String(vec!["alpha".into(), "beta".into()]))).unwrap();
     w.add_kv("test.flag", Value::Bool(true)).unwrap();
-    let f32s: Vec<u8> = (0..16)
-        .flat_map(|i| (i as f32 * 0.5).to_le_bytes())
-        .collect();
-    w.add_tensor(
-        "tok.weight",
-        GgmlType::F32,
-        &[8, 2],
-        TensorData::Bytes(f32s.into()),
-    )
-    .unwrap();
+    let f32s: Vec<u8> = (0..16).flat_map(|i| (i as f32 * 0.5).to_le_bytes()).collect();
+    w.add_tensor("tok.weight", GgmlType::F32, &[8, 2], TensorData::Bytes(f32s.into())).unwrap();
     let q8: Vec<u8> = (0..68u8).collect();
-    w.add_tensor(
-        "blk.q8",
-        GgmlType::Q8_0,
-        &[32, 2],
-        TensorData::Bytes(q8.into()),
-    )
-    .unwrap();
-    w.add_tensor(
-        "norm.w",
-        GgmlType::F16,
-        &[4],
-        TensorData::Bytes(vec![0x3c; 8].into()),
-    )
-    .unwrap();
+    w.add_tensor("blk.q8", GgmlType::Q8_0, &[32, 2], TensorData::Bytes(q8.into())).unwrap();
+    w.add_tensor("norm.w", GgmlType::F16, &[4], TensorData::Bytes(vec![0x3c; 8].into())).unwrap();
     w
 }
 
@@ -54,19 +28,9 @@ pub fn tiny() -> Vec<u8> {
 
 /// Position of the only occurrence of `needle` in the header.
 pub fn find(hay: &[u8], needle: &[u8]) -> usize {
-    let hits: Vec<usize> = hay
-        .windows(needle.len())
-        .enumerate()
-        .filter(|(_, w)| *w == needle)
-        .map(|(i, _)| i)
-        .collect();
-    assert_eq!(
-        hits.len(),
-        1,
-        "{:?} occurs {} times",
-        String::from_utf8_lossy(needle),
-        hits.len()
-    );
+    let hits: Vec<usize> =
+        hay.windows(needle.len()).enumerate().filter(|(_, w)| *w == needle).map(|(i, _)| i).collect();
+    assert_eq!(hits.len(), 1, "{:?} occurs {} times", String::from_utf8_lossy(needle), hits.len());
     hits[0]
 }
 

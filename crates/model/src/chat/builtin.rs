@@ -19,10 +19,7 @@ pub fn builtin_names() -> impl Iterator<Item = &'static str> {
 
 /// Jinja source of a built-in template.
 pub fn builtin_source(name: &str) -> Option<&'static str> {
-    BUILTINS
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, src)| *src)
+    BUILTINS.iter().find(|(n, _)| *n == name).map(|(_, src)| *src)
 }
 
 /// Recognizes the format of a template that cannot be used as is (say, it relies on a jinja2
@@ -36,10 +33,7 @@ pub fn detect_from_source(source: &str) -> Option<&'static str> {
         ("<|im_start|>", "chatml"),
         ("[INST]", "mistral"),
     ];
-    MARKERS
-        .iter()
-        .find(|(m, _)| source.contains(m))
-        .map(|(_, name)| *name)
+    MARKERS.iter().find(|(m, _)| source.contains(m)).map(|(_, name)| *name)
 }
 
 /// The built-in for a GGUF `general.architecture` whose models all share one format.

@@ -32,14 +32,8 @@ pub struct Limits {
 impl Limits {
     /// Limits with `fuel` and the stack that fuel calls for.
     pub fn with_fuel(fuel: u64) -> Limits {
-        let stack = usize::try_from(fuel)
-            .unwrap_or(usize::MAX)
-            .saturating_mul(STACK_PER_FUEL);
-        Limits {
-            fuel,
-            stack_size: stack.max(MIN_STACK),
-            ..Limits::default()
-        }
+        let stack = usize::try_from(fuel).unwrap_or(usize::MAX).saturating_mul(STACK_PER_FUEL);
+        Limits { fuel, stack_size: stack.max(MIN_STACK), ..Limits::default() }
     }
 }
 
@@ -54,9 +48,7 @@ impl Default for Limits {
             fuel: FUEL,
             max_recursion: 200,
             max_output: 1 << 20,
-            stack_size: (FUEL as usize)
-                .saturating_mul(STACK_PER_FUEL)
-                .max(MIN_STACK),
+            stack_size: (FUEL as usize).saturating_mul(STACK_PER_FUEL).max(MIN_STACK),
         }
     }
 }
@@ -73,12 +65,8 @@ where
             .stack_size(stack)
             .spawn_scoped(scope, f)
             .map_err(|e| {
-                ModelError::Template(format!(
-                    "cannot start a render thread with {stack} bytes of stack: {e}"
-                ))
+                ModelError::Template(format!("cannot start a render thread with {stack} bytes of stack: {e}"))
             })?;
-        handle
-            .join()
-            .map_err(|_| ModelError::Template("template engine panicked".to_string()))?
+        handle.join().map_err(|_| ModelError::Template("template engine panicked".to_string()))?
     })
 }

@@ -109,14 +109,7 @@ impl Message {
 impl ToolCall {
     /// A function call; `arguments` is usually a JSON object.
     pub fn function(name: impl Into<String>, arguments: serde_json::Value) -> ToolCall {
-        ToolCall {
-            id: None,
-            kind: function_kind(),
-            function: FunctionCall {
-                name: name.into(),
-                arguments,
-            },
-        }
+        ToolCall { id: None, kind: function_kind(), function: FunctionCall { name: name.into(), arguments } }
     }
 
     pub fn with_id(mut self, id: impl Into<String>) -> ToolCall {

@@ -12,20 +12,13 @@ use minijinja::{Error, ErrorKind, State, Value};
 /// Upper bound on the padding one `str.format` call may produce.
 const MAX_FORMAT_PADDING: u64 = 1 << 20;
 
-pub(crate) fn unknown_method(
-    state: &mut State,
-    value: &Value,
-    method: &str,
-    args: &[Value],
-) -> Result<Value, Error> {
+pub(crate) fn unknown_method(state: &mut State, value: &Value, method: &str, args: &[Value]) -> Result<Value, Error> {
     if method == "format" && value.kind() == ValueKind::String {
         let padding = digit_runs_sum(value.as_str().unwrap_or_default());
         if padding > MAX_FORMAT_PADDING {
             return Err(Error::new(
                 ErrorKind::InvalidOperation,
-                format!(
-                    "str.format: widths and precisions add up to more than {MAX_FORMAT_PADDING}"
-                ),
+                format!("str.format: widths and precisions add up to more than {MAX_FORMAT_PADDING}"),
             ));
         }
         state.consume_fuel(padding / 64)?;

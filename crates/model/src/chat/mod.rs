@@ -34,9 +34,7 @@ use std::path::PathBuf;
 use minijinja::value::Serde;
 use minijinja::{Environment, Value};
 
-pub use builtin::{
-    builtin_names, builtin_source, detect_from_source, for_architecture, DEFAULT_BUILTIN,
-};
+pub use builtin::{builtin_names, builtin_source, detect_from_source, for_architecture, DEFAULT_BUILTIN};
 pub use limits::Limits;
 pub use message::{Content, ContentPart, FunctionCall, Message, ToolCall};
 
@@ -58,10 +56,7 @@ pub enum TemplateOrigin {
     /// The model's own `tokenizer.chat_template`.
     Gguf,
     /// A built-in picked because the model's template was missing or unusable; `reason` says why.
-    Fallback {
-        builtin: &'static str,
-        reason: String,
-    },
+    Fallback { builtin: &'static str, reason: String },
 }
 
 /// Everything one render needs; [`ChatTemplate::render`] is the common shorthand.
@@ -107,10 +102,8 @@ impl ChatTemplate {
 
     /// A built-in template by name (see [`builtin_names`]).
     pub fn builtin(name: &str) -> Result<ChatTemplate, ModelError> {
-        let (name, source) = builtin_names()
-            .find(|n| *n == name)
-            .and_then(|n| builtin_source(n).map(|s| (n, s)))
-            .ok_or_else(|| {
+        let (name, source) =
+            builtin_names().find(|n| *n == name).and_then(|n| builtin_source(n).map(|s| (n, s))).ok_or_else(|| {
                 ModelError::Template(format!(
                     "unknown built-in chat template '{name}' (built-ins: {})",
                     builtin_names().collect::<Vec<_>>().join(", ")
@@ -138,25 +131,17 @@ impl ChatTemplate {
         let (detected, reason) = match gguf_template {
             Some(src) => match Self::compile(src, TemplateOrigin::Gguf) {
                 Ok(t) => return Ok(t),
-                Err(e) => (
-                    detect_from_source(src),
-                    format!("the model's chat template is unusable: {e}"),
-                ),
+                Err(e) => (detect_from_source(src), format!("the model's chat template is unusable: {e}")),
             },
             None => (None, "the model has no chat template".to_string()),
         };
-        let builtin = detected
-            .or_else(|| arch.and_then(for_architecture))
-            .unwrap_or(DEFAULT_BUILTIN);
+        let builtin = detected.or_else(|| arch.and_then(for_architecture)).unwrap_or(DEFAULT_BUILTIN);
         let source = builtin_source(builtin).unwrap_or_default();
         Self::compile(source, TemplateOrigin::Fallback { builtin, reason })
     }
 
     /// [`resolve`](Self::resolve) with the template and architecture read from a GGUF file.
-    pub fn for_gguf(
-        choice: Option<&str>,
-        file: &gguf::GgufFile,
-    ) -> Result<ChatTemplate, ModelError> {
+    pub fn for_gguf(choice: Option<&str>, file: &gguf::GgufFile) -> Result<ChatTemplate, ModelError> {
         let template = file.metadata.opt_str(GGUF_TEMPLATE_KEY)?;
         let arch = file.metadata.opt_str(GGUF_ARCH_KEY)?;
         Self::resolve(choice, template, arch)
@@ -173,21 +158,14 @@ impl ChatTemplate {
                 builtin_names().collect::<Vec<_>>().join(", ")
             ))
         })?;
-        Self::compile(&source, TemplateOrigin::File(path.clone())).map_err(|e| {
-            ModelError::Template(format!("chat template file {}: {e}", path.display()))
-        })
+        Self::compile(&source, TemplateOrigin::File(path.clone()))
+            .map_err(|e| ModelError::Template(format!("chat template file {}: {e}", path.display())))
     }
 
     fn compile(source: &str, origin: TemplateOrigin) -> Result<ChatTemplate, ModelError> {
         let limits = Limits::default();
-        let env =
-            limits::on_render_thread(limits.stack_size, || render::environment(source, &limits))?;
-        Ok(ChatTemplate {
-            env,
-            source: source.to_string(),
-            limits,
-            origin,
-        })
+        let env = limits::on_render_thread(limits.stack_size, || render::environment(source, &limits))?;
+        Ok(ChatTemplate { env, source: source.to_string(), limits, origin })
     }
 
     /// Replaces the default [`Limits`].
@@ -244,19 +222,11 @@ impl ChatTemplate {
             ctx.insert(key.clone(), Value::from(Serde(value)));
         }
         ctx.insert("messages".into(), Value::from(Serde(req.messages)));
-        let tools = req
-            .tools
-            .map(|t| Value::from(Serde(t)))
-            .unwrap_or(Value::from(()));
+        let tools = req.tools.map(|t| Value::from(Serde(t))).unwrap_or(Value::from(()));
         ctx.insert("tools".into(), tools);
-        ctx.insert(
-            "add_generation_prompt".into(),
-            Value::from(req.add_generation_prompt),
-        );
+        ctx.insert("add_generation_prompt".into(), Value::from(req.add_generation_prompt));
         let ctx = Value::from(ctx);
         let max_output = self.limits.max_output;
-        limits::on_render_thread(self.limits.stack_size, || {
-            render::render(&self.env, ctx, max_output)
-        })
+        limits::on_render_thread(self.limits.stack_size, || render::render(&self.env, ctx, max_output))
     }
 }

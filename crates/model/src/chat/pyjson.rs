@@ -28,18 +28,9 @@ struct Style {
 }
 
 /// The `tojson` filter. `max_len` caps the result (and the memory built up while producing it).
-pub fn tojson(
-    state: &State,
-    value: &Value,
-    args: &[Value],
-    max_len: usize,
-) -> Result<Value, Error> {
+pub fn tojson(state: &State, value: &Value, args: &[Value], max_len: usize) -> Result<Value, Error> {
     let style = parse_style(args)?;
-    let mut out = Encoder {
-        out: String::new(),
-        style: &style,
-        max_len,
-    };
+    let mut out = Encoder { out: String::new(), style: &style, max_len };
     out.value(value, 0)?;
     // Charge like minijinja's own serializer does: walking a value costs more than copying it.
     state.consume_fuel((out.out.len() as u64) / 4)?;
@@ -76,13 +67,7 @@ fn parse_style(args: &[Value]) -> Result<Style, Error> {
     };
     let sort_keys = arg(3, "sort_keys")?.is_some_and(|v| v.is_true());
     kwargs.assert_all_used()?;
-    Ok(Style {
-        ensure_ascii,
-        indent,
-        item_sep,
-        key_sep,
-        sort_keys,
-    })
+    Ok(Style { ensure_ascii, indent, item_sep, key_sep, sort_keys })
 }
 
 fn indent_string(v: &Value) -> Result<String, Error> {
@@ -91,9 +76,7 @@ fn indent_string(v: &Value) -> Result<String, Error> {
     }
     match v.as_i64() {
         // Python: ' ' * n, so n <= 0 means newlines without indentation.
-        Some(n) if v.kind() == ValueKind::Number && n <= MAX_INDENT => {
-            Ok(" ".repeat(n.max(0) as usize))
-        }
+        Some(n) if v.kind() == ValueKind::Number && n <= MAX_INDENT => Ok(" ".repeat(n.max(0) as usize)),
         Some(_) if v.kind() == ValueKind::Number => Err(invalid("tojson: indent is too large")),
         _ => Err(invalid("tojson: indent must be an integer or a string")),
     }
@@ -102,9 +85,7 @@ fn indent_string(v: &Value) -> Result<String, Error> {
 fn separators(v: &Value) -> Result<(String, String), Error> {
     let items: Vec<Value> = v.try_iter().map(|it| it.collect()).unwrap_or_default();
     match items.as_slice() {
-        [a, b] if a.as_str().is_some() && b.as_str().is_some() => {
-            Ok((a.to_string(), b.to_string()))
-        }
+        [a, b] if a.as_str().is_some() && b.as_str().is_some() => Ok((a.to_string(), b.to_string())),
         _ => Err(invalid("tojson: separators must be a pair of strings")),
     }
 }
@@ -126,28 +107,19 @@ impl Encoder<'_> {
         }
         match v.kind() {
             ValueKind::None => self.out.push_str("null"),
-            ValueKind::Bool => self
-                .out
-                .push_str(if v.is_true() { "true" } else { "false" }),
+            ValueKind::Bool => self.out.push_str(if v.is_true() { "true" } else { "false" }),
             ValueKind::Number => self.number(v),
             ValueKind::String => self.string(v.as_str().unwrap_or_default()),
             ValueKind::Seq | ValueKind::Iterable => self.seq(v, depth)?,
             ValueKind::Map => self.map(v, depth)?,
-            kind => {
-                return Err(invalid(&format!(
-                    "tojson: object of type {kind} is not JSON serializable"
-                )))
-            }
+            kind => return Err(invalid(&format!("tojson: object of type {kind} is not JSON serializable"))),
         }
         self.check_len()
     }
 
     fn check_len(&self) -> Result<(), Error> {
         if self.out.len() > self.max_len {
-            return Err(invalid(&format!(
-                "tojson: result exceeds {} bytes",
-                self.max_len
-            )));
+            return Err(invalid(&format!("tojson: result exceeds {} bytes", self.max_len)));
         }
         Ok(())
     }
@@ -265,9 +237,7 @@ fn key_string(k: &Value) -> Result<String, Error> {
             py_float_repr(f64::try_from(k.clone()).unwrap_or(f64::NAN), &mut s);
             Ok(s)
         }
-        kind => Err(invalid(&format!(
-            "tojson: keys must be str, int, float, bool or None, not {kind}"
-        ))),
+        kind => Err(invalid(&format!("tojson: keys must be str, int, float, bool or None, not {kind}"))),
     }
 }
 

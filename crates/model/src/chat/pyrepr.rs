@@ -21,9 +21,7 @@ pub fn format(out: &mut Output, state: &mut State, value: &Value) -> Result<(), 
         ValueKind::Bool | ValueKind::None | ValueKind::Seq | ValueKind::Map => {
             repr(out, value, 0, false).map_err(|_| write_failed())
         }
-        ValueKind::Number if !value.is_integer() => {
-            repr(out, value, 0, false).map_err(|_| write_failed())
-        }
+        ValueKind::Number if !value.is_integer() => repr(out, value, 0, false).map_err(|_| write_failed()),
         _ => escape_formatter(out, state, value),
     }
 }
@@ -85,11 +83,7 @@ fn repr(out: &mut Output, v: &Value, depth: usize, quoted: bool) -> std::fmt::Re
 /// the quote, `\`, `\n`, `\r`, `\t`, and `\x..` / `\u....` for other control characters.
 /// (Python also escapes some non-control unprintables, e.g. U+00A0; those pass through here.)
 fn repr_str(out: &mut Output, s: &str) -> std::fmt::Result {
-    let quote = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
+    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
     out.write_char(quote)?;
     for c in s.chars() {
         match c {

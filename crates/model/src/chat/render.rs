@@ -33,25 +33,18 @@ impl std::fmt::Display for Raised {
 impl std::error::Error for Raised {}
 
 /// Compiles `source` into a fresh environment configured like transformers' jinja2 one.
-pub(crate) fn environment(
-    source: &str,
-    limits: &Limits,
-) -> Result<Environment<'static>, ModelError> {
+pub(crate) fn environment(source: &str, limits: &Limits) -> Result<Environment<'static>, ModelError> {
     if source.len() > MAX_SOURCE {
         return Err(ModelError::Template(format!(
             "template source is {} bytes; the limit is {MAX_SOURCE}",
             source.len()
         )));
     }
-    scan::check_tag_complexity(source).map_err(|why| {
-        ModelError::Template(format!("template is too complex to compile safely: {why}"))
-    })?;
+    scan::check_tag_complexity(source)
+        .map_err(|why| ModelError::Template(format!("template is too complex to compile safely: {why}")))?;
     let mut env = Environment::new();
-    let syntax = SyntaxConfig::builder()
-        .trim_blocks(true)
-        .lstrip_blocks(true)
-        .build()
-        .map_err(|e| template_error(&e))?;
+    let syntax =
+        SyntaxConfig::builder().trim_blocks(true).lstrip_blocks(true).build().map_err(|e| template_error(&e))?;
     env.set_syntax(syntax);
     // transformers renders without autoescaping; minijinja would escape by file extension.
     env.set_auto_escape_callback(|_| AutoEscape::None);
@@ -63,9 +56,7 @@ pub(crate) fn environment(
     env.add_function("strftime_now", strftime_now);
     apply_limits(&mut env, limits);
     env.add_template_owned(TEMPLATE_NAME, source.to_string())
-        .map_err(|e| {
-            ModelError::Template(format!("template does not compile: {}", describe(&e)))
-        })?;
+        .map_err(|e| ModelError::Template(format!("template does not compile: {}", describe(&e))))?;
     Ok(env)
 }
 
@@ -74,28 +65,15 @@ pub(crate) fn apply_limits(env: &mut Environment<'static>, limits: &Limits) {
     env.set_fuel(Some(limits.fuel));
     env.set_recursion_limit(limits.max_recursion);
     let max_len = limits.max_output;
-    env.add_filter(
-        "tojson",
-        move |state: &State, value: &Value, args: Rest<ValueOrKwargs>| {
-            pyjson::tojson(state, value, &args.into_values(), max_len)
-        },
-    );
+    env.add_filter("tojson", move |state: &State, value: &Value, args: Rest<ValueOrKwargs>| {
+        pyjson::tojson(state, value, &args.into_values(), max_len)
+    });
 }
 
 /// Renders the environment's template with `ctx`, stopping once the output passes `max_output`.
-pub(crate) fn render(
-    env: &Environment<'static>,
-    ctx: Value,
-    max_output: usize,
-) -> Result<String, ModelError> {
-    let template = env
-        .get_template(TEMPLATE_NAME)
-        .map_err(|e| template_error(&e))?;
-    let mut out = CappedWriter {
-        buf: Vec::new(),
-        cap: max_output,
-        overflowed: false,
-    };
+pub(crate) fn render(env: &Environment<'static>, ctx: Value, max_output: usize) -> Result<String, ModelError> {
+    let template = env.get_template(TEMPLATE_NAME).map_err(|e| template_error(&e))?;
+    let mut out = CappedWriter { buf: Vec::new(), cap: max_output, overflowed: false };
     if let Err(e) = template.render_captured_to(ctx, &mut out) {
         if out.overflowed {
             return Err(ModelError::Template(format!(
@@ -104,8 +82,7 @@ pub(crate) fn render(
         }
         return Err(template_error(&e));
     }
-    String::from_utf8(out.buf)
-        .map_err(|_| ModelError::Template("rendered prompt is not valid UTF-8".to_string()))
+    String::from_utf8(out.buf).map_err(|_| ModelError::Template("rendered prompt is not valid UTF-8".to_string()))
 }
 
 /// Collects output and fails the write that would take it past `cap`, which aborts the render.
@@ -147,9 +124,7 @@ fn describe(e: &Error) -> String {
     match e.kind() {
         ErrorKind::OutOfFuel => format!(
             "template exceeded its work budget (fuel) and was stopped{}",
-            e.line()
-                .map(|l| format!(" at line {l}"))
-                .unwrap_or_default()
+            e.line().map(|l| format!(" at line {l}")).unwrap_or_default()
         ),
         _ => e.to_string(),
     }
@@ -165,29 +140,14 @@ fn raise_exception(msg: Value) -> Result<Value, Error> {
 fn strftime_now(fmt: &str) -> Result<String, Error> {
     const MAX_FORMAT: usize = 256;
     if fmt.len() > MAX_FORMAT {
-        return Err(Error::new(
-            ErrorKind::InvalidOperation,
-            "strftime_now: format string too long",
-        ));
+        return Err(Error::new(ErrorKind::InvalidOperation, "strftime_now: format string too long"));
     }
     let items: Vec<Item> = StrftimeItems::new(fmt).collect();
     if items.iter().any(|i| matches!(i, Item::Error)) {
-        return Err(Error::new(
-            ErrorKind::InvalidOperation,
-            format!("strftime_now: unsupported format {fmt:?}"),
-        ));
+        return Err(Error::new(ErrorKind::InvalidOperation, format!("strftime_now: unsupported format {fmt:?}")));
     }
     let mut out = String::new();
-    write!(
-        out,
-        "{}",
-        chrono::Local::now().format_with_items(items.into_iter())
-    )
-    .map_err(|_| {
-        Error::new(
-            ErrorKind::InvalidOperation,
-            "strftime_now: cannot format time",
-        )
-    })?;
+    write!(out, "{}", chrono::Local::now().format_with_items(items.into_iter()))
+        .map_err(|_| Error::new(ErrorKind::InvalidOperation, "strftime_now: cannot format time"))?;
     Ok(out)
 }

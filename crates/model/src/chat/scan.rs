@@ -85,11 +85,7 @@ fn scan_tag(bytes: &[u8], mut i: usize, close: u8) -> (usize, usize, usize) {
 }
 
 fn find(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    bytes
-        .get(from..)?
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|p| from + p + needle.len())
+    bytes.get(from..)?.windows(needle.len()).position(|w| w == needle).map(|p| from + p + needle.len())
 }
 
 fn count_lines(bytes: &[u8]) -> usize {

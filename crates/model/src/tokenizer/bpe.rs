@@ -69,13 +69,7 @@ impl Sym {
 }
 
 /// Encodes one pre-tokenized word (raw text; the byte mapping happens here) into `out`.
-pub fn encode_word(
-    vocab: &Vocab,
-    merges: &Merges,
-    ignore_merges: bool,
-    raw: &str,
-    out: &mut Vec<u32>,
-) {
+pub fn encode_word(vocab: &Vocab, merges: &Merges, ignore_merges: bool, raw: &str, out: &mut Vec<u32>) {
     let map = unicode::byte_to_char();
     let word: String = raw.bytes().map(|b| map[b as usize]).collect();
     if ignore_merges {
@@ -88,13 +82,7 @@ pub fn encode_word(
         .char_indices()
         .map(|(i, c)| {
             let len = c.len_utf8();
-            Sym {
-                start: i,
-                len,
-                prev: None,
-                next: None,
-                id: vocab.id(&word[i..i + len]),
-            }
+            Sym { start: i, len, prev: None, next: None, id: vocab.id(&word[i..i + len]) }
         })
         .collect();
     let n = syms.len();

@@ -82,17 +82,12 @@ impl<'t> Detokenizer<'t> {
 
     /// With `special`, control tokens render as their text (`<|im_end|>`).
     pub fn with_special(tok: &'t Tokenizer, special: bool) -> Self {
-        Detokenizer {
-            tok,
-            special,
-            pending: Vec::new(),
-        }
+        Detokenizer { tok, special, pending: Vec::new() }
     }
 
     /// The text completed by `id` (possibly empty).
     pub fn push(&mut self, id: u32) -> String {
-        self.pending
-            .extend_from_slice(self.tok.piece(id, self.special));
+        self.pending.extend_from_slice(self.tok.piece(id, self.special));
         let mut out = String::new();
         let mut rest = &self.pending[..];
         // Same chunking as String::from_utf8_lossy, except that a sequence cut off by the end of

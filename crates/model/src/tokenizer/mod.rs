@@ -64,13 +64,7 @@ impl Tokenizer {
         };
         let specials = Specials::new(&vocab);
         let (pieces, offsets) = detok::render_all(&vocab);
-        Ok(Tokenizer {
-            vocab,
-            merges,
-            specials,
-            pieces,
-            offsets,
-        })
+        Ok(Tokenizer { vocab, merges, specials, pieces, offsets })
     }
 
     /// Token ids of `text` (`llama_tokenize`). `add_special` adds BOS / EOS as the model's
@@ -105,13 +99,7 @@ impl Tokenizer {
                         }
                         (Kind::Bpe(profile), Some(merges)) => {
                             for w in pretokenize::split(&profile, raw) {
-                                bpe::encode_word(
-                                    v,
-                                    merges,
-                                    profile.ignore_merges,
-                                    &raw[w],
-                                    &mut out,
-                                );
+                                bpe::encode_word(v, merges, profile.ignore_merges, &raw[w], &mut out);
                             }
                         }
                         (Kind::Bpe(_), None) => {}

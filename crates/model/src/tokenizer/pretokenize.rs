@@ -46,26 +46,12 @@ const GPT2: &[Stage] = &[Stage::Gpt2];
 const LLAMA3: &[Stage] = &[Stage::Llama3 { max_digits: 3 }];
 const QWEN2: &[Stage] = &[Stage::Llama3 { max_digits: 1 }];
 const STARCODER: &[Stage] = &[Stage::Digit, Stage::Gpt2];
-const FALCON: &[Stage] = &[
-    Stage::Punct { backtick: true },
-    Stage::Gpt2,
-    Stage::ThreeAsciiDigits,
-];
-const DEFAULT: &[Stage] = &[
-    Stage::Punct { backtick: false },
-    Stage::Gpt2,
-    Stage::Digits,
-    Stage::ThreeAsciiDigits,
-];
+const FALCON: &[Stage] = &[Stage::Punct { backtick: true }, Stage::Gpt2, Stage::ThreeAsciiDigits];
+const DEFAULT: &[Stage] = &[Stage::Punct { backtick: false }, Stage::Gpt2, Stage::Digits, Stage::ThreeAsciiDigits];
 
 impl Profile {
     const fn new(stages: &'static [Stage]) -> Profile {
-        Profile {
-            stages,
-            ignore_merges: false,
-            add_bos: false,
-            no_bos: false,
-        }
+        Profile { stages, ignore_merges: false, add_bos: false, no_bos: false }
     }
 
     /// The profile llama.cpp picks for a `tokenizer.ggml.pre` value (absent means "default");
@@ -74,25 +60,18 @@ impl Profile {
         let p = Profile::new;
         Some(match pre.unwrap_or("default") {
             "default" => p(DEFAULT),
-            "llama3" | "llama-v3" | "llama-bpe" | "falcon3" | "falcon-h1" | "pixtral"
-            | "midm-2.0" | "lfm2" | "jina-v5-nano" => Profile {
-                ignore_merges: true,
-                add_bos: true,
-                ..p(LLAMA3)
-            },
+            "llama3" | "llama-v3" | "llama-bpe" | "falcon3" | "falcon-h1" | "pixtral" | "midm-2.0" | "lfm2"
+            | "jina-v5-nano" => Profile { ignore_merges: true, add_bos: true, ..p(LLAMA3) },
             "dbrx" | "smaug-bpe" => p(LLAMA3),
-            "chatglm-bpe" | "glm4" => Profile {
-                no_bos: true,
-                ..p(LLAMA3)
-            },
-            "qwen2" | "deepseek-r1-qwen" | "kormo" | "f2llmv2" | "stablelm2" | "megrez"
-            | "hunyuan" | "solar-open" | "grok-2" => p(QWEN2),
-            "gpt-2" | "phi-2" | "jina-es" | "jina-de" | "gigachat" | "jina-v2-es"
-            | "jina-v2-de" | "a.x-4.0" | "mellum" | "modern-bert" | "jina-v1-en"
-            | "jina-v2-code" | "roberta-bpe" | "mpt" | "olmo" | "jais" | "trillion"
-            | "granite-docling" | "exaone4" => p(GPT2),
-            "starcoder" | "refact" | "command-r" | "smollm" | "codeshell" | "exaone"
-            | "minerva-7b" | "mellum2" => p(STARCODER),
+            "chatglm-bpe" | "glm4" => Profile { no_bos: true, ..p(LLAMA3) },
+            "qwen2" | "deepseek-r1-qwen" | "kormo" | "f2llmv2" | "stablelm2" | "megrez" | "hunyuan" | "solar-open"
+            | "grok-2" => p(QWEN2),
+            "gpt-2" | "phi-2" | "jina-es" | "jina-de" | "gigachat" | "jina-v2-es" | "jina-v2-de" | "a.x-4.0"
+            | "mellum" | "modern-bert" | "jina-v1-en" | "jina-v2-code" | "roberta-bpe" | "mpt" | "olmo" | "jais"
+            | "trillion" | "granite-docling" | "exaone4" => p(GPT2),
+            "starcoder" | "refact" | "command-r" | "smollm" | "codeshell" | "exaone" | "minerva-7b" | "mellum2" => {
+                p(STARCODER)
+            }
             "falcon" => p(FALCON),
             _ => return None,
         })
@@ -161,8 +140,7 @@ impl Piece<'_> {
     }
     /// `[^\s\p{L}\p{N}]`: any character that is not whitespace, letter or number.
     fn is_other(&self, i: usize) -> bool {
-        self.flags(i)
-            .is_some_and(|f| f & (WHITESPACE | LETTER | NUMBER) == 0)
+        self.flags(i).is_some_and(|f| f & (WHITESPACE | LETTER | NUMBER) == 0)
     }
     fn is_crlf(&self, i: usize) -> bool {
         matches!(self.at(i), Some('\r' | '\n'))
@@ -179,10 +157,7 @@ impl Piece<'_> {
         if self.at(i) != Some('\'') {
             return None;
         }
-        let low = |j| {
-            self.at(j)
-                .map(|c| if fold { c.to_ascii_lowercase() } else { c })
-        };
+        let low = |j| self.at(j).map(|c| if fold { c.to_ascii_lowercase() } else { c });
         match (low(i + 1)?, low(i + 2)) {
             ('s' | 't' | 'm' | 'd', _) => Some(i + 2),
             ('r', Some('e')) | ('v', Some('e')) | ('l', Some('l')) => Some(i + 3),
@@ -217,9 +192,7 @@ fn match_at(stage: Stage, s: &[char], i: usize) -> Option<usize> {
             };
             Some(p.run(i, punct)).filter(|&e| e > i)
         }
-        Stage::ThreeAsciiDigits => (0..3)
-            .all(|k| p.at(i + k).is_some_and(|c| c.is_ascii_digit()))
-            .then_some(i + 3),
+        Stage::ThreeAsciiDigits => (0..3).all(|k| p.at(i + k).is_some_and(|c| c.is_ascii_digit())).then_some(i + 3),
     }
 }
 
@@ -305,10 +278,7 @@ mod tests {
 
     #[test]
     fn default_profile_splits_punctuation_and_digit_triples() {
-        assert_eq!(
-            words(None, "a+b 12345!?"),
-            ["a", "+", "b", " ", "123", "45", "!?"]
-        );
+        assert_eq!(words(None, "a+b 12345!?"), ["a", "+", "b", " ", "123", "45", "!?"]);
     }
 
     #[test]

@@ -26,9 +26,7 @@ struct Trie {
 
 impl Trie {
     fn new() -> Trie {
-        Trie {
-            nodes: vec![(Vec::new(), None)],
-        }
+        Trie { nodes: vec![(Vec::new(), None)] }
     }
 
     fn insert(&mut self, text: &[u8], id: u32) {
@@ -76,9 +74,7 @@ pub struct Specials {
 
 impl Specials {
     pub fn new(vocab: &Vocab) -> Specials {
-        let mut order: Vec<u32> = (0..vocab.len() as u32)
-            .filter(|&id| vocab.attr(id) & SPECIAL_ATTRS != 0)
-            .collect();
+        let mut order: Vec<u32> = (0..vocab.len() as u32).filter(|&id| vocab.attr(id) & SPECIAL_ATTRS != 0).collect();
         let len = |id: u32| vocab.text(id).map_or(0, str::len);
         order.sort_by_key(|&id| (std::cmp::Reverse(len(id)), id));
         let mut rank = vec![u32::MAX; vocab.len()];
@@ -100,8 +96,7 @@ impl Specials {
         if self.order.is_empty() {
             return frags;
         }
-        let skip =
-            |id: u32| !parse_special && vocab.attr(id) & (attr::CONTROL | attr::UNKNOWN) != 0;
+        let skip = |id: u32| !parse_special && vocab.attr(id) & (attr::CONTROL | attr::UNKNOWN) != 0;
         let bytes = text.as_bytes();
         let mut present = Vec::new();
         for start in 0..bytes.len() {

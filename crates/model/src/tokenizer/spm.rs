@@ -25,9 +25,7 @@ struct Bigram {
 
 impl Ord for Bigram {
     fn cmp(&self, o: &Self) -> Ordering {
-        self.score
-            .total_cmp(&o.score)
-            .then_with(|| o.left.cmp(&self.left))
+        self.score.total_cmp(&o.score).then_with(|| o.left.cmp(&self.left))
     }
 }
 impl PartialOrd for Bigram {
@@ -62,12 +60,7 @@ pub fn encode(vocab: &Vocab, text: &str, out: &mut Vec<u32>) {
         let (l, r) = (&syms[left], &syms[right]);
         let piece = &text[l.start..r.start + r.len];
         if let Some(id) = vocab.id(piece) {
-            queue.push(Bigram {
-                score: vocab.scores[id as usize],
-                left,
-                right,
-                size: piece.len(),
-            });
+            queue.push(Bigram { score: vocab.scores[id as usize], left, right, size: piece.len() });
         }
     };
     for i in 1..n {

@@ -22,8 +22,8 @@ pub const WHITESPACE: u8 = 1 << 7;
 
 /// The Unicode White_Space property: llama.cpp's `unicode_set_whitespace`.
 const WHITE_SPACE: [u32; 25] = [
-    0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20, 0x85, 0xA0, 0x1680, 0x2000, 0x2001, 0x2002, 0x2003, 0x2004,
-    0x2005, 0x2006, 0x2007, 0x2008, 0x2009, 0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000,
+    0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20, 0x85, 0xA0, 0x1680, 0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006,
+    0x2007, 0x2008, 0x2009, 0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000,
 ];
 
 /// Class bits of every code point (0 = unassigned in Unicode 15.1), 1.1 MB built on first use.
@@ -31,15 +31,8 @@ fn table() -> &'static [u8] {
     static TABLE: OnceLock<Box<[u8]>> = OnceLock::new();
     TABLE.get_or_init(|| {
         let mut t = vec![0u8; 0x11_0000].into_boxed_slice();
-        let cats = [
-            ("N", NUMBER),
-            ("L", LETTER),
-            ("M", MARK),
-            ("P", PUNCT),
-            ("S", SYMBOL),
-            ("Z", SEPARATOR),
-            ("C", CONTROL),
-        ];
+        let cats =
+            [("N", NUMBER), ("L", LETTER), ("M", MARK), ("P", PUNCT), ("S", SYMBOL), ("Z", SEPARATOR), ("C", CONTROL)];
         for (cat, bit) in cats {
             // \p{C} includes Cn (unassigned); the Age intersection removes it.
             let pattern = format!(r"[\p{{{cat}}}&&\p{{Age=15.1}}]");
@@ -64,11 +57,7 @@ fn class_ranges(pattern: &str) -> Vec<(u32, u32)> {
         .parse(pattern)
         .unwrap_or_else(|e| panic!("bad built-in class {pattern}: {e}"));
     match hir.kind() {
-        HirKind::Class(Class::Unicode(c)) => c
-            .ranges()
-            .iter()
-            .map(|r| (r.start() as u32, r.end() as u32))
-            .collect(),
+        HirKind::Class(Class::Unicode(c)) => c.ranges().iter().map(|r| (r.start() as u32, r.end() as u32)).collect(),
         _ => panic!("built-in class {pattern} is not a Unicode class"),
     }
 }

@@ -75,35 +75,21 @@ impl Vocab {
     pub fn from_metadata(m: &Metadata) -> Result<Vocab, ModelError> {
         let model = m.str("tokenizer.ggml.model")?.to_string();
         let pre = m.opt_str("tokenizer.ggml.pre")?.map(str::to_string);
-        let unknown = || ModelError::UnknownTokenizer {
-            model: model.clone(),
-            pre: pre.clone(),
-        };
+        let unknown = || ModelError::UnknownTokenizer { model: model.clone(), pre: pre.clone() };
         // Per-model defaults (llama_vocab::impl::load); the pre-tokenizer only matters for BPE.
         let (kind, mut ids, add_space_prefix, add_bos) = match model.as_str() {
             "llama" => {
-                let ids = SpecialIds {
-                    bos: Some(1),
-                    eos: Some(2),
-                    unk: Some(0),
-                    ..SpecialIds::default()
-                };
+                let ids = SpecialIds { bos: Some(1), eos: Some(2), unk: Some(0), ..SpecialIds::default() };
                 (Kind::Spm, ids, true, true)
             }
             "gpt2" => {
                 let profile = Profile::from_name(pre.as_deref()).ok_or_else(unknown)?;
-                let ids = SpecialIds {
-                    bos: (!profile.no_bos).then_some(11),
-                    eos: Some(11),
-                    ..SpecialIds::default()
-                };
+                let ids = SpecialIds { bos: (!profile.no_bos).then_some(11), eos: Some(11), ..SpecialIds::default() };
                 (Kind::Bpe(profile), ids, false, profile.add_bos)
             }
             _ => return Err(unknown()),
         };
-        let add_space_prefix = m
-            .opt_bool("tokenizer.ggml.add_space_prefix")?
-            .unwrap_or(add_space_prefix);
+        let add_space_prefix = m.opt_bool("tokenizer.ggml.add_space_prefix")?.unwrap_or(add_space_prefix);
 
         let tokens = m.str_array("tokenizer.ggml.tokens")?;
         let n = tokens.len();
@@ -117,10 +103,7 @@ impl Vocab {
         };
         if let Some(t) = &types {
             if t.len() < n {
-                return Err(bad(format!(
-                    "token_type has {} entries for {n} tokens",
-                    t.len()
-                )));
+                return Err(bad(format!("token_type has {} entries for {n} tokens", t.len())));
             }
         }
 
@@ -133,15 +116,11 @@ impl Vocab {
                 false => t.as_str().into(),
             };
             if let Some(prev) = index.insert(text.clone(), i as u32) {
-                return Err(bad(format!(
-                    "duplicate token {text:?} (ids {prev} and {i})"
-                )));
+                return Err(bad(format!("duplicate token {text:?} (ids {prev} and {i})")));
             }
             texts.push(text);
         }
-        let attrs = (0..n)
-            .map(|i| types.as_ref().map_or(attr::NORMAL, |t| type_to_attr(t[i])))
-            .collect();
+        let attrs = (0..n).map(|i| types.as_ref().map_or(attr::NORMAL, |t| type_to_attr(t[i]))).collect();
 
         // Defaults outside the vocabulary are disabled; metadata ids outside it are ignored.
         for id in ids_mut(&mut ids) {
@@ -164,9 +143,7 @@ impl Vocab {
             attrs,
             ids,
             add_space_prefix,
-            add_bos: m
-                .opt_bool("tokenizer.ggml.add_bos_token")?
-                .unwrap_or(add_bos),
+            add_bos: m.opt_bool("tokenizer.ggml.add_bos_token")?.unwrap_or(add_bos),
             add_eos: m.opt_bool("tokenizer.ggml.add_eos_token")?.unwrap_or(false),
             eog: Vec::new(),
         };
@@ -217,20 +194,8 @@ impl Vocab {
             (|s| &mut s.fim_pre, FIM_PRE_TEXTS),
             (|s| &mut s.fim_suf, FIM_SUF_TEXTS),
             (|s| &mut s.fim_mid, FIM_MID_TEXTS),
-            (
-                |s| &mut s.fim_pad,
-                &["<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]"],
-            ),
-            (
-                |s| &mut s.fim_rep,
-                &[
-                    "<|fim_repo|>",
-                    "<|repo_name|>",
-                    "<fim-repo>",
-                    "<REPO>",
-                    "<reponame>",
-                ],
-            ),
+            (|s| &mut s.fim_pad, &["<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]"]),
+            (|s| &mut s.fim_rep, &["<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>"]),
             (|s| &mut s.fim_sep, &["<|file_sep|>"]),
         ];
         for (field, texts) in guesses {
@@ -251,10 +216,7 @@ impl Vocab {
     /// The end-of-generation set, with llama.cpp's workarounds for vocabularies whose texts
     /// mislead the list.
     fn collect_eog(&mut self) {
-        let mut eog: Vec<u32> = [self.ids.fim_pad, self.ids.fim_rep, self.ids.fim_sep]
-            .into_iter()
-            .flatten()
-            .collect();
+        let mut eog: Vec<u32> = [self.ids.fim_pad, self.ids.fim_rep, self.ids.fim_sep].into_iter().flatten().collect();
         for text in EOG_TEXTS {
             if let Some(id) = self.id(text) {
                 eog.push(id);
@@ -267,18 +229,14 @@ impl Vocab {
                 self.attrs[id as usize] = attr::USER_DEFINED;
             }
         }
-        eog.extend(
-            [self.ids.eos, self.ids.eot, self.ids.eom]
-                .into_iter()
-                .flatten(),
-        );
+        eog.extend([self.ids.eos, self.ids.eot, self.ids.eom].into_iter().flatten());
         eog.sort_unstable();
         eog.dedup();
         let has = |t: &str| self.id(t).filter(|id| eog.contains(id));
         // o200k_harmony / solar-open: "<|end|>" ends a message, not the generation.
         let call = has("<|call|>").or(has("<|calls|>")).is_some();
-        let end_not_eog = has("<|end|>")
-            .filter(|_| call && (has("<|return|>").is_some() || has("<|flush|>").is_some()));
+        let end_not_eog =
+            has("<|end|>").filter(|_| call && (has("<|return|>").is_some() || has("<|flush|>").is_some()));
         // gemma4 / paddleocr: "</s>" is ordinary text there.
         let s_not_eog = has("</s>").filter(|_| has("<|tool_response>").is_some());
         if let Some(end) = end_not_eog {
@@ -305,9 +263,7 @@ impl Vocab {
                 *a = if on { *a | bit } else { *a & !bit };
             }
         };
-        if any(&pre, &["jina-v2-de", "jina-v2-es", "jina-v2-code"])
-            || any(&arch, &["nomic-bert-moe", "jina-bert-v3"])
-        {
+        if any(&pre, &["jina-v2-de", "jina-v2-es", "jina-v2-code"]) || any(&arch, &["nomic-bert-moe", "jina-bert-v3"]) {
             set(self, "<mask>", attr::LSTRIP, true);
         } else if any(&name, &["phi-3", "phi3"]) {
             for a in self.attrs.iter_mut() {
@@ -348,18 +304,10 @@ fn read_scores(m: &Metadata, n: usize) -> Result<Vec<f32>, ModelError> {
         None => return Ok(vec![0.0; n]),
         Some(Value::Array(Array::F32(v))) => v.clone(),
         Some(Value::Array(Array::I32(v))) => v.iter().map(|&x| x as f32).collect(),
-        Some(v) => {
-            return Err(bad(format!(
-                "{key} is {}, not f32 or i32 array",
-                v.describe()
-            )))
-        }
+        Some(v) => return Err(bad(format!("{key} is {}, not f32 or i32 array", v.describe()))),
     };
     if scores.len() < n {
-        return Err(bad(format!(
-            "{key} has {} entries for {n} tokens",
-            scores.len()
-        )));
+        return Err(bad(format!("{key} has {} entries for {n} tokens", scores.len())));
     }
     Ok(scores)
 }

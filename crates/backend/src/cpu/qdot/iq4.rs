@@ -4,9 +4,7 @@
 use super::{f16_at, f32_at};
 
 /// `kvalues_iq4nl` (ggml-common.h).
-const KVALUES_IQ4NL: [i32; 16] = [
-    -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113,
-];
+const KVALUES_IQ4NL: [i32; 16] = [-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113];
 
 /// `sum(level(lo[j]) * y[j]) + sum(level(hi[j]) * y[j + 16])` over 16 bytes of `qs`.
 #[inline(always)]

@@ -145,20 +145,10 @@ pub(super) fn q3_k_q8_k(w: &[u8], a: &[u8], nb: usize) -> f32 {
 /// bits of bytes 0..4 (scale) and 4..8 (min); 4..8 in the nibbles of bytes 8..12 plus the top
 /// 2 bits of bytes 0..4 (scale) and 4..8 (min).
 fn k4_scales_mins(p: &[u8]) -> ([i32; 8], [i32; 8]) {
-    let scales = std::array::from_fn(|j| {
-        i32::from(if j < 4 {
-            p[j] & 63
-        } else {
-            (p[j + 4] & 0xF) | ((p[j - 4] >> 6) << 4)
-        })
-    });
-    let mins = std::array::from_fn(|j| {
-        i32::from(if j < 4 {
-            p[j + 4] & 63
-        } else {
-            (p[j + 4] >> 4) | ((p[j] >> 6) << 4)
-        })
-    });
+    let scales =
+        std::array::from_fn(|j| i32::from(if j < 4 { p[j] & 63 } else { (p[j + 4] & 0xF) | ((p[j - 4] >> 6) << 4) }));
+    let mins =
+        std::array::from_fn(|j| i32::from(if j < 4 { p[j + 4] & 63 } else { (p[j + 4] >> 4) | ((p[j] >> 6) << 4) }));
     (scales, mins)
 }
 

@@ -129,24 +129,13 @@ pub fn quantize_row_with(ty: ActType, x: &[f32], out: &mut [u8], rounding: Q8Rou
         "quantize_row: {} values is not a whole number of {ty:?} blocks of {bs}",
         x.len()
     );
-    assert_eq!(
-        out.len(),
-        act_row_bytes(ty, x.len()),
-        "quantize_row: output length for {} {ty:?} values",
-        x.len()
-    );
-    let blocks = x
-        .chunks_exact(bs)
-        .zip(out.chunks_exact_mut(ty.block_bytes()));
+    assert_eq!(out.len(), act_row_bytes(ty, x.len()), "quantize_row: output length for {} {ty:?} values", x.len());
+    let blocks = x.chunks_exact(bs).zip(out.chunks_exact_mut(ty.block_bytes()));
     match (ty, rounding) {
         (ActType::Q8_0, Q8Rounding::X86Avx) => blocks.for_each(|(x, y)| quantize::q8_0_x86(x, y)),
-        (ActType::Q8_0, Q8Rounding::Reference) => {
-            blocks.for_each(|(x, y)| quantize::q8_0_ref(x, y))
-        }
+        (ActType::Q8_0, Q8Rounding::Reference) => blocks.for_each(|(x, y)| quantize::q8_0_ref(x, y)),
         (ActType::Q8_1, Q8Rounding::X86Avx) => blocks.for_each(|(x, y)| quantize::q8_1_x86(x, y)),
-        (ActType::Q8_1, Q8Rounding::Reference) => {
-            blocks.for_each(|(x, y)| quantize::q8_1_ref(x, y))
-        }
+        (ActType::Q8_1, Q8Rounding::Reference) => blocks.for_each(|(x, y)| quantize::q8_1_ref(x, y)),
         (ActType::Q8_K, _) => blocks.for_each(|(x, y)| quantize::q8_k(x, y)),
         (ActType::F16, _) => quantize::f16_row(x, out),
         (ActType::BF16, _) => quantize::bf16_row(x, out),
@@ -193,10 +182,7 @@ pub fn vec_dot(weight: GgmlType, w_row: &[u8], act_row: &[u8], cols: usize) -> f
         panic!("vec_dot: no quantized dot product for {weight}");
     };
     let bs = weight.block_size();
-    assert!(
-        cols.is_multiple_of(bs),
-        "vec_dot: {cols} columns is not a whole number of {weight} blocks"
-    );
+    assert!(cols.is_multiple_of(bs), "vec_dot: {cols} columns is not a whole number of {weight} blocks");
     let n_blocks = cols / bs;
     assert!(
         w_row.len() >= n_blocks * weight.type_size(),

@@ -9,11 +9,7 @@ const KVALUES_MXFP4: [i32; 16] = [0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6
 
 /// `GGML_E8M0_TO_FP32_HALF`: 2^(e - 128) exactly, f32 subnormals for e = 0 and 1.
 fn e8m0_to_f32_half(e: u8) -> f32 {
-    let bits = if e < 2 {
-        0x0020_0000u32 << e
-    } else {
-        u32::from(e - 1) << 23
-    };
+    let bits = if e < 2 { 0x0020_0000u32 << e } else { u32::from(e - 1) << 23 };
     f32::from_bits(bits)
 }
 
@@ -41,11 +37,7 @@ mod tests {
     #[test]
     fn e8m0_half() {
         for e in 0..=255u8 {
-            assert_eq!(
-                e8m0_to_f32_half(e),
-                2f64.powi(i32::from(e) - 128) as f32,
-                "e = {e}"
-            );
+            assert_eq!(e8m0_to_f32_half(e), 2f64.powi(i32::from(e) - 128) as f32, "e = {e}");
         }
     }
 }

@@ -9,18 +9,13 @@ use half::f16;
 /// The largest |x| of a Q8_0/Q8_1 block (`MAX(amax, fabsf(v))`, or `_mm256_max_ps` of the
 /// absolute values: the same for finite input).
 fn block_amax(x: &[f32]) -> f32 {
-    x.iter()
-        .fold(0f32, |m, v| if m > v.abs() { m } else { v.abs() })
+    x.iter().fold(0f32, |m, v| if m > v.abs() { m } else { v.abs() })
 }
 
 /// `_mm256_cvtps_epi32` of an already rounded value (out of range or NaN gives `i32::MIN`),
 /// then the saturating `_mm256_packs_epi32` / `_mm256_packs_epi16` down to i8.
 fn cvt_pack_i8(v: f32) -> i8 {
-    let i = if v.abs() < 2_147_483_648.0 {
-        v as i32
-    } else {
-        i32::MIN
-    };
+    let i = if v.abs() < 2_147_483_648.0 { v as i32 } else { i32::MIN };
     i.clamp(-128, 127) as i8
 }
 
@@ -34,11 +29,7 @@ fn q8_block_x86(x: &[f32], qs: &mut [u8]) -> (f32, i32) {
     for (q, &v) in qs.iter_mut().zip(x) {
         let r = (v * id).round_ties_even();
         // The AVX2 path sums the i32 lanes before packing; they are equal unless saturated.
-        let lane = if r.abs() < 2_147_483_648.0 {
-            r as i32
-        } else {
-            i32::MIN
-        };
+        let lane = if r.abs() < 2_147_483_648.0 { r as i32 } else { i32::MIN };
         sum = sum.wrapping_add(lane);
         *q = cvt_pack_i8(r) as u8;
     }
