@@ -16,11 +16,8 @@ fn row_from_golden(pos: &PositionGolden, n_vocab: usize) -> Vec<f32> {
     let k = pos.ids.len();
     let tail = pos.tail_mass();
     let last = pos.logits[k - 1];
-    let fill = if tail > 0.0 {
-        ((pos.lse + (tail / (n_vocab - k) as f64).ln()) as f32).min(last)
-    } else {
-        last - 100.0
-    };
+    let fill =
+        if tail > 0.0 { ((pos.lse + (tail / (n_vocab - k) as f64).ln()) as f32).min(last) } else { last - 100.0 };
     let mut row = vec![fill; n_vocab];
     for (&id, &l) in pos.ids.iter().zip(&pos.logits) {
         row[id as usize] = l;
@@ -29,16 +26,9 @@ fn row_from_golden(pos: &PositionGolden, n_vocab: usize) -> Vec<f32> {
 }
 
 /// An `eval` for check_logits that answers with llama.cpp's own rows, changed by `edit`.
-fn own_rows<'a>(
-    g: &'a Golden,
-    mut edit: impl FnMut(&mut [f32]) + 'a,
-) -> impl FnMut(&[u32]) -> Vec<Vec<f32>> + 'a {
+fn own_rows<'a>(g: &'a Golden, mut edit: impl FnMut(&mut [f32]) + 'a) -> impl FnMut(&[u32]) -> Vec<Vec<f32>> + 'a {
     move |ids| {
-        let p = g
-            .prompts
-            .iter()
-            .find(|p| p.ids == ids)
-            .expect("known prompt");
+        let p = g.prompts.iter().find(|p| p.ids == ids).expect("known prompt");
         p.positions
             .iter()
             .map(|pos| {
@@ -59,18 +49,10 @@ fn fixtures_parse_and_hold_the_promised_prompts_and_continuations() {
         assert!(g.prompts.len() >= 8, "{model}: {} prompts", g.prompts.len());
         let names: Vec<&str> = g.prompts.iter().map(|p| p.name.as_str()).collect();
         for want in ["prose", "code", "chat", "list", "multilingual"] {
-            assert!(
-                names.contains(&want),
-                "{model}: no {want} prompt in {names:?}"
-            );
+            assert!(names.contains(&want), "{model}: no {want} prompt in {names:?}");
         }
         for p in &g.prompts {
-            assert!(
-                p.ids.len() >= 64,
-                "{model}/{}: {} tokens",
-                p.name,
-                p.ids.len()
-            );
+            assert!(p.ids.len() >= 64, "{model}/{}: {} tokens", p.name, p.ids.len());
             assert_eq!(p.positions.len(), p.ids.len());
             assert!(p.ids.iter().all(|&t| (t as usize) < g.n_vocab));
             if g.add_bos {
@@ -85,19 +67,13 @@ fn fixtures_parse_and_hold_the_promised_prompts_and_continuations() {
                 distinct.dedup();
                 assert_eq!(distinct.len(), g.top_k, "{at}: repeated ids");
                 assert!(pos.logits.iter().all(|l| l.is_finite()), "{at}");
-                assert!(
-                    pos.logits.windows(2).all(|w| w[0] >= w[1]),
-                    "{at}: not sorted"
-                );
+                assert!(pos.logits.windows(2).all(|w| w[0] >= w[1]), "{at}: not sorted");
                 assert!(pos.lse >= pos.logits[0] as f64, "{at}: lse below the max");
                 let top: f64 = (0..g.top_k).map(|i| pos.prob(i)).sum();
                 assert!(top <= 1.0 + 1e-5, "{at}: top-K mass {top}");
                 // The rest of the row is at most the K-th logit, so this much mass fits.
                 let room = (g.n_vocab - g.top_k) as f64 * pos.prob(g.top_k - 1);
-                assert!(
-                    pos.tail_mass() <= room * (1.0 + 1e-5) + 1e-9,
-                    "{at}: tail too big"
-                );
+                assert!(pos.tail_mass() <= room * (1.0 + 1e-5) + 1e-9, "{at}: tail too big");
             }
         }
         assert_eq!(g.continuations.len(), 20, "{model}");
@@ -138,10 +114,7 @@ fn the_goldens_own_logits_agree_perfectly() {
         assert!(report.mean_kl < 1e-6, "{report}");
         assert!(report.passes(), "{report}");
         // Softmax ignores a constant shift of the whole row.
-        let report = golden::check_logits(
-            model,
-            own_rows(&g, |r| r.iter_mut().for_each(|x| *x += 3.5)),
-        );
+        let report = golden::check_logits(model, own_rows(&g, |r| r.iter_mut().for_each(|x| *x += 3.5)));
         assert_eq!(report.top1_equal, report.positions, "{report}");
         assert!(report.mean_kl < 1e-6, "{report}");
         println!("{report}");
@@ -157,20 +130,12 @@ fn perturbed_logits_give_a_worse_kl() {
         let mut rng = StdRng::seed_from_u64(7);
         let noisy = golden::check_logits(
             model,
-            own_rows(&g, move |r| {
-                r.iter_mut().for_each(|x| *x += rng.gen_range(-0.3..0.3))
-            }),
+            own_rows(&g, move |r| r.iter_mut().for_each(|x| *x += rng.gen_range(-0.3..0.3))),
         );
         assert!(noisy.mean_kl > 1e-3, "{noisy}");
-        assert!(
-            noisy.mean_kl > 1000.0 * clean.mean_kl.max(1e-12),
-            "{noisy}\n{clean}"
-        );
+        assert!(noisy.mean_kl > 1000.0 * clean.mean_kl.max(1e-12), "{noisy}\n{clean}");
         // A sharper distribution (temperature 0.8): same argmax, worse KL.
-        let sharp = golden::check_logits(
-            model,
-            own_rows(&g, |r| r.iter_mut().for_each(|x| *x *= 1.25)),
-        );
+        let sharp = golden::check_logits(model, own_rows(&g, |r| r.iter_mut().for_each(|x| *x *= 1.25)));
         assert_eq!(sharp.top1_equal, sharp.positions, "{sharp}");
         assert!(sharp.mean_kl > 1e-3 && !sharp.passes(), "{sharp}");
         println!("{noisy}{sharp}");
@@ -182,11 +147,7 @@ fn compare_distributions_on_a_small_vocabulary() {
     // llama.cpp's row [2, 1, 0, 0, -1] with K = 2: stored ids 0 and 1, the tail is ids 2..5.
     let full = [2.0f32, 1.0, 0.0, 0.0, -1.0];
     let lse = full.iter().map(|&x| (x as f64).exp()).sum::<f64>().ln();
-    let pos = PositionGolden {
-        lse,
-        ids: vec![0, 1],
-        logits: vec![2.0, 1.0],
-    };
+    let pos = PositionGolden { lse, ids: vec![0, 1], logits: vec![2.0, 1.0] };
     // The full row itself: KL 0, top-1 equal.
     let (top1, kl) = golden::compare_distributions(&pos, &full);
     assert!(top1 && kl.abs() < 1e-12, "{kl}");
@@ -206,8 +167,7 @@ fn compare_distributions_on_a_small_vocabulary() {
     let lq = ours.iter().map(|&x| (x as f64).exp()).sum::<f64>().ln();
     let q = |x: f64| (x - lq).exp();
     let (pt, qt) = (1.0 - p(2.0) - p(1.0), 1.0 - q(2.0) - q(1.0));
-    let want =
-        p(2.0) * (p(2.0) / q(2.0)).ln() + p(1.0) * (p(1.0) / q(1.0)).ln() + pt * (pt / qt).ln();
+    let want = p(2.0) * (p(2.0) / q(2.0)).ln() + p(1.0) * (p(1.0) / q(1.0)).ln() + pt * (pt / qt).ln();
     assert!(!top1 && (kl - want).abs() < 1e-9, "{kl} vs {want}");
     // NaN, or zero probability for a stored token, is infinitely wrong.
     let (top1, kl) = golden::compare_distributions(&pos, &[2.0, f32::NAN, 0.0, 0.0, -1.0]);
@@ -237,12 +197,8 @@ fn check_greedy_counts_identical_continuations_and_finds_divergences() {
         assert_eq!((report.identical, report.total), (20, 20), "{report}");
         assert!(report.passes());
         // Three full-length continuations change at token 10, a fourth stops early at token 5.
-        let full: Vec<&golden::Continuation> = g
-            .continuations
-            .iter()
-            .filter(|c| c.generated.len() == g.max_new_tokens)
-            .take(4)
-            .collect();
+        let full: Vec<&golden::Continuation> =
+            g.continuations.iter().filter(|c| c.generated.len() == g.max_new_tokens).take(4).collect();
         let report = golden::check_greedy(model, |ids, _| {
             let mut out = lookup(ids);
             match full.iter().position(|c| c.prompt_ids == ids) {
@@ -254,11 +210,8 @@ fn check_greedy_counts_identical_continuations_and_finds_divergences() {
         });
         assert_eq!(report.identical, 16, "{report}");
         assert!(!report.passes());
-        let at: Vec<(&str, usize, bool)> = report
-            .divergences
-            .iter()
-            .map(|d| (d.name.as_str(), d.index, d.ours.is_some()))
-            .collect();
+        let at: Vec<(&str, usize, bool)> =
+            report.divergences.iter().map(|d| (d.name.as_str(), d.index, d.ours.is_some())).collect();
         let want: Vec<(&str, usize, bool)> = full
             .iter()
             .zip([(10, true), (10, true), (10, true), (5, false)])

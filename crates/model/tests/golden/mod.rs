@@ -88,11 +88,7 @@ pub struct Golden {
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Source {
     /// `python3 scripts/fetch_models.py <name>`.
-    Fetch {
-        name: String,
-        file: String,
-        sha256: String,
-    },
+    Fetch { name: String, file: String, sha256: String },
     /// `model::synth::Preset::from_name(preset).writer(Some(&vocab), {seed, scale})`, where
     /// vocab is `model::synth::vocab_only` of the `tokenizer_from` model.
     Synth {
@@ -163,9 +159,7 @@ pub struct Continuation {
 
 /// `tests/fixtures/forward/<model>`.
 pub fn fixture_dir(model: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/forward")
-        .join(model)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/forward").join(model)
 }
 
 /// Loads a model's fixture; panics with the reason if it is missing or malformed.
@@ -181,30 +175,17 @@ pub fn try_load(model: &str) -> Result<Golden, String> {
     if g.format_version != FORMAT_VERSION {
         return Err(format!("format_version {}", g.format_version));
     }
-    let bin =
-        std::fs::read(dir.join(&g.logits_file)).map_err(|e| format!("{}: {e}", g.logits_file))?;
+    let bin = std::fs::read(dir.join(&g.logits_file)).map_err(|e| format!("{}: {e}", g.logits_file))?;
     let (k, n_vocab, prompts) = parse_logits(&bin)?;
     if (k, n_vocab) != (g.top_k, g.n_vocab) {
-        return Err(format!(
-            "logits.bin has k {k}, n_vocab {n_vocab}; golden.json {} and {}",
-            g.top_k, g.n_vocab
-        ));
+        return Err(format!("logits.bin has k {k}, n_vocab {n_vocab}; golden.json {} and {}", g.top_k, g.n_vocab));
     }
     if prompts.len() != g.prompts.len() {
-        return Err(format!(
-            "logits.bin has {} prompts, golden.json {}",
-            prompts.len(),
-            g.prompts.len()
-        ));
+        return Err(format!("logits.bin has {} prompts, golden.json {}", prompts.len(), g.prompts.len()));
     }
     for (p, positions) in g.prompts.iter_mut().zip(prompts) {
         if positions.len() != p.ids.len() {
-            return Err(format!(
-                "prompt {}: {} positions for {} tokens",
-                p.name,
-                positions.len(),
-                p.ids.len()
-            ));
+            return Err(format!("prompt {}: {} positions for {} tokens", p.name, positions.len(), p.ids.len()));
         }
         p.positions = positions;
     }
@@ -250,11 +231,7 @@ pub fn parse_logits(bytes: &[u8]) -> Result<(usize, usize, Vec<Vec<PositionGolde
             let ids: Vec<u32> = ids.collect();
             let logits = c.take(4 * k)?.chunks_exact(4);
             let logits = logits.map(|b| f32::from_le_bytes(b.try_into().unwrap()));
-            positions.push(PositionGolden {
-                lse,
-                ids,
-                logits: logits.collect(),
-            });
+            positions.push(PositionGolden { lse, ids, logits: logits.collect() });
         }
         prompts.push(positions);
     }
@@ -300,15 +277,9 @@ pub fn model_path(name: &str) -> PathBuf {
             );
             path
         }
-        Source::Synth {
-            preset,
-            seed,
-            scale,
-            tokenizer_from,
-            vocab_sha256,
-            sha256,
-            ..
-        } => synth_model(preset, *seed, *scale, tokenizer_from, vocab_sha256, sha256),
+        Source::Synth { preset, seed, scale, tokenizer_from, vocab_sha256, sha256, .. } => {
+            synth_model(preset, *seed, *scale, tokenizer_from, vocab_sha256, sha256)
+        }
     }
 }
 
@@ -332,14 +303,7 @@ fn fetch_model(name: &str) -> PathBuf {
     path
 }
 
-fn synth_model(
-    preset: &str,
-    seed: u64,
-    scale: f32,
-    tokenizer_from: &str,
-    vocab_sha256: &str,
-    sha256: &str,
-) -> PathBuf {
+fn synth_model(preset: &str, seed: u64, scale: f32, tokenizer_from: &str, vocab_sha256: &str, sha256: &str) -> PathBuf {
     use model::synth::{self, Preset, SynthOptions};
     let dir = models_cache().join("synth");
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
@@ -362,10 +326,7 @@ fn synth_model(
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let tmp = dir.join(format!(".{preset}.{}.{n}.tmp", std::process::id()));
-    writer
-        .expect("synth writer")
-        .write_file(&tmp)
-        .unwrap_or_else(|e| panic!("{}: {e}", tmp.display()));
+    writer.expect("synth writer").write_file(&tmp).unwrap_or_else(|e| panic!("{}: {e}", tmp.display()));
     let got = sha256_file(&tmp);
     if got != sha256 {
         let _ = std::fs::remove_file(&tmp);
@@ -532,10 +493,7 @@ impl fmt::Display for LogitsReport {
 /// Runs every logits prompt of `model_name` through `eval`, which returns our logits for every
 /// position (`ids.len()` rows of `n_vocab` values), and compares them with llama.cpp's.
 /// Panics if `eval` returns the wrong number or length of rows.
-pub fn check_logits(
-    model_name: &str,
-    mut eval: impl FnMut(&[u32]) -> Vec<Vec<f32>>,
-) -> LogitsReport {
+pub fn check_logits(model_name: &str, mut eval: impl FnMut(&[u32]) -> Vec<Vec<f32>>) -> LogitsReport {
     let g = load(model_name);
     let mut report = LogitsReport {
         model: model_name.to_string(),
@@ -549,13 +507,8 @@ pub fn check_logits(
     for p in &g.prompts {
         let rows = eval(&p.ids);
         assert_eq!(rows.len(), p.ids.len(), "{model_name}/{}: rows", p.name);
-        let mut stats = PromptStats {
-            name: p.name.clone(),
-            positions: rows.len(),
-            top1_equal: 0,
-            mean_kl: 0.0,
-            max_kl: (0.0, 0),
-        };
+        let mut stats =
+            PromptStats { name: p.name.clone(), positions: rows.len(), top1_equal: 0, mean_kl: 0.0, max_kl: (0.0, 0) };
         for (pos, (golden, row)) in p.positions.iter().zip(&rows).enumerate() {
             assert_eq!(row.len(), g.n_vocab, "{model_name}/{} row {pos}", p.name);
             let (top1, kl) = compare_distributions(golden, row);
@@ -643,10 +596,7 @@ impl fmt::Display for GreedyReport {
 /// Runs every continuation prompt through `generate(prompt_ids, max_new_tokens)`, which returns
 /// our greedy tokens (it may stop after an end-of-generation token, or go on: tokens past the
 /// length of llama.cpp's continuation are ignored), and counts identical continuations.
-pub fn check_greedy(
-    model_name: &str,
-    mut generate: impl FnMut(&[u32], usize) -> Vec<u32>,
-) -> GreedyReport {
+pub fn check_greedy(model_name: &str, mut generate: impl FnMut(&[u32], usize) -> Vec<u32>) -> GreedyReport {
     let g = load(model_name);
     let mut report = GreedyReport {
         model: model_name.to_string(),
