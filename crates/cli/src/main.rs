@@ -1,9 +1,14 @@
 //! `rocmforge`: the one binary. Each subcommand lives in its own module.
 
+mod chat;
 mod info;
+mod load;
+mod options;
 mod output;
+mod run;
 mod synth;
 mod tokenize;
+mod usage;
 
 use std::process::ExitCode;
 
@@ -18,27 +23,37 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Generate from one prompt (chat template applied unless --raw); the text goes to stdout.
+    Run(run::Args),
+    /// Talk with a model in the terminal.
+    Chat(chat::Args),
     /// Show a GGUF model's architecture, hyperparameters, tokenizer, tensors and memory needs.
     Info(info::Args),
-    /// Write a synthetic model: real shapes and metadata, random but valid weights.
-    Synth(synth::Args),
     /// Print the token ids of a text as one JSON array (as llama.cpp tokenizes it).
     Tokenize(tokenize::Args),
+    /// Write a synthetic model: real shapes and metadata, random but valid weights.
+    Synth(synth::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Run(args) => run::run(args),
+        Command::Chat(args) => chat::run(args),
         Command::Info(args) => info::run(args),
-        Command::Synth(args) => synth::run(args),
         Command::Tokenize(args) => tokenize::run(args),
+        Command::Synth(args) => synth::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // One line: the chain of causes joined by ": ".
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            // Bad flags and unusable inputs exit 2, like clap's own usage errors.
+            match e.downcast_ref::<usage::UsageError>() {
+                Some(_) => ExitCode::from(2),
+                None => ExitCode::FAILURE,
+            }
         }
     }
 }

@@ -8,9 +8,11 @@
 //! The paged KV cache, the scheduler and request handles will join this crate later.
 
 pub mod finish;
+pub mod generate;
 pub mod sampler;
 pub mod stop;
 
 pub use finish::FinishReason;
+pub use generate::{generate, GenStats, GenerateError};
 pub use sampler::{ParamError, SampledToken, Sampler, SamplerError, SamplingParams};
 pub use stop::{StopMatcher, StopPush};

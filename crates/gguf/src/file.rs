@@ -90,6 +90,21 @@ impl GgufFile {
         self.tensor(name).ok_or_else(|| GgufError::MissingTensor { name: name.to_string() })
     }
 
+    /// Reads one byte of every page of the tensor data so the first forward pass does not stall
+    /// on page faults; `progress(done, total)` is called every 64 MiB (for a progress bar).
+    pub fn prefault(&self, mut progress: impl FnMut(u64, u64)) {
+        const PAGE: usize = 4096;
+        const REPORT: usize = 64 << 20;
+        let data = &self.storage[(self.data_offset as usize).min(self.storage.len())..];
+        let total = data.len() as u64;
+        let mut sum = 0u8;
+        for (i, chunk) in data.chunks(REPORT).enumerate() {
+            sum = chunk.iter().step_by(PAGE).fold(sum, |a, &b| a ^ b);
+            progress(((i + 1) * REPORT).min(data.len()) as u64, total);
+        }
+        std::hint::black_box(sum);
+    }
+
     /// A tensor converted to f32 with the reference dequantization. Types without one give
     /// "unsupported tensor type X in tensor Y".
     pub fn dequantize(&self, t: &TensorInfo) -> Result<Vec<f32>> {

@@ -1,0 +1,125 @@
+//! Loading a model for the generating commands: device choice, the mapped file paged in behind
+//! a progress bar, tokenizer, chat template and context size.
+
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use backend::cpu::Cpu;
+use indicatif::{ProgressBar, ProgressStyle};
+use model::{ChatTemplate, Model, Tokenizer};
+
+use crate::options::ModelArgs;
+use crate::usage::usage;
+
+const DEFAULT_MAX_CTX: usize = 4096;
+
+pub struct Loaded {
+    pub model: Model,
+    pub cpu: Cpu,
+    pub tok: Tokenizer,
+    pub n_ctx: usize,
+    pub load_secs: f64,
+}
+
+/// Which device `--device` asks for.
+#[derive(Debug, PartialEq)]
+enum DeviceChoice {
+    Auto,
+    Cpu,
+    Gpu(usize),
+}
+
+fn parse_device(s: &str) -> Result<DeviceChoice> {
+    Ok(match s {
+        "auto" => DeviceChoice::Auto,
+        "cpu" => DeviceChoice::Cpu,
+        "gpu" => DeviceChoice::Gpu(0),
+        _ => match s.strip_prefix("gpu:").map(str::parse) {
+            Some(Ok(n)) => DeviceChoice::Gpu(n),
+            _ => usage!("--device must be auto, cpu, gpu or gpu:N, not '{s}'"),
+        },
+    })
+}
+
+pub fn load(args: &ModelArgs) -> Result<Loaded> {
+    let t0 = Instant::now();
+    match parse_device(&args.device)? {
+        DeviceChoice::Gpu(n) => bail!("--device gpu:{n}: this build cannot run models on a GPU yet; use --device cpu"),
+        DeviceChoice::Auto | DeviceChoice::Cpu => {}
+    }
+    if args.ctx_size == Some(0) {
+        usage!("--ctx-size must be at least 1");
+    }
+    let path = args.model.display().to_string();
+    let model = Model::load(&args.model).with_context(|| path.clone())?;
+    let bar = ProgressBar::new(model.file.file_len()).with_style(
+        ProgressStyle::with_template("loading {msg} [{bar:30}] {bytes}/{total_bytes}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_message(args.model.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+    model.file.prefault(|done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    });
+    bar.finish_and_clear();
+    let tok = Tokenizer::from_metadata(&model.file.metadata).with_context(|| path.clone())?;
+    let train_ctx = model.hparams.context_length as usize;
+    let n_ctx = args.ctx_size.unwrap_or(train_ctx.min(DEFAULT_MAX_CTX));
+    if n_ctx > train_ctx {
+        eprintln!("warning: --ctx-size {n_ctx} is beyond the model's training context of {train_ctx}");
+    }
+    let cpu = Cpu::new(args.threads)?;
+    let load_secs = t0.elapsed().as_secs_f64();
+    if args.verbose {
+        eprintln!(
+            "loaded {path}: {} ({} layers), CPU with {} threads, context {n_ctx}, in {load_secs:.2}s",
+            model.hparams.arch,
+            model.hparams.n_layer,
+            cpu.threads()
+        );
+    }
+    Ok(Loaded { model, cpu, tok, n_ctx, load_secs })
+}
+
+/// The chat template `--chat-template` and the model decide on (see ChatTemplate::for_gguf);
+/// says so on stderr when a built-in stands in for a missing or unusable one.
+pub fn template(loaded: &Loaded, choice: Option<&str>) -> Result<ChatTemplate> {
+    let t = ChatTemplate::for_gguf(choice, &loaded.model.file)?;
+    if let model::chat::TemplateOrigin::Fallback { builtin, reason } = t.origin() {
+        eprintln!("note: using the built-in '{builtin}' chat template ({reason})");
+    }
+    Ok(t)
+}
+
+impl Loaded {
+    /// Tokens of a rendered chat prompt: special tokens parsed, BOS added as the model asks
+    /// unless the template already wrote it.
+    pub fn chat_tokens(&self, rendered: &str) -> Vec<u32> {
+        let mut ids = self.tok.encode(rendered, true, true);
+        if let Some(bos) = self.tok.bos() {
+            if ids.len() >= 2 && ids[0] == bos && ids[1] == bos {
+                ids.remove(0);
+            }
+        }
+        ids
+    }
+
+    /// BOS and EOS as text for templates.
+    pub fn special_texts(&self) -> (String, String) {
+        let text = |id: Option<u32>| id.and_then(|i| self.tok.token_text(i)).unwrap_or("").to_string();
+        (text(self.tok.bos()), text(self.tok.eos()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_flags() {
+        assert_eq!(parse_device("auto").unwrap(), DeviceChoice::Auto);
+        assert_eq!(parse_device("gpu:3").unwrap(), DeviceChoice::Gpu(3));
+        assert!(parse_device("tpu").unwrap_err().downcast_ref::<crate::usage::UsageError>().is_some());
+        assert!(parse_device("gpu:x").is_err());
+    }
+}
