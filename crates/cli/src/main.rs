@@ -1,5 +1,6 @@
 //! `rocmforge`: the one binary. Each subcommand lives in its own module.
 
+mod devices;
 mod info;
 mod output;
 mod synth;
@@ -21,6 +22,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// List the GPUs (vendor, arch, memory, driver, warp size) and their run-time compilers.
+    Devices(devices::Args),
     /// Show a GGUF model's architecture, hyperparameters, tokenizer, tensors and memory needs.
     Info(info::Args),
     /// Write a synthetic model: real shapes and metadata, random but valid weights.
@@ -30,6 +33,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Devices(args) => devices::run(args),
         Command::Info(args) => info::run(args),
         Command::Synth(args) => synth::run(args),
     };

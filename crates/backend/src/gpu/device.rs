@@ -67,11 +67,15 @@ impl Runtime {
 
     fn ensure_init(&self) -> Result<()> {
         let r = self.init.get_or_init(|| {
-            self.driver.init().map_err(|e| match &e {
-                GpuError::Call { code, .. } if *code == self.vendor().status_no_device() => {
-                    format!("{}: no device ({e})", self.vendor().api())
-                }
-                _ => e.to_string(),
+            // Any failure here means no usable device: HIP's hipInit answers
+            // hipErrorInvalidDevice (101) or hipErrorNoDevice (100) on a machine without an AMD
+            // GPU, cuInit CUDA_ERROR_NO_DEVICE (100) without an NVIDIA one.
+            self.driver.init().map_err(|e| {
+                format!(
+                    "{}: {} loaded but reports no usable device ({e})",
+                    self.vendor().api(),
+                    self.library_path().display()
+                )
             })
         });
         r.clone().map_err(GpuError::NoDevice)

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use libloading::Library;
 
 use super::error::{GpuError, Result};
-use super::search::{candidates, LibKind, SearchEnv};
+use super::search::{candidates, loaded_library_path, LibKind, SearchEnv};
 use super::signature::ElemType;
 use super::vendor::{gcn_arch_name_from_props, DeviceAttr, Vendor};
 
@@ -225,7 +225,7 @@ fn open_first(kind: LibKind, env: &SearchEnv, what: &str) -> Result<(Library, Pa
         // libraries found in their install locations, which is how their SDKs are meant to be
         // used.
         match unsafe { Library::new(p) } {
-            Ok(lib) => return Ok((lib, p.clone())),
+            Ok(lib) => return Ok((lib, loaded_library_path(p))),
             Err(e) => failures.push(format!(
                 "{}: {}",
                 p.display(),
@@ -321,7 +321,7 @@ impl Driver {
                 short_dl_error(&e.to_string())
             ))
         })?;
-        Driver::from_library(vendor, lib, path.to_owned())
+        Driver::from_library(vendor, lib, loaded_library_path(path))
     }
 
     fn from_library(vendor: Vendor, lib: Library, path: PathBuf) -> Result<Driver> {
@@ -895,7 +895,7 @@ impl RtcLib {
                 short_dl_error(&e.to_string())
             ))
         })?;
-        RtcLib::from_library(vendor, lib, path.to_owned())
+        RtcLib::from_library(vendor, lib, loaded_library_path(path))
     }
 
     fn from_library(vendor: Vendor, lib: Library, path: PathBuf) -> Result<RtcLib> {

@@ -227,6 +227,32 @@ pub fn candidates(kind: LibKind, env: &SearchEnv) -> Vec<PathBuf> {
     out
 }
 
+/// The file a loaded library really is: the canonical path of `path` when it names a file, or,
+/// for a bare soname the system loader resolved (or that matched a library already loaded),
+/// the mapped file of that name in `/proc/self/maps`. Falls back to `path` itself.
+pub fn loaded_library_path(path: &Path) -> PathBuf {
+    if path.components().count() > 1 {
+        return std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+    }
+    let name = path.to_string_lossy();
+    let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else {
+        return path.to_owned();
+    };
+    maps.lines()
+        .filter_map(|l| l.split_whitespace().nth(5))
+        .map(Path::new)
+        .find(|p| {
+            p.file_name().is_some_and(|f| {
+                let f = f.to_string_lossy();
+                f == name
+                    || f.strip_prefix(name.as_ref())
+                        .is_some_and(|rest| rest.starts_with('.'))
+            })
+        })
+        .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_owned()))
+        .unwrap_or_else(|| path.to_owned())
+}
+
 /// Python `site-packages`/`dist-packages` directories worth a look for NVIDIA wheels.
 fn python_site_dirs(env: &SearchEnv) -> Vec<PathBuf> {
     let mut patterns: Vec<PathBuf> = Vec::new();

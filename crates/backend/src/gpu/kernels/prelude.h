@@ -14,6 +14,11 @@
 
 #if defined(__HIP__) || defined(__HIPCC__) || defined(__HIPCC_RTC__)
 #define RF_HIP 1
+#if !defined(__HIPCC_RTC__)
+// Offline hipcc builds (the CI compile check) need the runtime header; hipRTC provides its
+// declarations itself.
+#include <hip/hip_runtime.h>
+#endif
 #elif defined(__CUDACC__) || defined(__CUDACC_RTC__)
 #define RF_CUDA 1
 #else
