@@ -2,6 +2,7 @@
 
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use super::arch::Arch;
@@ -235,16 +236,20 @@ pub fn discover_with(env: &SearchEnv) -> Discovery {
 }
 
 thread_local! {
-    /// The context (CUDA) or device (HIP, tagged) current on this thread, so that binding is a
-    /// compare in the common case.
-    static CURRENT: Cell<usize> = const { Cell::new(0) };
+    /// The id of the [`Gpu`] whose context (CUDA) or device (HIP) is current on this thread,
+    /// so that binding is a compare in the common case.
+    static CURRENT: Cell<u64> = const { Cell::new(0) };
 }
+
+/// Ids for opened devices (0 means none).
+static NEXT_GPU_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Shared state of one opened device.
 pub(crate) struct GpuInner {
     pub(crate) runtime: Arc<Runtime>,
     pub(crate) device: i32,
     ctx: Handle,
+    id: u64,
     pub(crate) info: DeviceInfo,
     compiler: OnceLock<std::result::Result<Arc<Compiler>, String>>,
     custom_compiler: Mutex<Option<Arc<Compiler>>>,
@@ -257,16 +262,11 @@ impl GpuInner {
 
     /// Makes this device current on the calling thread (a no-op when it already is).
     pub(crate) fn bind(&self) -> Result<()> {
-        let key = if self.ctx.is_null() {
-            (self.device as usize + 1) | (1 << 63)
-        } else {
-            self.ctx.addr()
-        };
-        if CURRENT.with(|c| c.get()) == key {
+        if CURRENT.with(|c| c.get()) == self.id {
             return Ok(());
         }
         self.driver().make_current(self.ctx, self.device)?;
-        CURRENT.with(|c| c.set(key));
+        CURRENT.with(|c| c.set(self.id));
         Ok(())
     }
 }
@@ -331,6 +331,7 @@ impl Gpu {
             runtime,
             device,
             ctx,
+            id: NEXT_GPU_ID.fetch_add(1, Ordering::Relaxed),
             info,
             compiler: OnceLock::new(),
             custom_compiler: Mutex::new(None),

@@ -586,16 +586,16 @@ impl Driver {
         Ok((free as u64, total as u64))
     }
 
-    /// Allocates device memory on the current device. On failure returns the raw status too,
-    /// so the caller can tell "out of memory" from other errors.
-    pub fn mem_alloc(&self, bytes: usize) -> std::result::Result<u64, (i32, GpuError)> {
+    /// Allocates device memory on the current device. A failure is a [`GpuError::Call`] whose
+    /// code tells "out of memory" from other errors.
+    pub fn mem_alloc(&self, bytes: usize) -> Result<u64> {
         let mut p = 0u64;
         // SAFETY: `p` is a valid out-pointer.
-        let rc = unsafe { (self.f.mem_alloc)(&mut p, bytes) };
-        match self.check(rc, self.n.mem_alloc) {
-            Ok(()) => Ok(p),
-            Err(e) => Err((rc, e)),
-        }
+        self.check(
+            unsafe { (self.f.mem_alloc)(&mut p, bytes) },
+            self.n.mem_alloc,
+        )?;
+        Ok(p)
     }
 
     pub fn mem_free(&self, ptr: u64) -> Result<()> {

@@ -40,7 +40,9 @@ impl Allocation {
                 bytes,
                 what: what.to_owned(),
             })),
-            Err((code, e)) if code == driver.vendor().status_out_of_memory() => {
+            Err(e @ GpuError::Call { code, .. })
+                if code == driver.vendor().status_out_of_memory() =>
+            {
                 let (free, total) = driver.mem_get_info().unwrap_or((0, gpu.info.total_memory));
                 Err(GpuError::OutOfMemory {
                     what: what.to_owned(),
@@ -50,7 +52,7 @@ impl Allocation {
                     detail: format!("; {e}"),
                 })
             }
-            Err((_, e)) => {
+            Err(e) => {
                 Err(e.with_context(|| format!("allocating {} for {what}", human_bytes(bytes))))
             }
         }
