@@ -242,15 +242,24 @@ pub fn loaded_library_path(path: &Path) -> PathBuf {
         .filter_map(|l| l.split_whitespace().nth(5))
         .map(Path::new)
         .find(|p| {
-            p.file_name().is_some_and(|f| {
-                let f = f.to_string_lossy();
-                f == name
-                    || f.strip_prefix(name.as_ref())
-                        .is_some_and(|rest| rest.starts_with('.'))
-            })
+            p.file_name()
+                .is_some_and(|f| same_library(&f.to_string_lossy(), &name))
         })
         .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_owned()))
         .unwrap_or_else(|| path.to_owned())
+}
+
+/// Whether a mapped file name is the library a soname refers to: the same name, or the same
+/// stem up to `.so` with another version (`libcuda.so.1` is a link to `libcuda.so.580.159.04`).
+fn same_library(file: &str, soname: &str) -> bool {
+    if file == soname {
+        return true;
+    }
+    let Some(stem_end) = soname.find(".so").map(|i| i + 3) else {
+        return false;
+    };
+    file.strip_prefix(&soname[..stem_end])
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
 }
 
 /// Python `site-packages`/`dist-packages` directories worth a look for NVIDIA wheels.
@@ -444,6 +453,16 @@ mod tests {
             candidates(LibKind::HipRtc, &env),
             vec![d.join("lib/libhiprtc.so.6")]
         );
+    }
+
+    #[test]
+    fn mapped_files_match_their_soname() {
+        assert!(same_library("libcuda.so.580.159.04", "libcuda.so.1"));
+        assert!(same_library("libnvrtc.so.13.0.88", "libnvrtc.so.13"));
+        assert!(same_library("libnvrtc.so.13", "libnvrtc.so.13"));
+        assert!(!same_library("libcudart.so.13", "libcuda.so.1"));
+        assert!(!same_library("libnvrtc-builtins.so.13.0", "libnvrtc.so.13"));
+        assert!(!same_library("libnvrtc.sox", "libnvrtc.so"));
     }
 
     #[test]
