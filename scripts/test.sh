@@ -17,4 +17,5 @@ python3 scripts/fetch_models.py all >/dev/null
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+scripts/check_kernels.sh  # GPU kernels for both vendors, without a GPU (hipcc, NVRTC, hipRTC)
 cargo test --workspace --locked

@@ -2,6 +2,7 @@
 //! quantized weights read in place from the model file, a persistent thread pool).
 
 pub mod cpu;
+pub mod gpu;
 pub mod weight;
 
 pub use weight::{WeightError, WeightView};

@@ -37,7 +37,10 @@ pub fn run(args: Args) -> Result<()> {
 
     let interactive = io::stdin().is_terminal();
     if interactive {
-        eprintln!("chatting with {} (/reset starts over, /exit or Ctrl-D quits, Ctrl-C stops an answer)", loaded.model.hparams.name.as_deref().unwrap_or(&loaded.model.hparams.arch));
+        eprintln!(
+            "chatting with {} (/reset starts over, /exit or Ctrl-D quits, Ctrl-C stops an answer)",
+            loaded.model.hparams.name.as_deref().unwrap_or(&loaded.model.hparams.arch)
+        );
     }
     let opening: Vec<Message> = args.system.iter().map(Message::system).collect();
     let mut messages = opening.clone();

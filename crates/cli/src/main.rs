@@ -1,6 +1,7 @@
 //! `rocmforge`: the one binary. Each subcommand lives in its own module.
 
 mod chat;
+mod devices;
 mod info;
 mod load;
 mod options;
@@ -27,6 +28,8 @@ enum Command {
     Run(run::Args),
     /// Talk with a model in the terminal.
     Chat(chat::Args),
+    /// List the GPUs (vendor, arch, memory, driver, warp size) and their run-time compilers.
+    Devices(devices::Args),
     /// Show a GGUF model's architecture, hyperparameters, tokenizer, tensors and memory needs.
     Info(info::Args),
     /// Print the token ids of a text as one JSON array (as llama.cpp tokenizes it).
@@ -40,6 +43,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::run(args),
         Command::Chat(args) => chat::run(args),
+        Command::Devices(args) => devices::run(args),
         Command::Info(args) => info::run(args),
         Command::Tokenize(args) => tokenize::run(args),
         Command::Synth(args) => synth::run(args),

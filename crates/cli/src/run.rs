@@ -36,7 +36,9 @@ pub fn run(args: Args) -> Result<()> {
     let params = args.sampling.params()?;
     let text = match (&args.prompt, &args.file) {
         (Some(p), _) => p.clone(),
-        (None, Some(f)) => std::fs::read_to_string(f).with_context(|| format!("cannot read prompt file {}", f.display()))?,
+        (None, Some(f)) => {
+            std::fs::read_to_string(f).with_context(|| format!("cannot read prompt file {}", f.display()))?
+        }
         (None, None) => {
             if io::stdin().is_terminal() {
                 eprintln!("reading the prompt from standard input (end with Ctrl-D)");
@@ -87,7 +89,12 @@ pub fn run(args: Args) -> Result<()> {
 pub fn report(loaded: &Loaded, s: &GenStats) {
     let rate = |n: usize, secs: f64| if secs > 0.0 { n as f64 / secs } else { 0.0 };
     eprintln!("load: {:.2} s", loaded.load_secs);
-    eprintln!("prompt: {} tokens in {:.2} s ({:.1} tokens/s)", s.prompt_tokens, s.prompt_secs, rate(s.prompt_tokens, s.prompt_secs));
+    eprintln!(
+        "prompt: {} tokens in {:.2} s ({:.1} tokens/s)",
+        s.prompt_tokens,
+        s.prompt_secs,
+        rate(s.prompt_tokens, s.prompt_secs)
+    );
     eprintln!(
         "generation: {} tokens in {:.2} s ({:.1} tokens/s), finish: {}",
         s.generated.len(),

@@ -75,7 +75,7 @@ impl ArchSpec {
     /// The attention window of layer `l`, if it is windowed.
     pub fn window(&self, hp: &HParams, l: u32) -> Option<usize> {
         match (self.swa, hp.sliding_window) {
-            (SwaPattern::AllButEveryNth(n), Some(w)) if (l + 1) % n != 0 => Some(w as usize),
+            (SwaPattern::AllButEveryNth(n), Some(w)) if !(l + 1).is_multiple_of(n) => Some(w as usize),
             _ => None,
         }
     }

@@ -2,7 +2,7 @@
 //! from the ArchSpec: pre-norm attention with optional QKV biases, QK-norm and post-norms,
 //! rope, paged GQA attention (windowed on sliding layers), a gated FFN, tied or separate output.
 
-use backend::cpu::{self, AttnParams, Cpu, RopeParams, SeqView};
+use backend::cpu::{self, AttnParams, Cpu, RopeParams, SeqView, TokenPlaces};
 use gguf::quants::dequantize;
 
 use crate::arch::Activation;
@@ -121,7 +121,8 @@ impl Model {
             softcap: None,
         };
         let attn = &mut s.attn[..t * n_head * hd];
-        cpu.attention(q, &plan.positions, &plan.token_seq, &seqs, &kv.view(l), &p, attn);
+        let at = TokenPlaces { positions: &plan.positions, token_seq: &plan.token_seq };
+        cpu.attention(q, &at, &seqs, &kv.view(l), &p, attn);
         cpu.matmul(attn, t, &lw.wo.view(file), &mut s.h);
         if let Some(w) = &lw.post_attn_norm {
             cpu::rms_norm_in_place(&mut s.h, w, self.eps());

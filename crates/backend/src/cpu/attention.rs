@@ -15,6 +15,13 @@ pub struct KvView<'a> {
     pub block_size: usize,
 }
 
+/// Where each query token sits: its position and which sequence (index into the block
+/// tables) it belongs to.
+pub struct TokenPlaces<'a> {
+    pub positions: &'a [u32],   // [t]
+    pub token_seq: &'a [usize], // [t]
+}
+
 /// A sequence's block table: logical block i lives in physical block `blocks[i]`.
 pub struct SeqView<'a> {
     pub blocks: &'a [u32],
@@ -34,19 +41,19 @@ pub struct AttnParams {
 }
 
 impl Cpu {
-    /// q: [t, n_head, head_dim]; positions, token_seq: [t] (token_seq indexes `seqs`);
-    /// out: [t, n_head, head_dim]. The K/V of every attended position must already be in `kv`.
+    /// q: [t, n_head, head_dim]; out: [t, n_head, head_dim]. The K/V of every attended
+    /// position must already be in `kv`.
     // hot: prefill cost grows with context here.
     pub fn attention(
         &self,
         q: &[f32],
-        positions: &[u32],
-        token_seq: &[usize],
+        at: &TokenPlaces,
         seqs: &[SeqView],
         kv: &KvView,
         p: &AttnParams,
         out: &mut [f32],
     ) {
+        let TokenPlaces { positions, token_seq } = *at;
         let hd = p.head_dim;
         let group = p.n_head / p.n_kv_head;
         self.pool.install(|| {
@@ -136,7 +143,14 @@ mod tests {
             let p = AttnParams { n_head, n_kv_head: n_kv, head_dim: hd, scale: 0.25, window, softcap: None };
             let mut out = vec![f32::NAN; q.len()];
             let seqs = [SeqView { blocks: &blocks }];
-            cpu.attention(&q, &positions, &[0, 0, 0], &seqs, &KvView { k: &k, v: &v, block_size: bs }, &p, &mut out);
+            cpu.attention(
+                &q,
+                &TokenPlaces { positions: &positions, token_seq: &[0, 0, 0] },
+                &seqs,
+                &KvView { k: &k, v: &v, block_size: bs },
+                &p,
+                &mut out,
+            );
             for (t, &pos) in positions.iter().enumerate() {
                 for h in 0..n_head {
                     let kvh = h / (n_head / n_kv);

@@ -10,7 +10,7 @@ pub mod qdot;
 mod rope;
 
 pub use activation::{geglu, gelu, silu, swiglu};
-pub use attention::{softmax, AttnParams, KvView, SeqView};
+pub use attention::{softmax, AttnParams, KvView, SeqView, TokenPlaces};
 pub use norm::{add_in_place, rms_norm, rms_norm_in_place, rms_norm_rows};
 pub use rope::{rope, RopeParams, RopeStyle};
 

@@ -1,0 +1,48 @@
+//! The kernel sources compiled into the binary. Every `kernels/*.cu` file must be listed in
+//! [`ALL`] (a test checks it), so the CI compile checks cover each one.
+
+use super::rtc::KernelSource;
+
+/// The prelude every kernel includes as `prelude.h`.
+pub const PRELUDE: &str = include_str!("kernels/prelude.h");
+
+/// f32 RMS norm and add.
+pub const ELEMENTWISE: KernelSource =
+    KernelSource::new_static("elementwise.cu", include_str!("kernels/elementwise.cu"));
+
+/// Kernels that check the prelude's helpers on a device.
+pub const SELFTEST: KernelSource = KernelSource::new_static("selftest.cu", include_str!("kernels/selftest.cu"));
+
+/// Every kernel source.
+pub const ALL: &[KernelSource] = &[ELEMENTWISE, SELFTEST];
+
+/// Directory of the kernel sources in the repository (for tests that list it).
+pub const SOURCE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/gpu/kernels");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gpu::signature::parse_kernels;
+
+    #[test]
+    fn every_cu_file_is_listed() {
+        let mut on_disk: Vec<String> = std::fs::read_dir(SOURCE_DIR)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".cu"))
+            .collect();
+        on_disk.sort();
+        let mut listed: Vec<String> = ALL.iter().map(|k| k.name.to_string()).collect();
+        listed.sort();
+        assert_eq!(on_disk, listed);
+    }
+
+    #[test]
+    fn every_kernel_signature_parses() {
+        for k in ALL {
+            let sigs = parse_kernels(&k.source).unwrap_or_else(|e| panic!("{}: {e}", k.name));
+            assert!(!sigs.is_empty(), "{} declares no kernel", k.name);
+            assert!(k.source.contains("#include \"prelude.h\""), "{}", k.name);
+        }
+    }
+}
