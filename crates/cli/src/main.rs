@@ -1,5 +1,6 @@
 //! `rocmforge`: the one binary. Each subcommand lives in its own module.
 
+mod bench;
 mod chat;
 mod devices;
 mod info;
@@ -28,6 +29,8 @@ enum Command {
     Run(run::Args),
     /// Talk with a model in the terminal.
     Chat(chat::Args),
+    /// Measure prompt processing and generation speed (as llama-bench does).
+    Bench(bench::Args),
     /// List the GPUs (vendor, arch, memory, driver, warp size) and their run-time compilers.
     Devices(devices::Args),
     /// Show a GGUF model's architecture, hyperparameters, tokenizer, tensors and memory needs.
@@ -43,6 +46,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::run(args),
         Command::Chat(args) => chat::run(args),
+        Command::Bench(args) => bench::run(args),
         Command::Devices(args) => devices::run(args),
         Command::Info(args) => info::run(args),
         Command::Tokenize(args) => tokenize::run(args),

@@ -110,3 +110,23 @@ fn generation_reaching_the_context_end_stops_with_length() {
     // the full context and needs no room of its own.
     assert!(err.contains("prompt: 4 tokens") && err.contains("generation: 13 tokens"), "{err}");
 }
+
+#[test]
+fn bench_prints_llama_bench_shaped_json() {
+    let m = qwen();
+    let out = run(&["bench", "-m", m.to_str().unwrap(), "-p", "8", "-n", "4", "-r", "2", "-t", "2", "--json"], "");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tests = v.as_array().unwrap();
+    assert_eq!(tests.len(), 2);
+    for (t, (p, n)) in tests.iter().zip([(8, 0), (0, 4)]) {
+        assert_eq!((t["n_prompt"].as_u64(), t["n_gen"].as_u64()), (Some(p), Some(n)));
+        assert_eq!(t["n_threads"], 2);
+        assert_eq!(t["backends"], "CPU");
+        let samples = t["samples_ts"].as_array().unwrap();
+        assert_eq!(samples.len(), 2);
+        let mean = samples.iter().map(|s| s.as_f64().unwrap()).sum::<f64>() / 2.0;
+        assert!((t["avg_ts"].as_f64().unwrap() - mean).abs() < 1e-9 && mean > 0.0);
+        assert!(t["stddev_ts"].as_f64().unwrap() >= 0.0);
+    }
+}
