@@ -36,7 +36,6 @@ def main() -> int:
     def run(n_prompt, n_gen):
         rng = random.Random(0x62656E63)
         llm.reset()
-        llm._ctx.kv_cache_clear() if hasattr(llm._ctx, "kv_cache_clear") else None
         t0 = time.perf_counter()
         if n_prompt:
             llm.eval([rng.randrange(vocab) for _ in range(n_prompt)])
