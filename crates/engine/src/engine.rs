@@ -184,6 +184,8 @@ pub struct Engine {
     next_id: AtomicUsize,
     /// Requests submitted and not yet started (the bounded waiting queue).
     pending: Arc<AtomicUsize>,
+    /// KV blocks free or evictable, as of the engine thread's last step.
+    free_blocks: Arc<AtomicUsize>,
 }
 
 impl Engine {
@@ -197,9 +199,18 @@ impl Engine {
         let vocab = model.vocab_size();
         let (tx, rx) = mpsc::channel();
         let pending = Arc::new(AtomicUsize::new(0));
-        let worker = Worker { model, cpu, kv, sched, pending: pending.clone() };
+        let free_blocks = Arc::new(AtomicUsize::new(scfg.n_blocks));
+        let worker = Worker { model, cpu, kv, sched, pending: pending.clone(), free_blocks: free_blocks.clone() };
         let thread = std::thread::Builder::new().name("engine".into()).spawn(move || worker.run(&tok, rx))?;
-        Ok(Engine { commands: tx, thread: Some(thread), cfg: scfg, vocab, next_id: AtomicUsize::new(0), pending })
+        Ok(Engine {
+            commands: tx,
+            thread: Some(thread),
+            cfg: scfg,
+            vocab,
+            next_id: AtomicUsize::new(0),
+            pending,
+            free_blocks,
+        })
     }
 
     /// Queues a request. Refused at once when the parameters are invalid, a token is outside
@@ -239,6 +250,17 @@ impl Engine {
     pub fn n_pending(&self) -> usize {
         self.pending.load(Ordering::Acquire)
     }
+
+    /// KV blocks free or holding only evictable prefix cache, as of the engine's last step
+    /// (all of them when idle).
+    pub fn n_free_blocks(&self) -> usize {
+        self.free_blocks.load(Ordering::Acquire)
+    }
+
+    /// KV blocks in the cache.
+    pub fn n_blocks(&self) -> usize {
+        self.cfg.n_blocks
+    }
 }
 
 impl Drop for Engine {
@@ -271,6 +293,7 @@ struct Worker {
     kv: KvCache,
     sched: Scheduler,
     pending: Arc<AtomicUsize>,
+    free_blocks: Arc<AtomicUsize>,
 }
 
 impl Worker {
@@ -304,6 +327,7 @@ impl Worker {
                 self.finish(id, FinishReason::Cancelled, None, &mut live);
             }
             self.step(tok, &mut live);
+            self.free_blocks.store(self.sched.block_manager().n_free(), Ordering::Release);
         }
     }
 
@@ -375,7 +399,13 @@ impl Worker {
         if step.is_empty() {
             return;
         }
-        let plan = self.sched.plan(&step);
+        let mut plan = self.sched.plan(&step);
+        // A step of prompt chunks only needs no logits, but the CPU matmul cannot take zero
+        // rows (`Model::forward` with empty `logits_rows` panics): ask for one and ignore it.
+        let n_rows = plan.logits_rows.len();
+        if n_rows == 0 {
+            plan.logits_rows.push(plan.len() - 1);
+        }
         let mut logits = match self.model.forward(&self.cpu, &mut self.kv, &plan) {
             Ok(l) => l,
             Err(e) => {
@@ -386,7 +416,6 @@ impl Worker {
             }
         };
         self.sched.complete(&step);
-        let n_rows = plan.logits_rows.len();
         if n_rows == 0 {
             return;
         }

@@ -323,7 +323,7 @@ impl Scheduler {
             let s = self.get(sch.id).expect("scheduled sequence is running");
             plan.tokens.extend_from_slice(&s.tokens[sch.start..sch.start + sch.len]);
             plan.positions.extend((sch.start..sch.start + sch.len).map(|p| p as u32));
-            plan.token_seq.extend(std::iter::repeat(k).take(sch.len));
+            plan.token_seq.extend(std::iter::repeat_n(k, sch.len));
             plan.block_tables.push(s.blocks.clone());
             if sch.logits {
                 plan.logits_rows.push(plan.tokens.len() - 1);
