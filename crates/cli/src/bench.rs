@@ -2,11 +2,18 @@
 //! llama-bench measures them. pp: N random tokens in one batch on an empty context. tg: N
 //! tokens generated one at a time from an empty context. Each test runs once to warm up, then
 //! `-r` times; we report the mean and standard deviation of tokens/s.
+//!
+//! With `--concurrency C1,C2,...` it measures the batching engine instead, as
+//! llama-batched-bench does: for each C, C requests of `-p` random prompt tokens are submitted
+//! at once and each generates `-n` tokens (EOS ignored). Aggregate prefill tokens/s is C * p over
+//! the time until every request has its first token; aggregate decode tokens/s is C * n over the
+//! time from then until the last request ends.
 
 use std::fmt::Write as _;
 use std::time::Instant;
 
 use anyhow::Result;
+use engine::{Engine, EngineConfig, SamplingParams};
 use model::Session;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
@@ -31,6 +38,10 @@ pub struct Args {
     /// Print one JSON array (llama-bench's shape) instead of a table.
     #[arg(long)]
     json: bool,
+    /// Batched mode: numbers of concurrent requests to test (comma-separated), each with the
+    /// first -p prompt tokens and -n generated tokens.
+    #[arg(long, value_delimiter = ',')]
+    concurrency: Vec<usize>,
 }
 
 struct TestResult {
@@ -62,6 +73,9 @@ impl TestResult {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    if !args.concurrency.is_empty() {
+        return batched(args);
+    }
     if args.repetitions == 0 {
         usage!("-r must be at least 1");
     }
@@ -141,4 +155,132 @@ fn to_json(loaded: &Loaded, args: &Args, results: &[TestResult]) -> serde_json::
             })
         })
         .collect()
+}
+
+/// One concurrency level of the batched bench.
+struct BatchedResult {
+    concurrency: usize,
+    n_prompt: usize,
+    n_gen: usize,
+    t_prefill: f64,
+    t_decode: f64,
+}
+
+impl BatchedResult {
+    fn prefill_ts(&self) -> f64 {
+        (self.concurrency * self.n_prompt) as f64 / self.t_prefill
+    }
+
+    fn decode_ts(&self) -> f64 {
+        match self.n_gen {
+            0 => 0.0,
+            n => (self.concurrency * n) as f64 / self.t_decode,
+        }
+    }
+}
+
+fn batched(args: Args) -> Result<()> {
+    let (n_prompt, n_gen) = (args.n_prompt[0], args.n_gen[0]);
+    if args.n_prompt.len() != 1 || args.n_gen.len() != 1 || n_prompt == 0 {
+        usage!("--concurrency takes one -p (at least 1) and one -n");
+    }
+    if args.concurrency.contains(&0) {
+        usage!("--concurrency values must be at least 1");
+    }
+    let max_c = args.concurrency.iter().copied().max().unwrap_or(1);
+    let n_ctx = n_prompt + n_gen + 1;
+    let mut model_args = args.model.clone();
+    model_args.ctx_size = Some(n_ctx);
+    let loaded = load::load(&model_args)?;
+    let name = model_name(&loaded, &args);
+    let (threads, hp_name, file_len) = (
+        loaded.cpu.threads(),
+        loaded.model.hparams.name.clone().unwrap_or_else(|| loaded.model.hparams.arch.clone()),
+        loaded.model.file.file_len(),
+    );
+    let vocab = loaded.model.vocab_size() as u32;
+    // Every prompt of a level is prefilled in one step, then every step decodes all sequences.
+    let cfg = EngineConfig {
+        kv_tokens: max_c * n_ctx.next_multiple_of(16),
+        n_ctx,
+        token_budget: max_c * n_prompt,
+        max_running: max_c,
+        max_waiting: max_c,
+        ..EngineConfig::default()
+    };
+    let engine = Engine::start(loaded.model, loaded.cpu, loaded.tok, cfg)?;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0x6265_6e63);
+    let mut run_level = |c: usize, n_prompt: usize, n_gen: usize| -> Result<BatchedResult> {
+        let params =
+            SamplingParams { max_tokens: Some(n_gen as u32 + 1), ignore_eos: true, ..SamplingParams::greedy() };
+        let t0 = Instant::now();
+        let handles = (0..c)
+            .map(|_| engine.submit((0..n_prompt).map(|_| rng.gen_range(0..vocab)).collect(), params.clone()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (mut first, mut end) = (t0, t0);
+        for h in handles {
+            let done = h.wait().ok_or_else(|| anyhow::anyhow!("the engine stopped"))?;
+            if let Some(e) = done.error {
+                anyhow::bail!("request failed: {e}");
+            }
+            first = first.max(done.usage.first_token.unwrap_or(done.usage.finished));
+            end = end.max(done.usage.finished);
+        }
+        Ok(BatchedResult {
+            concurrency: c,
+            n_prompt,
+            n_gen,
+            t_prefill: (first - t0).as_secs_f64(),
+            t_decode: (end - first).as_secs_f64(),
+        })
+    };
+    run_level(1, n_prompt.min(8), n_gen.min(2))?; // warm-up
+    let results = args.concurrency.iter().map(|&c| run_level(c, n_prompt, n_gen)).collect::<Result<Vec<_>>>()?;
+    let out = if args.json {
+        let rows: Vec<_> = results
+            .iter()
+            .map(|r| {
+                json!({
+                    "model_filename": args.model.model.display().to_string(),
+                    "model_type": hp_name,
+                    "model_size": file_len,
+                    "backends": "CPU",
+                    "n_threads": threads,
+                    "concurrency": r.concurrency,
+                    "n_prompt": r.n_prompt,
+                    "n_gen": r.n_gen,
+                    "t_prefill_s": r.t_prefill,
+                    "prefill_ts": r.prefill_ts(),
+                    "t_decode_s": r.t_decode,
+                    "avg_ts": r.decode_ts(),
+                })
+            })
+            .collect();
+        serde_json::to_string_pretty(&rows)? + "\n"
+    } else {
+        let mut s = String::new();
+        let _ = writeln!(s, "model: {name}");
+        let _ = writeln!(
+            s,
+            "{:>8} {:>8} {:>6} {:>6} {:>6} {:>10} {:>12} {:>10} {:>12}",
+            "backend", "threads", "C", "pp", "tg", "t_pp s", "pp t/s", "t_tg s", "tg t/s"
+        );
+        for r in &results {
+            let _ = writeln!(
+                s,
+                "{:>8} {:>8} {:>6} {:>6} {:>6} {:>10.3} {:>12.2} {:>10.3} {:>12.2}",
+                "CPU",
+                threads,
+                r.concurrency,
+                r.n_prompt,
+                r.n_gen,
+                r.t_prefill,
+                r.prefill_ts(),
+                r.t_decode,
+                r.decode_ts()
+            );
+        }
+        s
+    };
+    crate::output::print(&out)
 }
