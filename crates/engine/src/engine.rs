@@ -399,13 +399,7 @@ impl Worker {
         if step.is_empty() {
             return;
         }
-        let mut plan = self.sched.plan(&step);
-        // A step of prompt chunks only needs no logits, but the CPU matmul cannot take zero
-        // rows (`Model::forward` with empty `logits_rows` panics): ask for one and ignore it.
-        let n_rows = plan.logits_rows.len();
-        if n_rows == 0 {
-            plan.logits_rows.push(plan.len() - 1);
-        }
+        let plan = self.sched.plan(&step);
         let mut logits = match self.model.forward(&self.cpu, &mut self.kv, &plan) {
             Ok(l) => l,
             Err(e) => {
@@ -416,10 +410,10 @@ impl Worker {
             }
         };
         self.sched.complete(&step);
-        if n_rows == 0 {
+        if plan.logits_rows.is_empty() {
             return;
         }
-        let vocab = logits.len() / n_rows;
+        let vocab = logits.len() / plan.logits_rows.len();
         let sampling = step.seqs.iter().filter(|s| s.logits).map(|s| s.id);
         for (row, id) in sampling.enumerate() {
             let l = &mut logits[row * vocab..(row + 1) * vocab];

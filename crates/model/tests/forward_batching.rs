@@ -102,3 +102,15 @@ fn invalid_plans_are_errors_not_panics() {
         assert!(matches!(m.forward(&cpu, &mut kv, &plan), Err(ModelError::Batch(_))));
     }
 }
+
+#[test]
+fn a_step_that_needs_no_logits_returns_none() {
+    let cpu = Cpu::new(1).unwrap();
+    let m = tiny_model(Preset::TinyLlama);
+    let mut kv = KvCache::for_tokens(&m.hparams, 32, 16).unwrap();
+    let mut table = Vec::new();
+    kv.reserve(&mut table, 8);
+    let mut plan = BatchPlan::single(&prompt(8, 4), 0, &table, false);
+    plan.logits_rows.clear();
+    assert!(m.forward(&cpu, &mut kv, &plan).unwrap().is_empty());
+}

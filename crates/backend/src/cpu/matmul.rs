@@ -22,6 +22,9 @@ impl Cpu {
         let (rows, cols) = (w.rows, w.cols);
         assert_eq!(x.len(), t * cols, "matmul: activations are not [{t}, {cols}]");
         assert_eq!(out.len(), t * rows, "matmul: output is not [{t}, {rows}]");
+        if t == 0 || rows == 0 {
+            return; // nothing to compute (a prefill-only step asks for no logits)
+        }
         if t == 1 {
             // Decode: the output row is the transposed layout already.
             return self.matmul_rows_major(x, 1, w, out);
