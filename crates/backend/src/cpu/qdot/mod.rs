@@ -22,6 +22,8 @@ mod kquants;
 mod legacy;
 mod mxfp4;
 mod quantize;
+#[cfg(target_arch = "x86_64")]
+mod x86;
 
 use gguf::{GgmlType, QK_K};
 
@@ -149,7 +151,22 @@ pub type DotKernel = fn(&[u8], &[u8], usize) -> f32;
 
 /// The kernel for `weight` (with activations in `act_type_for(weight)`), or `None` for a type
 /// [`vec_dot`] does not handle. Callers that dot many rows can look it up once.
+///
+/// Where the CPU has the features (detected once per process; on x86-64 the environment
+/// variable `ROCMFORGE_CPU_SIMD=scalar|avx2|avx512` caps the level), this is a SIMD kernel
+/// with the same integer sums and per-block scale products as [`scalar_dot_kernel`]'s; only
+/// the order in which block results are added differs.
 pub fn dot_kernel(weight: GgmlType) -> Option<DotKernel> {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(kernel) = x86::dot_kernel(weight) {
+        return Some(kernel);
+    }
+    scalar_dot_kernel(weight)
+}
+
+/// The portable scalar kernel for `weight` (what [`vec_dot`] runs), the reference the SIMD
+/// kernels of [`dot_kernel`] are tested against.
+pub fn scalar_dot_kernel(weight: GgmlType) -> Option<DotKernel> {
     use GgmlType::*;
     Some(match weight {
         Q4_0 => legacy::q4_0_q8_0,
@@ -173,12 +190,13 @@ pub fn dot_kernel(weight: GgmlType) -> Option<DotKernel> {
 }
 
 /// dot(weight row, activation row) over `cols` values, with ggml's arithmetic for the pair.
-/// `act_row` is a row encoded by [`quantize_row`] as `act_type_for(weight)`.
+/// `act_row` is a row encoded by [`quantize_row`] as `act_type_for(weight)`. This is the
+/// reference: it runs the [`scalar_dot_kernel`], rounding bit for bit as ggml's generic code.
 ///
 /// Panics if `weight` has no kernel (`act_type_for(weight)` is `None`), `cols` is not a
 /// multiple of the weight's block size, or either row is shorter than `cols` values.
 pub fn vec_dot(weight: GgmlType, w_row: &[u8], act_row: &[u8], cols: usize) -> f32 {
-    let (Some(act), Some(kernel)) = (act_type_for(weight), dot_kernel(weight)) else {
+    let (Some(act), Some(kernel)) = (act_type_for(weight), scalar_dot_kernel(weight)) else {
         panic!("vec_dot: no quantized dot product for {weight}");
     };
     let bs = weight.block_size();
