@@ -18,6 +18,7 @@ mod random;
 
 use crate::GgmlType;
 
+pub use mxfp4::{e8m0_to_f32_half, KVALUES_MXFP4};
 pub use random::random_blocks;
 
 /// Why [`dequantize`] refused its input.

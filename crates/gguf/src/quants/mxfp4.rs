@@ -5,11 +5,12 @@ use super::packing::nibble;
 
 /// `kvalues_mxfp4` (ggml-common.h): the E2M1 values, doubled so they are integers; the
 /// halving is folded into the scale (`GGML_E8M0_TO_FP32_HALF`).
-const KVALUES_MXFP4: [i8; 16] = [0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12];
+/// The FP4 (E2M1) values, doubled so they are integers (`kvalues_mxfp4` in ggml).
+pub const KVALUES_MXFP4: [i8; 16] = [0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12];
 
 /// `ggml_e8m0_to_fp32_half` (ggml-impl.h): 2^(e - 128), exactly, including e = 0 and 1 (f32
 /// subnormals) and e = 255 (2^127: ggml has no NaN encoding here, unlike the OCP spec).
-pub(super) fn e8m0_to_f32_half(e: u8) -> f32 {
+pub fn e8m0_to_f32_half(e: u8) -> f32 {
     let bits = if e < 2 { 0x0020_0000u32 << e } else { u32::from(e - 1) << 23 };
     f32::from_bits(bits)
 }

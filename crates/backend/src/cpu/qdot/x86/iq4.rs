@@ -11,7 +11,7 @@ use super::{blocks8, dot_i8, f16x8, load256, nibbles, rd_f16, rd_f32, rd_u16, rd
 const IQ4NL: [i8; 16] = [-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113];
 
 /// `kvalues_mxfp4` (ggml-common.h): the E2M1 values doubled.
-const MXFP4: [i8; 16] = [0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12];
+const MXFP4: [i8; 16] = gguf::quants::KVALUES_MXFP4;
 
 /// The table in both halves of a register.
 #[target_feature(enable = "avx2,fma,f16c")]
