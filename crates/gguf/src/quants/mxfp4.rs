@@ -5,7 +5,6 @@ use super::packing::nibble;
 
 /// `kvalues_mxfp4` (ggml-common.h): the E2M1 values, doubled so they are integers; the
 /// halving is folded into the scale (`GGML_E8M0_TO_FP32_HALF`).
-/// The FP4 (E2M1) values, doubled so they are integers (`kvalues_mxfp4` in ggml).
 pub const KVALUES_MXFP4: [i8; 16] = [0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12];
 
 /// `ggml_e8m0_to_fp32_half` (ggml-impl.h): 2^(e - 128), exactly, including e = 0 and 1 (f32
