@@ -47,7 +47,6 @@ first end-of-generation token (llama_vocab_is_eog), which is recorded and includ
 """
 
 import argparse
-import hashlib
 import json
 import os
 import struct
@@ -59,6 +58,9 @@ from pathlib import Path
 import numpy as np
 
 import llama_cpp
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fetch_models import sha256_of  # noqa: E402  (one checksum routine for both scripts)
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT_DIR = ROOT / "crates/model/tests/fixtures/forward"
@@ -214,14 +216,6 @@ def continuation_prompts(family: str) -> list:
 
 
 # ---------------------------------------------------------------------------------------------
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 22), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def fetch(name: str) -> Path:

@@ -4,31 +4,13 @@
 
 use backend::cpu::qdot::{
     act_row_bytes, act_type_for, dot_kernel, quantize_row, quantize_row_with, vec_dot, ActType, Q8Rounding,
+    WEIGHT_TYPES,
 };
 use gguf::quants::{dequantize_to_vec, random_blocks};
 use gguf::GgmlType;
 use half::f16;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-
-const WEIGHT_TYPES: [GgmlType; 16] = [
-    GgmlType::Q4_0,
-    GgmlType::Q4_1,
-    GgmlType::Q5_0,
-    GgmlType::Q5_1,
-    GgmlType::Q8_0,
-    GgmlType::Q2_K,
-    GgmlType::Q3_K,
-    GgmlType::Q4_K,
-    GgmlType::Q5_K,
-    GgmlType::Q6_K,
-    GgmlType::IQ4_NL,
-    GgmlType::IQ4_XS,
-    GgmlType::MXFP4,
-    GgmlType::F16,
-    GgmlType::BF16,
-    GgmlType::F32,
-];
 
 fn f16_at(b: &[u8], at: usize) -> f32 {
     f16::from_le_bytes([b[at], b[at + 1]]).to_f32()

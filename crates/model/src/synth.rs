@@ -8,6 +8,7 @@
 
 use std::io::{self, Write};
 
+use backend::cpu::qdot::WEIGHT_TYPES;
 use gguf::quants::random_blocks;
 use gguf::{Array, GgmlType, GgufFile, GgufWriter, TensorData, Value};
 use rand::rngs::StdRng;
@@ -131,25 +132,6 @@ enum TypeMix {
     /// given index, so one small model covers them all.
     AllTypes(usize),
 }
-
-const ALL_WEIGHT_TYPES: [GgmlType; 16] = [
-    GgmlType::Q4_0,
-    GgmlType::Q4_1,
-    GgmlType::Q5_0,
-    GgmlType::Q5_1,
-    GgmlType::Q8_0,
-    GgmlType::Q2_K,
-    GgmlType::Q3_K,
-    GgmlType::Q4_K,
-    GgmlType::Q5_K,
-    GgmlType::Q6_K,
-    GgmlType::IQ4_NL,
-    GgmlType::IQ4_XS,
-    GgmlType::MXFP4,
-    GgmlType::F16,
-    GgmlType::BF16,
-    GgmlType::F32,
-];
 
 struct PresetShape {
     arch: &'static str,
@@ -319,7 +301,7 @@ impl PresetShape {
     fn weight_type(&self, index: usize, q4km: GgmlType) -> GgmlType {
         match self.mix {
             TypeMix::Q4KM => q4km,
-            TypeMix::AllTypes(start) => ALL_WEIGHT_TYPES[(start + index) % ALL_WEIGHT_TYPES.len()],
+            TypeMix::AllTypes(start) => WEIGHT_TYPES[(start + index) % WEIGHT_TYPES.len()],
         }
     }
 

@@ -27,6 +27,27 @@ mod x86;
 
 use gguf::{GgmlType, QK_K};
 
+/// Every weight type the CPU multiplies (each has a [`dot_kernel`]), in a fixed order that
+/// synthetic models rotate through.
+pub const WEIGHT_TYPES: [GgmlType; 16] = [
+    GgmlType::Q4_0,
+    GgmlType::Q4_1,
+    GgmlType::Q5_0,
+    GgmlType::Q5_1,
+    GgmlType::Q8_0,
+    GgmlType::Q2_K,
+    GgmlType::Q3_K,
+    GgmlType::Q4_K,
+    GgmlType::Q5_K,
+    GgmlType::Q6_K,
+    GgmlType::IQ4_NL,
+    GgmlType::IQ4_XS,
+    GgmlType::MXFP4,
+    GgmlType::F16,
+    GgmlType::BF16,
+    GgmlType::F32,
+];
+
 /// The activation encoding llama.cpp pairs with each weight type
 /// (`type_traits_cpu[].vec_dot_type`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
