@@ -1,102 +1,107 @@
 //! The one forward pass of the llama family (llama, qwen2, qwen3, gemma3), differences taken
 //! from the ArchSpec: pre-norm attention with optional QKV biases, QK-norm and post-norms,
 //! rope, paged GQA attention (windowed on sliding layers), a gated FFN, tied or separate output.
+//! Written once over the [`Compute`] op set, so the CPU and the GPUs run the same steps.
 
-use backend::cpu::{self, AttnParams, Cpu, RopeParams, SeqView, TokenPlaces};
-use gguf::quants::dequantize;
+use backend::cpu::{AttnParams, Cpu, RopeParams};
 
-use crate::arch::Activation;
 use crate::batch::BatchPlan;
+use crate::compute::cpu::CpuCompute;
+use crate::compute::Compute;
 use crate::error::ModelError;
 use crate::kv_cache::KvCache;
+use crate::weights::Weights;
 use crate::Model;
 
-/// Buffers of one step, sized for its T tokens.
-struct Scratch {
-    x: Vec<f32>,    // [T, n_embd] residual stream
-    h: Vec<f32>,    // [T, n_embd] normed input / sublayer output
-    q: Vec<f32>,    // [T, n_head * hd]
-    k: Vec<f32>,    // [T, n_kv * hd]
-    v: Vec<f32>,    // [T, n_kv * hd]
-    attn: Vec<f32>, // [T, n_head * hd]
-    gate: Vec<f32>, // [T, n_ff]
-    up: Vec<f32>,   // [T, n_ff]
+/// Buffers of one step, sized for its T tokens and the widest layer.
+struct Scratch<A> {
+    x: A,    // [T, n_embd] residual stream
+    h: A,    // [T, n_embd] normed input / sublayer output
+    q: A,    // [T, n_head * hd]
+    k: A,    // [T, n_kv * hd]
+    v: A,    // [T, n_kv * hd]
+    attn: A, // [T, n_head * hd]
+    gate: A, // [T, n_ff]
+    up: A,   // [T, n_ff]
 }
 
 impl Model {
-    /// Runs one step: writes the K/V of every token of `plan` into `kv` and returns the logits
-    /// of `plan.logits_rows`, as [rows, vocab].
-    // hot: every generated token passes through here.
+    /// Runs one step on the CPU: writes the K/V of every token of `plan` into `kv` and returns
+    /// the logits of `plan.logits_rows`, as [rows, vocab].
     pub fn forward(&self, cpu: &Cpu, kv: &mut KvCache, plan: &BatchPlan) -> Result<Vec<f32>, ModelError> {
+        self.forward_on(&CpuCompute { cpu, file: &self.file }, &self.weights, kv, plan)
+    }
+
+    /// The same step on any device, with the weights as that device holds them.
+    // hot: every generated token passes through here.
+    pub fn forward_on<C: Compute>(
+        &self,
+        dev: &C,
+        w: &Weights<C::Mat, C::Vector>,
+        kv: &mut KvCache<C::LayerKv>,
+        plan: &BatchPlan,
+    ) -> Result<Vec<f32>, ModelError> {
         let hp = &self.hparams;
-        let vocab = self.vocab_size();
-        plan.validate(vocab, kv.block_size(), kv.n_blocks())?;
+        plan.validate(self.vocab_size(), kv.block_size(), kv.n_blocks())?;
         let t = plan.len();
         let e = hp.n_embd as usize;
         let max_q = hp.n_head.iter().max().copied().unwrap_or(0) as usize * hp.head_dim_k as usize;
         let max_kv = hp.n_head_kv.iter().max().copied().unwrap_or(0) as usize * hp.head_dim_k as usize;
         let max_ff = hp.n_ff.iter().max().copied().unwrap_or(0) as usize;
+        let at = dev.places(plan, kv.block_size())?;
         let mut s = Scratch {
-            x: vec![0.0; t * e],
-            h: vec![0.0; t * e],
-            q: vec![0.0; t * max_q],
-            k: vec![0.0; t * max_kv],
-            v: vec![0.0; t * max_kv],
-            attn: vec![0.0; t * max_q],
-            gate: vec![0.0; t * max_ff],
-            up: vec![0.0; t * max_ff],
+            x: dev.act(t * e)?,
+            h: dev.act(t * e)?,
+            q: dev.act(t * max_q)?,
+            k: dev.act(t * max_kv)?,
+            v: dev.act(t * max_kv)?,
+            attn: dev.act(t * max_q)?,
+            gate: dev.act(t * max_ff)?,
+            up: dev.act(t * max_ff)?,
         };
-        self.embed(&plan.tokens, &mut s.x)?;
+        let scale = if self.spec.scale_embeddings { (e as f32).sqrt() } else { 1.0 };
+        dev.embed(&w.token_embd, &at, t, scale, &mut s.x)?;
         for l in 0..hp.n_layer as usize {
-            self.attention_block(cpu, kv, plan, l, &mut s);
-            self.ffn_block(cpu, l, &mut s);
+            self.attention_block(dev, w, kv, &at, t, l, &mut s)?;
+            self.ffn_block(dev, w, t, l, &mut s)?;
         }
         // Only the rows that need logits go through the final norm and the (large) output.
-        let rows = &plan.logits_rows;
-        let mut last = vec![0.0; rows.len() * e];
-        for (dst, &r) in last.chunks_exact_mut(e).zip(rows) {
-            cpu::rms_norm(&s.x[r * e..(r + 1) * e], &self.weights.output_norm, self.eps(), dst);
+        if plan.logits_rows.is_empty() {
+            return Ok(Vec::new());
         }
-        let mut logits = vec![0.0; rows.len() * vocab];
-        cpu.matmul(&last, rows.len(), &self.weights.output.view(&self.file), &mut logits);
-        Ok(logits)
+        dev.logits(&s.x, &at, &w.output_norm, self.eps(), &w.output)
     }
 
     fn eps(&self) -> f32 {
         self.hparams.norm_eps as f32
     }
 
-    /// x[i] = token_embd[tokens[i]] (times sqrt(n_embd) where the architecture says).
-    fn embed(&self, tokens: &[u32], x: &mut [f32]) -> Result<(), ModelError> {
-        let w = self.weights.token_embd.view(&self.file);
-        let scale = if self.spec.scale_embeddings { (self.hparams.n_embd as f32).sqrt() } else { 1.0 };
-        for (row, &id) in x.chunks_exact_mut(w.cols).zip(tokens) {
-            dequantize(w.ty, w.row(id as usize), row).map_err(|e| ModelError::Weight(e.to_string()))?;
-            if scale != 1.0 {
-                row.iter_mut().for_each(|v| *v *= scale);
-            }
-        }
-        Ok(())
-    }
-
-    fn attention_block(&self, cpu: &Cpu, kv: &mut KvCache, plan: &BatchPlan, l: usize, s: &mut Scratch) {
-        let (hp, lw, file) = (&self.hparams, &self.weights.layers[l], &self.file);
-        let t = plan.len();
+    #[allow(clippy::too_many_arguments)]
+    fn attention_block<C: Compute>(
+        &self,
+        dev: &C,
+        w: &Weights<C::Mat, C::Vector>,
+        kv: &mut KvCache<C::LayerKv>,
+        at: &C::Places,
+        t: usize,
+        l: usize,
+        s: &mut Scratch<C::Act>,
+    ) -> Result<(), ModelError> {
+        let (hp, lw, eps) = (&self.hparams, &w.layers[l], self.eps());
         let (e, hd) = (hp.n_embd as usize, hp.head_dim_k as usize);
         let (n_head, n_kv) = (hp.n_head[l] as usize, hp.n_head_kv[l] as usize);
-        let (q, k, v) = (&mut s.q[..t * n_head * hd], &mut s.k[..t * n_kv * hd], &mut s.v[..t * n_kv * hd]);
-        cpu::rms_norm_rows(&s.x, &lw.attn_norm, self.eps(), &mut s.h);
-        cpu.matmul(&s.h, t, &lw.wq.view(file), q);
-        cpu.matmul(&s.h, t, &lw.wk.view(file), k);
-        cpu.matmul(&s.h, t, &lw.wv.view(file), v);
-        for (buf, bias) in [(&mut *q, &lw.bq), (&mut *k, &lw.bk), (&mut *v, &lw.bv)] {
+        dev.rms_norm(&s.x, &lw.attn_norm, t, eps, &mut s.h)?;
+        dev.matmul(&s.h, t, &lw.wq, &mut s.q)?;
+        dev.matmul(&s.h, t, &lw.wk, &mut s.k)?;
+        dev.matmul(&s.h, t, &lw.wv, &mut s.v)?;
+        for (buf, bias) in [(&mut s.q, &lw.bq), (&mut s.k, &lw.bk), (&mut s.v, &lw.bv)] {
             if let Some(b) = bias {
-                buf.chunks_exact_mut(b.len()).for_each(|row| cpu::add_in_place(row, b));
+                dev.add_bias(buf, b, t)?;
             }
         }
         if let (Some(qn), Some(kn)) = (&lw.q_norm, &lw.k_norm) {
-            cpu::rms_norm_in_place(q, qn, self.eps());
-            cpu::rms_norm_in_place(k, kn, self.eps());
+            dev.rms_norm_in_place(&mut s.q, qn, t * n_head, eps)?;
+            dev.rms_norm_in_place(&mut s.k, kn, t * n_kv, eps)?;
         }
         let window = self.spec.window(hp, l as u32);
         let base = match (window, self.spec.swa_rope_base) {
@@ -105,13 +110,9 @@ impl Model {
         };
         let freq_scale = hp.rope_scaling.as_ref().map_or(1.0, |r| 1.0 / r.factor as f32);
         let rope = RopeParams { n_rot: hp.rope_dim as usize, base, freq_scale, style: self.spec.rope };
-        cpu::rope(q, n_head, hd, &plan.positions, &rope);
-        cpu::rope(k, n_kv, hd, &plan.positions, &rope);
-        for i in 0..t {
-            let w = n_kv * hd;
-            kv.write(l, plan.slot(i, kv.block_size()), &k[i * w..(i + 1) * w], &v[i * w..(i + 1) * w]);
-        }
-        let seqs: Vec<SeqView> = plan.block_tables.iter().map(|b| SeqView { blocks: b }).collect();
+        dev.rope(&mut s.q, at, t, n_head, hd, &rope)?;
+        dev.rope(&mut s.k, at, t, n_kv, hd, &rope)?;
+        dev.kv_write(kv.layer_mut(l), at, &s.k, &s.v, t)?;
         let p = AttnParams {
             n_head,
             n_kv_head: n_kv,
@@ -120,33 +121,32 @@ impl Model {
             window,
             softcap: None,
         };
-        let attn = &mut s.attn[..t * n_head * hd];
-        let at = TokenPlaces { positions: &plan.positions, token_seq: &plan.token_seq };
-        cpu.attention(q, &at, &seqs, &kv.view(l), &p, attn);
-        cpu.matmul(attn, t, &lw.wo.view(file), &mut s.h);
+        dev.attention(&s.q, at, kv.layer(l), kv.block_size(), &p, &mut s.attn)?;
+        dev.matmul(&s.attn, t, &lw.wo, &mut s.h)?;
         if let Some(w) = &lw.post_attn_norm {
-            cpu::rms_norm_in_place(&mut s.h, w, self.eps());
+            dev.rms_norm_in_place(&mut s.h, w, t, eps)?;
         }
-        debug_assert_eq!(s.h.len(), t * e);
-        cpu::add_in_place(&mut s.x, &s.h);
+        dev.add(&mut s.x, &s.h, t * e)
     }
 
-    fn ffn_block(&self, cpu: &Cpu, l: usize, s: &mut Scratch) {
-        let (hp, lw, file) = (&self.hparams, &self.weights.layers[l], &self.file);
-        let t = s.x.len() / hp.n_embd as usize;
-        let ff = hp.n_ff[l] as usize;
-        let (gate, up) = (&mut s.gate[..t * ff], &mut s.up[..t * ff]);
-        cpu::rms_norm_rows(&s.x, &lw.ffn_norm, self.eps(), &mut s.h);
-        cpu.matmul(&s.h, t, &lw.w_gate.view(file), gate);
-        cpu.matmul(&s.h, t, &lw.w_up.view(file), up);
-        match self.spec.activation {
-            Activation::SwiGlu => cpu::swiglu(gate, up),
-            Activation::GeGlu => cpu::geglu(gate, up),
-        }
-        cpu.matmul(gate, t, &lw.w_down.view(file), &mut s.h);
+    fn ffn_block<C: Compute>(
+        &self,
+        dev: &C,
+        w: &Weights<C::Mat, C::Vector>,
+        t: usize,
+        l: usize,
+        s: &mut Scratch<C::Act>,
+    ) -> Result<(), ModelError> {
+        let (hp, lw, eps) = (&self.hparams, &w.layers[l], self.eps());
+        let (e, ff) = (hp.n_embd as usize, hp.n_ff[l] as usize);
+        dev.rms_norm(&s.x, &lw.ffn_norm, t, eps, &mut s.h)?;
+        dev.matmul(&s.h, t, &lw.w_gate, &mut s.gate)?;
+        dev.matmul(&s.h, t, &lw.w_up, &mut s.up)?;
+        dev.glu(self.spec.activation, &mut s.gate, &s.up, t * ff)?;
+        dev.matmul(&s.gate, t, &lw.w_down, &mut s.h)?;
         if let Some(w) = &lw.post_ffn_norm {
-            cpu::rms_norm_in_place(&mut s.h, w, self.eps());
+            dev.rms_norm_in_place(&mut s.h, w, t, eps)?;
         }
-        cpu::add_in_place(&mut s.x, &s.h);
+        dev.add(&mut s.x, &s.h, t * e)
     }
 }

@@ -2,32 +2,52 @@
 //! llama.cpp's default cache type), holding only the KV heads (GQA). Sequences own blocks
 //! through block tables; the cache itself only stores, and hands out free blocks.
 
-use backend::cpu::KvView;
-use half::f16;
-
+use crate::compute::cpu::CpuLayerKv;
+use crate::compute::Compute;
 use crate::error::ModelError;
 use crate::hparams::HParams;
 
 pub const DEFAULT_BLOCK_SIZE: usize = 16;
 
-struct LayerKv {
-    k: Vec<f16>, // [n_blocks, block_size, n_kv_head, head_dim]
-    v: Vec<f16>, // [n_blocks, block_size, n_kv_head, head_dim]
-    /// n_kv_head * head_dim: one token's K (or V) in this layer.
-    width: usize,
-}
-
-pub struct KvCache {
+/// `L` is the device's storage of one layer (host memory on the CPU, device memory on a GPU).
+pub struct KvCache<L = CpuLayerKv> {
     block_size: usize,
     n_blocks: usize,
-    layers: Vec<LayerKv>,
+    layers: Vec<L>,
     /// Free physical blocks, popped from the end.
     free: Vec<u32>,
     is_free: Vec<bool>, // [n_blocks]
 }
 
-impl KvCache {
+impl KvCache<CpuLayerKv> {
+    /// A host-memory cache of `n_blocks` blocks.
     pub fn new(hp: &HParams, n_blocks: usize, block_size: usize) -> Result<KvCache, ModelError> {
+        Self::build(hp, n_blocks, block_size, |slots, width| Ok(CpuLayerKv::new(slots, width)))
+    }
+
+    /// A host-memory cache with room for `tokens` tokens.
+    pub fn for_tokens(hp: &HParams, tokens: usize, block_size: usize) -> Result<KvCache, ModelError> {
+        Self::new(hp, tokens.div_ceil(block_size).max(1), block_size)
+    }
+}
+
+impl<L> KvCache<L> {
+    /// A cache of `n_blocks` blocks of `block_size` tokens on `dev`, holding only the KV heads.
+    pub fn on<C: Compute<LayerKv = L>>(
+        dev: &C,
+        hp: &HParams,
+        n_blocks: usize,
+        block_size: usize,
+    ) -> Result<KvCache<L>, ModelError> {
+        Self::build(hp, n_blocks, block_size, |slots, width| dev.layer_kv(slots, width))
+    }
+
+    fn build(
+        hp: &HParams,
+        n_blocks: usize,
+        block_size: usize,
+        mut layer: impl FnMut(usize, usize) -> Result<L, ModelError>,
+    ) -> Result<KvCache<L>, ModelError> {
         if block_size == 0 || n_blocks == 0 || n_blocks > u32::MAX as usize {
             return Err(ModelError::KvCache(format!("{n_blocks} blocks of {block_size} tokens is not a usable cache")));
         }
@@ -37,15 +57,14 @@ impl KvCache {
                 hp.head_dim_k, hp.head_dim_v
             )));
         }
+        let slots = n_blocks
+            .checked_mul(block_size)
+            .ok_or_else(|| ModelError::KvCache(format!("{n_blocks} blocks of {block_size} tokens overflow")))?;
         let layers = hp
             .n_head_kv
             .iter()
-            .map(|&kv| {
-                let width = kv as usize * hp.head_dim_k as usize;
-                let n = n_blocks * block_size * width;
-                LayerKv { k: vec![f16::ZERO; n], v: vec![f16::ZERO; n], width }
-            })
-            .collect();
+            .map(|&kv| layer(slots, kv as usize * hp.head_dim_k as usize))
+            .collect::<Result<_, _>>()?;
         Ok(KvCache {
             block_size,
             n_blocks,
@@ -53,11 +72,6 @@ impl KvCache {
             free: (0..n_blocks as u32).rev().collect(),
             is_free: vec![true; n_blocks],
         })
-    }
-
-    /// A cache with room for `tokens` tokens.
-    pub fn for_tokens(hp: &HParams, tokens: usize, block_size: usize) -> Result<KvCache, ModelError> {
-        Self::new(hp, tokens.div_ceil(block_size).max(1), block_size)
     }
 
     pub fn block_size(&self) -> usize {
@@ -101,17 +115,11 @@ impl KvCache {
         true
     }
 
-    /// Stores one token's K and V ([n_kv_head * head_dim] each) of `layer` in `slot`
-    /// (physical block * block_size + offset).
-    pub(crate) fn write(&mut self, layer: usize, slot: usize, k: &[f32], v: &[f32]) {
-        let l = &mut self.layers[layer];
-        let at = slot * l.width;
-        l.k[at..at + l.width].iter_mut().zip(k).for_each(|(d, s)| *d = f16::from_f32(*s));
-        l.v[at..at + l.width].iter_mut().zip(v).for_each(|(d, s)| *d = f16::from_f32(*s));
+    pub(crate) fn layer(&self, l: usize) -> &L {
+        &self.layers[l]
     }
 
-    pub(crate) fn view(&self, layer: usize) -> KvView<'_> {
-        let l = &self.layers[layer];
-        KvView { k: &l.k, v: &l.v, block_size: self.block_size }
+    pub(crate) fn layer_mut(&mut self, l: usize) -> &mut L {
+        &mut self.layers[l]
     }
 }

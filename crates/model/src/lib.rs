@@ -4,6 +4,7 @@
 pub mod arch;
 pub mod batch;
 pub mod chat;
+pub mod compute;
 pub mod error;
 mod forward;
 pub mod hparams;

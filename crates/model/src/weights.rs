@@ -15,32 +15,34 @@ pub struct MatrixRef {
     info: usize,
 }
 
-/// One layer. Matrices are `[rows = outputs, cols = inputs]` (ggml ne1 x ne0).
-pub struct LayerWeights {
-    pub attn_norm: Vec<f32>,              // [n_embd]
-    pub wq: MatrixRef,                    // [n_head * hd, n_embd]
-    pub wk: MatrixRef,                    // [n_kv * hd, n_embd]
-    pub wv: MatrixRef,                    // [n_kv * hd, n_embd]
-    pub bq: Option<Vec<f32>>,             // [n_head * hd]
-    pub bk: Option<Vec<f32>>,             // [n_kv * hd]
-    pub bv: Option<Vec<f32>>,             // [n_kv * hd]
-    pub q_norm: Option<Vec<f32>>,         // [hd]
-    pub k_norm: Option<Vec<f32>>,         // [hd]
-    pub wo: MatrixRef,                    // [n_embd, n_head * hd]
-    pub post_attn_norm: Option<Vec<f32>>, // [n_embd]
-    pub ffn_norm: Vec<f32>,               // [n_embd]
-    pub w_gate: MatrixRef,                // [n_ff, n_embd]
-    pub w_up: MatrixRef,                  // [n_ff, n_embd]
-    pub w_down: MatrixRef,                // [n_embd, n_ff]
-    pub post_ffn_norm: Option<Vec<f32>>,  // [n_embd]
+/// One layer. Matrices are `[rows = outputs, cols = inputs]` (ggml ne1 x ne0). `M` is how a
+/// device holds a matrix and `V` an f32 vector: `MatrixRef` and `Vec<f32>` as loaded (the CPU
+/// uses them directly), device buffers once uploaded to a GPU ([`Weights::try_map`]).
+pub struct LayerWeights<M = MatrixRef, V = Vec<f32>> {
+    pub attn_norm: V,              // [n_embd]
+    pub wq: M,                     // [n_head * hd, n_embd]
+    pub wk: M,                     // [n_kv * hd, n_embd]
+    pub wv: M,                     // [n_kv * hd, n_embd]
+    pub bq: Option<V>,             // [n_head * hd]
+    pub bk: Option<V>,             // [n_kv * hd]
+    pub bv: Option<V>,             // [n_kv * hd]
+    pub q_norm: Option<V>,         // [hd]
+    pub k_norm: Option<V>,         // [hd]
+    pub wo: M,                     // [n_embd, n_head * hd]
+    pub post_attn_norm: Option<V>, // [n_embd]
+    pub ffn_norm: V,               // [n_embd]
+    pub w_gate: M,                 // [n_ff, n_embd]
+    pub w_up: M,                   // [n_ff, n_embd]
+    pub w_down: M,                 // [n_embd, n_ff]
+    pub post_ffn_norm: Option<V>,  // [n_embd]
 }
 
-pub struct Weights {
-    pub token_embd: MatrixRef, // [n_vocab, n_embd]
-    pub layers: Vec<LayerWeights>,
-    pub output_norm: Vec<f32>, // [n_embd]
+pub struct Weights<M = MatrixRef, V = Vec<f32>> {
+    pub token_embd: M, // [n_vocab, n_embd]
+    pub layers: Vec<LayerWeights<M, V>>,
+    pub output_norm: V, // [n_embd]
     /// `output.weight`, or the token embeddings when the model ties them.
-    pub output: MatrixRef, // [n_vocab, n_embd]
+    pub output: M, // [n_vocab, n_embd]
 }
 
 struct Loader<'f> {
@@ -135,6 +137,44 @@ impl Weights {
             layers,
             output_norm: ld.vector("output_norm.weight", e)?,
             output: ld.opt_matrix("output.weight", vocab, e)?.unwrap_or(token_embd),
+        })
+    }
+}
+
+impl<M, V> Weights<M, V> {
+    /// The same weights held another way (uploaded to a device), converted one by one.
+    pub fn try_map<M2, V2, E>(
+        &self,
+        mat: impl Fn(&M) -> Result<M2, E>,
+        vector: impl Fn(&V) -> Result<V2, E>,
+    ) -> Result<Weights<M2, V2>, E> {
+        let opt = |v: &Option<V>| v.as_ref().map(&vector).transpose();
+        let mut layers = Vec::with_capacity(self.layers.len());
+        for l in &self.layers {
+            layers.push(LayerWeights {
+                attn_norm: vector(&l.attn_norm)?,
+                wq: mat(&l.wq)?,
+                wk: mat(&l.wk)?,
+                wv: mat(&l.wv)?,
+                bq: opt(&l.bq)?,
+                bk: opt(&l.bk)?,
+                bv: opt(&l.bv)?,
+                q_norm: opt(&l.q_norm)?,
+                k_norm: opt(&l.k_norm)?,
+                wo: mat(&l.wo)?,
+                post_attn_norm: opt(&l.post_attn_norm)?,
+                ffn_norm: vector(&l.ffn_norm)?,
+                w_gate: mat(&l.w_gate)?,
+                w_up: mat(&l.w_up)?,
+                w_down: mat(&l.w_down)?,
+                post_ffn_norm: opt(&l.post_ffn_norm)?,
+            });
+        }
+        Ok(Weights {
+            token_embd: mat(&self.token_embd)?,
+            layers,
+            output_norm: vector(&self.output_norm)?,
+            output: mat(&self.output)?,
         })
     }
 }

@@ -1,0 +1,159 @@
+//! The CPU's [`Compute`]: f32 slices, weights read in place from the mapped file, the f16 KV
+//! cache in host memory. Every op is the CPU backend's, rounded as llama.cpp's CPU build rounds
+//! (see ARCHITECTURE.md, "Matching llama.cpp's numerics").
+
+use backend::cpu::{self, AttnParams, Cpu, KvView, RopeParams, SeqView, TokenPlaces};
+use gguf::quants::dequantize;
+use gguf::GgufFile;
+use half::f16;
+
+use super::{Compute, Result};
+use crate::arch::Activation;
+use crate::batch::BatchPlan;
+use crate::error::ModelError;
+use crate::weights::MatrixRef;
+
+/// The CPU pool and the file the weights live in.
+pub struct CpuCompute<'a> {
+    pub cpu: &'a Cpu,
+    pub file: &'a GgufFile,
+}
+
+/// One layer's cache in host memory.
+pub struct CpuLayerKv {
+    k: Vec<f16>, // [slots, width] = [n_blocks, block_size, n_kv_head, head_dim]
+    v: Vec<f16>, // [slots, width]
+    width: usize,
+}
+
+impl CpuLayerKv {
+    pub(crate) fn new(slots: usize, width: usize) -> CpuLayerKv {
+        CpuLayerKv { k: vec![f16::ZERO; slots * width], v: vec![f16::ZERO; slots * width], width }
+    }
+}
+
+/// The plan itself plus each token's cache slot.
+pub struct CpuPlaces {
+    plan: BatchPlan,
+    slots: Vec<usize>, // [T]
+}
+
+impl Compute for CpuCompute<'_> {
+    type Act = Vec<f32>;
+    type Mat = MatrixRef;
+    type Vector = Vec<f32>;
+    type LayerKv = CpuLayerKv;
+    type Places = CpuPlaces;
+
+    fn places(&self, plan: &BatchPlan, block_size: usize) -> Result<CpuPlaces> {
+        let slots = (0..plan.len()).map(|i| plan.slot(i, block_size)).collect();
+        Ok(CpuPlaces { plan: plan.clone(), slots })
+    }
+
+    fn act(&self, len: usize) -> Result<Vec<f32>> {
+        Ok(vec![0.0; len])
+    }
+
+    fn layer_kv(&self, slots: usize, width: usize) -> Result<CpuLayerKv> {
+        Ok(CpuLayerKv::new(slots, width))
+    }
+
+    fn embed(&self, table: &MatrixRef, at: &CpuPlaces, t: usize, scale: f32, x: &mut Vec<f32>) -> Result<()> {
+        let w = table.view(self.file);
+        for (row, &id) in x.chunks_exact_mut(w.cols).zip(&at.plan.tokens[..t]) {
+            dequantize(w.ty, w.row(id as usize), row).map_err(|e| ModelError::Weight(e.to_string()))?;
+            if scale != 1.0 {
+                row.iter_mut().for_each(|v| *v *= scale);
+            }
+        }
+        Ok(())
+    }
+
+    fn rms_norm(&self, x: &Vec<f32>, w: &Vec<f32>, rows: usize, eps: f32, out: &mut Vec<f32>) -> Result<()> {
+        let n = rows * w.len();
+        cpu::rms_norm_rows(&x[..n], w, eps, &mut out[..n]);
+        Ok(())
+    }
+
+    fn rms_norm_in_place(&self, x: &mut Vec<f32>, w: &Vec<f32>, rows: usize, eps: f32) -> Result<()> {
+        cpu::rms_norm_in_place(&mut x[..rows * w.len()], w, eps);
+        Ok(())
+    }
+
+    fn matmul(&self, x: &Vec<f32>, t: usize, w: &MatrixRef, out: &mut Vec<f32>) -> Result<()> {
+        let w = w.view(self.file);
+        self.cpu.matmul(&x[..t * w.cols], t, &w, &mut out[..t * w.rows]);
+        Ok(())
+    }
+
+    fn add_bias(&self, x: &mut Vec<f32>, b: &Vec<f32>, rows: usize) -> Result<()> {
+        x[..rows * b.len()].chunks_exact_mut(b.len()).for_each(|row| cpu::add_in_place(row, b));
+        Ok(())
+    }
+
+    fn add(&self, acc: &mut Vec<f32>, x: &Vec<f32>, n: usize) -> Result<()> {
+        cpu::add_in_place(&mut acc[..n], &x[..n]);
+        Ok(())
+    }
+
+    fn rope(
+        &self,
+        x: &mut Vec<f32>,
+        at: &CpuPlaces,
+        t: usize,
+        n_heads: usize,
+        hd: usize,
+        p: &RopeParams,
+    ) -> Result<()> {
+        cpu::rope(&mut x[..t * n_heads * hd], n_heads, hd, &at.plan.positions[..t], p);
+        Ok(())
+    }
+
+    fn kv_write(&self, kv: &mut CpuLayerKv, at: &CpuPlaces, k: &Vec<f32>, v: &Vec<f32>, t: usize) -> Result<()> {
+        let w = kv.width;
+        for (i, &slot) in at.slots[..t].iter().enumerate() {
+            let (src, dst) = (i * w..(i + 1) * w, slot * w..(slot + 1) * w);
+            kv.k[dst.clone()].iter_mut().zip(&k[src.clone()]).for_each(|(d, s)| *d = f16::from_f32(*s));
+            kv.v[dst].iter_mut().zip(&v[src]).for_each(|(d, s)| *d = f16::from_f32(*s));
+        }
+        Ok(())
+    }
+
+    fn attention(
+        &self,
+        q: &Vec<f32>,
+        at: &CpuPlaces,
+        kv: &CpuLayerKv,
+        block_size: usize,
+        p: &AttnParams,
+        out: &mut Vec<f32>,
+    ) -> Result<()> {
+        let plan = &at.plan;
+        let n = plan.len() * p.n_head * p.head_dim;
+        let seqs: Vec<SeqView> = plan.block_tables.iter().map(|b| SeqView { blocks: b }).collect();
+        let places = TokenPlaces { positions: &plan.positions, token_seq: &plan.token_seq };
+        let view = KvView { k: &kv.k, v: &kv.v, block_size };
+        self.cpu.attention(&q[..n], &places, &seqs, &view, p, &mut out[..n]);
+        Ok(())
+    }
+
+    fn glu(&self, act: Activation, gate: &mut Vec<f32>, up: &Vec<f32>, n: usize) -> Result<()> {
+        match act {
+            Activation::SwiGlu => cpu::swiglu(&mut gate[..n], &up[..n]),
+            Activation::GeGlu => cpu::geglu(&mut gate[..n], &up[..n]),
+        }
+        Ok(())
+    }
+
+    fn logits(&self, x: &Vec<f32>, at: &CpuPlaces, norm: &Vec<f32>, eps: f32, output: &MatrixRef) -> Result<Vec<f32>> {
+        let (e, rows) = (norm.len(), &at.plan.logits_rows);
+        let mut last = vec![0.0; rows.len() * e];
+        for (dst, &r) in last.chunks_exact_mut(e).zip(rows) {
+            cpu::rms_norm(&x[r * e..(r + 1) * e], norm, eps, dst);
+        }
+        let w = output.view(self.file);
+        let mut logits = vec![0.0; rows.len() * w.rows];
+        self.cpu.matmul(&last, rows.len(), &w, &mut logits);
+        Ok(logits)
+    }
+}

@@ -1,0 +1,84 @@
+//! The op set one forward step runs on, implemented once per device, so that the forward pass
+//! (forward.rs) is written once: the CPU works on f32 slices and reads weights from the mapped
+//! file, the GPU on device buffers and uploaded weights.
+//!
+//! Activation buffers are sized for the widest layer of the step and each op states how much of
+//! them it touches (`rows` of a vector's width, or `t` tokens), so one set of buffers serves
+//! every layer.
+
+pub mod cpu;
+
+use backend::cpu::{AttnParams, RopeParams};
+
+use crate::arch::Activation;
+use crate::batch::BatchPlan;
+use crate::error::ModelError;
+
+pub type Result<T> = std::result::Result<T, ModelError>;
+
+pub trait Compute {
+    /// f32 activations, row-major [rows, width].
+    type Act;
+    /// A weight matrix [rows = outputs, cols = inputs] in its file encoding.
+    type Mat;
+    /// An f32 vector (norm weights, biases).
+    type Vector;
+    /// One layer's K and V cache blocks.
+    type LayerKv;
+    /// The step's token placement (ids, positions, cache slots, block tables) in the device's
+    /// form, prepared once per step.
+    type Places;
+
+    fn places(&self, plan: &BatchPlan, block_size: usize) -> Result<Self::Places>;
+    /// An activation buffer of `len` f32 (contents unspecified).
+    fn act(&self, len: usize) -> Result<Self::Act>;
+    /// K/V storage for one layer: `slots` tokens of `width` (n_kv_head * head_dim) each.
+    fn layer_kv(&self, slots: usize, width: usize) -> Result<Self::LayerKv>;
+
+    /// x[i, :] = table[token i, :] * scale.
+    fn embed(&self, table: &Self::Mat, at: &Self::Places, t: usize, scale: f32, x: &mut Self::Act) -> Result<()>;
+    /// out[r, :] = rms_norm(x[r, :]) * w for `rows` rows of w's width.
+    fn rms_norm(&self, x: &Self::Act, w: &Self::Vector, rows: usize, eps: f32, out: &mut Self::Act) -> Result<()>;
+    fn rms_norm_in_place(&self, x: &mut Self::Act, w: &Self::Vector, rows: usize, eps: f32) -> Result<()>;
+    /// out[i, :] = W x[i, :] for i < t.
+    fn matmul(&self, x: &Self::Act, t: usize, w: &Self::Mat, out: &mut Self::Act) -> Result<()>;
+    /// x[r, :] += b for `rows` rows of b's width.
+    fn add_bias(&self, x: &mut Self::Act, b: &Self::Vector, rows: usize) -> Result<()>;
+    /// acc[i] += x[i] for i < n.
+    fn add(&self, acc: &mut Self::Act, x: &Self::Act, n: usize) -> Result<()>;
+    /// x: [t, n_heads, head_dim] rotated in place at the tokens' positions.
+    fn rope(
+        &self,
+        x: &mut Self::Act,
+        at: &Self::Places,
+        t: usize,
+        n_heads: usize,
+        head_dim: usize,
+        p: &RopeParams,
+    ) -> Result<()>;
+    /// Stores the step's K and V ([t, width]) in their cache slots.
+    fn kv_write(&self, kv: &mut Self::LayerKv, at: &Self::Places, k: &Self::Act, v: &Self::Act, t: usize)
+        -> Result<()>;
+    /// Paged causal attention of q [t, n_head, head_dim] into out (same shape).
+    fn attention(
+        &self,
+        q: &Self::Act,
+        at: &Self::Places,
+        kv: &Self::LayerKv,
+        block_size: usize,
+        p: &AttnParams,
+        out: &mut Self::Act,
+    ) -> Result<()>;
+    /// gate[i] = act(gate[i]) * up[i] for i < n.
+    fn glu(&self, act: Activation, gate: &mut Self::Act, up: &Self::Act, n: usize) -> Result<()>;
+    /// The logits [rows, vocab] of the plan's `logits_rows`: final norm, then the output matrix,
+    /// copied to the host.
+    fn logits(
+        &self,
+        x: &Self::Act,
+        at: &Self::Places,
+        norm: &Self::Vector,
+        eps: f32,
+        output: &Self::Mat,
+    ) -> Result<Vec<f32>>;
+}
