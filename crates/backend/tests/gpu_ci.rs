@@ -222,3 +222,57 @@ fn gpu_new_on_this_machine_never_panics() {
         }
     }
 }
+
+/// Every HIP constant of our vendor table against the value in the installed HIP headers
+/// (Debian's ROCm 5.2, as in CI): a C++ file of static_asserts built from the Rust values,
+/// checked by the host compiler. The attribute enum was renumbered in ROCm 5.0, so a table
+/// written from memory or from CUDA would fail here.
+#[test]
+fn hip_constants_match_the_installed_headers() {
+    use backend::gpu::vendor::DeviceAttr;
+    let header = Path::new("/usr/include/hip/hip_runtime_api.h");
+    if !header.exists() {
+        assert!(
+            !required("ROCMFORGE_REQUIRE_HIP"),
+            "{} is required (apt-get install libamdhip64-dev)",
+            header.display()
+        );
+        eprintln!("skipped: {} not installed", header.display());
+        return;
+    }
+    let amd = Vendor::Amd;
+    let attrs = [
+        ("hipDeviceAttributeWarpSize", DeviceAttr::WarpSize),
+        ("hipDeviceAttributeMultiprocessorCount", DeviceAttr::MultiprocessorCount),
+        ("hipDeviceAttributeComputeCapabilityMajor", DeviceAttr::ComputeCapabilityMajor),
+        ("hipDeviceAttributeComputeCapabilityMinor", DeviceAttr::ComputeCapabilityMinor),
+        ("hipDeviceAttributeMaxThreadsPerBlock", DeviceAttr::MaxThreadsPerBlock),
+        ("hipDeviceAttributeMaxSharedMemoryPerBlock", DeviceAttr::MaxSharedMemoryPerBlock),
+        ("hipDeviceAttributeSharedMemPerBlockOptin", DeviceAttr::MaxSharedMemoryPerBlockOptin),
+        ("hipDeviceAttributeL2CacheSize", DeviceAttr::L2CacheSize),
+    ];
+    let mut checks: Vec<(String, i64)> =
+        attrs.iter().map(|(name, a)| (name.to_string(), i64::from(amd.attribute_id(*a)))).collect();
+    checks.extend([
+        ("hipErrorNoDevice".to_string(), i64::from(amd.status_no_device())),
+        ("hipErrorOutOfMemory".to_string(), i64::from(amd.status_out_of_memory())),
+        ("hipStreamNonBlocking".to_string(), i64::from(amd.stream_non_blocking())),
+        ("hipStreamCaptureModeThreadLocal".to_string(), i64::from(amd.capture_mode_thread_local())),
+        // The ROCm 5 layout of hipDeviceProp_t, read by hipGetDeviceProperties.
+        ("offsetof(hipDeviceProp_t, gcnArchName)".to_string(), Vendor::hip_gcn_arch_name_offset(false) as i64),
+    ]);
+    let mut src = String::from("#include <cstddef>\n#include <hip/hip_runtime_api.h>\n");
+    for (name, value) in &checks {
+        src += &format!("static_assert((long long)({name}) == {value}LL, \"{name} is not {value}\");\n");
+    }
+    let dir = tmpdir("hip-constants");
+    let file = dir.join("constants.cpp");
+    std::fs::write(&file, src).unwrap();
+    let out = std::process::Command::new("c++")
+        .args(["-fsyntax-only", "-D__HIP_PLATFORM_AMD__"])
+        .arg(&file)
+        .output()
+        .expect("c++ runs");
+    assert!(out.status.success(), "HIP constants differ from the headers:\n{}", String::from_utf8_lossy(&out.stderr));
+    eprintln!("{} HIP constants match {}", checks.len(), header.display());
+}
