@@ -28,7 +28,7 @@ const ATTN_F64_TOL: f64 = 2e-5;
 /// GPU attention against Cpu::attention, same scale: the CPU rounds Q and the softmax weights to
 /// f16 (as llama.cpp's CPU path does) and the GPU keeps them f32; a weight's rounding alone is
 /// 2^-12 of it.
-const ATTN_VS_CPU_TOL: f64 = 2e-3;
+const ATTN_VS_CPU_TOL: f64 = 1e-3;
 
 fn setup(tag: &str) -> Option<(Gpu, Ops)> {
     let gpu = gpu()?;
@@ -528,7 +528,8 @@ fn attention_matches_the_cpu_and_an_f64_reference() {
             st.t()
         );
 
-        // Each token's result does not depend on the rest of the step: run a few alone.
+        // Each token's result does not depend on the rest of the step (nor on the kernel: a
+        // single token is served one head per block, a large step up to 4): run a few alone.
         for i in [0, st.t() / 2, st.t() - 1] {
             let row = c.n_head * c.hd;
             let q1 = gpu.upload(&st.q[i * row..(i + 1) * row], "q alone").unwrap();

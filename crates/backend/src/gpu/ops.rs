@@ -26,9 +26,9 @@ const ELEMENT_THREADS: u32 = 256;
 const ATTN_THREADS: u32 = 256;
 /// Largest head_dim the attention kernel serves (`RF_ATTN_MAX_HD`): 32 lanes of 8 dimensions.
 const ATTN_MAX_HEAD_DIM: usize = 256;
-/// Query-head group sizes with a compiled attention kernel (`rf_attention_g<N>`); a larger
-/// group is split over several blocks.
-const ATTN_GROUPS: [usize; 4] = [1, 2, 4, 8];
+/// Query heads per block of the compiled attention kernels (`rf_attention_g<N>`); a larger
+/// group is split over several blocks. Every kernel computes a head bit for bit the same way.
+const ATTN_GROUPS: [usize; 3] = [1, 2, 4];
 
 /// A step's token placement on the device.
 pub struct PagedPlaces<'a> {
@@ -43,6 +43,7 @@ pub struct PagedPlaces<'a> {
 /// The compiled kernels of the forward pass's ops, for one device.
 pub struct Ops {
     warp: u32,
+    multiprocessors: usize,
     rms_norm: Kernel,
     rms_norm_in_place: Kernel,
     add_in_place: Kernel,
@@ -83,14 +84,11 @@ impl Ops {
         let ew = gpu.compile(&kernels::ELEMENTWISE)?;
         let rope = gpu.compile(&kernels::ROPE)?;
         let attn = gpu.compile(&kernels::ATTENTION)?;
-        let attention = [
-            attn.kernel("rf_attention_g1")?,
-            attn.kernel("rf_attention_g2")?,
-            attn.kernel("rf_attention_g4")?,
-            attn.kernel("rf_attention_g8")?,
-        ];
+        let attention =
+            [attn.kernel("rf_attention_g1")?, attn.kernel("rf_attention_g2")?, attn.kernel("rf_attention_g4")?];
         Ok(Ops {
             warp: gpu.info().warp_size,
+            multiprocessors: gpu.info().multiprocessors as usize,
             rms_norm: ew.kernel("rf_rms_norm_f32")?,
             rms_norm_in_place: ew.kernel("rf_rms_norm_in_place_f32")?,
             add_in_place: ew.kernel("rf_add_in_place_f32")?,
@@ -329,10 +327,18 @@ impl Ops {
             return Ok(());
         }
         let n_phys = u32::try_from(k_cache.len() / row).unwrap_or(u32::MAX);
+        // A block reads each K/V row once for its heads. Few (token, KV head) pairs (decode)
+        // would leave most of the device idle: then one head per block, so more blocks share the
+        // work. The choice never changes a result (every kernel computes a head the same way).
         let group = n_head / n_kv;
-        let gi = ATTN_GROUPS.iter().position(|&g| g >= group).unwrap_or(ATTN_GROUPS.len() - 1);
+        let pairs = mul(OP, t, n_kv)?;
+        let gi = if pairs < self.multiprocessors {
+            0
+        } else {
+            ATTN_GROUPS.iter().position(|&g| g >= group).unwrap_or(ATTN_GROUPS.len() - 1)
+        };
         let parts = group.div_ceil(ATTN_GROUPS[gi]);
-        let grid = as_i32(OP, "t * n_kv_head", mul(OP, t, n_kv)?)? as u32;
+        let grid = as_i32(OP, "t * n_kv_head", pairs)? as u32;
         // Lanes per key: 8 dimensions each, a power of two.
         let lk = (hd / 8).next_power_of_two();
         let window = p.window.map_or(0, |w| i32::try_from(w).unwrap_or(i32::MAX));

@@ -14,6 +14,9 @@
 #define RF_ATTN_WARPS (RF_ATTN_THREADS / RF_WARP)
 // Largest head_dim: 32 lanes of 8 dimensions.
 #define RF_ATTN_MAX_HD 256
+// Rounds of keys per step of a block's loop (more keys in flight, fewer rescales). The same in
+// every kernel, so that a query head gets bit-identical results whichever kernel serves it.
+#define RF_ATTN_UNROLL 4
 
 // k_cache[slots[i], c] = f16(k[i, c]) and the same for v; k, v: [n / width, width]; caches:
 // [n_slots, width]. A slot out of range is skipped (a device-side index cannot be checked
@@ -44,6 +47,11 @@ RF_DEVICE void rf_h8_to_f32(const rf_h8& h, float* f) {
     }
 }
 
+// Physical block holding key number idx (counted from start) of a token, 0 past the last key.
+RF_DEVICE rf_u32 rf_attn_block_of(const rf_u32* table, int idx, int n, int start, int block_size) {
+    return idx < n ? table[(start + idx) / block_size] : 0u;
+}
+
 // Folds the softmax state (mo, lo, ao) of other keys into (m, l, a): running max, sum of
 // exp(score - max), and the exp-weighted sum of V over this lane's 8 dimensions.
 RF_DEVICE void rf_softmax_merge(float& m, float& l, float* a, float mo, float lo, const float* ao) {
@@ -61,16 +69,17 @@ RF_DEVICE void rf_softmax_merge(float& m, float& l, float* a, float mo, float lo
 // row once for up to MAXG query heads (GQA without copying K/V). Work split:
 //   - a lane holds 8 dimensions of a head (one 16-byte f16 load); lk lanes (a power of two,
 //     8 * lk >= head_dim) hold one key, so a warp reads RF_WARP / lk keys at once and the
-//     block RF_ATTN_THREADS / lk ("key slots"), UNROLL rounds of them per step;
+//     block RF_ATTN_THREADS / lk ("key slots"), RF_ATTN_UNROLL rounds of them per step; the
+//     block-table entries of the next step are fetched before the current step's arithmetic;
 //   - each key slot keeps an online softmax (running max, sum, weighted V) per query head;
 //     the slots are merged at the end, within a warp by shuffles, across warps in shared
 //     memory, always in the same order.
 // No score array over the context: any context length works. The split depends only on the
-// token's own context, never on the rest of the step, so a token's output is the same
-// whatever it is batched with. Q, the scores and the softmax are f32.
+// token's own context and a head's arithmetic not on MAXG, so a token's output is the same
+// whatever it is batched with and whichever kernel serves it. Q, scores, softmax are f32.
 // A token whose sequence index or position does not fit the block table, or whose block table
 // names a block outside the cache, gets NaN outputs (device-side indices are checked here).
-template <int MAXG, int UNROLL>
+template <int MAXG>
 RF_DEVICE void rf_attention(const float* RF_RESTRICT q, const rf_f16* RF_RESTRICT k_cache,
                             const rf_f16* RF_RESTRICT v_cache, const rf_u32* RF_RESTRICT positions,
                             const rf_u32* RF_RESTRICT token_seq, const rf_u32* RF_RESTRICT block_tables,
@@ -120,9 +129,14 @@ RF_DEVICE void rf_attention(const float* RF_RESTRICT q, const rf_f16* RF_RESTRIC
         for (int d = 0; d < 8; d++) acc[g][d] = 0.0f;
     }
 
+    const int UNROLL = RF_ATTN_UNROLL;
+    const int step = key_slots * UNROLL;
+    rf_u32 phys[UNROLL];  // physical blocks of this lane's keys in the current step
+#pragma unroll
+    for (int u = 0; u < UNROLL; u++) phys[u] = rf_attn_block_of(table, u * key_slots + key_slot, n, start, block_size);
     bool bad_block = false;
-    for (int base = 0; base < n; base += key_slots * UNROLL) {
-        // All loads of the step first, so they are in flight together.
+    for (int base = 0; base < n; base += step) {
+        // All K/V loads of the step first, so they are in flight together.
         rf_h8 kr[UNROLL], vr[UNROLL];
         bool valid[UNROLL];
 #pragma unroll
@@ -132,11 +146,11 @@ RF_DEVICE void rf_attention(const float* RF_RESTRICT q, const rf_f16* RF_RESTRIC
 #pragma unroll
             for (int w = 0; w < 4; w++) kr[u].w[w] = vr[u].w[w] = 0u;
             if (valid[u]) {
-                const int key = start + idx;
-                const rf_u32 phys = table[key / block_size];
-                if (phys < n_phys) {
+                if (phys[u] < n_phys) {
                     if (has_dims) {
-                        const rf_i64 off = ((rf_i64)phys * block_size + key % block_size) * row_stride + head_off;
+                        const int key = start + idx;
+                        const rf_i64 off =
+                            ((rf_i64)phys[u] * block_size + key % block_size) * row_stride + head_off;
                         kr[u] = *(const rf_h8*)(k_cache + off);
                         vr[u] = *(const rf_h8*)(v_cache + off);
                     }
@@ -146,8 +160,12 @@ RF_DEVICE void rf_attention(const float* RF_RESTRICT q, const rf_f16* RF_RESTRIC
                 }
             }
         }
-        float s[UNROLL][MAXG];   // scores
-        float vf[UNROLL][8];     // V rows, this lane's dimensions
+#pragma unroll
+        for (int u = 0; u < UNROLL; u++) {
+            phys[u] = rf_attn_block_of(table, base + step + u * key_slots + key_slot, n, start, block_size);
+        }
+        float s[UNROLL][MAXG];  // scores
+        float vf[UNROLL][8];    // V rows, this lane's dimensions
 #pragma unroll
         for (int u = 0; u < UNROLL; u++) {
             float kf[8];
@@ -250,8 +268,8 @@ RF_KERNEL void rf_attention_g1(const float* RF_RESTRICT q, const rf_f16* RF_REST
                                const rf_u32* RF_RESTRICT token_seq, const rf_u32* RF_RESTRICT block_tables,
                                float* RF_RESTRICT out, int n_head, int n_kv, int head_dim, int lk, int block_size,
                                int max_blocks, int n_seq, rf_u32 n_phys, int window, float scale, float softcap) {
-    rf_attention<1, 4>(q, k_cache, v_cache, positions, token_seq, block_tables, out, n_head, n_kv, head_dim, lk,
-                       block_size, max_blocks, n_seq, n_phys, window, scale, softcap);
+    rf_attention<1>(q, k_cache, v_cache, positions, token_seq, block_tables, out, n_head, n_kv, head_dim, lk,
+                    block_size, max_blocks, n_seq, n_phys, window, scale, softcap);
 }
 
 RF_KERNEL void rf_attention_g2(const float* RF_RESTRICT q, const rf_f16* RF_RESTRICT k_cache,
@@ -259,8 +277,8 @@ RF_KERNEL void rf_attention_g2(const float* RF_RESTRICT q, const rf_f16* RF_REST
                                const rf_u32* RF_RESTRICT token_seq, const rf_u32* RF_RESTRICT block_tables,
                                float* RF_RESTRICT out, int n_head, int n_kv, int head_dim, int lk, int block_size,
                                int max_blocks, int n_seq, rf_u32 n_phys, int window, float scale, float softcap) {
-    rf_attention<2, 2>(q, k_cache, v_cache, positions, token_seq, block_tables, out, n_head, n_kv, head_dim, lk,
-                       block_size, max_blocks, n_seq, n_phys, window, scale, softcap);
+    rf_attention<2>(q, k_cache, v_cache, positions, token_seq, block_tables, out, n_head, n_kv, head_dim, lk,
+                    block_size, max_blocks, n_seq, n_phys, window, scale, softcap);
 }
 
 RF_KERNEL void rf_attention_g4(const float* RF_RESTRICT q, const rf_f16* RF_RESTRICT k_cache,
@@ -268,15 +286,6 @@ RF_KERNEL void rf_attention_g4(const float* RF_RESTRICT q, const rf_f16* RF_REST
                                const rf_u32* RF_RESTRICT token_seq, const rf_u32* RF_RESTRICT block_tables,
                                float* RF_RESTRICT out, int n_head, int n_kv, int head_dim, int lk, int block_size,
                                int max_blocks, int n_seq, rf_u32 n_phys, int window, float scale, float softcap) {
-    rf_attention<4, 2>(q, k_cache, v_cache, positions, token_seq, block_tables, out, n_head, n_kv, head_dim, lk,
-                       block_size, max_blocks, n_seq, n_phys, window, scale, softcap);
-}
-
-RF_KERNEL void rf_attention_g8(const float* RF_RESTRICT q, const rf_f16* RF_RESTRICT k_cache,
-                               const rf_f16* RF_RESTRICT v_cache, const rf_u32* RF_RESTRICT positions,
-                               const rf_u32* RF_RESTRICT token_seq, const rf_u32* RF_RESTRICT block_tables,
-                               float* RF_RESTRICT out, int n_head, int n_kv, int head_dim, int lk, int block_size,
-                               int max_blocks, int n_seq, rf_u32 n_phys, int window, float scale, float softcap) {
-    rf_attention<8, 1>(q, k_cache, v_cache, positions, token_seq, block_tables, out, n_head, n_kv, head_dim, lk,
-                       block_size, max_blocks, n_seq, n_phys, window, scale, softcap);
+    rf_attention<4>(q, k_cache, v_cache, positions, token_seq, block_tables, out, n_head, n_kv, head_dim, lk,
+                    block_size, max_blocks, n_seq, n_phys, window, scale, softcap);
 }
