@@ -47,9 +47,41 @@ RF_DEVICE void rf_h8_to_f32(const rf_h8& h, float* f) {
     }
 }
 
-// Physical block holding key number idx (counted from start) of a token, 0 past the last key.
-RF_DEVICE rf_u32 rf_attn_block_of(const rf_u32* table, int idx, int n, int start, int block_size) {
-    return idx < n ? table[(start + idx) / block_size] : 0u;
+// Physical blocks of this lane's keys in the step starting at key `base` (counted from the
+// token's first key `start`): UNROLL rounds of key_slots keys; 0 past the last key.
+template <int UNROLL>
+RF_DEVICE void rf_attn_blocks(const rf_u32* table, int base, int key_slots, int key_slot, int n, int start,
+                              int block_size, rf_u32* phys) {
+#pragma unroll
+    for (int u = 0; u < UNROLL; u++) {
+        const int idx = base + u * key_slots + key_slot;
+        phys[u] = idx < n ? table[(start + idx) / block_size] : 0u;
+    }
+}
+
+// This lane's 8 dimensions of the K and V rows of the same keys, zero where there is no key.
+// valid[u]: the key exists and its block is in the cache; a block outside it sets `bad`.
+template <int UNROLL>
+RF_DEVICE void rf_attn_load(const rf_f16* k_cache, const rf_f16* v_cache, const rf_u32* phys, int base, int key_slots,
+                            int key_slot, int n, int start, int block_size, rf_u32 n_phys, bool has_dims,
+                            rf_i64 row_stride, rf_i64 head_off, rf_h8* kr, rf_h8* vr, bool* valid, bool& bad) {
+#pragma unroll
+    for (int u = 0; u < UNROLL; u++) {
+        const int idx = base + u * key_slots + key_slot;
+        valid[u] = idx < n;
+#pragma unroll
+        for (int w = 0; w < 4; w++) kr[u].w[w] = vr[u].w[w] = 0u;
+        if (!valid[u]) continue;
+        if (phys[u] >= n_phys) {
+            bad = true;
+            valid[u] = false;
+        } else if (has_dims) {
+            const int key = start + idx;
+            const rf_i64 off = ((rf_i64)phys[u] * block_size + key % block_size) * row_stride + head_off;
+            kr[u] = *(const rf_h8*)(k_cache + off);
+            vr[u] = *(const rf_h8*)(v_cache + off);
+        }
+    }
 }
 
 // Folds the softmax state (mo, lo, ao) of other keys into (m, l, a): running max, sum of
@@ -70,7 +102,8 @@ RF_DEVICE void rf_softmax_merge(float& m, float& l, float* a, float mo, float lo
 //   - a lane holds 8 dimensions of a head (one 16-byte f16 load); lk lanes (a power of two,
 //     8 * lk >= head_dim) hold one key, so a warp reads RF_WARP / lk keys at once and the
 //     block RF_ATTN_THREADS / lk ("key slots"), RF_ATTN_UNROLL rounds of them per step; the
-//     block-table entries of the next step are fetched before the current step's arithmetic;
+//     next step's K/V rows (and the block ids of the one after) are loaded before the
+//     current step's arithmetic;
 //   - each key slot keeps an online softmax (running max, sum, weighted V) per query head;
 //     the slots are merged at the end, within a warp by shuffles, across warps in shared
 //     memory, always in the same order.
@@ -131,39 +164,21 @@ RF_DEVICE void rf_attention(const float* RF_RESTRICT q, const rf_f16* RF_RESTRIC
 
     const int UNROLL = RF_ATTN_UNROLL;
     const int step = key_slots * UNROLL;
-    rf_u32 phys[UNROLL];  // physical blocks of this lane's keys in the current step
-#pragma unroll
-    for (int u = 0; u < UNROLL; u++) phys[u] = rf_attn_block_of(table, u * key_slots + key_slot, n, start, block_size);
     bool bad_block = false;
+    rf_u32 phys[UNROLL];  // physical blocks of this lane's keys in the next step to load
+    rf_h8 kr[UNROLL], vr[UNROLL];
+    bool valid[UNROLL];
+    rf_attn_blocks<UNROLL>(table, 0, key_slots, key_slot, n, start, block_size, phys);
+    rf_attn_load<UNROLL>(k_cache, v_cache, phys, 0, key_slots, key_slot, n, start, block_size, n_phys, has_dims,
+                         row_stride, head_off, kr, vr, valid, bad_block);
+    rf_attn_blocks<UNROLL>(table, step, key_slots, key_slot, n, start, block_size, phys);
     for (int base = 0; base < n; base += step) {
-        // All K/V loads of the step first, so they are in flight together.
-        rf_h8 kr[UNROLL], vr[UNROLL];
-        bool valid[UNROLL];
-#pragma unroll
-        for (int u = 0; u < UNROLL; u++) {
-            const int idx = base + u * key_slots + key_slot;
-            valid[u] = idx < n;
-#pragma unroll
-            for (int w = 0; w < 4; w++) kr[u].w[w] = vr[u].w[w] = 0u;
-            if (valid[u]) {
-                if (phys[u] < n_phys) {
-                    if (has_dims) {
-                        const int key = start + idx;
-                        const rf_i64 off =
-                            ((rf_i64)phys[u] * block_size + key % block_size) * row_stride + head_off;
-                        kr[u] = *(const rf_h8*)(k_cache + off);
-                        vr[u] = *(const rf_h8*)(v_cache + off);
-                    }
-                } else {
-                    bad_block = true;
-                    valid[u] = false;
-                }
-            }
-        }
-#pragma unroll
-        for (int u = 0; u < UNROLL; u++) {
-            phys[u] = rf_attn_block_of(table, base + step + u * key_slots + key_slot, n, start, block_size);
-        }
+        // The next step's rows are in flight during this step's arithmetic.
+        rf_h8 kn[UNROLL], vn[UNROLL];
+        bool valid_n[UNROLL];
+        rf_attn_load<UNROLL>(k_cache, v_cache, phys, base + step, key_slots, key_slot, n, start, block_size, n_phys,
+                             has_dims, row_stride, head_off, kn, vn, valid_n, bad_block);
+        rf_attn_blocks<UNROLL>(table, base + 2 * step, key_slots, key_slot, n, start, block_size, phys);
         float s[UNROLL][MAXG];  // scores
         float vf[UNROLL][8];    // V rows, this lane's dimensions
 #pragma unroll
@@ -203,6 +218,12 @@ RF_DEVICE void rf_attention(const float* RF_RESTRICT q, const rf_f16* RF_RESTRIC
                 for (int d = 0; d < 8; d++) acc[g][d] += p * vf[u][d];
             }
             m[g] = mx;
+        }
+#pragma unroll
+        for (int u = 0; u < UNROLL; u++) {
+            kr[u] = kn[u];
+            vr[u] = vn[u];
+            valid[u] = valid_n[u];
         }
     }
 
