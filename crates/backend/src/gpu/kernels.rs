@@ -6,15 +6,21 @@ use super::rtc::KernelSource;
 /// The prelude every kernel includes as `prelude.h`.
 pub const PRELUDE: &str = include_str!("kernels/prelude.h");
 
-/// f32 RMS norm and add.
+/// f32 row and element ops: RMS norms, adds, bias, SwiGLU/GeGLU, row gathers.
 pub const ELEMENTWISE: KernelSource =
     KernelSource::new_static("elementwise.cu", include_str!("kernels/elementwise.cu"));
+
+/// Rotary position embedding (NORM and NEOX).
+pub const ROPE: KernelSource = KernelSource::new_static("rope.cu", include_str!("kernels/rope.cu"));
+
+/// Paged attention over the f16 KV cache, and the KV cache write.
+pub const ATTENTION: KernelSource = KernelSource::new_static("attention.cu", include_str!("kernels/attention.cu"));
 
 /// Kernels that check the prelude's helpers on a device.
 pub const SELFTEST: KernelSource = KernelSource::new_static("selftest.cu", include_str!("kernels/selftest.cu"));
 
 /// Every kernel source.
-pub const ALL: &[KernelSource] = &[ELEMENTWISE, SELFTEST];
+pub const ALL: &[KernelSource] = &[ELEMENTWISE, ROPE, ATTENTION, SELFTEST];
 
 /// Directory of the kernel sources in the repository (for tests that list it).
 pub const SOURCE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/gpu/kernels");

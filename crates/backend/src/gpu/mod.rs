@@ -13,6 +13,7 @@
 //! - [`Module`] / [`Kernel`] — loaded code objects; launches are checked against the kernel's
 //!   parameter list (read from its source) and the device's limits.
 //! - [`Graph`] — captured launch sequences, replayed with one call.
+//! - [`Ops`] — the forward pass's ops (norms, rope, KV write, paged attention, activations).
 //!
 //! Every driver call's status is checked and turned into a [`GpuError`] naming the call and the
 //! driver's own description. Synchronisation is per stream, never the whole device.
@@ -28,6 +29,7 @@ pub mod ffi;
 pub mod kernels;
 mod memory;
 mod module;
+pub mod ops;
 pub mod rtc;
 pub mod search;
 pub mod signature;
@@ -41,6 +43,7 @@ pub use error::{GpuError, Result};
 pub use ffi::DeviceElem;
 pub use memory::{Allocation, Arena, DeviceBuffer, ARENA_ALIGN};
 pub use module::{Arg, Kernel, LaunchConfig, Module};
+pub use ops::{Ops, PagedPlaces};
 pub use rtc::{cache_key, Built, Compiler, KernelCache, KernelSource, Rtc};
 pub use search::{LibKind, SearchEnv};
 pub use signature::ElemType;

@@ -1,0 +1,312 @@
+// Paged causal attention over the f16 KV cache, and the cache write that feeds it.
+//
+// Cache layout (one layer): K and V each [n_phys * block_size, n_kv * head_dim] f16; the row of
+// slot = physical block * block_size + offset holds every KV head of one position. A sequence's
+// logical block b lives in physical block block_tables[seq * max_blocks + b].
+#include "prelude.h"
+
+#define RF_NEG_INF (-__int_as_float(0x7f800000))
+#define RF_NAN __int_as_float(0x7fc00000)
+
+// Threads of an attention block; the same on every vendor, so that keys are dealt to the same
+// key slots whatever the warp size.
+#define RF_ATTN_THREADS 256
+#define RF_ATTN_WARPS (RF_ATTN_THREADS / RF_WARP)
+// Largest head_dim: 32 lanes of 8 dimensions.
+#define RF_ATTN_MAX_HD 256
+// Rounds of keys per step of a block's loop (more keys in flight, fewer rescales). The same in
+// every kernel, so that a query head gets bit-identical results whichever kernel serves it.
+#define RF_ATTN_UNROLL 4
+
+// k_cache[slots[i], c] = f16(k[i, c]) and the same for v; k, v: [n / width, width]; caches:
+// [n_slots, width]. A slot out of range is skipped (a device-side index cannot be checked
+// before the launch).
+RF_KERNEL void rf_kv_write_f16(const float* RF_RESTRICT k, const float* RF_RESTRICT v,
+                               const rf_u32* RF_RESTRICT slots, rf_f16* RF_RESTRICT k_cache,
+                               rf_f16* RF_RESTRICT v_cache, rf_i64 n, int width, rf_u32 n_slots) {
+    const rf_i64 i = (rf_i64)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    const rf_i64 r = i / width;
+    const rf_u32 slot = slots[r];
+    if (slot >= n_slots) return;
+    const rf_i64 dst = (rf_i64)slot * width + (i - r * width);
+    k_cache[dst] = rf_f32_to_f16(k[i]);
+    v_cache[dst] = rf_f32_to_f16(v[i]);
+}
+
+// Eight f16 values in one 16-byte load.
+struct alignas(16) rf_h8 {
+    rf_u32 w[4];
+};
+
+RF_DEVICE void rf_h8_to_f32(const rf_h8& h, float* f) {
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        f[2 * i] = rf_f16_to_f32((rf_f16)(h.w[i] & 0xffffu));
+        f[2 * i + 1] = rf_f16_to_f32((rf_f16)(h.w[i] >> 16));
+    }
+}
+
+// Physical blocks of this lane's keys in the step starting at key `base` (counted from the
+// token's first key `start`): UNROLL rounds of key_slots keys; 0 past the last key.
+template <int UNROLL>
+RF_DEVICE void rf_attn_blocks(const rf_u32* table, int base, int key_slots, int key_slot, int n, int start,
+                              int block_size, rf_u32* phys) {
+#pragma unroll
+    for (int u = 0; u < UNROLL; u++) {
+        const int idx = base + u * key_slots + key_slot;
+        phys[u] = idx < n ? table[(start + idx) / block_size] : 0u;
+    }
+}
+
+// This lane's 8 dimensions of the K and V rows of the same keys, zero where there is no key.
+// valid[u]: the key exists and its block is in the cache; a block outside it sets `bad`.
+template <int UNROLL>
+RF_DEVICE void rf_attn_load(const rf_f16* k_cache, const rf_f16* v_cache, const rf_u32* phys, int base, int key_slots,
+                            int key_slot, int n, int start, int block_size, rf_u32 n_phys, bool has_dims,
+                            rf_i64 row_stride, rf_i64 head_off, rf_h8* kr, rf_h8* vr, bool* valid, bool& bad) {
+#pragma unroll
+    for (int u = 0; u < UNROLL; u++) {
+        const int idx = base + u * key_slots + key_slot;
+        valid[u] = idx < n;
+#pragma unroll
+        for (int w = 0; w < 4; w++) kr[u].w[w] = vr[u].w[w] = 0u;
+        if (!valid[u]) continue;
+        if (phys[u] >= n_phys) {
+            bad = true;
+            valid[u] = false;
+        } else if (has_dims) {
+            const int key = start + idx;
+            const rf_i64 off = ((rf_i64)phys[u] * block_size + key % block_size) * row_stride + head_off;
+            kr[u] = *(const rf_h8*)(k_cache + off);
+            vr[u] = *(const rf_h8*)(v_cache + off);
+        }
+    }
+}
+
+// Folds the softmax state (mo, lo, ao) of other keys into (m, l, a): running max, sum of
+// exp(score - max), and the exp-weighted sum of V over this lane's 8 dimensions.
+RF_DEVICE void rf_softmax_merge(float& m, float& l, float* a, float mo, float lo, const float* ao) {
+    const float mx = fmaxf(m, mo);
+    if (mx == RF_NEG_INF) return;  // neither side has seen a key
+    const float c = expf(m - mx);
+    const float co = expf(mo - mx);
+    l = l * c + lo * co;
+#pragma unroll
+    for (int d = 0; d < 8; d++) a[d] = a[d] * c + ao[d] * co;
+    m = mx;
+}
+
+// One block per (token, KV head, part of its query-head group): the block reads each K and V
+// row once for up to MAXG query heads (GQA without copying K/V). Work split:
+//   - a lane holds 8 dimensions of a head (one 16-byte f16 load); lk lanes (a power of two,
+//     8 * lk >= head_dim) hold one key, so a warp reads RF_WARP / lk keys at once and the
+//     block RF_ATTN_THREADS / lk ("key slots"), RF_ATTN_UNROLL rounds of them per step; the
+//     next step's K/V rows (and the block ids of the one after) are loaded before the
+//     current step's arithmetic;
+//   - each key slot keeps an online softmax (running max, sum, weighted V) per query head;
+//     the slots are merged at the end, within a warp by shuffles, across warps in shared
+//     memory, always in the same order.
+// No score array over the context: any context length works. The split depends only on the
+// token's own context and a head's arithmetic not on MAXG, so a token's output is the same
+// whatever it is batched with and whichever kernel serves it. Q, scores, softmax are f32.
+// A token whose sequence index or position does not fit the block table, or whose block table
+// names a block outside the cache, gets NaN outputs (device-side indices are checked here).
+template <int MAXG>
+RF_DEVICE void rf_attention(const float* RF_RESTRICT q, const rf_f16* RF_RESTRICT k_cache,
+                            const rf_f16* RF_RESTRICT v_cache, const rf_u32* RF_RESTRICT positions,
+                            const rf_u32* RF_RESTRICT token_seq, const rf_u32* RF_RESTRICT block_tables,
+                            float* RF_RESTRICT out, int n_head, int n_kv, int head_dim, int lk, int block_size,
+                            int max_blocks, int n_seq, rf_u32 n_phys, int window, float scale, float softcap) {
+    __shared__ float sm_m[RF_ATTN_WARPS][MAXG];             // per warp and head: max
+    __shared__ float sm_l[RF_ATTN_WARPS][MAXG];             // per warp and head: sum
+    __shared__ float sm_acc[RF_ATTN_WARPS][RF_ATTN_MAX_HD];  // per warp, one head at a time
+    __shared__ int sm_bad;
+
+    const int tok = blockIdx.x / n_kv;
+    const int kvh = blockIdx.x - tok * n_kv;
+    const int group = n_head / n_kv;
+    const int nh = min(MAXG, group - (int)blockIdx.y * MAXG);  // query heads served here
+    const int h0 = kvh * group + (int)blockIdx.y * MAXG;       // the first of them
+    const int lane = rf_lane();
+    const int warp = rf_warp_id();
+    const int d0 = (lane % lk) * 8;  // this lane's dimensions d0..d0+7
+    const bool has_dims = d0 < head_dim;
+    const int per_warp = RF_WARP / lk;
+    const int key_slots = RF_ATTN_WARPS * per_warp;
+    const int key_slot = warp * per_warp + lane / lk;
+
+    const rf_u32 pos_u = positions[tok];
+    const rf_u32 seq = token_seq[tok];
+    const bool token_ok = seq < (rf_u32)n_seq && pos_u < (rf_u32)max_blocks * (rf_u32)block_size;
+    const int pos = token_ok ? (int)pos_u : 0;
+    const int start = (window > 0 && pos + 1 > window) ? pos + 1 - window : 0;
+    const int n = token_ok ? pos - start + 1 : 0;  // keys start..=pos
+    const rf_u32* table = block_tables + (rf_i64)(token_ok ? seq : 0u) * max_blocks;
+    const rf_i64 row_stride = (rf_i64)n_kv * head_dim;
+    const rf_i64 head_off = (rf_i64)kvh * head_dim + d0;
+
+    float qv[MAXG][8];  // [head][dim] this lane's part of each query
+#pragma unroll
+    for (int g = 0; g < MAXG; g++) {
+        const rf_i64 at = ((rf_i64)tok * n_head + h0 + g) * head_dim + d0;
+#pragma unroll
+        for (int d = 0; d < 8; d++) qv[g][d] = (g < nh && has_dims) ? q[at + d] : 0.0f;
+    }
+    float m[MAXG], l[MAXG], acc[MAXG][8];
+#pragma unroll
+    for (int g = 0; g < MAXG; g++) {
+        m[g] = RF_NEG_INF;
+        l[g] = 0.0f;
+#pragma unroll
+        for (int d = 0; d < 8; d++) acc[g][d] = 0.0f;
+    }
+
+    const int UNROLL = RF_ATTN_UNROLL;
+    const int step = key_slots * UNROLL;
+    bool bad_block = false;
+    rf_u32 phys[UNROLL];  // physical blocks of this lane's keys in the next step to load
+    rf_h8 kr[UNROLL], vr[UNROLL];
+    bool valid[UNROLL];
+    rf_attn_blocks<UNROLL>(table, 0, key_slots, key_slot, n, start, block_size, phys);
+    rf_attn_load<UNROLL>(k_cache, v_cache, phys, 0, key_slots, key_slot, n, start, block_size, n_phys, has_dims,
+                         row_stride, head_off, kr, vr, valid, bad_block);
+    rf_attn_blocks<UNROLL>(table, step, key_slots, key_slot, n, start, block_size, phys);
+    for (int base = 0; base < n; base += step) {
+        // The next step's rows are in flight during this step's arithmetic.
+        rf_h8 kn[UNROLL], vn[UNROLL];
+        bool valid_n[UNROLL];
+        rf_attn_load<UNROLL>(k_cache, v_cache, phys, base + step, key_slots, key_slot, n, start, block_size, n_phys,
+                             has_dims, row_stride, head_off, kn, vn, valid_n, bad_block);
+        rf_attn_blocks<UNROLL>(table, base + 2 * step, key_slots, key_slot, n, start, block_size, phys);
+        float s[UNROLL][MAXG];  // scores
+        float vf[UNROLL][8];    // V rows, this lane's dimensions
+#pragma unroll
+        for (int u = 0; u < UNROLL; u++) {
+            float kf[8];
+            rf_h8_to_f32(kr[u], kf);
+            rf_h8_to_f32(vr[u], vf[u]);
+#pragma unroll
+            for (int g = 0; g < MAXG; g++) {
+                s[u][g] = RF_NEG_INF;
+                if (g >= nh) continue;  // uniform over the block: shuffles stay converged
+                float dot = 0.0f;
+#pragma unroll
+                for (int d = 0; d < 8; d++) dot += qv[g][d] * kf[d];
+                for (int o = lk / 2; o > 0; o >>= 1) dot += rf_shfl_xor(dot, o);
+                dot *= scale;
+                if (softcap > 0.0f) dot = softcap * tanhf(dot / softcap);
+                if (valid[u]) s[u][g] = dot;
+            }
+        }
+#pragma unroll
+        for (int g = 0; g < MAXG; g++) {
+            if (g >= nh) continue;
+            float mx = m[g];
+#pragma unroll
+            for (int u = 0; u < UNROLL; u++) mx = fmaxf(mx, s[u][g]);
+            if (mx == RF_NEG_INF) continue;  // no key in this slot yet
+            const float corr = expf(m[g] - mx);
+            l[g] *= corr;
+#pragma unroll
+            for (int d = 0; d < 8; d++) acc[g][d] *= corr;
+#pragma unroll
+            for (int u = 0; u < UNROLL; u++) {
+                const float p = expf(s[u][g] - mx);
+                l[g] += p;
+#pragma unroll
+                for (int d = 0; d < 8; d++) acc[g][d] += p * vf[u][d];
+            }
+            m[g] = mx;
+        }
+#pragma unroll
+        for (int u = 0; u < UNROLL; u++) {
+            kr[u] = kn[u];
+            vr[u] = vn[u];
+            valid[u] = valid_n[u];
+        }
+    }
+
+    // Merge the key slots of a warp: lanes lk, 2 lk, ... apart hold the same dimensions.
+    for (int o = lk; o < RF_WARP; o <<= 1) {
+#pragma unroll
+        for (int g = 0; g < MAXG; g++) {
+            if (g >= nh) continue;
+            const float mo = rf_shfl_xor(m[g], o);
+            const float lo = rf_shfl_xor(l[g], o);
+            float ao[8];
+#pragma unroll
+            for (int d = 0; d < 8; d++) ao[d] = rf_shfl_xor(acc[g][d], o);
+            rf_softmax_merge(m[g], l[g], acc[g], mo, lo, ao);
+        }
+    }
+
+    // Merge the warps, one head at a time, warp 0 first.
+    if (threadIdx.x == 0) sm_bad = 0;
+    __syncthreads();
+    if (bad_block) sm_bad = 1;
+    if (lane == 0) {
+#pragma unroll
+        for (int g = 0; g < MAXG; g++) {
+            sm_m[warp][g] = m[g];
+            sm_l[warp][g] = l[g];
+        }
+    }
+    __syncthreads();
+    const bool bad = !token_ok || sm_bad != 0;
+#pragma unroll
+    for (int g = 0; g < MAXG; g++) {
+        if (g < nh) {  // uniform over the block
+            if (lane < lk && has_dims) {
+#pragma unroll
+                for (int d = 0; d < 8; d++) sm_acc[warp][d0 + d] = acc[g][d];
+            }
+            __syncthreads();
+            float mx = RF_NEG_INF;
+            for (int w = 0; w < RF_ATTN_WARPS; w++) mx = fmaxf(mx, sm_m[w][g]);
+            float* o = out + ((rf_i64)tok * n_head + h0 + g) * head_dim;
+            for (int d = threadIdx.x; d < head_dim; d += blockDim.x) {
+                float sum = 0.0f;
+                float wv = 0.0f;
+                for (int w = 0; w < RF_ATTN_WARPS; w++) {
+                    if (sm_m[w][g] == RF_NEG_INF) continue;
+                    const float c = expf(sm_m[w][g] - mx);
+                    sum += sm_l[w][g] * c;
+                    wv += sm_acc[w][d] * c;
+                }
+                o[d] = bad ? RF_NAN : wv / sum;
+            }
+            __syncthreads();
+        }
+    }
+}
+
+// The kernels, by the largest query-head group a block serves (blocks of RF_ATTN_THREADS).
+// q, out: [t, n_head, head_dim] f32; caches as above; positions, token_seq: [t];
+// block_tables: [n_seq, max_blocks]; grid (t * n_kv, ceil(group / MAXG)).
+RF_KERNEL void rf_attention_g1(const float* RF_RESTRICT q, const rf_f16* RF_RESTRICT k_cache,
+                               const rf_f16* RF_RESTRICT v_cache, const rf_u32* RF_RESTRICT positions,
+                               const rf_u32* RF_RESTRICT token_seq, const rf_u32* RF_RESTRICT block_tables,
+                               float* RF_RESTRICT out, int n_head, int n_kv, int head_dim, int lk, int block_size,
+                               int max_blocks, int n_seq, rf_u32 n_phys, int window, float scale, float softcap) {
+    rf_attention<1>(q, k_cache, v_cache, positions, token_seq, block_tables, out, n_head, n_kv, head_dim, lk,
+                    block_size, max_blocks, n_seq, n_phys, window, scale, softcap);
+}
+
+RF_KERNEL void rf_attention_g2(const float* RF_RESTRICT q, const rf_f16* RF_RESTRICT k_cache,
+                               const rf_f16* RF_RESTRICT v_cache, const rf_u32* RF_RESTRICT positions,
+                               const rf_u32* RF_RESTRICT token_seq, const rf_u32* RF_RESTRICT block_tables,
+                               float* RF_RESTRICT out, int n_head, int n_kv, int head_dim, int lk, int block_size,
+                               int max_blocks, int n_seq, rf_u32 n_phys, int window, float scale, float softcap) {
+    rf_attention<2>(q, k_cache, v_cache, positions, token_seq, block_tables, out, n_head, n_kv, head_dim, lk,
+                    block_size, max_blocks, n_seq, n_phys, window, scale, softcap);
+}
+
+RF_KERNEL void rf_attention_g4(const float* RF_RESTRICT q, const rf_f16* RF_RESTRICT k_cache,
+                               const rf_f16* RF_RESTRICT v_cache, const rf_u32* RF_RESTRICT positions,
+                               const rf_u32* RF_RESTRICT token_seq, const rf_u32* RF_RESTRICT block_tables,
+                               float* RF_RESTRICT out, int n_head, int n_kv, int head_dim, int lk, int block_size,
+                               int max_blocks, int n_seq, rf_u32 n_phys, int window, float scale, float softcap) {
+    rf_attention<4>(q, k_cache, v_cache, positions, token_seq, block_tables, out, n_head, n_kv, head_dim, lk,
+                    block_size, max_blocks, n_seq, n_phys, window, scale, softcap);
+}

@@ -1,0 +1,424 @@
+//! The forward pass's ops on the GPU (all but the quantized matrix products): RMS norms, adds,
+//! rope, the KV cache write, paged attention, gated activations and row gathers. Semantics are
+//! those of the CPU ops in `crate::cpu`; activations are f32, the KV cache f16.
+//!
+//! Buffers may be longer than an op needs (they are sized for the largest step): only the stated
+//! prefix is read or written. Sizes are checked before any launch, and a bad one is a
+//! [`GpuError::Invalid`] naming the op and the buffer. Indices that live on the device (row
+//! indices, slots, positions, block tables) cannot be checked on the host: the kernels check them
+//! and turn a bad one into NaN outputs (or, for the cache write, a skipped row), never an access
+//! out of bounds.
+
+use half::f16;
+
+use super::device::Gpu;
+use super::error::{GpuError, Result};
+use super::kernels;
+use super::memory::DeviceBuffer;
+use super::module::{Kernel, LaunchConfig};
+use super::stream::Stream;
+use crate::cpu::{AttnParams, RopeParams, RopeStyle};
+use crate::gpu_args;
+
+/// Threads per block of the element-wise kernels.
+const ELEMENT_THREADS: u32 = 256;
+/// Threads per attention block (`RF_ATTN_THREADS` in attention.cu).
+const ATTN_THREADS: u32 = 256;
+/// Largest head_dim the attention kernel serves (`RF_ATTN_MAX_HD`): 32 lanes of 8 dimensions.
+const ATTN_MAX_HEAD_DIM: usize = 256;
+/// Query heads per block of the compiled attention kernels (`rf_attention_g<N>`); a larger
+/// group is split over several blocks. Every kernel computes a head bit for bit the same way.
+const ATTN_GROUPS: [usize; 3] = [1, 2, 4];
+
+/// A step's token placement on the device.
+pub struct PagedPlaces<'a> {
+    pub positions: &'a DeviceBuffer<u32>, // [t] position of each token in its sequence
+    pub token_seq: &'a DeviceBuffer<u32>, // [t] index of its sequence
+    pub block_tables: &'a DeviceBuffer<u32>, // [n_seq, max_blocks] physical block ids, row-major
+    pub max_blocks: usize,                // row length of block_tables
+    pub t: usize,                         // tokens in the step
+    pub max_pos: u32,                     // largest position in the step (checked against the table)
+}
+
+/// The compiled kernels of the forward pass's ops, for one device.
+pub struct Ops {
+    warp: u32,
+    multiprocessors: usize,
+    rms_norm: Kernel,
+    rms_norm_in_place: Kernel,
+    add_in_place: Kernel,
+    add_bias: Kernel,
+    swiglu: Kernel,
+    geglu: Kernel,
+    gather_rows: Kernel,
+    rope: Kernel,
+    kv_write: Kernel,
+    attention: [Kernel; ATTN_GROUPS.len()],
+}
+
+fn invalid<T>(msg: String) -> Result<T> {
+    Err(GpuError::Invalid(msg))
+}
+
+/// `a * b`, or an error naming what overflowed.
+fn mul(op: &str, a: usize, b: usize) -> Result<usize> {
+    a.checked_mul(b).ok_or_else(|| GpuError::Invalid(format!("{op}: {a} x {b} elements overflow")))
+}
+
+/// The buffer holds at least `need` elements.
+fn check_len<T: super::DeviceElem>(op: &str, b: &DeviceBuffer<T>, need: usize) -> Result<()> {
+    if b.len() < need {
+        return invalid(format!("{op}: {} has {} elements, the op needs {need}", b.what(), b.len()));
+    }
+    Ok(())
+}
+
+/// A size passed to a kernel as `int`.
+fn as_i32(op: &str, what: &str, v: usize) -> Result<i32> {
+    i32::try_from(v).map_err(|_| GpuError::Invalid(format!("{op}: {what} = {v} is over the kernels' 2^31 - 1")))
+}
+
+impl Ops {
+    /// Compiles (or loads from the kernel cache) the op kernels for `gpu`.
+    pub fn new(gpu: &Gpu) -> Result<Ops> {
+        let ew = gpu.compile(&kernels::ELEMENTWISE)?;
+        let rope = gpu.compile(&kernels::ROPE)?;
+        let attn = gpu.compile(&kernels::ATTENTION)?;
+        let attention =
+            [attn.kernel("rf_attention_g1")?, attn.kernel("rf_attention_g2")?, attn.kernel("rf_attention_g4")?];
+        Ok(Ops {
+            warp: gpu.info().warp_size,
+            multiprocessors: gpu.info().multiprocessors as usize,
+            rms_norm: ew.kernel("rf_rms_norm_f32")?,
+            rms_norm_in_place: ew.kernel("rf_rms_norm_in_place_f32")?,
+            add_in_place: ew.kernel("rf_add_in_place_f32")?,
+            add_bias: ew.kernel("rf_add_bias_f32")?,
+            swiglu: ew.kernel("rf_swiglu_f32")?,
+            geglu: ew.kernel("rf_geglu_f32")?,
+            gather_rows: ew.kernel("rf_gather_rows_f32")?,
+            rope: rope.kernel("rf_rope_f32")?,
+            kv_write: attn.kernel("rf_kv_write_f16")?,
+            attention,
+        })
+    }
+
+    /// Threads for a block that walks a row of `n`: a warp multiple, at most 1024.
+    fn row_threads(&self, n: usize, max: u32) -> u32 {
+        let w = self.warp.max(1) as usize;
+        (n.div_ceil(w) * w).clamp(w, max as usize) as u32
+    }
+
+    /// out[r, :] = x[r, :] / sqrt(mean(x[r, :]^2) + eps) * w, r < rows, row width w.len().
+    pub fn rms_norm(
+        &self,
+        s: &Stream,
+        x: &DeviceBuffer<f32>,
+        w: &DeviceBuffer<f32>,
+        rows: usize,
+        eps: f32,
+        out: &mut DeviceBuffer<f32>,
+    ) -> Result<()> {
+        const OP: &str = "rms_norm";
+        let n = w.len();
+        let len = mul(OP, rows, n)?;
+        check_len(OP, x, len)?;
+        check_len(OP, out, len)?;
+        if rows == 0 {
+            return Ok(());
+        }
+        let cfg = self.rms_config(OP, rows, n)?;
+        self.rms_norm.launch(s, cfg, &gpu_args![x, w, out, as_i32(OP, "row width", n)?, eps])
+    }
+
+    /// The same in place (per-head QK-norm: rows = t * n_heads, width = head_dim; post-norms).
+    pub fn rms_norm_in_place(
+        &self,
+        s: &Stream,
+        x: &mut DeviceBuffer<f32>,
+        w: &DeviceBuffer<f32>,
+        rows: usize,
+        eps: f32,
+    ) -> Result<()> {
+        const OP: &str = "rms_norm_in_place";
+        let n = w.len();
+        check_len(OP, x, mul(OP, rows, n)?)?;
+        if rows == 0 {
+            return Ok(());
+        }
+        let cfg = self.rms_config(OP, rows, n)?;
+        self.rms_norm_in_place.launch(s, cfg, &gpu_args![x, w, as_i32(OP, "row width", n)?, eps])
+    }
+
+    fn rms_config(&self, op: &str, rows: usize, n: usize) -> Result<LaunchConfig> {
+        if n == 0 {
+            return invalid(format!("{op}: the weight is empty (rows of width 0)"));
+        }
+        Ok(LaunchConfig::rows(as_i32(op, "rows", rows)? as u32, self.row_threads(n, 1024)))
+    }
+
+    /// x[r, :] += b for r < rows, width b.len().
+    pub fn add_bias(&self, s: &Stream, x: &mut DeviceBuffer<f32>, b: &DeviceBuffer<f32>, rows: usize) -> Result<()> {
+        const OP: &str = "add_bias";
+        let n = mul(OP, rows, b.len())?;
+        check_len(OP, x, n)?;
+        if n == 0 {
+            return Ok(());
+        }
+        let width = as_i32(OP, "bias length", b.len())?;
+        self.add_bias.launch(s, LaunchConfig::for_elements(n, ELEMENT_THREADS), &gpu_args![x, b, n as i64, width])
+    }
+
+    /// acc[i] += x[i], i < n.
+    pub fn add(&self, s: &Stream, acc: &mut DeviceBuffer<f32>, x: &DeviceBuffer<f32>, n: usize) -> Result<()> {
+        const OP: &str = "add";
+        check_len(OP, acc, n)?;
+        check_len(OP, x, n)?;
+        if n == 0 {
+            return Ok(());
+        }
+        self.add_in_place.launch(s, LaunchConfig::for_elements(n, ELEMENT_THREADS), &gpu_args![acc, x, n as i64])
+    }
+
+    /// x: [t, n_heads, head_dim] rotated in place at `positions` ([t]); semantics of cpu::rope
+    /// (Norm: adjacent pairs, Neox: halves; first n_rot dims rotated; theta = pos * freq_scale *
+    /// base^(-2i/n_rot)).
+    #[allow(clippy::too_many_arguments)] // the op's shape: x, its layout, positions, params
+    pub fn rope(
+        &self,
+        s: &Stream,
+        x: &mut DeviceBuffer<f32>,
+        t: usize,
+        n_heads: usize,
+        head_dim: usize,
+        positions: &DeviceBuffer<u32>,
+        p: &RopeParams,
+    ) -> Result<()> {
+        const OP: &str = "rope";
+        if !p.n_rot.is_multiple_of(2) || p.n_rot > head_dim {
+            return invalid(format!("{OP}: n_rot {} must be even and at most head_dim {head_dim}", p.n_rot));
+        }
+        check_len(OP, x, mul(OP, mul(OP, t, n_heads)?, head_dim)?)?;
+        check_len(OP, positions, t)?;
+        let half = p.n_rot / 2;
+        if t == 0 || n_heads == 0 || half == 0 {
+            return Ok(());
+        }
+        as_i32(OP, "head elements", mul(OP, n_heads, head_dim)?)?;
+        // The same f32 expression as cpu::rope, so both build identical angles from it.
+        let theta_scale = p.base.powf(-2.0 / p.n_rot as f32);
+        let neox = match p.style {
+            RopeStyle::Norm => 0i32,
+            RopeStyle::Neox => 1,
+        };
+        let threads = self.row_threads(n_heads * half, 256);
+        let cfg = LaunchConfig::rows(as_i32(OP, "t", t)? as u32, threads).with_shared_bytes((half * 8) as u32);
+        self.rope.launch(
+            s,
+            cfg,
+            &gpu_args![x, positions, n_heads as i32, head_dim as i32, p.n_rot as i32, p.freq_scale, theta_scale, neox],
+        )
+    }
+
+    /// Stores k[i, :] and v[i, :] ([t, width] f32) as f16 into row slots[i] of the caches
+    /// ([n_slots, width] f16, slot = physical block * block_size + offset).
+    #[allow(clippy::too_many_arguments)] // the op's shape: inputs, where, and the two caches
+    pub fn kv_write(
+        &self,
+        s: &Stream,
+        k: &DeviceBuffer<f32>,
+        v: &DeviceBuffer<f32>,
+        slots: &DeviceBuffer<u32>,
+        t: usize,
+        width: usize,
+        k_cache: &mut DeviceBuffer<f16>,
+        v_cache: &mut DeviceBuffer<f16>,
+    ) -> Result<()> {
+        const OP: &str = "kv_write";
+        let n = mul(OP, t, width)?;
+        check_len(OP, k, n)?;
+        check_len(OP, v, n)?;
+        check_len(OP, slots, t)?;
+        if width == 0 {
+            return invalid(format!("{OP}: width 0"));
+        }
+        if k_cache.len() != v_cache.len() || !k_cache.len().is_multiple_of(width) {
+            return invalid(format!(
+                "{OP}: caches {} ({} elements) and {} ({} elements) must be equal whole rows of {width}",
+                k_cache.what(),
+                k_cache.len(),
+                v_cache.what(),
+                v_cache.len()
+            ));
+        }
+        if n == 0 {
+            return Ok(());
+        }
+        let n_slots = u32::try_from(k_cache.len() / width).unwrap_or(u32::MAX);
+        self.kv_write.launch(
+            s,
+            LaunchConfig::for_elements(n, ELEMENT_THREADS),
+            &gpu_args![k, v, slots, k_cache, v_cache, n as i64, as_i32(OP, "width", width)?, n_slots],
+        )
+    }
+
+    /// Paged causal attention, semantics of Cpu::attention: q [t, n_head, hd] -> out [t, n_head, hd];
+    /// token i attends to positions max(0, pos-window+1)..=pos of its own sequence, read through
+    /// its block table from the f16 caches ([n_blocks * block_size, n_kv_head * hd]); query head h
+    /// uses KV head h / (n_head / n_kv_head) without copying; scores * p.scale, optional softcap.
+    ///
+    /// Unlike the CPU, Q and the softmax weights stay f32 (the CPU rounds them to f16 as
+    /// llama.cpp's CPU path does). head_dim must be a multiple of 8, at most 256. Each token's
+    /// result depends only on its own query and context, never on the rest of the step.
+    #[allow(clippy::too_many_arguments)] // the op's shape: query, places, caches, layout, params
+    pub fn attention(
+        &self,
+        s: &Stream,
+        q: &DeviceBuffer<f32>,
+        at: &PagedPlaces,
+        k_cache: &DeviceBuffer<f16>,
+        v_cache: &DeviceBuffer<f16>,
+        block_size: usize,
+        p: &AttnParams,
+        out: &mut DeviceBuffer<f32>,
+    ) -> Result<()> {
+        const OP: &str = "attention";
+        let (hd, n_head, n_kv, t) = (p.head_dim, p.n_head, p.n_kv_head, at.t);
+        if n_kv == 0 || !n_head.is_multiple_of(n_kv) {
+            return invalid(format!("{OP}: {n_head} query heads do not share {n_kv} KV heads evenly"));
+        }
+        if hd == 0 || !hd.is_multiple_of(8) || hd > ATTN_MAX_HEAD_DIM {
+            return invalid(format!("{OP}: head_dim {hd} must be a multiple of 8 in 8..={ATTN_MAX_HEAD_DIM}"));
+        }
+        if block_size == 0 || at.max_blocks == 0 {
+            return invalid(format!("{OP}: block_size {block_size} and max_blocks {} must be > 0", at.max_blocks));
+        }
+        if p.window == Some(0) {
+            return invalid(format!("{OP}: a window of 0 positions"));
+        }
+        if let Some(c) = p.softcap.filter(|c| !(c.is_finite() && *c > 0.0)) {
+            return invalid(format!("{OP}: softcap {c} must be finite and > 0"));
+        }
+        let q_len = mul(OP, mul(OP, t, n_head)?, hd)?;
+        check_len(OP, q, q_len)?;
+        check_len(OP, out, q_len)?;
+        check_len(OP, at.positions, t)?;
+        check_len(OP, at.token_seq, t)?;
+        let n_seq = at.block_tables.len() / at.max_blocks;
+        let positions = mul(OP, at.max_blocks, block_size)?;
+        as_i32(OP, "max_blocks * block_size", positions)?;
+        if at.max_pos as usize >= positions {
+            return invalid(format!(
+                "{OP}: position {} is beyond the block table's {} blocks of {block_size}",
+                at.max_pos, at.max_blocks
+            ));
+        }
+        let width = mul(OP, n_kv, hd)?;
+        let row = mul(OP, block_size, width)?;
+        if k_cache.len() != v_cache.len() || !k_cache.len().is_multiple_of(row) {
+            return invalid(format!(
+                "{OP}: caches {} ({} elements) and {} ({} elements) must be equal whole blocks of {block_size} x {width}",
+                k_cache.what(),
+                k_cache.len(),
+                v_cache.what(),
+                v_cache.len()
+            ));
+        }
+        if t == 0 {
+            return Ok(());
+        }
+        let n_phys = u32::try_from(k_cache.len() / row).unwrap_or(u32::MAX);
+        // A block reads each K/V row once for its heads. Few (token, KV head) pairs (decode)
+        // would leave most of the device idle: then one head per block, so more blocks share the
+        // work. The choice never changes a result (every kernel computes a head the same way).
+        let group = n_head / n_kv;
+        let pairs = mul(OP, t, n_kv)?;
+        let gi = if pairs < self.multiprocessors {
+            0
+        } else {
+            ATTN_GROUPS.iter().position(|&g| g >= group).unwrap_or(ATTN_GROUPS.len() - 1)
+        };
+        let parts = group.div_ceil(ATTN_GROUPS[gi]);
+        let grid = as_i32(OP, "t * n_kv_head", pairs)? as u32;
+        // Lanes per key: 8 dimensions each, a power of two.
+        let lk = (hd / 8).next_power_of_two();
+        let window = p.window.map_or(0, |w| i32::try_from(w).unwrap_or(i32::MAX));
+        let cfg = LaunchConfig::new([grid, parts as u32, 1], [ATTN_THREADS, 1, 1]);
+        self.attention[gi].launch(
+            s,
+            cfg,
+            &gpu_args![
+                q,
+                k_cache,
+                v_cache,
+                at.positions,
+                at.token_seq,
+                at.block_tables,
+                out,
+                n_head as i32,
+                n_kv as i32,
+                hd as i32,
+                lk as i32,
+                as_i32(OP, "block_size", block_size)?,
+                at.max_blocks as i32,
+                as_i32(OP, "sequences", n_seq)?,
+                n_phys,
+                window,
+                p.scale,
+                p.softcap.unwrap_or(0.0)
+            ],
+        )
+    }
+
+    /// gate[i] = silu(gate[i]) * up[i], i < n.
+    pub fn swiglu(&self, s: &Stream, gate: &mut DeviceBuffer<f32>, up: &DeviceBuffer<f32>, n: usize) -> Result<()> {
+        self.gated("swiglu", &self.swiglu, s, gate, up, n)
+    }
+
+    /// gate[i] = gelu_tanh(gate[i]) * up[i], i < n, rounded as cpu::geglu: gelu of the
+    /// f16-rounded input, rounded to f16 (llama.cpp's CPU GGML_GELU_FP16).
+    pub fn geglu(&self, s: &Stream, gate: &mut DeviceBuffer<f32>, up: &DeviceBuffer<f32>, n: usize) -> Result<()> {
+        self.gated("geglu", &self.geglu, s, gate, up, n)
+    }
+
+    fn gated(
+        &self,
+        op: &str,
+        k: &Kernel,
+        s: &Stream,
+        gate: &mut DeviceBuffer<f32>,
+        up: &DeviceBuffer<f32>,
+        n: usize,
+    ) -> Result<()> {
+        check_len(op, gate, n)?;
+        check_len(op, up, n)?;
+        if n == 0 {
+            return Ok(());
+        }
+        k.launch(s, LaunchConfig::for_elements(n, ELEMENT_THREADS), &gpu_args![gate, up, n as i64])
+    }
+
+    /// out[i, :] = x[rows[i], :] for i < n, row width `width` (the rows that need logits).
+    pub fn gather_rows(
+        &self,
+        s: &Stream,
+        x: &DeviceBuffer<f32>,
+        rows: &DeviceBuffer<u32>,
+        n: usize,
+        width: usize,
+        out: &mut DeviceBuffer<f32>,
+    ) -> Result<()> {
+        const OP: &str = "gather_rows";
+        let len = mul(OP, n, width)?;
+        check_len(OP, rows, n)?;
+        check_len(OP, out, len)?;
+        if len == 0 {
+            return Ok(());
+        }
+        let x_rows = u32::try_from(x.len() / width).unwrap_or(u32::MAX);
+        self.gather_rows.launch(
+            s,
+            LaunchConfig::for_elements(len, ELEMENT_THREADS),
+            &gpu_args![x, rows, out, len as i64, as_i32(OP, "width", width)?, x_rows],
+        )
+    }
+}
