@@ -10,11 +10,14 @@ pub const PRELUDE: &str = include_str!("kernels/prelude.h");
 pub const ELEMENTWISE: KernelSource =
     KernelSource::new_static("elementwise.cu", include_str!("kernels/elementwise.cu"));
 
+/// Quantized matrix products (GEMV, GEMM) and embedding-row gathers for every weight type.
+pub const MATMUL: KernelSource = KernelSource::new_static("matmul.cu", include_str!("kernels/matmul.cu"));
+
 /// Kernels that check the prelude's helpers on a device.
 pub const SELFTEST: KernelSource = KernelSource::new_static("selftest.cu", include_str!("kernels/selftest.cu"));
 
 /// Every kernel source.
-pub const ALL: &[KernelSource] = &[ELEMENTWISE, SELFTEST];
+pub const ALL: &[KernelSource] = &[ELEMENTWISE, MATMUL, SELFTEST];
 
 /// Directory of the kernel sources in the repository (for tests that list it).
 pub const SOURCE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/gpu/kernels");

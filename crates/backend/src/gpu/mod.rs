@@ -13,6 +13,8 @@
 //! - [`Module`] / [`Kernel`] — loaded code objects; launches are checked against the kernel's
 //!   parameter list (read from its source) and the device's limits.
 //! - [`Graph`] — captured launch sequences, replayed with one call.
+//! - [`Matmul`] / [`GpuMatrix`] — quantized weight matrices and their products with f32
+//!   activations (GEMV, GEMM), and embedding-row gathers.
 //!
 //! Every driver call's status is checked and turned into a [`GpuError`] naming the call and the
 //! driver's own description. Synchronisation is per stream, never the whole device.
@@ -26,6 +28,7 @@ mod device;
 mod error;
 pub mod ffi;
 pub mod kernels;
+pub mod matmul;
 mod memory;
 mod module;
 pub mod rtc;
@@ -39,6 +42,7 @@ pub use arch::Arch;
 pub use device::{discover, discover_with, DeviceInfo, Discovery, Gpu, Runtime};
 pub use error::{GpuError, Result};
 pub use ffi::DeviceElem;
+pub use matmul::{GpuMatrix, Matmul};
 pub use memory::{Allocation, Arena, DeviceBuffer, ARENA_ALIGN};
 pub use module::{Arg, Kernel, LaunchConfig, Module};
 pub use rtc::{cache_key, Built, Compiler, KernelCache, KernelSource, Rtc};
