@@ -10,6 +10,9 @@ pub const PRELUDE: &str = include_str!("kernels/prelude.h");
 pub const ELEMENTWISE: KernelSource =
     KernelSource::new_static("elementwise.cu", include_str!("kernels/elementwise.cu"));
 
+/// Quantized matrix products (GEMV, GEMM) and embedding-row gathers for every weight type.
+pub const MATMUL: KernelSource = KernelSource::new_static("matmul.cu", include_str!("kernels/matmul.cu"));
+
 /// Rotary position embedding (NORM and NEOX).
 pub const ROPE: KernelSource = KernelSource::new_static("rope.cu", include_str!("kernels/rope.cu"));
 
@@ -20,7 +23,7 @@ pub const ATTENTION: KernelSource = KernelSource::new_static("attention.cu", inc
 pub const SELFTEST: KernelSource = KernelSource::new_static("selftest.cu", include_str!("kernels/selftest.cu"));
 
 /// Every kernel source.
-pub const ALL: &[KernelSource] = &[ELEMENTWISE, ROPE, ATTENTION, SELFTEST];
+pub const ALL: &[KernelSource] = &[ELEMENTWISE, MATMUL, ROPE, ATTENTION, SELFTEST];
 
 /// Directory of the kernel sources in the repository (for tests that list it).
 pub const SOURCE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/gpu/kernels");

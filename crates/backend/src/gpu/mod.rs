@@ -13,6 +13,8 @@
 //! - [`Module`] / [`Kernel`] — loaded code objects; launches are checked against the kernel's
 //!   parameter list (read from its source) and the device's limits.
 //! - [`Graph`] — captured launch sequences, replayed with one call.
+//! - [`Matmul`] / [`GpuMatrix`] — quantized weight matrices and their products with f32
+//!   activations (GEMV, GEMM), and embedding-row gathers.
 //! - [`Ops`] — the forward pass's ops (norms, rope, KV write, paged attention, activations).
 //!
 //! Every driver call's status is checked and turned into a [`GpuError`] naming the call and the
@@ -27,6 +29,7 @@ mod device;
 mod error;
 pub mod ffi;
 pub mod kernels;
+pub mod matmul;
 mod memory;
 mod module;
 pub mod ops;
@@ -41,6 +44,7 @@ pub use arch::Arch;
 pub use device::{discover, discover_with, DeviceInfo, Discovery, Gpu, Runtime};
 pub use error::{GpuError, Result};
 pub use ffi::DeviceElem;
+pub use matmul::{GpuMatrix, Matmul};
 pub use memory::{Allocation, Arena, DeviceBuffer, ARENA_ALIGN};
 pub use module::{Arg, Kernel, LaunchConfig, Module};
 pub use ops::{Ops, PagedPlaces};

@@ -1,0 +1,224 @@
+//! Products of f32 activations with a quantized weight matrix, and embedding-row gathers, on the
+//! GPU (kernels in `kernels/matmul.cu`), for every weight type of the CPU backend.
+//!
+//! Weights stay in the file's block encoding. A product of `t` tokens runs a GEMV for `t <= 8`
+//! (each weight byte read once for all the tokens) and a tiled GEMM above; both accumulate in f32.
+
+use gguf::GgmlType;
+
+use super::{kernels, DeviceBuffer, Gpu, GpuError, Kernel, LaunchConfig, Result, Stream};
+use crate::WeightView;
+
+/// The weight types the kernels read, and the suffix of their kernel names.
+const TYPES: [(GgmlType, &str); 16] = [
+    (GgmlType::Q4_0, "q4_0"),
+    (GgmlType::Q4_1, "q4_1"),
+    (GgmlType::Q5_0, "q5_0"),
+    (GgmlType::Q5_1, "q5_1"),
+    (GgmlType::Q8_0, "q8_0"),
+    (GgmlType::Q2_K, "q2_k"),
+    (GgmlType::Q3_K, "q3_k"),
+    (GgmlType::Q4_K, "q4_k"),
+    (GgmlType::Q5_K, "q5_k"),
+    (GgmlType::Q6_K, "q6_k"),
+    (GgmlType::IQ4_NL, "iq4_nl"),
+    (GgmlType::IQ4_XS, "iq4_xs"),
+    (GgmlType::MXFP4, "mxfp4"),
+    (GgmlType::F16, "f16"),
+    (GgmlType::BF16, "bf16"),
+    (GgmlType::F32, "f32"),
+];
+
+/// The kernels read rows in chunks of this many values.
+const CHUNK: usize = 32;
+/// Most tokens the GEMV takes (`rf_mm_gemv8_*`); more go to the GEMM.
+const GEMV_MAX_T: usize = 8;
+/// Rows per GEMV block (`GEMV_ROWS` in matmul.cu) and warps per GEMV block.
+const GEMV_ROWS: usize = 2;
+const GEMV_WARPS: u32 = 4;
+/// GEMM tile (rows x tokens) and block size (`GEMM_BM`, `GEMM_BN`, `GEMM_THREADS` in matmul.cu).
+const GEMM_BM: usize = 64;
+const GEMM_BN: usize = 32;
+const GEMM_THREADS: u32 = 128;
+/// Threads per block of the row gather.
+const ROWS_THREADS: u32 = 128;
+
+/// A weight matrix in device memory: `rows x cols` values of `ty` in the file's block encoding,
+/// row r at `r * row_bytes` (not repacked).
+pub struct GpuMatrix {
+    ty: GgmlType,
+    rows: usize,
+    cols: usize,
+    data: DeviceBuffer<u8>, // [rows * row_bytes]
+}
+
+impl GpuMatrix {
+    /// Copies `w` to the device (waits for the copy). Fails for a type without kernels
+    /// ([`Matmul::supports`]), for `cols` not a multiple of 32 (every quantized type's rows are;
+    /// plain-float matrices of other widths are not supported), for sizes over the kernels'
+    /// 32-bit indices, and for a view whose bytes do not match its shape.
+    pub fn upload(gpu: &Gpu, w: &WeightView, what: &str) -> Result<GpuMatrix> {
+        let bad = |why: String| Err(GpuError::Invalid(format!("{what}: {why}")));
+        if !Matmul::supports(w.ty) {
+            return bad(format!("no GPU matmul kernel for type {}", w.ty));
+        }
+        if w.rows == 0 || w.cols == 0 || w.cols % CHUNK != 0 {
+            return bad(format!("a {} x {} matrix: cols must be a positive multiple of {CHUNK}", w.rows, w.cols));
+        }
+        if i32::try_from(w.rows).is_err() || i32::try_from(w.cols).is_err() {
+            return bad(format!("a {} x {} matrix is over the kernels' 2^31 - 1 rows or columns", w.rows, w.cols));
+        }
+        let row_bytes = w.ty.bytes_for(w.cols as u64).map(|b| b as usize);
+        if row_bytes.and_then(|b| b.checked_mul(w.rows)) != Some(w.data.len()) {
+            return bad(format!("{} bytes do not hold {} rows of {} {} values", w.data.len(), w.rows, w.cols, w.ty));
+        }
+        Ok(GpuMatrix { ty: w.ty, rows: w.rows, cols: w.cols, data: gpu.upload(w.data, what)? })
+    }
+
+    pub fn ty(&self) -> GgmlType {
+        self.ty
+    }
+
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// Device memory the weights take.
+    pub fn size_bytes(&self) -> u64 {
+        self.data.size_bytes()
+    }
+
+    /// The name given at upload.
+    pub fn what(&self) -> &str {
+        self.data.what()
+    }
+}
+
+impl std::fmt::Debug for GpuMatrix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "GpuMatrix({} {} x {} {})", self.what(), self.rows, self.cols, self.ty)
+    }
+}
+
+/// The kernels of one weight type.
+struct TypeKernels {
+    gemv1: Kernel,
+    gemv8: Kernel,
+    gemm: Kernel,
+    rows: Kernel,
+}
+
+/// The compiled matmul module: kernels for every type of [`Matmul::supports`].
+pub struct Matmul {
+    kernels: Vec<TypeKernels>, // indexed like TYPES
+    warp: u32,
+}
+
+impl Matmul {
+    /// Compiles (or takes from the kernel cache) and loads the kernels.
+    pub fn new(gpu: &Gpu) -> Result<Matmul> {
+        let module = gpu.compile(&kernels::MATMUL)?;
+        let kernels = TYPES
+            .iter()
+            .map(|(_, s)| {
+                Ok(TypeKernels {
+                    gemv1: module.kernel(&format!("rf_mm_gemv1_{s}"))?,
+                    gemv8: module.kernel(&format!("rf_mm_gemv8_{s}"))?,
+                    gemm: module.kernel(&format!("rf_mm_gemm_{s}"))?,
+                    rows: module.kernel(&format!("rf_mm_rows_{s}"))?,
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok(Matmul { kernels, warp: gpu.info().warp_size })
+    }
+
+    /// Whether the kernels read weights of type `ty`.
+    pub fn supports(ty: GgmlType) -> bool {
+        TYPES.iter().any(|(t, _)| *t == ty)
+    }
+
+    fn kernels_for(&self, w: &GpuMatrix) -> Result<&TypeKernels> {
+        TYPES
+            .iter()
+            .position(|(t, _)| *t == w.ty)
+            .and_then(|i| self.kernels.get(i))
+            .ok_or_else(|| GpuError::Invalid(format!("{}: no GPU matmul kernel for type {}", w.what(), w.ty)))
+    }
+
+    /// y[i, r] = sum_c x[i, c] * W[r, c] for i < t, r < w.rows(); x holds at least t*cols f32
+    /// (row-major [t, cols]), y at least t*rows (row-major [t, rows]). Asynchronous on `stream`.
+    /// `t == 0` does nothing.
+    // hot: every projection of every layer.
+    pub fn matmul(
+        &self,
+        stream: &Stream,
+        w: &GpuMatrix,
+        x: &DeviceBuffer<f32>,
+        t: usize,
+        y: &mut DeviceBuffer<f32>,
+    ) -> Result<()> {
+        if t == 0 {
+            return Ok(());
+        }
+        let k = self.kernels_for(w)?;
+        let bad = |why: String| Err(GpuError::Invalid(format!("matmul with {}: {why}", w.what())));
+        let t32 = match i32::try_from(t) {
+            Ok(v) if t.div_ceil(GEMM_BN) <= 65535 => v,
+            _ => return bad(format!("{t} tokens is over the kernels' limit of {}", 65535 * GEMM_BN)),
+        };
+        if t.checked_mul(w.cols).is_none_or(|n| x.len() < n) {
+            return bad(format!("x ({}) holds {} values, needs {t} x {}", x.what(), x.len(), w.cols));
+        }
+        if t.checked_mul(w.rows).is_none_or(|n| y.len() < n) {
+            return bad(format!("y ({}) holds {} values, needs {t} x {}", y.what(), y.len(), w.rows));
+        }
+        let (rows, cols) = (w.rows as i32, w.cols as i32);
+        let args = crate::gpu_args![&w.data, x, y, rows, cols, t32];
+        if t <= GEMV_MAX_T {
+            let kernel = if t == 1 { &k.gemv1 } else { &k.gemv8 };
+            let cfg = LaunchConfig::rows(blocks(w.rows, GEMV_ROWS)?, GEMV_WARPS * self.warp);
+            kernel.launch(stream, cfg, &args)
+        } else {
+            let grid = [blocks(w.rows, GEMM_BM)?, blocks(t, GEMM_BN)?, 1];
+            k.gemm.launch(stream, LaunchConfig::new(grid, [GEMM_THREADS, 1, 1]), &args)
+        }
+    }
+
+    /// out[i, :] = dequant(W[ids[i], :]) * scale for i < n (embedding lookup), exactly as
+    /// `gguf::quants::dequantize` and an f32 product; out is row-major [n, cols]. ids are checked
+    /// by the caller to be < rows (an id out of range gives a row of NaN, never a read out of
+    /// bounds). `n == 0` does nothing.
+    pub fn get_rows(
+        &self,
+        stream: &Stream,
+        w: &GpuMatrix,
+        ids: &DeviceBuffer<u32>,
+        n: usize,
+        scale: f32,
+        out: &mut DeviceBuffer<f32>,
+    ) -> Result<()> {
+        if n == 0 {
+            return Ok(());
+        }
+        let k = self.kernels_for(w)?;
+        let bad = |why: String| Err(GpuError::Invalid(format!("get_rows of {}: {why}", w.what())));
+        if ids.len() < n {
+            return bad(format!("ids ({}) holds {} ids, needs {n}", ids.what(), ids.len()));
+        }
+        if n.checked_mul(w.cols).is_none_or(|m| out.len() < m) {
+            return bad(format!("out ({}) holds {} values, needs {n} x {}", out.what(), out.len(), w.cols));
+        }
+        let cfg = LaunchConfig::rows(blocks(n, 1)?, ROWS_THREADS);
+        let args = crate::gpu_args![&w.data, ids, out, w.rows as i32, w.cols as i32, scale];
+        k.rows.launch(stream, cfg, &args)
+    }
+}
+
+/// ceil(n / per) blocks, as a grid dimension.
+fn blocks(n: usize, per: usize) -> Result<u32> {
+    u32::try_from(n.div_ceil(per)).map_err(|_| GpuError::Invalid(format!("{n} items need too many blocks")))
+}
