@@ -321,6 +321,13 @@ fn out_of_memory_is_a_clear_error() {
     let e = arena.alloc::<f32>(1 << 20, "too big").unwrap_err().to_string();
     eprintln!("{e}");
     assert!(e.starts_with("out of GPU memory allocating too big in arena test arena: asked for 4.00 MiB"), "{e}");
+    // A reset hands out the same memory again, but only once every piece is gone.
+    assert!(!arena.reset(), "pieces x and y are alive");
+    let first = x.device_ptr();
+    drop((x, y));
+    assert!(arena.reset());
+    assert_eq!(arena.used(), 0);
+    assert_eq!(arena.alloc::<f32>(10, "again").unwrap().device_ptr(), first);
 }
 
 #[test]

@@ -107,7 +107,7 @@ pub fn run(args: Args) -> Result<()> {
 fn time_test(loaded: &Loaded, n_prompt: usize, n_gen: usize) -> Result<f64> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(0x6265_6e63);
     let vocab = loaded.model.vocab_size() as u32;
-    let mut session = Session::new(&loaded.model, &loaded.cpu, n_prompt.max(n_gen).max(1))?;
+    let mut session = Session::new(&loaded.model, &loaded.device, n_prompt.max(n_gen).max(1))?;
     let t0 = Instant::now();
     if n_prompt > 0 {
         let tokens: Vec<u32> = (0..n_prompt).map(|_| rng.gen_range(0..vocab)).collect();
@@ -127,10 +127,18 @@ fn model_name(loaded: &Loaded, args: &Args) -> String {
 fn table(loaded: &Loaded, args: &Args, results: &[TestResult]) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "model: {}", model_name(loaded, args));
+    let _ = writeln!(s, "device: {}", loaded.device.describe());
     let _ = writeln!(s, "{:>8} {:>8} {:>8} {:>20}", "backend", "threads", "test", "t/s");
     for r in results {
         let ts = format!("{:.2} ± {:.2}", r.mean(), r.stddev());
-        let _ = writeln!(s, "{:>8} {:>8} {:>8} {:>20}", "CPU", loaded.cpu.threads(), r.name(), ts);
+        let _ = writeln!(
+            s,
+            "{:>8} {:>8} {:>8} {:>20}",
+            loaded.device.backend_name(),
+            loaded.device.threads(),
+            r.name(),
+            ts
+        );
     }
     s
 }
@@ -144,8 +152,9 @@ fn to_json(loaded: &Loaded, args: &Args, results: &[TestResult]) -> serde_json::
                 "model_filename": args.model.model.display().to_string(),
                 "model_type": hp.name.clone().unwrap_or_else(|| hp.arch.clone()),
                 "model_size": loaded.model.file.file_len(),
-                "backends": "CPU",
-                "n_threads": loaded.cpu.threads(),
+                "backends": loaded.device.backend_name(),
+                "device": loaded.device.describe(),
+                "n_threads": loaded.device.threads(),
                 "n_prompt": r.n_prompt,
                 "n_gen": r.n_gen,
                 "test": r.name(),
@@ -193,8 +202,8 @@ fn batched(args: Args) -> Result<()> {
     model_args.ctx_size = Some(n_ctx);
     let loaded = load::load(&model_args)?;
     let name = model_name(&loaded, &args);
-    let (threads, hp_name, file_len) = (
-        loaded.cpu.threads(),
+    let (threads, backend, device) = (loaded.device.threads(), loaded.device.backend_name(), loaded.device.describe());
+    let (hp_name, file_len) = (
         loaded.model.hparams.name.clone().unwrap_or_else(|| loaded.model.hparams.arch.clone()),
         loaded.model.file.file_len(),
     );
@@ -208,7 +217,7 @@ fn batched(args: Args) -> Result<()> {
         max_waiting: max_c,
         ..EngineConfig::default()
     };
-    let engine = Engine::start(loaded.model, loaded.cpu, loaded.tok, cfg)?;
+    let engine = Engine::start(loaded.model, loaded.device, loaded.tok, cfg)?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(0x6265_6e63);
     let mut run_level = |c: usize, n_prompt: usize, n_gen: usize| -> Result<BatchedResult> {
         let params =
@@ -244,7 +253,8 @@ fn batched(args: Args) -> Result<()> {
                     "model_filename": args.model.model.display().to_string(),
                     "model_type": hp_name,
                     "model_size": file_len,
-                    "backends": "CPU",
+                    "backends": backend,
+                    "device": device,
                     "n_threads": threads,
                     "concurrency": r.concurrency,
                     "n_prompt": r.n_prompt,
@@ -260,6 +270,7 @@ fn batched(args: Args) -> Result<()> {
     } else {
         let mut s = String::new();
         let _ = writeln!(s, "model: {name}");
+        let _ = writeln!(s, "device: {device}");
         let _ = writeln!(
             s,
             "{:>8} {:>8} {:>6} {:>6} {:>6} {:>10} {:>12} {:>10} {:>12}",
@@ -269,7 +280,7 @@ fn batched(args: Args) -> Result<()> {
             let _ = writeln!(
                 s,
                 "{:>8} {:>8} {:>6} {:>6} {:>6} {:>10.3} {:>12.2} {:>10.3} {:>12.2}",
-                "CPU",
+                backend,
                 threads,
                 r.concurrency,
                 r.n_prompt,

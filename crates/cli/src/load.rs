@@ -3,10 +3,12 @@
 
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use backend::cpu::Cpu;
+use backend::gpu::{self, Gpu};
 use indicatif::{ProgressBar, ProgressStyle};
-use model::{ChatTemplate, Model, Tokenizer};
+use model::compute::gpu::GpuModel;
+use model::{ChatTemplate, Device, Model, Tokenizer};
 
 use crate::options::ModelArgs;
 use crate::usage::usage;
@@ -15,7 +17,7 @@ const DEFAULT_MAX_CTX: usize = 4096;
 
 pub struct Loaded {
     pub model: Model,
-    pub cpu: Cpu,
+    pub device: Device,
     pub tok: Tokenizer,
     pub n_ctx: usize,
     pub load_secs: f64,
@@ -43,42 +45,83 @@ fn parse_device(s: &str) -> Result<DeviceChoice> {
 
 pub fn load(args: &ModelArgs) -> Result<Loaded> {
     let t0 = Instant::now();
-    match parse_device(&args.device)? {
-        DeviceChoice::Gpu(n) => bail!("--device gpu:{n}: this build cannot run models on a GPU yet; use --device cpu"),
-        DeviceChoice::Auto | DeviceChoice::Cpu => {}
-    }
+    let choice = parse_device(&args.device)?;
     if args.ctx_size == Some(0) {
         usage!("--ctx-size must be at least 1");
     }
     let path = args.model.display().to_string();
     let model = Model::load(&args.model).with_context(|| path.clone())?;
-    let bar = ProgressBar::new(model.file.file_len()).with_style(
-        ProgressStyle::with_template("loading {msg} [{bar:30}] {bytes}/{total_bytes}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar.set_message(args.model.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+    let file_name = args.model.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let bar = progress_bar("loading", &file_name, model.file.file_len());
     model.file.prefault(|done, total| {
         bar.set_length(total);
         bar.set_position(done);
     });
     bar.finish_and_clear();
+    let device = open_device(&choice, &model, &file_name, args.threads)?;
     let tok = Tokenizer::from_metadata(&model.file.metadata).with_context(|| path.clone())?;
     let train_ctx = model.hparams.context_length as usize;
     let n_ctx = args.ctx_size.unwrap_or(train_ctx.min(DEFAULT_MAX_CTX));
     if n_ctx > train_ctx {
         eprintln!("warning: --ctx-size {n_ctx} is beyond the model's training context of {train_ctx}");
     }
-    let cpu = Cpu::new(args.threads)?;
     let load_secs = t0.elapsed().as_secs_f64();
     if args.verbose {
         eprintln!(
-            "loaded {path}: {} ({} layers), CPU with {} threads, context {n_ctx}, in {load_secs:.2}s",
+            "loaded {path}: {} ({} layers), {}, context {n_ctx}, in {load_secs:.2}s",
             model.hparams.arch,
             model.hparams.n_layer,
-            cpu.threads()
+            device.describe()
         );
     }
-    Ok(Loaded { model, cpu, tok, n_ctx, load_secs })
+    Ok(Loaded { model, device, tok, n_ctx, load_secs })
+}
+
+fn progress_bar(verb: &str, name: &str, len: u64) -> ProgressBar {
+    let bar = ProgressBar::new(len).with_style(
+        ProgressStyle::with_template(&format!("{verb} {{msg}} [{{bar:30}}] {{bytes}}/{{total_bytes}}"))
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_message(name.to_string());
+    bar
+}
+
+/// The device `--device` asks for, with the model's weights on it. `auto` takes the first GPU
+/// when one is usable and says why not otherwise (then runs on the CPU); `gpu[:N]` is an error
+/// without that GPU. A GPU in use is always named on stderr.
+fn open_device(choice: &DeviceChoice, model: &Model, name: &str, threads: usize) -> Result<Device> {
+    let ordinal = match choice {
+        DeviceChoice::Cpu => return Ok(Device::Cpu(Cpu::new(threads)?)),
+        DeviceChoice::Gpu(n) => *n,
+        DeviceChoice::Auto => {
+            if gpu::discover().devices.is_empty() {
+                return Ok(Device::Cpu(Cpu::new(threads)?));
+            }
+            0
+        }
+    };
+    let on_gpu = || -> Result<Device> {
+        let gpu = Gpu::new(ordinal).with_context(|| format!("--device gpu:{ordinal}"))?;
+        let bar = progress_bar("uploading", name, 0);
+        let loaded = GpuModel::load(model, gpu, &mut |done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        });
+        bar.finish_and_clear();
+        Ok(Device::Gpu(Box::new(loaded?)))
+    };
+    let device = match (on_gpu(), choice) {
+        (Ok(d), _) => d,
+        (Err(e), DeviceChoice::Auto) => {
+            eprintln!("note: running on the CPU: {e:#}");
+            Device::Cpu(Cpu::new(threads)?)
+        }
+        (Err(e), _) => return Err(e),
+    };
+    if let Device::Gpu(_) = device {
+        eprintln!("device: {}", device.describe());
+    }
+    Ok(device)
 }
 
 /// The chat template `--chat-template` and the model decide on (see ChatTemplate::for_gguf);

@@ -22,8 +22,12 @@ pub struct Args {
     #[arg(long, requires = "preset")]
     tokenizer_from: Option<PathBuf>,
     /// With --like: write only the metadata (tokenizer, template, hyperparameters).
-    #[arg(long, requires = "like")]
+    #[arg(long, requires = "like", conflicts_with = "skeleton")]
     vocab_only: bool,
+    /// With --like: write the metadata and the tensor table without tensor data (a few MB);
+    /// `--like SKELETON` later writes a full synthetic model with those shapes and types.
+    #[arg(long, requires = "like")]
+    skeleton: bool,
     /// Random seed (the same seed writes the same file).
     #[arg(long, default_value_t = 0x5eed)]
     seed: u64,
@@ -42,9 +46,10 @@ pub fn run(args: Args) -> Result<()> {
     let writer = match (&args.like, &args.preset) {
         (Some(src), None) => {
             let src = open(src)?;
-            match args.vocab_only {
-                true => synth::vocab_only(&src)?,
-                false => synth::like(&src, opts)?,
+            match (args.vocab_only, args.skeleton) {
+                (true, _) => synth::vocab_only(&src)?,
+                (_, true) => synth::skeleton(&src)?,
+                _ => synth::like(&src, opts)?,
             }
         }
         (None, Some(name)) => {

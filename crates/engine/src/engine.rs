@@ -14,8 +14,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use backend::cpu::Cpu;
-use model::{Detokenizer, KvCache, Model, ModelError, Tokenizer};
+use model::{Detokenizer, Device, DeviceKv, Model, ModelError, Tokenizer};
 
 use crate::finish::FinishReason;
 use crate::sampler::{Sampler, SamplingParams};
@@ -189,18 +188,24 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Starts the engine thread, which owns `model`, `cpu` and a KV cache of
+    /// Starts the engine thread, which owns `model`, the device it runs on and a KV cache of
     /// `cfg.kv_tokens` tokens.
-    pub fn start(model: Model, cpu: Cpu, tok: Tokenizer, cfg: EngineConfig) -> Result<Engine, EngineError> {
+    pub fn start(
+        model: Model,
+        device: impl Into<Device>,
+        tok: Tokenizer,
+        cfg: EngineConfig,
+    ) -> Result<Engine, EngineError> {
         let scfg = cfg.scheduler();
         scfg.validate().map_err(EngineError::Config)?;
         let sched = Scheduler::new(scfg.clone()).map_err(EngineError::Config)?;
-        let kv = KvCache::new(&model.hparams, scfg.n_blocks, scfg.block_size)?;
+        let device = device.into();
+        let kv = device.kv_cache(&model, scfg.n_blocks, scfg.block_size)?;
         let vocab = model.vocab_size();
         let (tx, rx) = mpsc::channel();
         let pending = Arc::new(AtomicUsize::new(0));
         let free_blocks = Arc::new(AtomicUsize::new(scfg.n_blocks));
-        let worker = Worker { model, cpu, kv, sched, pending: pending.clone(), free_blocks: free_blocks.clone() };
+        let worker = Worker { model, device, kv, sched, pending: pending.clone(), free_blocks: free_blocks.clone() };
         let thread = std::thread::Builder::new().name("engine".into()).spawn(move || worker.run(&tok, rx))?;
         Ok(Engine {
             commands: tx,
@@ -289,8 +294,8 @@ struct Live<'t> {
 
 struct Worker {
     model: Model,
-    cpu: Cpu,
-    kv: KvCache,
+    device: Device,
+    kv: DeviceKv,
     sched: Scheduler,
     pending: Arc<AtomicUsize>,
     free_blocks: Arc<AtomicUsize>,
@@ -400,7 +405,7 @@ impl Worker {
             return;
         }
         let plan = self.sched.plan(&step);
-        let mut logits = match self.model.forward(&self.cpu, &mut self.kv, &plan) {
+        let mut logits = match self.device.forward(&self.model, &mut self.kv, &plan) {
             Ok(l) => l,
             Err(e) => {
                 for s in &step.seqs {

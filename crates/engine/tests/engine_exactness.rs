@@ -9,7 +9,7 @@ use backend::cpu::Cpu;
 use engine::{generate, Completion, Engine, EngineConfig, FinishReason, SamplingParams};
 use gguf::{Array, GgufFile, GgufWriter, Value};
 use model::synth::{Preset, SynthOptions};
-use model::{Model, Session, Tokenizer};
+use model::{Device, Model, Session, Tokenizer};
 use rand::{Rng, SeedableRng};
 
 const VOCAB: u32 = 300;
@@ -36,7 +36,7 @@ fn prompt(rng: &mut impl Rng, n: usize) -> Vec<u32> {
 }
 
 /// What the request gives alone, through `generate` on its own Session.
-fn alone(m: &Model, cpu: &Cpu, tok: &Tokenizer, prompt: &[u32], params: &SamplingParams) -> Vec<u32> {
+fn alone(m: &Model, cpu: &Device, tok: &Tokenizer, prompt: &[u32], params: &SamplingParams) -> Vec<u32> {
     let mut s = Session::new(m, cpu, 256).unwrap();
     generate(&mut s, tok, prompt, params, |_| ControlFlow::Continue(())).unwrap().generated
 }
@@ -44,12 +44,12 @@ fn alone(m: &Model, cpu: &Cpu, tok: &Tokenizer, prompt: &[u32], params: &Samplin
 struct Fixture {
     reference: Model,
     tok: Tokenizer,
-    cpu: Cpu,
+    cpu: Device,
 }
 
 fn fixture() -> Fixture {
     let (reference, tok) = tiny_model();
-    Fixture { reference, tok, cpu: Cpu::new(2).unwrap() }
+    Fixture { reference, tok, cpu: Device::Cpu(Cpu::new(2).unwrap()) }
 }
 
 fn engine(cfg: EngineConfig) -> Engine {

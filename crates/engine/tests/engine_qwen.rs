@@ -7,7 +7,7 @@ use std::process::Command;
 
 use backend::cpu::Cpu;
 use engine::{generate, Engine, EngineConfig, SamplingParams};
-use model::{Model, Session, Tokenizer};
+use model::{Device, Model, Session, Tokenizer};
 
 fn qwen() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -25,7 +25,7 @@ fn concurrent_requests_match_alone_on_qwen() {
         (m, t)
     };
     let (m, tok) = load();
-    let cpu = Cpu::new(0).unwrap();
+    let cpu = Device::Cpu(Cpu::new(0).unwrap());
     let prompts = ["def fibonacci(n):", "The capital of France is", "// A C function that returns the maximum"];
     let params = SamplingParams { max_tokens: Some(6), ..SamplingParams::greedy() };
     let (em, etok) = load();

@@ -14,6 +14,10 @@ pub enum ModelError {
     #[error("{0}")]
     Weight(String),
 
+    /// A GPU call failed (the message names the call, or what was being allocated).
+    #[error(transparent)]
+    Gpu(#[from] backend::gpu::GpuError),
+
     #[error("architecture '{0}' is not supported (supported: llama, qwen2, qwen3, gemma3)")]
     UnsupportedArch(String),
 

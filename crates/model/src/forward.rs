@@ -28,12 +28,12 @@ struct Scratch<A> {
 impl Model {
     /// Runs one step on the CPU: writes the K/V of every token of `plan` into `kv` and returns
     /// the logits of `plan.logits_rows`, as [rows, vocab].
+    // hot: every generated token passes through here.
     pub fn forward(&self, cpu: &Cpu, kv: &mut KvCache, plan: &BatchPlan) -> Result<Vec<f32>, ModelError> {
         self.forward_on(&CpuCompute { cpu, file: &self.file }, &self.weights, kv, plan)
     }
 
     /// The same step on any device, with the weights as that device holds them.
-    // hot: every generated token passes through here.
     pub fn forward_on<C: Compute>(
         &self,
         dev: &C,
@@ -41,14 +41,32 @@ impl Model {
         kv: &mut KvCache<C::LayerKv>,
         plan: &BatchPlan,
     ) -> Result<Vec<f32>, ModelError> {
-        let hp = &self.hparams;
         plan.validate(self.vocab_size(), kv.block_size(), kv.n_blocks())?;
-        let t = plan.len();
+        let at = dev.places(plan, kv.block_size())?;
+        match self.forward_device(dev, w, kv, &at, plan.len(), plan.logits_rows.len())? {
+            Some(logits) => dev.into_host(logits, plan.logits_rows.len() * self.vocab_size()),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// The step's work on the device, from a validated plan already placed there (`at`, `t`
+    /// tokens, `n_logits` rows of logits): the logits [n_logits, vocab] left on the device, or
+    /// None when no row needs them. Queues work only (a GPU can capture it as a graph).
+    // hot: every generated token passes through here.
+    pub(crate) fn forward_device<C: Compute>(
+        &self,
+        dev: &C,
+        w: &Weights<C::Mat, C::Vector>,
+        kv: &mut KvCache<C::LayerKv>,
+        at: &C::Places,
+        t: usize,
+        n_logits: usize,
+    ) -> Result<Option<C::Act>, ModelError> {
+        let hp = &self.hparams;
         let e = hp.n_embd as usize;
         let max_q = hp.n_head.iter().max().copied().unwrap_or(0) as usize * hp.head_dim_k as usize;
         let max_kv = hp.n_head_kv.iter().max().copied().unwrap_or(0) as usize * hp.head_dim_k as usize;
         let max_ff = hp.n_ff.iter().max().copied().unwrap_or(0) as usize;
-        let at = dev.places(plan, kv.block_size())?;
         let mut s = Scratch {
             x: dev.act(t * e)?,
             h: dev.act(t * e)?,
@@ -60,16 +78,16 @@ impl Model {
             up: dev.act(t * max_ff)?,
         };
         let scale = if self.spec.scale_embeddings { (e as f32).sqrt() } else { 1.0 };
-        dev.embed(&w.token_embd, &at, t, scale, &mut s.x)?;
+        dev.embed(&w.token_embd, at, t, scale, &mut s.x)?;
         for l in 0..hp.n_layer as usize {
-            self.attention_block(dev, w, kv, &at, t, l, &mut s)?;
+            self.attention_block(dev, w, kv, at, t, l, &mut s)?;
             self.ffn_block(dev, w, t, l, &mut s)?;
         }
         // Only the rows that need logits go through the final norm and the (large) output.
-        if plan.logits_rows.is_empty() {
-            return Ok(Vec::new());
+        if n_logits == 0 {
+            return Ok(None);
         }
-        dev.logits(&s.x, &at, &w.output_norm, self.eps(), &w.output)
+        dev.logits(&s.x, at, &w.output_norm, self.eps(), &w.output).map(Some)
     }
 
     fn eps(&self) -> f32 {

@@ -1,17 +1,16 @@
 //! One sequence's state for terminal use (`run`, `chat`, goldens): its KV blocks and the tokens
 //! already in them. The engine schedules many sequences itself; this is the simple case.
 
-use backend::cpu::Cpu;
-
 use crate::batch::BatchPlan;
+use crate::device::{Device, DeviceKv};
 use crate::error::ModelError;
-use crate::kv_cache::{KvCache, DEFAULT_BLOCK_SIZE};
+use crate::kv_cache::DEFAULT_BLOCK_SIZE;
 use crate::Model;
 
 pub struct Session<'m> {
     model: &'m Model,
-    cpu: &'m Cpu,
-    kv: KvCache,
+    device: &'m Device,
+    kv: DeviceKv,
     table: Vec<u32>,
     /// Tokens whose K/V are in the cache, in order.
     tokens: Vec<u32>,
@@ -20,9 +19,9 @@ pub struct Session<'m> {
 
 impl<'m> Session<'m> {
     /// A session holding up to `n_ctx` tokens (the cache is sized for exactly that).
-    pub fn new(model: &'m Model, cpu: &'m Cpu, n_ctx: usize) -> Result<Self, ModelError> {
-        let kv = KvCache::for_tokens(&model.hparams, n_ctx, DEFAULT_BLOCK_SIZE)?;
-        Ok(Session { model, cpu, kv, table: Vec::new(), tokens: Vec::new(), n_ctx })
+    pub fn new(model: &'m Model, device: &'m Device, n_ctx: usize) -> Result<Self, ModelError> {
+        let kv = device.kv_cache(model, n_ctx.div_ceil(DEFAULT_BLOCK_SIZE).max(1), DEFAULT_BLOCK_SIZE)?;
+        Ok(Session { model, device, kv, table: Vec::new(), tokens: Vec::new(), n_ctx })
     }
 
     pub fn tokens(&self) -> &[u32] {
@@ -50,7 +49,7 @@ impl<'m> Session<'m> {
             return Err(ModelError::ContextFull { needed: end, n_ctx: self.n_ctx });
         }
         let plan = BatchPlan::single(tokens, self.tokens.len(), &self.table, all);
-        let logits = self.model.forward(self.cpu, &mut self.kv, &plan)?;
+        let logits = self.device.forward(self.model, &mut self.kv, &plan)?;
         self.tokens.extend_from_slice(tokens);
         Ok(logits)
     }

@@ -40,15 +40,57 @@ pub struct TensorSpec {
     pub dims: Vec<u64>,
 }
 
-/// Same metadata (tokenizer included) and tensor table as `src`, random weights.
+/// Metadata key of a skeleton file: the tensor table of the model it was made from, one
+/// `name|TYPE|ne0,ne1,..` string per tensor.
+pub const SKELETON_KEY: &str = "rocmforge.synth.tensor_table";
+
+/// Same metadata (tokenizer included) and tensor table as `src`, random weights. `src` may be
+/// a [`skeleton`] (a few MB that travel where the model cannot).
 pub fn like(src: &GgufFile, opts: SynthOptions) -> Result<GgufWriter<'static>, ModelError> {
     let mut w = GgufWriter::new();
-    for (k, v) in src.metadata.iter() {
+    for (k, v) in src.metadata.iter().filter(|(k, _)| *k != SKELETON_KEY) {
         w.add_kv(k, v.clone())?;
     }
-    let specs = src.tensors.iter().map(|t| TensorSpec { name: t.name.clone(), ty: t.ty, dims: t.dims.clone() });
-    add_random_tensors(&mut w, specs.collect(), opts)?;
+    let specs = match src.metadata.get(SKELETON_KEY) {
+        Some(_) => skeleton_specs(src)?,
+        None => {
+            src.tensors.iter().map(|t| TensorSpec { name: t.name.clone(), ty: t.ty, dims: t.dims.clone() }).collect()
+        }
+    };
+    add_random_tensors(&mut w, specs, opts)?;
     Ok(w)
+}
+
+/// The metadata of `src` and its tensor table (names, types, shapes) without tensor data.
+pub fn skeleton(src: &GgufFile) -> Result<GgufWriter<'static>, ModelError> {
+    let mut w = vocab_only(src)?;
+    let table = src.tensors.iter().map(|t| {
+        let dims: Vec<String> = t.dims.iter().map(u64::to_string).collect();
+        format!("{}|{}|{}", t.name, t.ty.name(), dims.join(","))
+    });
+    w.add_kv(SKELETON_KEY, Value::Array(Array::String(table.collect())))?;
+    Ok(w)
+}
+
+fn skeleton_specs(src: &GgufFile) -> Result<Vec<TensorSpec>, ModelError> {
+    let bad =
+        |entry: &str, why: &str| ModelError::BadHParam { key: SKELETON_KEY.into(), why: format!("'{entry}': {why}") };
+    let mut specs = Vec::new();
+    for entry in src.metadata.str_array(SKELETON_KEY)? {
+        let mut parts = entry.split('|');
+        let (Some(name), Some(ty), Some(dims), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+            return Err(bad(entry, "expected name|TYPE|dims"));
+        };
+        let ty = GgmlType::from_name(ty).ok_or_else(|| bad(entry, "unknown tensor type"))?;
+        let dims: Vec<u64> =
+            dims.split(',').map(str::parse).collect::<Result<_, _>>().map_err(|_| bad(entry, "bad dimensions"))?;
+        let n: Option<u64> = dims.iter().try_fold(1u64, |a, &d| a.checked_mul(d));
+        if dims.is_empty() || dims.len() > 4 || dims.contains(&0) || n.is_none_or(|n| n % ty.block_size() as u64 != 0) {
+            return Err(bad(entry, "dimensions do not hold whole blocks"));
+        }
+        specs.push(TensorSpec { name: name.to_string(), ty, dims });
+    }
+    Ok(specs)
 }
 
 /// Only the metadata of `src` (hyperparameters, tokenizer, chat template), no tensors: a small

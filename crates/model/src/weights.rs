@@ -180,6 +180,11 @@ impl<M, V> Weights<M, V> {
 }
 
 impl MatrixRef {
+    /// Its index in the file's tensor table.
+    pub fn index(&self) -> usize {
+        self.info
+    }
+
     /// The matrix as a view into `file` (the file it was loaded from; checked at load).
     pub fn view<'f>(&self, file: &'f GgufFile) -> WeightView<'f> {
         let t = &file.tensors[self.info];

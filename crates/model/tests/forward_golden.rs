@@ -6,7 +6,7 @@
 mod golden;
 
 use backend::cpu::Cpu;
-use model::{Model, Session};
+use model::{Device, Model, Session};
 
 fn argmax(row: &[f32]) -> u32 {
     // Lowest id on ties, as the goldens' greedy loop.
@@ -21,7 +21,7 @@ fn argmax(row: &[f32]) -> u32 {
 
 fn check(name: &str) {
     let model = Model::load(golden::model_path(name)).unwrap();
-    let cpu = Cpu::new(0).unwrap();
+    let cpu = Device::Cpu(Cpu::new(0).unwrap());
     let vocab = model.vocab_size();
     let n_ctx = 1024;
     let logits = golden::check_logits(name, |ids| {

@@ -62,7 +62,7 @@ impl GpuMatrix {
         if !Matmul::supports(w.ty) {
             return bad(format!("no GPU matmul kernel for type {}", w.ty));
         }
-        if w.rows == 0 || w.cols == 0 || w.cols % CHUNK != 0 {
+        if w.rows == 0 || w.cols == 0 || !w.cols.is_multiple_of(CHUNK) {
             return bad(format!("a {} x {} matrix: cols must be a positive multiple of {CHUNK}", w.rows, w.cols));
         }
         if i32::try_from(w.rows).is_err() || i32::try_from(w.cols).is_err() {

@@ -166,13 +166,26 @@ impl<T: DeviceElem> DeviceBuffer<T> {
     /// Copies the buffer into `dst` (lengths must match); waits for the stream first, so all
     /// work queued before on it is finished.
     pub fn read_into(&self, stream: &Stream, dst: &mut [T]) -> Result<()> {
-        self.same_device(stream)?;
         if dst.len() != self.len {
             return Err(GpuError::Invalid(format!(
                 "reading {} of {} elements into {} elements",
                 self.what,
                 self.len,
                 dst.len()
+            )));
+        }
+        self.read_prefix(stream, dst)
+    }
+
+    /// Copies the first `dst.len()` elements into `dst` (waits for the stream first).
+    pub fn read_prefix(&self, stream: &Stream, dst: &mut [T]) -> Result<()> {
+        self.same_device(stream)?;
+        if dst.len() > self.len {
+            return Err(GpuError::Invalid(format!(
+                "reading {} elements of {} of {} elements",
+                dst.len(),
+                self.what,
+                self.len
             )));
         }
         if dst.is_empty() {
@@ -278,6 +291,18 @@ impl Arena {
 
     pub fn remaining(&self) -> u64 {
         self.alloc.bytes - self.used
+    }
+
+    /// Starts handing out pieces from the beginning again, when no piece is alive any more
+    /// (so no live buffer can alias a new one); false, and nothing changes, otherwise. Work
+    /// queued on a stream that still uses old pieces is not a problem for work queued after it
+    /// on the same stream.
+    pub fn reset(&mut self) -> bool {
+        let free = Arc::strong_count(&self.alloc) == 1;
+        if free {
+            self.used = 0;
+        }
+        free
     }
 
     /// A buffer of `len` elements from the arena. Running out is an out-of-memory error naming

@@ -7,6 +7,7 @@
 //! every layer.
 
 pub mod cpu;
+pub mod gpu;
 
 use backend::cpu::{AttnParams, RopeParams};
 
@@ -71,8 +72,7 @@ pub trait Compute {
     ) -> Result<()>;
     /// gate[i] = act(gate[i]) * up[i] for i < n.
     fn glu(&self, act: Activation, gate: &mut Self::Act, up: &Self::Act, n: usize) -> Result<()>;
-    /// The logits [rows, vocab] of the plan's `logits_rows`: final norm, then the output matrix,
-    /// copied to the host.
+    /// The logits [rows, vocab] of the plan's `logits_rows`: final norm, then the output matrix.
     fn logits(
         &self,
         x: &Self::Act,
@@ -80,5 +80,7 @@ pub trait Compute {
         norm: &Self::Vector,
         eps: f32,
         output: &Self::Mat,
-    ) -> Result<Vec<f32>>;
+    ) -> Result<Self::Act>;
+    /// The first `len` values of `a` in host memory (waits for the device).
+    fn into_host(&self, a: Self::Act, len: usize) -> Result<Vec<f32>>;
 }

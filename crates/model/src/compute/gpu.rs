@@ -1,0 +1,435 @@
+//! A GPU's [`Compute`]: activations in device buffers, weights uploaded once in their file
+//! encoding, the f16 KV cache in device memory. Every op is an asynchronous launch on the
+//! device's stream; the only synchronisation of a step is the copy of its logits to the host.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use backend::cpu::{AttnParams, RopeParams};
+use backend::gpu::{Arena, DeviceBuffer, DeviceElem, Gpu, GpuMatrix, Graph, Matmul, Ops, PagedPlaces};
+use half::f16;
+
+use super::{Compute, Result};
+use crate::arch::Activation;
+use crate::batch::BatchPlan;
+use crate::error::ModelError;
+use crate::kv_cache::KvCache;
+use crate::weights::{MatrixRef, Weights};
+use crate::Model;
+
+/// A device with the model's kernels compiled.
+pub struct GpuCompute {
+    gpu: Gpu,
+    ops: Ops,
+    mm: Matmul,
+    /// Every buffer of a step (activations, the uploaded plan) is a piece of this arena, which
+    /// starts over at the next step: no allocation (and no implicit device synchronisation of
+    /// a free) per step once it has grown to the largest step.
+    step: RefCell<Arena>,
+}
+
+/// First size of the step arena; it doubles past the largest step seen.
+const STEP_ARENA_BYTES: usize = 16 << 20;
+
+/// One layer's cache in device memory.
+pub struct GpuLayerKv {
+    k: DeviceBuffer<f16>, // [slots, width] = [n_blocks, block_size, n_kv_head, head_dim]
+    v: DeviceBuffer<f16>, // [slots, width]
+    width: usize,
+}
+
+/// The step's plan on the device.
+pub struct GpuPlaces {
+    t: usize,
+    tokens: DeviceBuffer<u32>,       // [T]
+    positions: DeviceBuffer<u32>,    // [T]
+    token_seq: DeviceBuffer<u32>,    // [T]
+    slots: DeviceBuffer<u32>,        // [T]
+    block_tables: DeviceBuffer<u32>, // [n_seq, max_blocks]
+    max_blocks: usize,
+    max_pos: u32,
+    logits_rows: DeviceBuffer<u32>, // [n_logits]
+    n_logits: usize,
+}
+
+/// Weights as the GPU holds them; a matrix used twice (tied embeddings) is uploaded once.
+pub type GpuWeights = Weights<Arc<GpuMatrix>, DeviceBuffer<f32>>;
+
+impl GpuCompute {
+    /// Compiles (or loads from the kernel cache) every kernel the forward pass needs.
+    pub fn new(gpu: Gpu) -> Result<GpuCompute> {
+        let ops = Ops::new(&gpu)?;
+        let mm = Matmul::new(&gpu)?;
+        let step = RefCell::new(gpu.arena(STEP_ARENA_BYTES, "step buffers")?);
+        Ok(GpuCompute { gpu, ops, mm, step })
+    }
+
+    /// A piece of the step arena, growing it when the step needs more.
+    fn piece<T: DeviceElem>(&self, len: usize, what: &str) -> Result<DeviceBuffer<T>> {
+        let mut arena = self.step.borrow_mut();
+        let bytes = len.saturating_mul(std::mem::size_of::<T>()) + 2 * backend::gpu::ARENA_ALIGN as usize;
+        if arena.remaining() < bytes as u64 {
+            let grown = (arena.capacity() as usize * 2).max(arena.used() as usize + bytes).max(bytes * 2);
+            *arena = self.gpu.arena(grown, "step buffers")?;
+        }
+        Ok(arena.alloc(len, what)?)
+    }
+
+    pub fn gpu(&self) -> &Gpu {
+        &self.gpu
+    }
+
+    /// Uploads the model's weights; `progress(done, total)` in bytes.
+    pub fn upload(&self, model: &Model, progress: &mut dyn FnMut(u64, u64)) -> Result<GpuWeights> {
+        let total: u64 = model.file.tensors.iter().filter(|t| t.dims.len() >= 2).map(|t| t.n_bytes).sum();
+        let uploaded = std::cell::RefCell::new((HashMap::<usize, Arc<GpuMatrix>>::new(), 0u64));
+        let progress = std::cell::RefCell::new(progress);
+        let matrix = |m: &MatrixRef| -> Result<Arc<GpuMatrix>> {
+            let mut state = uploaded.borrow_mut();
+            if let Some(done) = state.0.get(&m.index()) {
+                return Ok(done.clone());
+            }
+            let view = m.view(&model.file);
+            let name = &model.file.tensors[m.index()].name;
+            let up = Arc::new(GpuMatrix::upload(&self.gpu, &view, name)?);
+            state.0.insert(m.index(), up.clone());
+            state.1 += view.data.len() as u64;
+            (progress.borrow_mut())(state.1, total);
+            Ok(up)
+        };
+        let vector = |v: &Vec<f32>| -> Result<DeviceBuffer<f32>> { Ok(self.gpu.upload(v, "norm or bias vector")?) };
+        model.weights.try_map(matrix, vector)
+    }
+
+    fn upload_u32(&self, v: &[u32], what: &str) -> Result<DeviceBuffer<u32>> {
+        let mut b = self.piece(v.len(), what)?;
+        b.write(self.gpu.stream(), v)?;
+        Ok(b)
+    }
+}
+
+/// A step's plan as the kernels read it, before upload.
+struct PlaceArrays {
+    tokens: Vec<u32>,    // [T]
+    positions: Vec<u32>, // [T]
+    token_seq: Vec<u32>, // [T]
+    slots: Vec<u32>,     // [T]
+    tables: Vec<u32>,    // [n_seq, max_blocks]
+    max_blocks: usize,
+    rows: Vec<u32>, // [n_logits]
+}
+
+impl PlaceArrays {
+    /// The plan's arrays; with `pad = Some((b, max_blocks))` a decode step padded to `b`
+    /// tokens and sequences and `max_blocks` table columns. Padding tokens name a padding
+    /// sequence whose blocks do not exist and a slot that does not exist: kv_write skips them
+    /// and attention gives them NaN, which no other row reads (every op is row-wise).
+    fn new(plan: &BatchPlan, block_size: usize, pad: Option<(usize, usize)>) -> PlaceArrays {
+        let t = plan.len();
+        let (b, max_blocks) = pad.unwrap_or((t, plan.block_tables.iter().map(Vec::len).max().unwrap_or(0).max(1)));
+        let n_seq = if pad.is_some() { b } else { plan.block_tables.len().max(1) };
+        let mut tables = vec![u32::MAX; n_seq * max_blocks];
+        // A table may hold blocks reserved beyond its last position; those are never read.
+        for (row, table) in tables.chunks_exact_mut(max_blocks).zip(&plan.block_tables) {
+            let n = table.len().min(max_blocks);
+            row[..n].copy_from_slice(&table[..n]);
+        }
+        let padded = |v: Vec<u32>, fill: &dyn Fn(usize) -> u32| -> Vec<u32> {
+            let mut v = v;
+            v.extend((t..b).map(fill));
+            v
+        };
+        PlaceArrays {
+            tokens: padded(plan.tokens.clone(), &|_| 0),
+            positions: padded(plan.positions.clone(), &|_| 0),
+            token_seq: padded(plan.token_seq.iter().map(|&s| s as u32).collect(), &|i| i as u32),
+            slots: padded((0..t).map(|i| plan.slot(i, block_size) as u32).collect(), &|_| u32::MAX),
+            tables,
+            max_blocks,
+            rows: padded(plan.logits_rows.iter().map(|&r| r as u32).collect(), &|i| i as u32),
+        }
+    }
+
+    fn max_pos(&self) -> u32 {
+        self.positions.iter().copied().max().unwrap_or(0)
+    }
+}
+
+impl GpuCompute {
+    fn upload_places(&self, a: &PlaceArrays) -> Result<GpuPlaces> {
+        Ok(GpuPlaces {
+            t: a.tokens.len(),
+            tokens: self.upload_u32(&a.tokens, "step token ids")?,
+            positions: self.upload_u32(&a.positions, "step positions")?,
+            token_seq: self.upload_u32(&a.token_seq, "step sequence indices")?,
+            slots: self.upload_u32(&a.slots, "step cache slots")?,
+            block_tables: self.upload_u32(&a.tables, "step block tables")?,
+            max_blocks: a.max_blocks,
+            max_pos: a.max_pos(),
+            logits_rows: self.upload_u32(&a.rows, "step logits rows")?,
+            n_logits: a.rows.len(),
+        })
+    }
+
+    /// Rewrites a captured step's inputs (same shapes) in place.
+    fn rewrite_places(&self, p: &mut GpuPlaces, a: &PlaceArrays) -> Result<()> {
+        let s = self.gpu.stream();
+        p.tokens.write(s, &a.tokens)?;
+        p.positions.write(s, &a.positions)?;
+        p.token_seq.write(s, &a.token_seq)?;
+        p.slots.write(s, &a.slots)?;
+        p.block_tables.write(s, &a.tables)?;
+        p.logits_rows.write(s, &a.rows)?;
+        Ok(())
+    }
+}
+
+impl Compute for GpuCompute {
+    type Act = DeviceBuffer<f32>;
+    type Mat = Arc<GpuMatrix>;
+    type Vector = DeviceBuffer<f32>;
+    type LayerKv = GpuLayerKv;
+    type Places = GpuPlaces;
+
+    fn places(&self, plan: &BatchPlan, block_size: usize) -> Result<GpuPlaces> {
+        // A new step: the last step's buffers are gone (or the arena is replaced as it grows).
+        self.step.borrow_mut().reset();
+        self.upload_places(&PlaceArrays::new(plan, block_size, None))
+    }
+
+    fn act(&self, len: usize) -> Result<DeviceBuffer<f32>> {
+        self.piece(len, "activations")
+    }
+
+    fn layer_kv(&self, slots: usize, width: usize) -> Result<GpuLayerKv> {
+        let n = slots.checked_mul(width).ok_or_else(|| ModelError::KvCache(format!("{slots} x {width} overflows")))?;
+        Ok(GpuLayerKv { k: self.gpu.alloc(n, "KV cache (K)")?, v: self.gpu.alloc(n, "KV cache (V)")?, width })
+    }
+
+    fn embed(&self, table: &Arc<GpuMatrix>, at: &GpuPlaces, t: usize, scale: f32, x: &mut Self::Act) -> Result<()> {
+        Ok(self.mm.get_rows(self.gpu.stream(), table, &at.tokens, t, scale, x)?)
+    }
+
+    fn rms_norm(&self, x: &Self::Act, w: &Self::Vector, rows: usize, eps: f32, out: &mut Self::Act) -> Result<()> {
+        Ok(self.ops.rms_norm(self.gpu.stream(), x, w, rows, eps, out)?)
+    }
+
+    fn rms_norm_in_place(&self, x: &mut Self::Act, w: &Self::Vector, rows: usize, eps: f32) -> Result<()> {
+        Ok(self.ops.rms_norm_in_place(self.gpu.stream(), x, w, rows, eps)?)
+    }
+
+    fn matmul(&self, x: &Self::Act, t: usize, w: &Arc<GpuMatrix>, out: &mut Self::Act) -> Result<()> {
+        Ok(self.mm.matmul(self.gpu.stream(), w, x, t, out)?)
+    }
+
+    fn add_bias(&self, x: &mut Self::Act, b: &Self::Vector, rows: usize) -> Result<()> {
+        Ok(self.ops.add_bias(self.gpu.stream(), x, b, rows)?)
+    }
+
+    fn add(&self, acc: &mut Self::Act, x: &Self::Act, n: usize) -> Result<()> {
+        Ok(self.ops.add(self.gpu.stream(), acc, x, n)?)
+    }
+
+    fn rope(
+        &self,
+        x: &mut Self::Act,
+        at: &GpuPlaces,
+        t: usize,
+        n_heads: usize,
+        hd: usize,
+        p: &RopeParams,
+    ) -> Result<()> {
+        Ok(self.ops.rope(self.gpu.stream(), x, t, n_heads, hd, &at.positions, p)?)
+    }
+
+    fn kv_write(&self, kv: &mut GpuLayerKv, at: &GpuPlaces, k: &Self::Act, v: &Self::Act, t: usize) -> Result<()> {
+        Ok(self.ops.kv_write(self.gpu.stream(), k, v, &at.slots, t, kv.width, &mut kv.k, &mut kv.v)?)
+    }
+
+    fn attention(
+        &self,
+        q: &Self::Act,
+        at: &GpuPlaces,
+        kv: &GpuLayerKv,
+        block_size: usize,
+        p: &AttnParams,
+        out: &mut Self::Act,
+    ) -> Result<()> {
+        let places = PagedPlaces {
+            positions: &at.positions,
+            token_seq: &at.token_seq,
+            block_tables: &at.block_tables,
+            max_blocks: at.max_blocks,
+            t: at.t,
+            max_pos: at.max_pos,
+        };
+        Ok(self.ops.attention(self.gpu.stream(), q, &places, &kv.k, &kv.v, block_size, p, out)?)
+    }
+
+    fn glu(&self, act: Activation, gate: &mut Self::Act, up: &Self::Act, n: usize) -> Result<()> {
+        let s = self.gpu.stream();
+        match act {
+            Activation::SwiGlu => self.ops.swiglu(s, gate, up, n)?,
+            Activation::GeGlu => self.ops.geglu(s, gate, up, n)?,
+        }
+        Ok(())
+    }
+
+    fn logits(
+        &self,
+        x: &Self::Act,
+        at: &GpuPlaces,
+        norm: &Self::Vector,
+        eps: f32,
+        output: &Arc<GpuMatrix>,
+    ) -> Result<Self::Act> {
+        let (s, n, e) = (self.gpu.stream(), at.n_logits, norm.len());
+        let mut last = self.act(n * e)?; // [n, n_embd]
+        self.ops.gather_rows(s, x, &at.logits_rows, n, e, &mut last)?;
+        let mut normed = self.act(n * e)?; // [n, n_embd]
+        self.ops.rms_norm(s, &last, norm, n, eps, &mut normed)?;
+        let mut logits = self.act(n * output.rows())?; // [n, vocab]
+        self.mm.matmul(s, output, &normed, n, &mut logits)?;
+        Ok(logits)
+    }
+
+    fn into_host(&self, a: Self::Act, len: usize) -> Result<Vec<f32>> {
+        let mut host = vec![0f32; len];
+        a.read_prefix(self.gpu.stream(), &mut host)?;
+        Ok(host)
+    }
+}
+
+/// Decode steps of up to this many sequences replay a captured graph (padded to the bucket).
+const GRAPH_BUCKETS: [usize; 7] = [1, 2, 4, 8, 16, 32, 64];
+/// Captured graphs kept at once (they hold their activation buffers).
+const MAX_GRAPHS: usize = 32;
+
+/// A captured decode step: fixed input buffers rewritten before each replay, the logits it
+/// leaves, and the arena its activations live in.
+struct DecodeGraph {
+    places: GpuPlaces,
+    logits: DeviceBuffer<f32>, // [bucket, vocab]
+    graph: Graph,
+    _arena: Arena,
+}
+
+/// Which graph serves a step: bucket, table columns, and the cache it was captured on.
+type GraphKey = (usize, usize, u64, usize);
+
+/// A model's weights on a GPU, with its kernels: what `Device::Gpu` holds.
+pub struct GpuModel {
+    pub compute: GpuCompute,
+    pub weights: GpuWeights,
+    graphs: RefCell<HashMap<GraphKey, DecodeGraph>>,
+}
+
+impl GpuModel {
+    pub fn load(model: &Model, gpu: Gpu, progress: &mut dyn FnMut(u64, u64)) -> Result<GpuModel> {
+        let compute = GpuCompute::new(gpu)?;
+        let weights = compute.upload(model, progress)?;
+        Ok(GpuModel { compute, weights, graphs: RefCell::new(HashMap::new()) })
+    }
+
+    pub fn kv_cache(&self, model: &Model, n_blocks: usize, block_size: usize) -> Result<KvCache<GpuLayerKv>> {
+        KvCache::on(&self.compute, &model.hparams, n_blocks, block_size)
+    }
+
+    /// One step; decode-only steps (one token per sequence, every row's logits) of up to 64
+    /// sequences replay a graph captured for their size bucket, so a decode step costs one
+    /// launch instead of hundreds.
+    pub fn forward(&self, model: &Model, kv: &mut KvCache<GpuLayerKv>, plan: &BatchPlan) -> Result<Vec<f32>> {
+        match graph_shape(plan, kv.block_size()) {
+            Some((bucket, max_blocks)) if std::env::var_os("ROCMFORGE_NO_GRAPHS").is_none() => {
+                plan.validate(model.vocab_size(), kv.block_size(), kv.n_blocks())?;
+                self.replay(model, kv, plan, bucket, max_blocks)
+            }
+            _ => model.forward_on(&self.compute, &self.weights, kv, plan),
+        }
+    }
+
+    fn replay(
+        &self,
+        model: &Model,
+        kv: &mut KvCache<GpuLayerKv>,
+        plan: &BatchPlan,
+        bucket: usize,
+        max_blocks: usize,
+    ) -> Result<Vec<f32>> {
+        let arrays = PlaceArrays::new(plan, kv.block_size(), Some((bucket, max_blocks)));
+        let key = (bucket, max_blocks, kv.layer(0).k.device_ptr(), kv.n_blocks());
+        let mut graphs = self.graphs.borrow_mut();
+        if !graphs.contains_key(&key) {
+            if graphs.len() >= MAX_GRAPHS {
+                graphs.clear();
+            }
+            let g = self.capture(model, kv, &arrays)?;
+            graphs.insert(key, g);
+        }
+        let g = graphs.get_mut(&key).ok_or_else(|| ModelError::KvCache("decode graph missing".into()))?;
+        let s = self.compute.gpu.stream();
+        self.compute.rewrite_places(&mut g.places, &arrays)?;
+        g.graph.launch(s)?;
+        let mut logits = vec![0f32; plan.len() * model.vocab_size()];
+        g.logits.read_prefix(s, &mut logits)?;
+        Ok(logits)
+    }
+
+    /// Captures the decode step of `arrays`' shape: its inputs and activations in an arena of
+    /// their own, sized up front (nothing may be allocated while capturing).
+    fn capture(&self, model: &Model, kv: &mut KvCache<GpuLayerKv>, arrays: &PlaceArrays) -> Result<DecodeGraph> {
+        let c = &self.compute;
+        let (b, hp) = (arrays.tokens.len(), &model.hparams);
+        let widest = |v: &[u32]| v.iter().copied().max().unwrap_or(0) as usize;
+        let (e, hd) = (hp.n_embd as usize, hp.head_dim_k as usize);
+        let floats = b
+            * (4 * e
+                + 2 * widest(&hp.n_head) * hd
+                + 2 * widest(&hp.n_head_kv) * hd
+                + 2 * widest(&hp.n_ff)
+                + model.vocab_size());
+        let u32s = 5 * b + arrays.tables.len() + b;
+        let bytes = 4 * (floats + u32s) + 64 * backend::gpu::ARENA_ALIGN as usize;
+        let arena = c.gpu.arena(bytes, "decode graph buffers")?;
+        let normal = c.step.replace(arena);
+        let captured = (|| {
+            let places = c.upload_places(arrays)?;
+            let mut out: Option<Result<Option<DeviceBuffer<f32>>>> = None;
+            let graph = c.gpu.stream().capture(|_| {
+                let r = model.forward_device(c, &self.weights, kv, &places, b, b);
+                let failed = r.is_err();
+                out = Some(r);
+                match failed {
+                    true => Err(backend::gpu::GpuError::Invalid("decode step capture failed".into())),
+                    false => Ok(()),
+                }
+            });
+            let logits = match (out, graph) {
+                (Some(Err(e)), _) => return Err(e),
+                (_, Err(e)) => return Err(e.into()),
+                (Some(Ok(Some(l))), Ok(graph)) => (l, graph),
+                _ => return Err(ModelError::KvCache("decode step produced no logits".into())),
+            };
+            Ok((places, logits))
+        })();
+        let arena = c.step.replace(normal);
+        let (places, (logits, graph)) = captured?;
+        Ok(DecodeGraph { places, logits, graph, _arena: arena })
+    }
+}
+
+/// The graph bucket and table width of a decode-only step (one token per sequence, logits
+/// for every row in order), or None.
+fn graph_shape(plan: &BatchPlan, block_size: usize) -> Option<(usize, usize)> {
+    let t = plan.len();
+    let bucket = *GRAPH_BUCKETS.iter().find(|&&b| b >= t)?;
+    let one_each = plan.block_tables.len() == t && plan.token_seq.iter().enumerate().all(|(i, &s)| s == i);
+    let all_rows = plan.logits_rows.iter().enumerate().all(|(i, &r)| r == i) && plan.logits_rows.len() == t;
+    if !(one_each && all_rows) {
+        return None;
+    }
+    // Columns cover the longest context, rounded up so a graph serves many steps.
+    let need = plan.positions.iter().map(|&p| p as usize / block_size + 1).max().unwrap_or(1);
+    Some((bucket, need.next_power_of_two().max(16)))
+}

@@ -1,0 +1,95 @@
+//! The device a model runs on, chosen at run time (DESIGN §4: a closed enum at the top, the
+//! [`Compute`](crate::compute::Compute) op set underneath): the CPU, or a GPU that holds the
+//! model's weights. A KV cache lives on the device that runs the forward pass.
+
+use backend::cpu::Cpu;
+
+use crate::batch::BatchPlan;
+use crate::compute::gpu::{GpuLayerKv, GpuModel};
+use crate::error::ModelError;
+use crate::kv_cache::KvCache;
+use crate::Model;
+
+pub enum Device {
+    Cpu(Cpu),
+    Gpu(Box<GpuModel>),
+}
+
+/// A paged KV cache on one device.
+pub enum DeviceKv {
+    Cpu(KvCache),
+    Gpu(KvCache<GpuLayerKv>),
+}
+
+impl From<Cpu> for Device {
+    fn from(cpu: Cpu) -> Device {
+        Device::Cpu(cpu)
+    }
+}
+
+impl Device {
+    /// `n_blocks` blocks of `block_size` tokens on this device.
+    pub fn kv_cache(&self, model: &Model, n_blocks: usize, block_size: usize) -> Result<DeviceKv, ModelError> {
+        Ok(match self {
+            Device::Cpu(_) => DeviceKv::Cpu(KvCache::new(&model.hparams, n_blocks, block_size)?),
+            Device::Gpu(g) => DeviceKv::Gpu(g.kv_cache(model, n_blocks, block_size)?),
+        })
+    }
+
+    /// One forward step of `model` (the model this device was loaded with) over `plan`; the
+    /// logits of `plan.logits_rows` as [rows, vocab].
+    pub fn forward(&self, model: &Model, kv: &mut DeviceKv, plan: &BatchPlan) -> Result<Vec<f32>, ModelError> {
+        match (self, kv) {
+            (Device::Cpu(cpu), DeviceKv::Cpu(kv)) => model.forward(cpu, kv, plan),
+            (Device::Gpu(g), DeviceKv::Gpu(kv)) => g.forward(model, kv, plan),
+            _ => Err(ModelError::KvCache("the cache lives on another device than the one running the step".into())),
+        }
+    }
+
+    /// One line for logs and `--verbose`: "CPU, 2 threads" or "GPU 0: NVIDIA H100 (sm_90)".
+    pub fn describe(&self) -> String {
+        match self {
+            Device::Cpu(cpu) => format!("CPU, {} threads", cpu.threads()),
+            Device::Gpu(g) => {
+                let i = g.compute.gpu().info();
+                format!("GPU {}: {} ({}, {:?} driver {})", i.ordinal, i.name, i.arch, i.vendor, i.driver_version)
+            }
+        }
+    }
+
+    /// "CPU" or the vendor's backend name, as llama-bench's `backend` column.
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Device::Cpu(_) => "CPU",
+            Device::Gpu(g) => match g.compute.gpu().vendor() {
+                backend::gpu::Vendor::Amd => "ROCm",
+                backend::gpu::Vendor::Nvidia => "CUDA",
+            },
+        }
+    }
+
+    /// Worker threads on the CPU; 0 for a GPU.
+    pub fn threads(&self) -> usize {
+        match self {
+            Device::Cpu(cpu) => cpu.threads(),
+            Device::Gpu(_) => 0,
+        }
+    }
+}
+
+impl DeviceKv {
+    pub fn block_size(&self) -> usize {
+        match self {
+            DeviceKv::Cpu(kv) => kv.block_size(),
+            DeviceKv::Gpu(kv) => kv.block_size(),
+        }
+    }
+
+    /// Grows `table` until it covers `tokens` tokens (see [`KvCache::reserve`]).
+    pub fn reserve(&mut self, table: &mut Vec<u32>, tokens: usize) -> bool {
+        match self {
+            DeviceKv::Cpu(kv) => kv.reserve(table, tokens),
+            DeviceKv::Gpu(kv) => kv.reserve(table, tokens),
+        }
+    }
+}

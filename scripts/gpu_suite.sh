@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The whole GPU suite, in one call on the GPU machine (built here by scripts/gpu_carry.sh):
+# kernel tests against the scalar references, synthetic models with the shapes and types of the
+# real test models and of the 7B/8B presets, whole-model logits GPU vs CPU, then `run` and
+# `bench` on the GPU. Prints a summary last.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bin=carry/gpu
+m=${GPU_SUITE_MODELS:-/tmp/rf-models}
+mkdir -p "$m"
+export ROCMFORGE_REQUIRE_GPU=1
+summary=()
+step() { # name, command...
+  local name=$1; shift
+  echo "=== $name"
+  if "$@"; then summary+=("ok    $name"); else summary+=("FAIL  $name"); fi
+}
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
+for t in gpu_kernels gpu_matmul gpu_ops; do
+  step "$t" "$bin/$t" --test-threads=1
+done
+synth() { [ -s "$m/$1.gguf" ] || "$bin/rocmforge" synth "${@:2}" -o "$m/$1.gguf"; }
+step "synthetic models" bash -c "
+  $(declare -f synth); bin=$bin; m=$m
+  synth qwen05 --like $bin/qwen.skel.gguf &&
+  synth gemma270m --like $bin/gemma.skel.gguf &&
+  synth tiny-llama --preset tiny-llama --tokenizer-from $bin/qwen.skel.gguf &&
+  synth tiny-qwen3 --preset tiny-qwen3 --tokenizer-from $bin/qwen.skel.gguf &&
+  synth qwen7b --preset qwen2.5-7b --tokenizer-from $bin/qwen.skel.gguf &&
+  synth llama8b --preset llama3-8b"
+models="$m/tiny-llama.gguf,$m/tiny-qwen3.gguf,$m/qwen05.gguf,$m/gemma270m.gguf,$m/qwen7b.gguf,$m/llama8b.gguf"
+step "gpu_forward (GPU vs CPU logits)" env ROCMFORGE_GPU_MODELS="$models" "$bin/gpu_forward" --nocapture
+step "run --device gpu" "$bin/rocmforge" run -m "$m/qwen05.gguf" --device gpu --raw -n 16 --verbose "Hello"
+for model in qwen05 qwen7b; do
+  step "bench $model" "$bin/rocmforge" bench -m "$m/$model.gguf" --device gpu -p 512 -n 128 -r 3
+done
+echo "=== summary"
+printf '%s\n' "${summary[@]}"
+! printf '%s\n' "${summary[@]}" | grep -q '^FAIL'
