@@ -44,7 +44,7 @@ impl Model {
         plan.validate(self.vocab_size(), kv.block_size(), kv.n_blocks())?;
         let at = dev.places(plan, kv.block_size())?;
         match self.forward_device(dev, w, kv, &at, plan.len(), plan.logits_rows.len())? {
-            Some(logits) => dev.into_host(logits, plan.logits_rows.len() * self.vocab_size()),
+            Some(logits) => dev.to_host(logits, plan.logits_rows.len() * self.vocab_size()),
             None => Ok(Vec::new()),
         }
     }

@@ -157,7 +157,7 @@ impl Compute for CpuCompute<'_> {
         Ok(logits)
     }
 
-    fn into_host(&self, mut a: Vec<f32>, len: usize) -> Result<Vec<f32>> {
+    fn to_host(&self, mut a: Vec<f32>, len: usize) -> Result<Vec<f32>> {
         a.truncate(len);
         Ok(a)
     }

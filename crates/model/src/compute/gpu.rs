@@ -294,7 +294,7 @@ impl Compute for GpuCompute {
         Ok(logits)
     }
 
-    fn into_host(&self, a: Self::Act, len: usize) -> Result<Vec<f32>> {
+    fn to_host(&self, a: Self::Act, len: usize) -> Result<Vec<f32>> {
         let mut host = vec![0f32; len];
         a.read_prefix(self.gpu.stream(), &mut host)?;
         Ok(host)

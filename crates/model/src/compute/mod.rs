@@ -82,5 +82,5 @@ pub trait Compute {
         output: &Self::Mat,
     ) -> Result<Self::Act>;
     /// The first `len` values of `a` in host memory (waits for the device).
-    fn into_host(&self, a: Self::Act, len: usize) -> Result<Vec<f32>>;
+    fn to_host(&self, a: Self::Act, len: usize) -> Result<Vec<f32>>;
 }
