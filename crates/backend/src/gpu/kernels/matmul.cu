@@ -2,13 +2,13 @@
 // every weight type of the CPU backend. The weights stay in the file's block encoding: row r of
 // W is `row_bytes` bytes at r * row_bytes, row_bytes = cols / VALUES * BYTES of its block type.
 //
-// Every type is read in "parts" of 8 consecutive values: part p (0..3) of chunk j, a chunk being
-// 32 values (a legacy block, 1/8 of a K-quant super-block, 32 plain floats). One device
-// function per type decodes a part; the GEMV, the GEMM and the row gather all use it.
+// Every type is read in halves of "chunks": a chunk is 32 values (a legacy block, 1/8 of a
+// K-quant super-block, 32 plain floats), a half 16 consecutive values. One device function per
+// type decodes a half; the GEMV, the GEMM and the row gather all use it.
 //
-//   GEMV (t <= 8 tokens): the threads of a block split the row into parts (consecutive threads
-//     read consecutive weight bytes and x values); each part's weights are decoded once and
-//     used for every token, each x part once for all the rows of the block.
+//   GEMV (t <= 8 tokens): the threads of a block split the rows into halves (consecutive threads
+//     read consecutive weight bytes and x values); each half's weights are decoded once and
+//     used for every token, each x half once for all the rows of the block.
 //   GEMM (prefill): a block computes a 64-row x 32-token tile; per 32-value step it decodes the
 //     weight tile into shared memory once and reuses it across the 32 tokens.
 // Accumulation is f32 throughout. Activations are f32 (later work: int8 dp4a, tensor cores).
@@ -19,11 +19,11 @@
 struct alignas(16) rf_f4 {
     float x, y, z, w;
 };
-struct alignas(8) rf_u32x2 {
-    rf_u32 lo, hi;
-};
 struct alignas(16) rf_u32x4 {
-    rf_u32 a, b, c, d;
+    rf_u32 v[4];
+};
+struct alignas(8) rf_u32x2 {
+    rf_u32 v[2];
 };
 
 RF_DEVICE rf_u16 ld_u16(const rf_u8* p) { return *(const rf_u16*)p; }  // p 2-byte aligned
@@ -42,26 +42,52 @@ RF_DEVICE rf_u32 ld_u32(const rf_u8* p) {
     }
 }
 
-// The 8 bytes at p (aligned to A) as two little-endian words.
+// The 16 bytes at p (aligned to A) as four little-endian words, in the widest loads A allows.
 template <int A>
-RF_DEVICE rf_u32x2 ld_8(const rf_u8* p) {
-    if constexpr (A >= 8) {
-        return *(const rf_u32x2*)p;
+RF_DEVICE rf_u32x4 ld_16(const rf_u8* p) {
+    if constexpr (A >= 16) {
+        return *(const rf_u32x4*)p;
+    } else if constexpr (A == 8) {
+        const rf_u32x2 a = *(const rf_u32x2*)p, b = *(const rf_u32x2*)(p + 8);
+        return rf_u32x4{{a.v[0], a.v[1], b.v[0], b.v[1]}};
     } else {
-        return rf_u32x2{ld_u32<A>(p), ld_u32<A>(p + 4)};
+        return rf_u32x4{{ld_u32<A>(p), ld_u32<A>(p + 4), ld_u32<A>(p + 8), ld_u32<A>(p + 12)}};
     }
 }
 
-// Byte i (0..7) of (lo, hi).
-RF_DEVICE rf_u32 byte_at(rf_u32x2 v, int i) { return ((i < 4 ? v.lo : v.hi) >> (8 * (i & 3))) & 0xFFu; }
+// (v >> shift) & mask on each word: 4 packed fields per word at once.
+RF_DEVICE rf_u32x4 bits_of(rf_u32x4 v, int shift, rf_u32 mask) {
+    rf_u32x4 r;
+#pragma unroll
+    for (int i = 0; i < 4; i++) r.v[i] = (v.v[i] >> shift) & mask;
+    return r;
+}
 
-// Applies `shift` and `mask` to both words (4 fields per word at once).
-RF_DEVICE rf_u32x2 bits_of(rf_u32x2 v, int shift, rf_u32 mask) { return rf_u32x2{(v.lo >> shift) & mask, (v.hi >> shift) & mask}; }
+// a | b << shift on each word.
+RF_DEVICE rf_u32x4 merge(rf_u32x4 a, rf_u32x4 b, int shift) {
+    rf_u32x4 r;
+#pragma unroll
+    for (int i = 0; i < 4; i++) r.v[i] = a.v[i] | (b.v[i] << shift);
+    return r;
+}
 
-// (float)q - minus for an integer 0 <= q < 2^22, exactly: 0x4B000000 is 2^23 as f32, so OR-ing q
-// into its mantissa gives 2^23 + q, and one subtraction (of 2^23 + minus, also exact) is the
-// whole conversion, cheaper than the int-to-float unit.
-RF_DEVICE float small_to_f32(rf_u32 q, float minus) { return __uint_as_float(0x4B000000u | q) - (8388608.0f + minus); }
+// Bits 0..4 of x (x < 16) spread to bit 0 of bytes 0..4: the four shifted copies x << 7k never
+// overlap, so the product has no carries.
+RF_DEVICE rf_u32 spread_bits(rf_u32 x) { return (x * 0x00204081u) & 0x01010101u; }
+
+// (float)q - minus for byte i (0..3) q of `word`, exactly: 0x4B000000 is 2^23 as f32, so putting
+// q in its low mantissa bits gives 2^23 + q, and one subtraction (of 2^23 + minus, also exact)
+// converts without the int-to-float unit (a quarter-rate pipe on NVIDIA).
+RF_DEVICE float byte_to_f32(rf_u32 word, int i, float minus) {
+#if defined(RF_CUDA)
+    const rf_u32 m = __byte_perm(word, 0x4B000000u, 0x7440u | (rf_u32)i);  // [byte i, 0, 0, 0x4B]
+#else
+    const rf_u32 m = ((word >> (8 * i)) & 0xFFu) | 0x4B000000u;
+#endif
+    return __uint_as_float(m) - (8388608.0f + minus);
+}
+// The same for a small integer q (< 2^22) in a register.
+RF_DEVICE float small_to_f32(rf_u32 q) { return __uint_as_float(0x4B000000u | q) - 8388608.0f; }
 
 // Products and sums rounded one by one, never fused into an FMA: the row gather must match the
 // reference dequantization (gguf::quants) bit for bit.
@@ -99,27 +125,49 @@ RF_DEVICE rf_u32 table16(rf_u32 t0, rf_u32 t1, rf_u32 t2, rf_u32 t3, rf_u32 idx)
     return (((idx & 8) ? hi : lo) >> (8 * (idx & 3))) & 0xFFu;
 }
 
+// Each byte (a 4-bit index) of q replaced by its table entry.
+RF_DEVICE rf_u32x4 lookup16(rf_u32x4 q, rf_u32 t0, rf_u32 t1, rf_u32 t2, rf_u32 t3) {
+    rf_u32x4 r;
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        r.v[i] = 0;
+#pragma unroll
+        for (int b = 0; b < 4; b++) r.v[i] |= table16(t0, t1, t2, t3, (q.v[i] >> (8 * b)) & 0xFu) << (8 * b);
+    }
+    return r;
+}
 // kvalues_iq4nl (ggml-common.h) + 128, as bytes.
-RF_DEVICE rf_u32 iq4_level(rf_u32 idx) { return table16(0x3f2d1801u, 0x766a5d4fu, 0xa6998d81u, 0xf1d9c5b5u, idx); }
+RF_DEVICE rf_u32x4 iq4_levels(rf_u32x4 q) { return lookup16(q, 0x3f2d1801u, 0x766a5d4fu, 0xa6998d81u, 0xf1d9c5b5u); }
 // kvalues_mxfp4 (doubled E2M1 values) + 128, as bytes.
-RF_DEVICE rf_u32 mxfp4_level(rf_u32 idx) { return table16(0x83828180u, 0x8c888684u, 0x7d7e7f80u, 0x74787a7cu, idx); }
+RF_DEVICE rf_u32x4 mxfp4_levels(rf_u32x4 q) { return lookup16(q, 0x83828180u, 0x8c888684u, 0x7d7e7f80u, 0x74787a7cu); }
+
+// w[i] = d * (q_i - minus), q_i byte i of q, as the reference rounds it.
+RF_DEVICE void scaled(float* w, rf_u32x4 q, float d, float minus) {
+#pragma unroll
+    for (int i = 0; i < 16; i++) w[i] = d * byte_to_f32(q.v[i / 4], i % 4, minus);
+}
+
+// w[i] = d * q_i + m (the reference: product, then sum).
+template <bool EXACT>
+RF_DEVICE void scaled_plus(float* w, rf_u32x4 q, float d, float m) {
+#pragma unroll
+    for (int i = 0; i < 16; i++) w[i] = mad<EXACT>(d, byte_to_f32(q.v[i / 4], i % 4, 0.0f), m);
+}
 
 // ---- block types -----------------------------------------------------------------------------
 // Each type: VALUES per block, BYTES per block, ALIGN (the alignment every block has in a row:
 // gcd(BYTES, 256), as buffers are 256-byte aligned), and
-//   part<EXACT>(b, j, p, w): w[0..8] = values 8p..8p+8 of chunk j (0..VALUES/32) of block b.
-// Layouts and formulas as gguf::quants (ggml's dequantize_row_*); element k of a block is
-// named as there.
+//   half<EXACT>(b, j, h, w): w[0..16] = values 16h..16h+16 (h = 0, 1) of chunk j (32 values,
+//   j < VALUES / 32) of block b.
+// Layouts and formulas as gguf::quants (ggml's dequantize_row_*); element k of a block is named
+// as there. A half of a K-quant chunk is exactly one of its 16-value sub-blocks.
 
 // d f16 | qs[16]; y = d * (q - 8); element k: nibble k / 16 of qs[k % 16].
 struct BlockQ4_0 {
     static constexpr int VALUES = 32, BYTES = 18, ALIGN = 2;
     template <bool EXACT>
-    RF_DEVICE void part(const rf_u8* b, int, int p, float* w) {
-        const float d = ld_f16(b);
-        const rf_u32x2 q = bits_of(ld_8<ALIGN>(b + 2 + 8 * (p & 1)), 4 * (p >> 1), 0x0F0F0F0Fu);
-#pragma unroll
-        for (int i = 0; i < 8; i++) w[i] = d * small_to_f32(byte_at(q, i), 8.0f);
+    RF_DEVICE void half(const rf_u8* b, int, int h, float* w) {
+        scaled(w, bits_of(ld_16<ALIGN>(b + 2), 4 * h, 0x0F0F0F0Fu), ld_f16(b), 8.0f);
     }
 };
 
@@ -127,23 +175,21 @@ struct BlockQ4_0 {
 struct BlockQ4_1 {
     static constexpr int VALUES = 32, BYTES = 20, ALIGN = 4;
     template <bool EXACT>
-    RF_DEVICE void part(const rf_u8* b, int, int p, float* w) {
-        const float d = ld_f16(b), m = ld_f16(b + 2);
-        const rf_u32x2 q = bits_of(ld_8<ALIGN>(b + 4 + 8 * (p & 1)), 4 * (p >> 1), 0x0F0F0F0Fu);
-#pragma unroll
-        for (int i = 0; i < 8; i++) w[i] = mad<EXACT>(d, small_to_f32(byte_at(q, i), 0.0f), m);
+    RF_DEVICE void half(const rf_u8* b, int, int h, float* w) {
+        const rf_u32 dm = ld_u32<ALIGN>(b);
+        const rf_u32x4 q = bits_of(ld_16<ALIGN>(b + 4), 4 * h, 0x0F0F0F0Fu);
+        scaled_plus<EXACT>(w, q, rf_f16_to_f32((rf_u16)dm), rf_f16_to_f32((rf_u16)(dm >> 16)));
     }
 };
 
-// The 5th bits of elements 8p..8p+8 (bit k of qh is element k's), one per byte at bit 4.
-RF_DEVICE rf_u32x2 q5_high(rf_u32 qh, int p) {
-    const rf_u32 h = qh >> (8 * p);
-    rf_u32x2 r{0, 0};
+// Nibbles of qs (as Q4_0) with the 5th bits of elements 16h..16h+16 (bit k of qh) at bit 4.
+template <int A>
+RF_DEVICE rf_u32x4 quints(const rf_u8* qs, rf_u32 qh, int h) {
+    const rf_u32x4 n = bits_of(ld_16<A>(qs), 4 * h, 0x0F0F0F0Fu);
+    const rf_u32 hb = qh >> (16 * h);
+    rf_u32x4 r;
 #pragma unroll
-    for (int i = 0; i < 4; i++) {
-        r.lo |= ((h >> i) & 1u) << (8 * i + 4);
-        r.hi |= ((h >> (i + 4)) & 1u) << (8 * i + 4);
-    }
+    for (int i = 0; i < 4; i++) r.v[i] = n.v[i] | (spread_bits((hb >> (4 * i)) & 0xFu) << 4);
     return r;
 }
 
@@ -151,12 +197,8 @@ RF_DEVICE rf_u32x2 q5_high(rf_u32 qh, int p) {
 struct BlockQ5_0 {
     static constexpr int VALUES = 32, BYTES = 22, ALIGN = 2;
     template <bool EXACT>
-    RF_DEVICE void part(const rf_u8* b, int, int p, float* w) {
-        const float d = ld_f16(b);
-        const rf_u32x2 h = q5_high(ld_u32<ALIGN>(b + 2), p);
-        const rf_u32x2 q = bits_of(ld_8<ALIGN>(b + 6 + 8 * (p & 1)), 4 * (p >> 1), 0x0F0F0F0Fu);
-#pragma unroll
-        for (int i = 0; i < 8; i++) w[i] = d * small_to_f32(byte_at(q, i) | byte_at(h, i), 16.0f);
+    RF_DEVICE void half(const rf_u8* b, int, int h, float* w) {
+        scaled(w, quints<ALIGN>(b + 6, ld_u32<ALIGN>(b + 2), h), ld_f16(b), 16.0f);
     }
 };
 
@@ -164,12 +206,10 @@ struct BlockQ5_0 {
 struct BlockQ5_1 {
     static constexpr int VALUES = 32, BYTES = 24, ALIGN = 8;
     template <bool EXACT>
-    RF_DEVICE void part(const rf_u8* b, int, int p, float* w) {
-        const float d = ld_f16(b), m = ld_f16(b + 2);
-        const rf_u32x2 h = q5_high(ld_u32<ALIGN>(b + 4), p);
-        const rf_u32x2 q = bits_of(ld_8<ALIGN>(b + 8 + 8 * (p & 1)), 4 * (p >> 1), 0x0F0F0F0Fu);
-#pragma unroll
-        for (int i = 0; i < 8; i++) w[i] = mad<EXACT>(d, small_to_f32(byte_at(q, i) | byte_at(h, i), 0.0f), m);
+    RF_DEVICE void half(const rf_u8* b, int, int h, float* w) {
+        const rf_u32x2 dmh = *(const rf_u32x2*)b;
+        const rf_u32x4 q = quints<ALIGN>(b + 8, dmh.v[1], h);
+        scaled_plus<EXACT>(w, q, rf_f16_to_f32((rf_u16)dmh.v[0]), rf_f16_to_f32((rf_u16)(dmh.v[0] >> 16)));
     }
 };
 
@@ -177,12 +217,11 @@ struct BlockQ5_1 {
 struct BlockQ8_0 {
     static constexpr int VALUES = 32, BYTES = 34, ALIGN = 2;
     template <bool EXACT>
-    RF_DEVICE void part(const rf_u8* b, int, int p, float* w) {
-        const float d = ld_f16(b);
-        rf_u32x2 q = ld_8<ALIGN>(b + 2 + 8 * p);
-        q = rf_u32x2{q.lo ^ 0x80808080u, q.hi ^ 0x80808080u};  // i8 + 128 as u8
+    RF_DEVICE void half(const rf_u8* b, int, int h, float* w) {
+        rf_u32x4 q = ld_16<ALIGN>(b + 2 + 16 * h);
 #pragma unroll
-        for (int i = 0; i < 8; i++) w[i] = small_to_f32(byte_at(q, i), 128.0f) * d;
+        for (int i = 0; i < 4; i++) q.v[i] ^= 0x80808080u;  // i8 + 128 as u8
+        scaled(w, q, ld_f16(b), 128.0f);
     }
 };
 
@@ -191,14 +230,13 @@ struct BlockQ8_0 {
 struct BlockQ2_K {
     static constexpr int VALUES = 256, BYTES = 84, ALIGN = 4;
     template <bool EXACT>
-    RF_DEVICE void part(const rf_u8* b, int j, int p, float* w) {
+    RF_DEVICE void half(const rf_u8* b, int j, int h, float* w) {
         const rf_u32 dm = ld_u32<ALIGN>(b + 80);
-        const rf_u32 sc = b[2 * j + (p >> 1)];
-        const float dl = rf_f16_to_f32((rf_u16)dm) * (float)(sc & 0xF);
-        const float ml = rf_f16_to_f32((rf_u16)(dm >> 16)) * (float)(sc >> 4);
-        const rf_u32x2 q = bits_of(ld_8<ALIGN>(b + 16 + 32 * (j >> 2) + 8 * p), 2 * (j & 3), 0x03030303u);
-#pragma unroll
-        for (int i = 0; i < 8; i++) w[i] = mad<EXACT>(dl, small_to_f32(byte_at(q, i), 0.0f), -ml);
+        const rf_u32 sc = b[2 * j + h];
+        const float dl = rf_f16_to_f32((rf_u16)dm) * small_to_f32(sc & 0xFu);
+        const float ml = rf_f16_to_f32((rf_u16)(dm >> 16)) * small_to_f32(sc >> 4);
+        const rf_u32x4 q = bits_of(ld_16<ALIGN>(b + 16 + 32 * (j >> 2) + 16 * h), 2 * (j & 3), 0x03030303u);
+        scaled_plus<EXACT>(w, q, dl, -ml);
     }
 };
 
@@ -207,29 +245,25 @@ struct BlockQ2_K {
 struct BlockQ3_K {
     static constexpr int VALUES = 256, BYTES = 110, ALIGN = 2;
     template <bool EXACT>
-    RF_DEVICE void part(const rf_u8* b, int j, int p, float* w) {
-        const int s = 2 * j + (p >> 1);  // scale index: 16 values each
+    RF_DEVICE void half(const rf_u8* b, int j, int h, float* w) {
+        const int s = 2 * j + h;  // scale index
         const rf_u32 low = (b[96 + (s & 7)] >> (4 * (s >> 3))) & 0xFu;
         const rf_u32 high = (b[104 + (s & 3)] >> (2 * (s >> 2))) & 3u;
-        const float dl = ld_f16(b + 108) * (float)((int)(low | (high << 4)) - 32);
-        const rf_u32x2 c = bits_of(ld_8<ALIGN>(b + 32 + 32 * (j >> 2) + 8 * p), 2 * (j & 3), 0x03030303u);
-        const rf_u32x2 h = bits_of(ld_8<ALIGN>(b + 8 * p), j, 0x01010101u);
+        const float dl = ld_f16(b + 108) * (small_to_f32(low | (high << 4)) - 32.0f);
+        const rf_u32x4 c = bits_of(ld_16<ALIGN>(b + 32 + 32 * (j >> 2) + 16 * h), 2 * (j & 3), 0x03030303u);
+        const rf_u32x4 hm = bits_of(ld_16<ALIGN>(b + 16 * h), j, 0x01010101u);
         // crumb + 4 * hbit - 4 == crumb - (hbit ? 0 : 4)
-        const rf_u32x2 q{c.lo | (h.lo << 2), c.hi | (h.hi << 2)};
-#pragma unroll
-        for (int i = 0; i < 8; i++) w[i] = dl * small_to_f32(byte_at(q, i), 4.0f);
+        scaled(w, merge(c, hm, 2), dl, 4.0f);
     }
 };
 
-// Scale and min of sub-block j (0..8) from the 12 packed bytes of Q4_K/Q5_K (get_scale_min_k4).
-RF_DEVICE void scale_min_k4(const rf_u8* s, int j, rf_u32& sc, rf_u32& m) {
-    if (j < 4) {
-        sc = s[j] & 63u;
-        m = s[j + 4] & 63u;
-    } else {
-        sc = (s[j + 4] & 0xFu) | ((rf_u32)(s[j - 4] >> 6) << 4);
-        m = (s[j + 4] >> 4) | ((rf_u32)(s[j] >> 6) << 4);
-    }
+// Scale and min of sub-block j (0..8) from the 12 packed bytes s of Q4_K/Q5_K (get_scale_min_k4),
+// without branching: a = s[j % 4], b = s[j % 4 + 4], c = s[j % 4 + 8] serve both halves.
+RF_DEVICE void scale_min_k4(const rf_u8* s, int j, float& sc, float& m) {
+    const rf_u32 a = s[j & 3], b = s[(j & 3) + 4], c = s[(j & 3) + 8];
+    const bool lo = j < 4;
+    sc = small_to_f32(lo ? a & 63u : (c & 0xFu) | ((a >> 6) << 4));
+    m = small_to_f32(lo ? b & 63u : (c >> 4) | ((b >> 6) << 4));
 }
 
 // d f16 | dmin f16 | scales[12] | qs[128]; per 32-value sub-block j: y = (d * sc) * q - (dmin * m);
@@ -237,15 +271,13 @@ RF_DEVICE void scale_min_k4(const rf_u8* s, int j, rf_u32& sc, rf_u32& m) {
 struct BlockQ4_K {
     static constexpr int VALUES = 256, BYTES = 144, ALIGN = 16;
     template <bool EXACT>
-    RF_DEVICE void part(const rf_u8* b, int j, int p, float* w) {
+    RF_DEVICE void half(const rf_u8* b, int j, int h, float* w) {
         const rf_u32 dm = ld_u32<ALIGN>(b);
-        rf_u32 sc, m;
+        float sc, m;
         scale_min_k4(b + 4, j, sc, m);
-        const float dl = rf_f16_to_f32((rf_u16)dm) * (float)sc;
-        const float ml = rf_f16_to_f32((rf_u16)(dm >> 16)) * (float)m;
-        const rf_u32x2 q = bits_of(ld_8<ALIGN>(b + 16 + 32 * (j >> 1) + 8 * p), 4 * (j & 1), 0x0F0F0F0Fu);
-#pragma unroll
-        for (int i = 0; i < 8; i++) w[i] = mad<EXACT>(dl, small_to_f32(byte_at(q, i), 0.0f), -ml);
+        const float dl = rf_f16_to_f32((rf_u16)dm) * sc, ml = rf_f16_to_f32((rf_u16)(dm >> 16)) * m;
+        const rf_u32x4 q = bits_of(ld_16<ALIGN>(b + 16 + 32 * (j >> 1) + 16 * h), 4 * (j & 1), 0x0F0F0F0Fu);
+        scaled_plus<EXACT>(w, q, dl, -ml);
     }
 };
 
@@ -253,17 +285,14 @@ struct BlockQ4_K {
 struct BlockQ5_K {
     static constexpr int VALUES = 256, BYTES = 176, ALIGN = 16;
     template <bool EXACT>
-    RF_DEVICE void part(const rf_u8* b, int j, int p, float* w) {
+    RF_DEVICE void half(const rf_u8* b, int j, int h, float* w) {
         const rf_u32 dm = ld_u32<ALIGN>(b);
-        rf_u32 sc, m;
+        float sc, m;
         scale_min_k4(b + 4, j, sc, m);
-        const float dl = rf_f16_to_f32((rf_u16)dm) * (float)sc;
-        const float ml = rf_f16_to_f32((rf_u16)(dm >> 16)) * (float)m;
-        const rf_u32x2 h = bits_of(ld_8<ALIGN>(b + 16 + 8 * p), j, 0x01010101u);
-        const rf_u32x2 n = bits_of(ld_8<ALIGN>(b + 48 + 32 * (j >> 1) + 8 * p), 4 * (j & 1), 0x0F0F0F0Fu);
-        const rf_u32x2 q{n.lo | (h.lo << 4), n.hi | (h.hi << 4)};
-#pragma unroll
-        for (int i = 0; i < 8; i++) w[i] = mad<EXACT>(dl, small_to_f32(byte_at(q, i), 0.0f), -ml);
+        const float dl = rf_f16_to_f32((rf_u16)dm) * sc, ml = rf_f16_to_f32((rf_u16)(dm >> 16)) * m;
+        const rf_u32x4 hb = bits_of(ld_16<ALIGN>(b + 16 + 16 * h), j, 0x01010101u);
+        const rf_u32x4 n = bits_of(ld_16<ALIGN>(b + 48 + 32 * (j >> 1) + 16 * h), 4 * (j & 1), 0x0F0F0F0Fu);
+        scaled_plus<EXACT>(w, merge(n, hb, 4), dl, -ml);
     }
 };
 
@@ -272,13 +301,12 @@ struct BlockQ5_K {
 struct BlockQ6_K {
     static constexpr int VALUES = 256, BYTES = 210, ALIGN = 2;
     template <bool EXACT>
-    RF_DEVICE void part(const rf_u8* b, int j, int p, float* w) {
-        const float dl = ld_f16(b + 208) * (float)(rf_i8)b[192 + 2 * j + (p >> 1)];
-        const rf_u32x2 lo = bits_of(ld_8<ALIGN>(b + 64 * (j >> 2) + 32 * (j & 1) + 8 * p), 4 * ((j >> 1) & 1), 0x0F0F0F0Fu);
-        const rf_u32x2 hi = bits_of(ld_8<ALIGN>(b + 128 + 32 * (j >> 2) + 8 * p), 2 * (j & 3), 0x03030303u);
-        const rf_u32x2 q{lo.lo | (hi.lo << 4), lo.hi | (hi.hi << 4)};
-#pragma unroll
-        for (int i = 0; i < 8; i++) w[i] = dl * small_to_f32(byte_at(q, i), 32.0f);
+    RF_DEVICE void half(const rf_u8* b, int j, int h, float* w) {
+        const float dl = ld_f16(b + 208) * (float)(rf_i8)b[192 + 2 * j + h];
+        const rf_u32x4 lo =
+            bits_of(ld_16<ALIGN>(b + 64 * (j >> 2) + 32 * (j & 1) + 16 * h), 4 * ((j >> 1) & 1), 0x0F0F0F0Fu);
+        const rf_u32x4 hi = bits_of(ld_16<ALIGN>(b + 128 + 32 * (j >> 2) + 16 * h), 2 * (j & 3), 0x03030303u);
+        scaled(w, merge(lo, hi, 4), dl, 32.0f);
     }
 };
 
@@ -286,11 +314,8 @@ struct BlockQ6_K {
 struct BlockIQ4_NL {
     static constexpr int VALUES = 32, BYTES = 18, ALIGN = 2;
     template <bool EXACT>
-    RF_DEVICE void part(const rf_u8* b, int, int p, float* w) {
-        const float d = ld_f16(b);
-        const rf_u32x2 q = bits_of(ld_8<ALIGN>(b + 2 + 8 * (p & 1)), 4 * (p >> 1), 0x0F0F0F0Fu);
-#pragma unroll
-        for (int i = 0; i < 8; i++) w[i] = d * small_to_f32(iq4_level(byte_at(q, i)), 128.0f);
+    RF_DEVICE void half(const rf_u8* b, int, int h, float* w) {
+        scaled(w, iq4_levels(bits_of(ld_16<ALIGN>(b + 2), 4 * h, 0x0F0F0F0Fu)), ld_f16(b), 128.0f);
     }
 };
 
@@ -300,13 +325,11 @@ struct BlockIQ4_NL {
 struct BlockIQ4_XS {
     static constexpr int VALUES = 256, BYTES = 136, ALIGN = 8;
     template <bool EXACT>
-    RF_DEVICE void part(const rf_u8* b, int j, int p, float* w) {
+    RF_DEVICE void half(const rf_u8* b, int j, int h, float* w) {
         const rf_u32 low = (b[4 + (j >> 1)] >> (4 * (j & 1))) & 0xFu;
         const rf_u32 high = (ld_u16(b + 2) >> (2 * j)) & 3u;
-        const float dl = ld_f16(b) * (float)((int)(low | (high << 4)) - 32);
-        const rf_u32x2 q = bits_of(ld_8<ALIGN>(b + 8 + 16 * j + 8 * (p & 1)), 4 * (p >> 1), 0x0F0F0F0Fu);
-#pragma unroll
-        for (int i = 0; i < 8; i++) w[i] = dl * small_to_f32(iq4_level(byte_at(q, i)), 128.0f);
+        const float dl = ld_f16(b) * (small_to_f32(low | (high << 4)) - 32.0f);
+        scaled(w, iq4_levels(bits_of(ld_16<ALIGN>(b + 8 + 16 * j), 4 * h, 0x0F0F0F0Fu)), dl, 128.0f);
     }
 };
 
@@ -314,12 +337,10 @@ struct BlockIQ4_XS {
 struct BlockMXFP4 {
     static constexpr int VALUES = 32, BYTES = 17, ALIGN = 1;
     template <bool EXACT>
-    RF_DEVICE void part(const rf_u8* b, int, int p, float* w) {
+    RF_DEVICE void half(const rf_u8* b, int, int h, float* w) {
         const rf_u32 e = b[0];
         const float d = __uint_as_float(e < 2 ? 0x00200000u << e : (e - 1) << 23);  // ggml_e8m0_to_fp32_half
-        const rf_u32x2 q = bits_of(ld_8<ALIGN>(b + 1 + 8 * (p & 1)), 4 * (p >> 1), 0x0F0F0F0Fu);
-#pragma unroll
-        for (int i = 0; i < 8; i++) w[i] = small_to_f32(mxfp4_level(byte_at(q, i)), 128.0f) * d;
+        scaled(w, mxfp4_levels(bits_of(ld_16<ALIGN>(b + 1), 4 * h, 0x0F0F0F0Fu)), d, 128.0f);
     }
 };
 
@@ -327,13 +348,13 @@ struct BlockMXFP4 {
 struct BlockF16 {
     static constexpr int VALUES = 32, BYTES = 64, ALIGN = 64;
     template <bool EXACT>
-    RF_DEVICE void part(const rf_u8* b, int, int p, float* w) {
-        const rf_u32x4 v = *(const rf_u32x4*)(b + 16 * p);
-        const rf_u32 u[4] = {v.a, v.b, v.c, v.d};
+    RF_DEVICE void half(const rf_u8* b, int, int h, float* w) {
+        const rf_u32x4* v = (const rf_u32x4*)(b + 32 * h);
 #pragma unroll
-        for (int i = 0; i < 4; i++) {
-            w[2 * i] = rf_f16_to_f32((rf_u16)u[i]);
-            w[2 * i + 1] = rf_f16_to_f32((rf_u16)(u[i] >> 16));
+        for (int i = 0; i < 8; i++) {
+            const rf_u32 u = v[i / 4].v[i % 4];
+            w[2 * i] = rf_f16_to_f32((rf_u16)u);
+            w[2 * i + 1] = rf_f16_to_f32((rf_u16)(u >> 16));
         }
     }
 };
@@ -341,13 +362,13 @@ struct BlockF16 {
 struct BlockBF16 {
     static constexpr int VALUES = 32, BYTES = 64, ALIGN = 64;
     template <bool EXACT>
-    RF_DEVICE void part(const rf_u8* b, int, int p, float* w) {
-        const rf_u32x4 v = *(const rf_u32x4*)(b + 16 * p);
-        const rf_u32 u[4] = {v.a, v.b, v.c, v.d};
+    RF_DEVICE void half(const rf_u8* b, int, int h, float* w) {
+        const rf_u32x4* v = (const rf_u32x4*)(b + 32 * h);
 #pragma unroll
-        for (int i = 0; i < 4; i++) {
-            w[2 * i] = __uint_as_float(u[i] << 16);
-            w[2 * i + 1] = __uint_as_float(u[i] & 0xFFFF0000u);
+        for (int i = 0; i < 8; i++) {
+            const rf_u32 u = v[i / 4].v[i % 4];
+            w[2 * i] = __uint_as_float(u << 16);
+            w[2 * i + 1] = __uint_as_float(u & 0xFFFF0000u);
         }
     }
 };
@@ -355,20 +376,22 @@ struct BlockBF16 {
 struct BlockF32 {
     static constexpr int VALUES = 32, BYTES = 128, ALIGN = 128;
     template <bool EXACT>
-    RF_DEVICE void part(const rf_u8* b, int, int p, float* w) {
-        const rf_f4* v = (const rf_f4*)(b + 32 * p);
-        const rf_f4 a = v[0], c = v[1];
-        w[0] = a.x, w[1] = a.y, w[2] = a.z, w[3] = a.w;
-        w[4] = c.x, w[5] = c.y, w[6] = c.z, w[7] = c.w;
+    RF_DEVICE void half(const rf_u8* b, int, int h, float* w) {
+        const rf_f4* v = (const rf_f4*)(b + 64 * h);
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            const rf_f4 a = v[i];
+            w[4 * i] = a.x, w[4 * i + 1] = a.y, w[4 * i + 2] = a.z, w[4 * i + 3] = a.w;
+        }
     }
 };
 
-// Part k (8 values from value 8k) of a row of Q blocks, decoded into w[0..8].
+// Half k (16 values from value 16k) of a row of Q blocks, decoded into w[0..16].
 template <class Q, bool EXACT>
-RF_DEVICE void row_part(const rf_u8* row, int k, float* w) {
+RF_DEVICE void row_half(const rf_u8* row, int k, float* w) {
     constexpr int CHUNKS = Q::VALUES / 32;
-    const int c = k >> 2;
-    Q::template part<EXACT>(row + (rf_i64)(c / CHUNKS) * Q::BYTES, c % CHUNKS, k & 3, w);
+    const int c = k >> 1;
+    Q::template half<EXACT>(row + (rf_i64)(c / CHUNKS) * Q::BYTES, c % CHUNKS, k & 1, w);
 }
 
 template <class Q>
@@ -376,10 +399,22 @@ RF_DEVICE rf_i64 row_bytes(int cols) {
     return (rf_i64)(cols / Q::VALUES) * Q::BYTES;
 }
 
+// 16 consecutive floats at p (64-byte aligned... at least 16-byte aligned).
+RF_DEVICE void ld_x16(const float* p, float* x) {
+    const rf_f4* v = (const rf_f4*)p;
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        const rf_f4 a = v[i];
+        x[4 * i] = a.x, x[4 * i + 1] = a.y, x[4 * i + 2] = a.z, x[4 * i + 3] = a.w;
+    }
+}
+
 // ---- GEMV: t <= NT tokens --------------------------------------------------------------------
 // y[i, r] = sum_c x[i, c] * W[r, c] for i < t <= NT, r < rows; x: [t, cols], y: [t, rows].
 // Block: ROWS consecutive rows (the last block's extra rows re-read the last row and are not
-// written); blockDim.x a multiple of RF_WARP, at most 1024. cols a multiple of 32.
+// written); its threads take the rows' halves k, k + blockDim.x, ... (16 values each), so
+// consecutive threads read consecutive weight bytes and x values. blockDim.x a multiple of
+// RF_WARP, at most 1024. cols a multiple of 32.
 template <class Q, int ROWS, int NT>
 RF_DEVICE void gemv(const rf_u8* RF_RESTRICT w, const float* RF_RESTRICT x, float* RF_RESTRICT y, int rows, int cols,
                     int t) {
@@ -396,21 +431,20 @@ RF_DEVICE void gemv(const rf_u8* RF_RESTRICT w, const float* RF_RESTRICT x, floa
 #pragma unroll
         for (int i = 0; i < NT; i++) acc[r][i] = 0.0f;
 
-    const int parts = cols / 8;
-    for (int k = threadIdx.x; k < parts; k += blockDim.x) {
-        float wv[ROWS][8];
+    const int halves = cols / 16;
+    for (int k = threadIdx.x; k < halves; k += blockDim.x) {
+        float wv[ROWS][16];
 #pragma unroll
-        for (int r = 0; r < ROWS; r++) row_part<Q, false>(wr[r], k, wv[r]);
+        for (int r = 0; r < ROWS; r++) row_half<Q, false>(wr[r], k, wv[r]);
 #pragma unroll
         for (int i = 0; i < NT; i++) {
             if (i < t) {
-                const rf_f4* xp = (const rf_f4*)(x + (rf_i64)i * cols + 8 * k);
-                const rf_f4 a = xp[0], b = xp[1];
-                const float xv[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
+                float xv[16];
+                ld_x16(x + (rf_i64)i * cols + 16 * k, xv);
 #pragma unroll
                 for (int r = 0; r < ROWS; r++)
 #pragma unroll
-                    for (int e = 0; e < 8; e++) acc[r][i] = fmaf(wv[r][e], xv[e], acc[r][i]);
+                    for (int e = 0; e < 16; e++) acc[r][i] = fmaf(wv[r][e], xv[e], acc[r][i]);
             }
         }
     }
@@ -455,10 +489,10 @@ RF_DEVICE void gemm(const rf_u8* RF_RESTRICT w, const float* RF_RESTRICT x, floa
     const int row0 = blockIdx.x * GEMM_BM, tok0 = blockIdx.y * GEMM_BN;
     const rf_i64 rb = row_bytes<Q>(cols);
 
-    // Loaders. Weights: thread -> row tid % 64, parts tid / 64 and tid / 64 + 2 of the chunk.
-    // Activations: thread -> token tid / 4, values 8 (tid % 4) .. + 8. Rows and tokens past the
-    // end re-read the last one; their results are not stored.
-    const int lrow = tid % GEMM_BM, lpart = tid / GEMM_BM;
+    // Loaders. Weights: thread -> half tid / 64 of row tid % 64. Activations: thread -> token
+    // tid / 4, values 8 (tid % 4) .. + 8. Rows and tokens past the end re-read the last one;
+    // their results are not stored.
+    const int lrow = tid % GEMM_BM, lhalf = tid / GEMM_BM;
     const rf_u8* wrow = w + (rf_i64)min(row0 + lrow, rows - 1) * rb;
     const int ltok = tid / 4, lval = 8 * (tid % 4);
     const float* xrow = x + (rf_i64)min(tok0 + ltok, t - 1) * cols + lval;
@@ -471,14 +505,10 @@ RF_DEVICE void gemm(const rf_u8* RF_RESTRICT w, const float* RF_RESTRICT x, floa
 
     const int chunks = cols / 32;
     for (int c = 0; c < chunks; c++) {
+        float v[16];
+        row_half<Q, false>(wrow, 2 * c + lhalf, v);
 #pragma unroll
-        for (int h = 0; h < 2; h++) {
-            const int p = lpart + 2 * h;
-            float v[8];
-            row_part<Q, false>(wrow, 4 * c + p, v);
-            ws[lrow][2 * p] = rf_f4{v[0], v[1], v[2], v[3]};
-            ws[lrow][2 * p + 1] = rf_f4{v[4], v[5], v[6], v[7]};
-        }
+        for (int q = 0; q < 4; q++) ws[lrow][4 * lhalf + q] = rf_f4{v[4 * q], v[4 * q + 1], v[4 * q + 2], v[4 * q + 3]};
         const rf_f4* xp = (const rf_f4*)(xrow + 32 * c);
         xs[ltok][lval / 4] = xp[0];
         xs[ltok][lval / 4 + 1] = xp[1];
@@ -515,31 +545,31 @@ RF_DEVICE void gemm(const rf_u8* RF_RESTRICT w, const float* RF_RESTRICT x, floa
 
 // ---- row gather ------------------------------------------------------------------------------
 // out[i, :] = dequant(W[ids[i], :]) * scale, bit-exact with the reference. Block i (grid n),
-// threads over the row's parts. An id >= rows (the caller's bug) gives a row of NaN, never a
+// threads over the row's halves. An id >= rows (the caller's bug) gives a row of NaN, never a
 // read out of bounds.
 template <class Q>
 RF_DEVICE void get_rows(const rf_u8* RF_RESTRICT w, const rf_u32* RF_RESTRICT ids, float* RF_RESTRICT out, int rows,
                         int cols, float scale) {
     const rf_u32 id = ids[blockIdx.x];
     rf_f4* o = (rf_f4*)(out + (rf_i64)blockIdx.x * cols);
-    const int parts = cols / 8;
     if (id >= (rf_u32)rows) {
         const float nan = __uint_as_float(0x7fc00000u);
-        for (int k = threadIdx.x; k < 2 * parts; k += blockDim.x) o[k] = rf_f4{nan, nan, nan, nan};
+        for (int k = threadIdx.x; k < cols / 4; k += blockDim.x) o[k] = rf_f4{nan, nan, nan, nan};
         return;
     }
     const rf_u8* row = w + (rf_i64)id * row_bytes<Q>(cols);
-    for (int k = threadIdx.x; k < parts; k += blockDim.x) {
-        float v[8];
-        row_part<Q, true>(row, k, v);
-        o[2 * k] = rf_f4{v[0] * scale, v[1] * scale, v[2] * scale, v[3] * scale};
-        o[2 * k + 1] = rf_f4{v[4] * scale, v[5] * scale, v[6] * scale, v[7] * scale};
+    for (int k = threadIdx.x; k < cols / 16; k += blockDim.x) {
+        float v[16];
+        row_half<Q, true>(row, k, v);
+#pragma unroll
+        for (int q = 0; q < 4; q++)
+            o[4 * k + q] = rf_f4{v[4 * q] * scale, v[4 * q + 1] * scale, v[4 * q + 2] * scale, v[4 * q + 3] * scale};
     }
 }
 
 // ---- kernels: per type, rf_mm_{gemv1,gemv8,gemm,rows}_<type> ----------------------------------
 // gemv1: t == 1; gemv8: t <= 8. GEMV blocks compute GEMV_ROWS rows.
-#define GEMV_ROWS 2
+#define GEMV_ROWS 4
 
 // clang-format off
 RF_KERNEL void rf_mm_gemv1_q4_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { gemv<BlockQ4_0, GEMV_ROWS, 1>(w, x, y, rows, cols, t); }
