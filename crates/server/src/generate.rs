@@ -61,31 +61,35 @@ pub fn start(state: &Arc<AppState>, jobs: Vec<Job>, prompt_param: &str) -> Resul
     let inflight = state.inflight_guard();
     let mut handles = Vec::with_capacity(jobs.len());
     for job in jobs {
+        let prompt_len = job.prompt.len();
         let h = state
             .engine
             .submit_constrained(job.prompt, job.params, job.constraint)
             .map_err(|e| submit_error(e, prompt_param, state.cfg.n_ctx))?;
-        handles.push(h);
+        handles.push((h, prompt_len));
     }
     let n = handles.len();
     let (tx, rx) = mpsc::unbounded_channel();
-    for (i, h) in handles.into_iter().enumerate() {
+    for (i, (h, prompt_len)) in handles.into_iter().enumerate() {
         let (tx, state) = (tx.clone(), state.clone());
         state.sequence_started();
         tokio::task::spawn_blocking(move || {
-            forward(i, h, &tx, &state);
+            forward(i, h, prompt_len, &tx, &state);
             state.sequence_ended();
         });
     }
     Ok(Running { events: rx, n, _inflight: inflight })
 }
 
-fn forward(i: usize, h: RequestHandle, tx: &mpsc::UnboundedSender<(usize, Event)>, state: &AppState) {
+fn forward(i: usize, h: RequestHandle, prompt_len: usize, tx: &mpsc::UnboundedSender<(usize, Event)>, state: &AppState) {
     let mut last_token: Option<Instant> = None;
+    let mut generated = 0;
+    // Dropping `h` on return cancels the sequence if it is still running.
+    let reader_gone = |generated| state.metrics.sequence(FinishReason::Cancelled.as_openai(), prompt_len, generated);
     loop {
         let ev = match h.recv_timeout(POLL) {
             Ok(ev) => ev,
-            Err(false) if tx.is_closed() => return,
+            Err(false) if tx.is_closed() => return reader_gone(generated),
             Err(false) => continue,
             Err(true) => {
                 // The engine went away without a word (it stops only with the server).
@@ -106,6 +110,7 @@ fn forward(i: usize, h: RequestHandle, tx: &mpsc::UnboundedSender<(usize, Event)
         };
         match &ev {
             Event::Token { .. } => {
+                generated += 1;
                 let now = Instant::now();
                 if let Some(t) = last_token {
                     state.metrics.itl.observe(now - t);
@@ -121,7 +126,13 @@ fn forward(i: usize, h: RequestHandle, tx: &mpsc::UnboundedSender<(usize, Event)
             }
         }
         let last = matches!(ev, Event::Finished { .. });
-        if tx.send((i, ev)).is_err() || last {
+        if tx.send((i, ev)).is_err() {
+            if !last {
+                reader_gone(generated);
+            }
+            return;
+        }
+        if last {
             return;
         }
     }
