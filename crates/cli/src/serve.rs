@@ -58,7 +58,9 @@ pub fn run(args: Args) -> Result<()> {
     }
     let model_id = match &args.alias {
         Some(a) => a.clone(),
-        None => args.model.model.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into()),
+        None => {
+            args.model.model.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into())
+        }
     };
     eprintln!("loading {} ...", args.model.model.display());
     let loaded = load::load(&args.model)?;
@@ -92,7 +94,8 @@ pub fn run(args: Args) -> Result<()> {
         template,
     ));
 
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    let rt =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     let result = rt.block_on(async {
         let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
             .await

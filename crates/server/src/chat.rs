@@ -51,7 +51,9 @@ async fn run(state: Arc<AppState>, body: Result<Bytes, BytesRejection>) -> Resul
         .enumerate()
         .map(|(i, r)| {
             let logprobs = match want_logprobs {
-                true => json!({ "content": r.logprobs.iter().map(|t| logprob_entry(&shape.tok, t)).collect::<Vec<_>>() }),
+                true => {
+                    json!({ "content": r.logprobs.iter().map(|t| logprob_entry(&shape.tok, t)).collect::<Vec<_>>() })
+                }
                 false => Value::Null,
             };
             json!({

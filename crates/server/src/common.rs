@@ -57,6 +57,8 @@ pub fn usage(prompt_tokens: usize, completion_tokens: usize) -> Value {
 
 /// Runs blocking preparation work (JSON, templates, tokenizing, grammar compilation) off the
 /// async workers.
-pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f).await.map_err(|e| ApiError::internal(format!("request preparation failed: {e}")))?
 }

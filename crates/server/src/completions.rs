@@ -95,7 +95,10 @@ fn prepare(state: &AppState, body: &[u8]) -> Result<Prepared, ApiError> {
         None => None,
         Some(n) if (0..=MAX_TOP_LOGPROBS as i64).contains(&n) => Some(n as usize),
         Some(n) => {
-            return Err(ApiError::invalid("logprobs", format!("'logprobs' must be between 0 and {MAX_TOP_LOGPROBS}, got {n}")))
+            return Err(ApiError::invalid(
+                "logprobs",
+                format!("'logprobs' must be between 0 and {MAX_TOP_LOGPROBS}, got {n}"),
+            ))
         }
     };
     let opts = params::options(&c, c.max_tokens.map(|m| ("max_tokens", m)), logprobs, state.cfg.n_vocab)?;

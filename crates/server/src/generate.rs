@@ -81,7 +81,13 @@ pub fn start(state: &Arc<AppState>, jobs: Vec<Job>, prompt_param: &str) -> Resul
     Ok(Running { events: rx, n, _inflight: inflight })
 }
 
-fn forward(i: usize, h: RequestHandle, prompt_len: usize, tx: &mpsc::UnboundedSender<(usize, Event)>, state: &AppState) {
+fn forward(
+    i: usize,
+    h: RequestHandle,
+    prompt_len: usize,
+    tx: &mpsc::UnboundedSender<(usize, Event)>,
+    state: &AppState,
+) {
     let mut last_token: Option<Instant> = None;
     let mut generated = 0;
     // Dropping `h` on return cancels the sequence if it is still running.

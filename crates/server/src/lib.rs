@@ -45,8 +45,7 @@ pub use state::{AppState, ServerConfig, DEFAULT_MAX_BODY_BYTES};
 pub const FINGERPRINT: &str = concat!("rocmforge-", env!("CARGO_PKG_VERSION"));
 
 /// Endpoints counted by name in the metrics; anything else is counted as "other".
-const ENDPOINTS: &[&str] =
-    &["/", "/health", "/metrics", "/v1/models", "/v1/chat/completions", "/v1/completions"];
+const ENDPOINTS: &[&str] = &["/", "/health", "/metrics", "/v1/models", "/v1/chat/completions", "/v1/completions"];
 
 /// The whole application.
 pub fn router(state: Arc<AppState>) -> Router {

@@ -128,7 +128,11 @@ impl Metrics {
         for (name, help, v) in gauges {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
         }
-        self.ttft.write(&mut out, "rocmforge_time_to_first_token_seconds", "Time from arrival to the first generated token.");
+        self.ttft.write(
+            &mut out,
+            "rocmforge_time_to_first_token_seconds",
+            "Time from arrival to the first generated token.",
+        );
         self.itl.write(&mut out, "rocmforge_inter_token_latency_seconds", "Time between consecutive generated tokens.");
         out
     }

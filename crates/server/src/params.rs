@@ -62,7 +62,12 @@ fn float_in(field: &str, v: f32, lo: f32, hi: f32) -> Result<f32, ApiError> {
 /// Checks the shared fields. `max_tokens` is the endpoint's (chat prefers
 /// `max_completion_tokens`), `logprobs` the number of alternatives when logprobs are wanted,
 /// `vocab` the model's vocabulary size (for `logit_bias`).
-pub fn options(c: &CommonFields, max_tokens: Option<(&str, i64)>, logprobs: Option<usize>, vocab: usize) -> Result<Options, ApiError> {
+pub fn options(
+    c: &CommonFields,
+    max_tokens: Option<(&str, i64)>,
+    logprobs: Option<usize>,
+    vocab: usize,
+) -> Result<Options, ApiError> {
     let mut p = SamplingParams {
         // OpenAI's presence and frequency penalties look at the generated text only.
         penalize_prompt: false,
@@ -92,7 +97,10 @@ pub fn options(c: &CommonFields, max_tokens: Option<(&str, i64)>, logprobs: Opti
     }
     if let Some(r) = c.repetition_penalty {
         if !(r.is_finite() && r > 0.0 && r <= 10.0) {
-            return Err(ApiError::invalid("repetition_penalty", format!("'repetition_penalty' must be in (0, 10] (1 = off), got {r}")));
+            return Err(ApiError::invalid(
+                "repetition_penalty",
+                format!("'repetition_penalty' must be in (0, 10] (1 = off), got {r}"),
+            ));
         }
         p.repetition_penalty = r;
     }
@@ -131,7 +139,10 @@ pub fn options(c: &CommonFields, max_tokens: Option<(&str, i64)>, logprobs: Opti
                 match schema {
                     Some(s) if s.is_object() || s.is_boolean() => Format::JsonSchema(s),
                     Some(_) => {
-                        return Err(ApiError::invalid("response_format.json_schema.schema", "the schema must be a JSON object"))
+                        return Err(ApiError::invalid(
+                            "response_format.json_schema.schema",
+                            "the schema must be a JSON object",
+                        ))
                     }
                     None => {
                         return Err(ApiError::invalid(
@@ -193,10 +204,9 @@ fn logit_bias(v: Option<&serde_json::Map<String, Value>>, vocab: usize) -> Resul
             .ok()
             .filter(|&id: &u32| (id as usize) < vocab)
             .ok_or_else(|| ApiError::invalid(field.clone(), format!("'{key}' is not a token id below {vocab}")))?;
-        let bias = value
-            .as_f64()
-            .filter(|b| (-100.0..=100.0).contains(b))
-            .ok_or_else(|| ApiError::invalid(field.clone(), format!("the bias of token {key} must be a number in [-100, 100]")))?;
+        let bias = value.as_f64().filter(|b| (-100.0..=100.0).contains(b)).ok_or_else(|| {
+            ApiError::invalid(field.clone(), format!("the bias of token {key} must be a number in [-100, 100]"))
+        })?;
         out.insert(id, bias as f32);
     }
     Ok(out)
@@ -260,7 +270,8 @@ mod tests {
         assert_eq!(param_of(&serde_json::json!({ "stop": stops }).to_string()).as_deref(), Some("stop"));
         let long = "x".repeat(MAX_STOP_BYTES + 1);
         assert_eq!(param_of(&serde_json::json!({ "stop": long }).to_string()).as_deref(), Some("stop"));
-        let bias: serde_json::Map<String, Value> = (0..=MAX_LOGIT_BIAS).map(|i| (i.to_string(), Value::from(1))).collect();
+        let bias: serde_json::Map<String, Value> =
+            (0..=MAX_LOGIT_BIAS).map(|i| (i.to_string(), Value::from(1))).collect();
         let v = Value::Object([("logit_bias".to_string(), Value::Object(bias))].into_iter().collect());
         let c: CommonFields = fields(&v).unwrap();
         assert_eq!(options(&c, None, None, 5000).unwrap_err().param.as_deref(), Some("logit_bias"));

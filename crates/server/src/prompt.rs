@@ -40,10 +40,17 @@ fn message(i: usize, m: &WireMessage) -> Result<Message, ApiError> {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(Content::Text(s.clone())),
         Some(Value::Array(parts)) => Some(Content::Parts(
-            parts.iter().enumerate().map(|(j, p)| text_part(&at(&format!("content[{j}]")), p)).collect::<Result<_, _>>()?,
+            parts
+                .iter()
+                .enumerate()
+                .map(|(j, p)| text_part(&at(&format!("content[{j}]")), p))
+                .collect::<Result<_, _>>()?,
         )),
         Some(_) => {
-            return Err(ApiError::invalid(at("content"), format!("'{}' must be a string or a list of text parts", at("content"))))
+            return Err(ApiError::invalid(
+                at("content"),
+                format!("'{}' must be a string or a list of text parts", at("content")),
+            ))
         }
     };
     let tool_calls = match (&m.tool_calls, role) {
@@ -77,15 +84,26 @@ fn message(i: usize, m: &WireMessage) -> Result<Message, ApiError> {
         return Err(ApiError::invalid(at("content"), format!("'{}' is required", at("content"))));
     }
     if role == "tool" && m.tool_call_id.is_none() {
-        return Err(ApiError::invalid(at("tool_call_id"), "a tool message must say which call it answers ('tool_call_id')"));
+        return Err(ApiError::invalid(
+            at("tool_call_id"),
+            "a tool message must say which call it answers ('tool_call_id')",
+        ));
     }
-    Ok(Message { role: role.to_string(), content, tool_calls, tool_call_id: m.tool_call_id.clone(), name: m.name.clone() })
+    Ok(Message {
+        role: role.to_string(),
+        content,
+        tool_calls,
+        tool_call_id: m.tool_call_id.clone(),
+        name: m.name.clone(),
+    })
 }
 
 fn text_part(field: &str, p: &Value) -> Result<ContentPart, ApiError> {
     match (p.get("type").and_then(Value::as_str), p.get("text").and_then(Value::as_str)) {
         (Some("text"), Some(t)) => Ok(ContentPart::Text { text: t.to_string() }),
-        (Some("text"), None) => Err(ApiError::invalid(format!("{field}.text"), format!("'{field}.text' must be a string"))),
+        (Some("text"), None) => {
+            Err(ApiError::invalid(format!("{field}.text"), format!("'{field}.text' must be a string")))
+        }
         (Some(kind), _) => Err(ApiError::invalid(
             format!("{field}.type"),
             format!("content parts of type '{kind}' are not supported; only 'text'"),
@@ -120,7 +138,10 @@ pub fn completion_prompts(tok: &Tokenizer, prompt: Option<&Value>, vocab: usize)
             .enumerate()
             .map(|(i, v)| {
                 v.as_u64().filter(|&t| (t as usize) < vocab).map(|t| t as u32).ok_or_else(|| {
-                    ApiError::invalid(format!("{field}[{i}]"), format!("'{field}[{i}]' must be a token id below {vocab}"))
+                    ApiError::invalid(
+                        format!("{field}[{i}]"),
+                        format!("'{field}[{i}]' must be a token id below {vocab}"),
+                    )
                 })
             })
             .collect()
@@ -129,7 +150,9 @@ pub fn completion_prompts(tok: &Tokenizer, prompt: Option<&Value>, vocab: usize)
         None | Some(Value::Null) => return Err(ApiError::invalid("prompt", "'prompt' is required")),
         Some(Value::String(s)) => vec![encode(s)],
         Some(Value::Array(a)) if a.is_empty() => return Err(ApiError::invalid("prompt", "'prompt' is an empty list")),
-        Some(Value::Array(a)) if a.iter().all(Value::is_string) => a.iter().filter_map(Value::as_str).map(encode).collect(),
+        Some(Value::Array(a)) if a.iter().all(Value::is_string) => {
+            a.iter().filter_map(Value::as_str).map(encode).collect()
+        }
         Some(Value::Array(a)) if a.iter().all(Value::is_array) => a
             .iter()
             .enumerate()
@@ -187,7 +210,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(m[0].role, "system");
-        assert_eq!(m[1].content, Some(Content::Parts(vec![ContentPart::Text { text: "a".into() }, ContentPart::Text { text: "b".into() }])));
+        assert_eq!(
+            m[1].content,
+            Some(Content::Parts(vec![ContentPart::Text { text: "a".into() }, ContentPart::Text { text: "b".into() }]))
+        );
         let call = &m[2].tool_calls.as_ref().unwrap()[0];
         assert_eq!(call.function.arguments, serde_json::json!({"x": 1}));
         assert_eq!(m[3].tool_call_id.as_deref(), Some("c1"));

@@ -101,9 +101,8 @@ pub struct CompletionFields {
 
 /// Reads a body as JSON; the error says where the JSON is broken.
 pub fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
-    let v: Value = serde_json::from_slice(body).map_err(|e| {
-        ApiError::malformed(format!("the request body is not valid JSON: {e}"))
-    })?;
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::malformed(format!("the request body is not valid JSON: {e}")))?;
     if !v.is_object() {
         return Err(ApiError::malformed("the request body must be a JSON object"));
     }

@@ -40,7 +40,11 @@ pub async fn signal() {
 
 /// Serves `state` on `listener` until `stop` resolves, then drains as described above.
 /// Returns how many requests were still running when the time ran out.
-pub async fn serve(listener: TcpListener, state: Arc<AppState>, stop: impl Future<Output = ()>) -> std::io::Result<usize> {
+pub async fn serve(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    stop: impl Future<Output = ()>,
+) -> std::io::Result<usize> {
     let app = crate::router(state.clone());
     let (close_tx, close_rx) = tokio::sync::oneshot::channel::<()>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async {

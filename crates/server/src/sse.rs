@@ -102,16 +102,8 @@ impl<S: StreamShape> State<S> {
 pub fn response<S: StreamShape>(running: Running, mut shape: S, include_usage: bool, prompt_tokens: usize) -> Response {
     let n = running.n;
     let queue = shape.opening(n).iter().map(frame).collect();
-    let state = State {
-        running,
-        shape,
-        queue,
-        left: n,
-        completion_tokens: 0,
-        prompt_tokens,
-        include_usage,
-        done: false,
-    };
+    let state =
+        State { running, shape, queue, left: n, completion_tokens: 0, prompt_tokens, include_usage, done: false };
     let stream = futures_util::stream::unfold(state, State::next);
     let mut res = Response::new(Body::from_stream(stream));
     let h = res.headers_mut();

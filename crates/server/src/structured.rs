@@ -109,9 +109,8 @@ impl Grammars {
 /// llguidance's `x-guidance` options: free whitespace lets a small model pad forever.
 fn compact(mut schema: Value) -> Value {
     if let Some(obj) = schema.as_object_mut() {
-        obj.entry("x-guidance").or_insert_with(|| {
-            json!({"whitespace_flexible": false, "item_separator": ", ", "key_separator": ": "})
-        });
+        obj.entry("x-guidance")
+            .or_insert_with(|| json!({"whitespace_flexible": false, "item_separator": ", ", "key_separator": ": "}));
     }
     schema
 }
