@@ -87,10 +87,14 @@ pub fn options(
         }
     }
     if let Some(k) = c.top_k {
-        p.top_k = int_in("top_k", k, -1, vocab as i64)? as i32;
-        if k == -1 {
-            p.top_k = -1;
+        // -1 and 0 both mean off (vLLM's and llama.cpp's spellings).
+        if !(-1..=vocab as i64).contains(&k) {
+            return Err(ApiError::invalid(
+                "top_k",
+                format!("'top_k' must be between -1 and {vocab} (-1 or 0 = off), got {k}"),
+            ));
         }
+        p.top_k = k as i32;
     }
     if let Some(m) = c.min_p {
         p.min_p = float_in("min_p", m, 0.0, 1.0)?;
