@@ -8,6 +8,7 @@ mod load;
 mod options;
 mod output;
 mod run;
+mod serve;
 mod synth;
 mod tokenize;
 mod usage;
@@ -29,6 +30,8 @@ enum Command {
     Run(run::Args),
     /// Talk with a model in the terminal.
     Chat(chat::Args),
+    /// Serve the OpenAI API (chat and completions, streaming) and a chat page over HTTP.
+    Serve(serve::Args),
     /// Measure prompt processing and generation speed (as llama-bench does).
     Bench(bench::Args),
     /// List the GPUs (vendor, arch, memory, driver, warp size) and their run-time compilers.
@@ -46,6 +49,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::run(args),
         Command::Chat(args) => chat::run(args),
+        Command::Serve(args) => serve::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Devices(args) => devices::run(args),
         Command::Info(args) => info::run(args),

@@ -12,12 +12,12 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use model::{Detokenizer, Device, DeviceKv, Model, ModelError, Tokenizer};
 
 use crate::finish::FinishReason;
-use crate::sampler::{Sampler, SamplingParams};
+use crate::sampler::{Sampler, SamplingParams, TokenConstraint};
 use crate::scheduler::{Scheduler, SchedulerConfig, SeqId, SubmitError};
 use crate::stop::StopMatcher;
 
@@ -131,6 +131,12 @@ impl RequestHandle {
         self.events.try_recv().ok()
     }
 
+    /// The next event if one comes within `timeout`; `Err(true)` once the stream has ended,
+    /// `Err(false)` on time-out (lets a forwarding thread check whether its reader is gone).
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<Event, bool> {
+        self.events.recv_timeout(timeout).map_err(|e| e == mpsc::RecvTimeoutError::Disconnected)
+    }
+
     pub fn cancel(&self) {
         self.cancel.store(true, Ordering::Relaxed);
     }
@@ -222,12 +228,26 @@ impl Engine {
     /// the vocabulary, the request could never fit the context or the cache, or the waiting
     /// queue is full.
     pub fn submit(&self, prompt: Vec<u32>, params: SamplingParams) -> Result<RequestHandle, SubmitError> {
+        self.submit_constrained(prompt, params, None)
+    }
+
+    /// [`Engine::submit`] with a [`TokenConstraint`] that every sampling step of the request obeys
+    /// (structured output).
+    pub fn submit_constrained(
+        &self,
+        prompt: Vec<u32>,
+        params: SamplingParams,
+        constraint: Option<Box<dyn TokenConstraint>>,
+    ) -> Result<RequestHandle, SubmitError> {
         if let Some(&t) = prompt.iter().find(|&&t| t as usize >= self.vocab) {
             return Err(SubmitError::Invalid(format!("token {t} is outside the vocabulary of {}", self.vocab)));
         }
         Scheduler::check_fits(&self.cfg, prompt.len(), params.max_tokens)?;
         let max_tokens = params.max_tokens;
-        let sampler = Sampler::new(params, self.vocab).map_err(|e| SubmitError::Invalid(e.to_string()))?;
+        let mut sampler = Sampler::new(params, self.vocab).map_err(|e| SubmitError::Invalid(e.to_string()))?;
+        if let Some(c) = constraint {
+            sampler = sampler.with_constraint(c);
+        }
         let max = self.cfg.max_waiting;
         self.pending
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < max).then_some(n + 1))
@@ -290,6 +310,8 @@ struct Live<'t> {
     started: bool,
     submitted: Instant,
     first_token: Option<Instant>,
+    /// Why sampling failed, for the `Finished` event.
+    error: Option<String>,
 }
 
 struct Worker {
@@ -364,6 +386,7 @@ impl Worker {
                 started: false,
                 submitted: req.submitted,
                 first_token: None,
+                error: None,
             },
         );
     }
@@ -423,7 +446,9 @@ impl Worker {
         for (row, id) in sampling.enumerate() {
             let l = &mut logits[row * vocab..(row + 1) * vocab];
             if let Some(reason) = self.sample(tok, id, l, live) {
-                let error = (reason == FinishReason::Error).then(|| "no token could be sampled".to_string());
+                let error = (reason == FinishReason::Error).then(|| {
+                    live.get_mut(&id).and_then(|l| l.error.take()).unwrap_or_else(|| "no token could be sampled".into())
+                });
                 self.finish(id, reason, error, live);
             }
         }
@@ -440,9 +465,16 @@ impl Worker {
         let l = live.get_mut(&id)?;
         let seq = self.sched.get(id)?;
         let n_generated = seq.n_generated();
-        let t = match l.sampler.sample(logits, &seq.tokens) {
+        let history = match l.sampler.params().penalize_prompt {
+            true => &seq.tokens[..],
+            false => seq.tokens.get(seq.prompt_len..).unwrap_or_default(),
+        };
+        let t = match l.sampler.sample(logits, history) {
             Ok(t) => t,
-            Err(_) => return Some(FinishReason::Error),
+            Err(e) => {
+                l.error = Some(e.to_string());
+                return Some(FinishReason::Error);
+            }
         };
         l.sampled += 1;
         l.first_token.get_or_insert_with(Instant::now);

@@ -5,6 +5,8 @@
 //! 2. **Penalties** over the last `penalty_last_n` tokens of `history`: repetition (llama.cpp:
 //!    positive logits divided, others multiplied), then frequency and presence (OpenAI:
 //!    `logit -= count * frequency + presence`), once per distinct token.
+//!    A [`TokenConstraint`], when the request has one, then masks the tokens it does not allow;
+//!    it is told the chosen token at the end.
 //! 3. **Clean-up**: NaN becomes `-inf`. All `-inf` is [`SamplerError::NoFiniteLogit`]. If any logit
 //!    is `+inf`, those tokens share all the mass: greedy takes the lowest id of them, sampling picks
 //!    one of them uniformly, each has logprob `-ln(count)`.
@@ -36,12 +38,14 @@
 //! O(window) through a zeroed count buffer; logprobs add one pass for the normaliser and one for
 //! the top-n.
 
+mod constraint;
 mod fast_exp;
 mod filters;
 mod logprobs;
 pub mod params;
 mod penalties;
 
+pub use constraint::TokenConstraint;
 pub use params::{ParamError, SamplingParams, GREEDY_BELOW, MAX_LOGPROBS};
 
 use rand::rngs::StdRng;
@@ -78,10 +82,12 @@ pub enum SamplerError {
     /// request banned every token. The engine should end the request with an error.
     #[error("no token can be sampled: every logit is NaN or -inf after bias and penalties")]
     NoFiniteLogit,
+    /// The request's [`TokenConstraint`] failed.
+    #[error("token constraint: {0}")]
+    Constraint(String),
 }
 
 /// Chooses tokens for one request.
-#[derive(Debug)]
 pub struct Sampler {
     params: SamplingParams,
     vocab_size: usize,
@@ -91,6 +97,17 @@ pub struct Sampler {
     /// Per-token occurrence counts for penalties: `[vocab_size]`, all zero between calls.
     /// Allocated on first use, so requests without penalties never pay for it.
     counts: Vec<u32>,
+    constraint: Option<Box<dyn TokenConstraint>>,
+}
+
+impl std::fmt::Debug for Sampler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sampler")
+            .field("params", &self.params)
+            .field("vocab_size", &self.vocab_size)
+            .field("constrained", &self.constraint.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Sampler {
@@ -107,7 +124,13 @@ impl Sampler {
             Some(seed) => StdRng::seed_from_u64(seed),
             None => StdRng::from_entropy(),
         };
-        Ok(Self { params, vocab_size, rng, scratch: Scratch::default(), counts: Vec::new() })
+        Ok(Self { params, vocab_size, rng, scratch: Scratch::default(), counts: Vec::new(), constraint: None })
+    }
+
+    /// Restricts every following draw to the tokens `constraint` allows.
+    pub fn with_constraint(mut self, constraint: Box<dyn TokenConstraint>) -> Self {
+        self.constraint = Some(constraint);
+        self
     }
 
     pub fn params(&self) -> &SamplingParams {
@@ -150,6 +173,10 @@ impl Sampler {
             penalties::apply(logits, window, pen, &mut self.counts);
         }
 
+        if let Some(c) = self.constraint.as_mut() {
+            c.mask(logits).map_err(SamplerError::Constraint)?;
+        }
+
         // 3. Clean-up and one scan for max, argmax and the number of +inf.
         let scan = scan(logits);
         if scan.max == f32::NEG_INFINITY {
@@ -183,6 +210,9 @@ impl Sampler {
             filters::draw(logits, scan.max, filter, &mut self.scratch, &mut self.rng)
         };
 
+        if let Some(c) = self.constraint.as_mut() {
+            c.commit(id).map_err(SamplerError::Constraint)?;
+        }
         let chosen = logits.get(id as usize).copied().unwrap_or(f32::NEG_INFINITY);
         let logprob = norm.map(|n| n.logprob(chosen));
         Ok(SampledToken { id, logprob, top_logprobs })

@@ -50,6 +50,9 @@ pub struct SamplingParams {
     /// `n`, `0` none (penalties off), `-1` the whole history passed to the sampler (as llama.cpp's
     /// `-1` means the whole context). Default 64, as llama.cpp.
     pub penalty_last_n: i32,
+    /// Whether the engine counts the prompt in the penalties' history (llama.cpp's way) or only
+    /// the generated tokens (how the OpenAI API defines presence and frequency penalties).
+    pub penalize_prompt: bool,
     /// Added to the logit of each listed token before anything else. `-inf` bans a token; `+inf`
     /// forces it (among all forced tokens, uniformly). NaN is rejected.
     pub logit_bias: BTreeMap<u32, f32>,
@@ -82,6 +85,7 @@ impl Default for SamplingParams {
             presence_penalty: 0.0,
             frequency_penalty: 0.0,
             penalty_last_n: 64,
+            penalize_prompt: true,
             logit_bias: BTreeMap::new(),
             seed: None,
             max_tokens: None,
