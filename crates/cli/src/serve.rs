@@ -78,7 +78,7 @@ pub fn run(args: Args) -> Result<()> {
         ..EngineConfig::default()
     };
     let kv_tokens = cfg.kv_tokens;
-    let engine = Engine::start(loaded.model, loaded.cpu, loaded.tok, cfg).context("cannot start the engine")?;
+    let engine = Engine::start(loaded.model, loaded.device, loaded.tok, cfg).context("cannot start the engine")?;
     eprintln!("loaded in {:.1} s: context {n_ctx} tokens, KV cache {kv_tokens} tokens", loaded.load_secs);
     let state = Arc::new(AppState::new(
         ServerConfig {
