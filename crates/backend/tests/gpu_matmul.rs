@@ -1,5 +1,6 @@
 //! The quantized matmul and row-gather kernels on a real device, for every weight type of the
-//! CPU backend, against an f64 product of the reference dequantization (`gguf::quants`).
+//! CPU backend, against an f64 product of the reference dequantization (`gguf::quants`); the
+//! GEMV's result for a token is the same, bit for bit, whatever the batch around it.
 //! Skipped without a GPU; `ROCMFORGE_REQUIRE_GPU=1` makes that a failure.
 
 mod common;
@@ -82,6 +83,9 @@ fn products_match_the_reference_for_every_type() {
             let x = random_vec(&mut r, t_max * cols, 1.0);
             let want = reference(&wf, &x, rows, cols, t_max); // token i's row depends on x[i] only
             let dx = gpu.upload(&x, "x").unwrap();
+            let mut gemv_all = poisoned(&gpu, t_max * rows, "y of all tokens");
+            mm.matmul_with(MatmulKernel::Gemv, s, &w, &dx, t_max, &mut gemv_all).unwrap();
+            let gemv_all = gemv_all.read(s).unwrap();
             for (t, kernel) in TOKENS.into_iter().flat_map(|t| KERNELS.map(|k| (t, k))) {
                 let what = format!("{ty} {rows}x{cols} t={t} {kernel:?}");
                 let extra = 7; // past t * rows: must stay poisoned
@@ -99,9 +103,13 @@ fn products_match_the_reference_for_every_type() {
                     worst = worst.max(err);
                 }
                 assert!(y[t * rows..].iter().all(|&v| is_poison(v)), "{what}: wrote past y[t * rows]");
+                if kernel == MatmulKernel::Gemv {
+                    let same = y[..t * rows].iter().zip(&gemv_all).all(|(a, b)| a.to_bits() == b.to_bits());
+                    assert!(same, "{what}: a token's GEMV result depends on the batch");
+                }
             }
             // The kernel matmul picks gives the same bits as asking for it.
-            let t = 9;
+            let t = 33;
             let mut a = poisoned(&gpu, t * rows, "auto");
             let mut b = poisoned(&gpu, t * rows, "chosen");
             mm.matmul(s, &w, &dx, t, &mut a).unwrap();

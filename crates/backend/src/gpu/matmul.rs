@@ -32,17 +32,19 @@ const TYPES: [(GgmlType, &str); 16] = [
 /// The kernels read rows in chunks of this many values, threads in halves of chunks.
 const CHUNK: usize = 32;
 const HALF: usize = 16;
-/// Most tokens [`Matmul::matmul`] gives the GEMV; more go to the GEMM.
-const GEMV_MAX_T: usize = 8;
+/// Up to this many tokens [`Matmul::matmul`] always runs the GEMV (it was faster than the GEMM
+/// on every shape measured).
+const GEMV_MAX_T: usize = 16;
 /// Tokens per GEMV block above one token (`rf_mm_gemv8_*`).
 const GEMV_GROUP: usize = 8;
 /// Rows per GEMV block (`GEMV_ROWS` in matmul.cu).
 const GEMV_ROWS: usize = 4;
-/// Fewest warps per GEMV block, for one token and for groups of 8 (an H200 did best with these
-/// on large matrices); more when the grid is small, up to GEMV_MAX_WARPS, so that the device
-/// holds about GEMV_WARPS_PER_SM warps, but never more than the row has halves for.
-const GEMV1_WARPS: usize = 4;
-const GEMV8_WARPS: usize = 2;
+/// Warps per GEMV block: at least GEMV_MIN_WARPS (a sweep of an earlier version of the kernel
+/// on an H200 favoured 4 on large matrices), more for matrices with few rows, up to
+/// GEMV_MAX_WARPS, so that the device holds about GEMV_WARPS_PER_SM warps, but never more than
+/// a row has halves for. A function of the matrix alone, never of t: one token and groups of 8
+/// then sum in the same order, so a token's result does not depend on its batch.
+const GEMV_MIN_WARPS: usize = 4;
 const GEMV_MAX_WARPS: usize = 16;
 const GEMV_WARPS_PER_SM: usize = 32;
 /// Most tokens of one product: the grid's y dimension (65535) times the GEMV's token group.
@@ -171,12 +173,17 @@ impl Matmul {
             .ok_or_else(|| GpuError::Invalid(format!("{}: no GPU matmul kernel for type {}", w.what(), w.ty)))
     }
 
-    /// The kernel [`Matmul::matmul`] runs for `t` tokens of `w`.
-    pub fn kernel_for(&self, _w: &GpuMatrix, t: usize) -> MatmulKernel {
-        if t <= GEMV_MAX_T {
-            MatmulKernel::Gemv
-        } else {
+    /// The kernel [`Matmul::matmul`] runs for `t` tokens of `w`: the GEMM once it has more than
+    /// GEMV_MAX_T tokens and a grid of at least one block per multiprocessor, else the GEMV.
+    /// A smaller GEMM grid leaves most of the device idle: on an H200 the GEMV stayed faster up
+    /// to t = 130 on an 896-row matrix (14 row tiles); the GEMM won from t = 64 on 4864 rows and
+    /// from t = 33 on 18944 (tests/gpu_matmul.rs `speed` prints both).
+    pub fn kernel_for(&self, w: &GpuMatrix, t: usize) -> MatmulKernel {
+        let gemm_blocks = w.rows.div_ceil(GEMM_BM) * t.div_ceil(GEMM_BN);
+        if t > GEMV_MAX_T && gemm_blocks >= self.sms {
             MatmulKernel::Gemm
+        } else {
+            MatmulKernel::Gemv
         }
     }
 
@@ -222,15 +229,13 @@ impl Matmul {
         let args = crate::gpu_args![&w.data, x, y, w.rows as i32, w.cols as i32, t as i32];
         match kernel {
             MatmulKernel::Gemv => {
-                let (kernel, group, min_warps) =
-                    if t == 1 { (&k.gemv1, 1, GEMV1_WARPS) } else { (&k.gemv8, GEMV_GROUP, GEMV8_WARPS) };
-                let grid = [blocks(w.rows, GEMV_ROWS)?, blocks(t, group)?, 1];
-                let n_blocks = grid[0] as usize * grid[1] as usize;
+                let (kernel, group) = if t == 1 { (&k.gemv1, 1) } else { (&k.gemv8, GEMV_GROUP) };
+                let row_blocks = blocks(w.rows, GEMV_ROWS)?;
                 let warps = (GEMV_WARPS_PER_SM * self.sms)
-                    .div_ceil(n_blocks)
-                    .clamp(min_warps, GEMV_MAX_WARPS)
+                    .div_ceil(row_blocks as usize)
+                    .clamp(GEMV_MIN_WARPS, GEMV_MAX_WARPS)
                     .min((w.cols / HALF).div_ceil(self.warp));
-                let cfg = LaunchConfig::new(grid, [(warps * self.warp) as u32, 1, 1]);
+                let cfg = LaunchConfig::new([row_blocks, blocks(t, group)?, 1], [(warps * self.warp) as u32, 1, 1]);
                 kernel.launch(stream, cfg, &args)
             }
             MatmulKernel::Gemm => {
