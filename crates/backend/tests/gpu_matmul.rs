@@ -1,11 +1,12 @@
 //! The quantized matmul and row-gather kernels on a real device, for every weight type of the
-//! CPU backend, against an f64 product of the reference dequantization (`gguf::quants`).
+//! CPU backend, against an f64 product of the reference dequantization (`gguf::quants`); the
+//! GEMV's result for a token is the same, bit for bit, whatever the batch around it.
 //! Skipped without a GPU; `ROCMFORGE_REQUIRE_GPU=1` makes that a failure.
 
 mod common;
 
 use backend::cpu::qdot::WEIGHT_TYPES;
-use backend::gpu::{DeviceBuffer, Gpu, GpuError, GpuMatrix, Matmul, Stream};
+use backend::gpu::{DeviceBuffer, Gpu, GpuError, GpuMatrix, Matmul, MatmulKernel, Stream};
 use backend::WeightView;
 use common::*;
 use gguf::quants::{dequantize_to_vec, random_blocks};
@@ -17,8 +18,9 @@ use rand::Rng;
 /// errors whatever the cancellation): f32 accumulation over a few thousand terms stays far below.
 const MATMUL_TOL: f64 = 1e-5;
 
-/// Token counts: the GEMV (1, 2..8) and the GEMM (9 and more, with partial token tiles).
+/// Token counts: one, partial and whole groups of the GEMV (8) and tiles of the GEMM (32).
 const TOKENS: [usize; 8] = [1, 2, 3, 7, 8, 9, 33, 130];
+const KERNELS: [MatmulKernel; 2] = [MatmulKernel::Gemv, MatmulKernel::Gemm];
 
 /// (rows, cols) per test: rows not a multiple of any tile, cols from one chunk (or super-block)
 /// to several GEMV steps, with partial steps.
@@ -81,26 +83,42 @@ fn products_match_the_reference_for_every_type() {
             let x = random_vec(&mut r, t_max * cols, 1.0);
             let want = reference(&wf, &x, rows, cols, t_max); // token i's row depends on x[i] only
             let dx = gpu.upload(&x, "x").unwrap();
-            for t in TOKENS {
+            let mut gemv_all = poisoned(&gpu, t_max * rows, "y of all tokens");
+            mm.matmul_with(MatmulKernel::Gemv, s, &w, &dx, t_max, &mut gemv_all).unwrap();
+            let gemv_all = gemv_all.read(s).unwrap();
+            for (t, kernel) in TOKENS.into_iter().flat_map(|t| KERNELS.map(|k| (t, k))) {
+                let what = format!("{ty} {rows}x{cols} t={t} {kernel:?}");
                 let extra = 7; // past t * rows: must stay poisoned
                 let mut dy = poisoned(&gpu, t * rows + extra, "y");
-                mm.matmul(s, &w, &dx, t, &mut dy).unwrap_or_else(|e| panic!("{ty} {rows}x{cols} t={t}: {e}"));
+                mm.matmul_with(kernel, s, &w, &dx, t, &mut dy).unwrap_or_else(|e| panic!("{what}: {e}"));
                 let y = dy.read(s).unwrap();
                 for (k, (&got, &(sum, abs))) in y[..t * rows].iter().zip(&want).enumerate() {
                     let err = (f64::from(got) - sum).abs() / abs.max(f64::MIN_POSITIVE);
                     assert!(
                         err <= MATMUL_TOL,
-                        "{ty} {rows}x{cols} t={t}: y[{}, {}] = {got}, want {sum} (error {err:e} of sum |w x| = {abs})",
+                        "{what}: y[{}, {}] = {got}, want {sum} (error {err:e} of sum |w x| = {abs})",
                         k / rows,
                         k % rows
                     );
                     worst = worst.max(err);
                 }
-                assert!(y[t * rows..].iter().all(|&v| is_poison(v)), "{ty} t={t}: wrote past y[t * rows]");
+                assert!(y[t * rows..].iter().all(|&v| is_poison(v)), "{what}: wrote past y[t * rows]");
+                if kernel == MatmulKernel::Gemv {
+                    let same = y[..t * rows].iter().zip(&gemv_all).all(|(a, b)| a.to_bits() == b.to_bits());
+                    assert!(same, "{what}: a token's GEMV result depends on the batch");
+                }
             }
+            // The kernel matmul picks gives the same bits as asking for it.
+            let t = 33;
+            let mut a = poisoned(&gpu, t * rows, "auto");
+            let mut b = poisoned(&gpu, t * rows, "chosen");
+            mm.matmul(s, &w, &dx, t, &mut a).unwrap();
+            mm.matmul_with(mm.kernel_for(&w, t), s, &w, &dx, t, &mut b).unwrap();
+            let (a, b) = (a.read(s).unwrap(), b.read(s).unwrap());
+            assert!(a.iter().zip(&b).all(|(p, q)| p.to_bits() == q.to_bits()), "{ty}: matmul is matmul_with");
         }
         eprintln!(
-            "{ty:>6}: {} shapes x t in {TOKENS:?}: worst error {worst:.2e} of sum |w x| (tolerance {MATMUL_TOL:e})",
+            "{ty:>6}: {} shapes x t in {TOKENS:?} x GEMV, GEMM: worst error {worst:.2e} of sum |w x| (tolerance {MATMUL_TOL:e})",
             shapes(ty).len()
         );
     }
@@ -193,7 +211,10 @@ fn bad_arguments_are_errors() {
     invalid(mm.matmul(s, &w, &x, 4, &mut y).unwrap_err(), "x (x) holds 768 values, needs 4 x 256");
     let mut small_y = poisoned(&gpu, 2 * rows, "small y");
     invalid(mm.matmul(s, &w, &x, 3, &mut small_y).unwrap_err(), "y (small y) holds 10 values, needs 3 x 5");
-    mm.matmul(s, &w, &x, 0, &mut y).unwrap();
+    invalid(mm.matmul(s, &w, &x, 65535 * 8 + 1, &mut y).unwrap_err(), "524281 tokens is over the kernels' limit");
+    for kernel in KERNELS {
+        mm.matmul_with(kernel, s, &w, &x, 0, &mut y).unwrap();
+    }
     assert!(y.read(s).unwrap().iter().all(|&v| is_poison(v)), "t = 0 writes nothing");
 
     let ids = gpu.upload(&[0u32, 1], "ids").unwrap();
@@ -226,7 +247,7 @@ fn time_ms(gpu: &Gpu, s: &Stream, reps: usize, mut f: impl FnMut(usize)) -> f64 
 /// Prints (asserts nothing) where the kernels stand: the weight bandwidth of the GEMV at t = 1,
 /// L2-resident ("warm": the same matrix again and again) and streamed from memory ("cold":
 /// rotating over copies that together exceed the L2 several times, as a real model does), the
-/// GEMV/GEMM time by token count, and the GEMM at t = 512. Q4_K rows need a multiple of 256
+/// GEMV and GEMM times by token count, and the GEMM at t = 512. Q4_K rows need a multiple of 256
 /// values, so Qwen2.5-0.5B's 4864x896 ffn_up/gate exist in Q4_K_M files as Q5_0 (measured as
 /// such) and its Q4_K ffn_down is 896x4864.
 #[test]
@@ -245,9 +266,8 @@ fn speed() {
         let t_big = 512;
         let x = gpu.upload(&random_vec(&mut r, t_big * cols, 1.0), "x").unwrap();
         let mut y = gpu.alloc::<f32>(t_big * rows, "y").unwrap();
-        let mut run = |w: &GpuMatrix, t: usize| mm.matmul(s, w, &x, t, &mut y).unwrap();
-        let warm = time_ms(&gpu, s, 200, |_| run(&ws[0], 1));
-        let cold = time_ms(&gpu, s, 200, |i| run(&ws[i % copies], 1));
+        let warm = time_ms(&gpu, s, 200, |_| mm.matmul(s, &ws[0], &x, 1, &mut y).unwrap());
+        let cold = time_ms(&gpu, s, 200, |i| mm.matmul(s, &ws[i % copies], &x, 1, &mut y).unwrap());
         eprintln!(
             "{ty} {rows}x{cols} ({:.1} MB) GEMV t=1: warm {:.1} us = {:.0} GB/s, cold ({copies} copies) {:.1} us = {:.0} GB/s",
             size / 1e6,
@@ -256,13 +276,17 @@ fn speed() {
             cold * 1e3,
             size / cold / 1e6
         );
-        let mut line = String::new();
-        for t in [2, 4, 8, 9, 16, 33, 64, 130] {
-            let ms = time_ms(&gpu, s, 50, |i| run(&ws[i % copies], t));
-            line += &format!(" t={t} {:.1} us;", ms * 1e3);
+        for kernel in KERNELS {
+            let mut line = String::new();
+            for t in [2, 4, 8, 9, 16, 33, 64, 130] {
+                let ms = time_ms(&gpu, s, 20, |i| mm.matmul_with(kernel, s, &ws[i % copies], &x, t, &mut y).unwrap());
+                line += &format!(" t={t} {:.1};", ms * 1e3);
+            }
+            eprintln!("  {kernel:?}, cold, us by tokens:{line}");
         }
-        eprintln!("  cold, by tokens:{line}");
-        let ms = time_ms(&gpu, s, 10, |i| run(&ws[i % copies], t_big));
+        let ms = time_ms(&gpu, s, 10, |i| {
+            mm.matmul_with(MatmulKernel::Gemm, s, &ws[i % copies], &x, t_big, &mut y).unwrap()
+        });
         let flops = 2.0 * (rows * cols * t_big) as f64;
         eprintln!("  GEMM t={t_big}: {:.3} ms = {:.1} TFLOP/s", ms, flops / ms / 1e9);
     }
@@ -279,58 +303,4 @@ fn speed() {
         line += &format!(" {ty} {:.0};", ws[0].size_bytes() as f64 / ms / 1e6);
     }
     eprintln!("GEMV t=1 {rows}x{cols}, cold, GB/s:{line}");
-}
-
-// TEMPORARY tuning sweep (removed once the GEMV's shape is chosen).
-#[test]
-fn gemv_sweep() {
-    use backend::gpu::{kernels, KernelSource, LaunchConfig};
-    use backend::gpu_args;
-    let Some(gpu) = gpu() else { return };
-    let s = gpu.stream();
-    let mut r = rng("sweep");
-    let l2 = u64::from(gpu.info().l2_cache_bytes).max(1 << 20);
-    let base = kernels::MATMUL.source.to_string();
-    let lp = "for (int k = threadIdx.x; k < parts; k += blockDim.x) {";
-    assert!(base.contains(lp));
-    let mut wrappers = String::new();
-    for rr in [1, 2, 4, 8] {
-        for nt in [1, 8] {
-            wrappers += &format!("RF_KERNEL void sw_r{rr}_n{nt}(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) {{ gemv<BlockQ4_K, {rr}, {nt}>(w, x, y, rows, cols, t); }}\n");
-        }
-    }
-    let variants = [("plain", base.clone()), ("unroll2", base.replace(lp, &format!("\n#pragma unroll 2\n    {lp}")))];
-    let modules: Vec<_> = variants
-        .iter()
-        .map(|(l, src)| {
-            (l, gpu.compile(&KernelSource::new(format!("sweep_{l}.cu"), format!("{src}\n{wrappers}"))).unwrap())
-        })
-        .collect();
-    for (rows, cols) in [(896usize, 4864usize), (18944, 3584)] {
-        let bytes = random_matrix(GgmlType::Q4_K, rows, cols, &mut r);
-        let copies = (4 * l2).div_ceil(bytes.len() as u64).clamp(2, 256) as usize;
-        let ws: Vec<DeviceBuffer<u8>> = (0..copies).map(|_| gpu.upload(&bytes, "w").unwrap()).collect();
-        let x = gpu.upload(&random_vec(&mut r, 8 * cols, 1.0), "x").unwrap();
-        let mut y = gpu.alloc::<f32>(8 * rows, "y").unwrap();
-        for (l, m) in &modules {
-            for nt in [1, 8] {
-                let mut line = String::new();
-                for rr in [1, 2, 4, 8] {
-                    if nt == 8 && rr == 8 {
-                        continue;
-                    }
-                    let k = m.kernel(&format!("sw_r{rr}_n{nt}")).unwrap();
-                    for threads in [64u32, 128, 256] {
-                        let cfg = LaunchConfig::rows(rows.div_ceil(rr) as u32, threads);
-                        let ms = time_ms(&gpu, s, 100, |i| {
-                            k.launch(s, cfg, &gpu_args![&ws[i % copies], &x, &mut y, rows as i32, cols as i32, nt])
-                                .unwrap()
-                        });
-                        line += &format!(" r{rr}/{threads}: {:.0}", bytes.len() as f64 / ms / 1e6);
-                    }
-                }
-                eprintln!("sweep {rows}x{cols} {l} t={nt} GB/s:{line}");
-            }
-        }
-    }
 }

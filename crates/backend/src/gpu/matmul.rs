@@ -1,8 +1,8 @@
 //! Products of f32 activations with a quantized weight matrix, and embedding-row gathers, on the
 //! GPU (kernels in `kernels/matmul.cu`), for every weight type of the CPU backend.
 //!
-//! Weights stay in the file's block encoding. A product of `t` tokens runs a GEMV for `t <= 8`
-//! (each weight byte read once for all the tokens) and a tiled GEMM above; both accumulate in f32.
+//! Weights stay in the file's block encoding. A product of few tokens runs a GEMV (each weight
+//! byte read once per group of up to 8 tokens), more tokens a tiled GEMM; both accumulate in f32.
 
 use gguf::GgmlType;
 
@@ -29,16 +29,26 @@ const TYPES: [(GgmlType, &str); 16] = [
     (GgmlType::F32, "f32"),
 ];
 
-/// The kernels read rows in chunks of this many values.
+/// The kernels read rows in chunks of this many values, threads in halves of chunks.
 const CHUNK: usize = 32;
-/// Most tokens the GEMV takes (`rf_mm_gemv8_*`); more go to the GEMM.
-const GEMV_MAX_T: usize = 8;
+const HALF: usize = 16;
+/// Up to this many tokens [`Matmul::matmul`] always runs the GEMV (it was faster than the GEMM
+/// on every shape measured).
+const GEMV_MAX_T: usize = 16;
+/// Tokens per GEMV block above one token (`rf_mm_gemv8_*`).
+const GEMV_GROUP: usize = 8;
 /// Rows per GEMV block (`GEMV_ROWS` in matmul.cu).
 const GEMV_ROWS: usize = 4;
-/// Most warps per GEMV block, for t == 1 and for t <= 8 (measured best on an H200; fewer for
-/// short rows, so that every thread has a 16-value half of each row to read).
-const GEMV1_WARPS: usize = 4;
-const GEMV8_WARPS: usize = 2;
+/// Warps per GEMV block: at least GEMV_MIN_WARPS (a sweep of an earlier version of the kernel
+/// on an H200 favoured 4 on large matrices), more for matrices with few rows, up to
+/// GEMV_MAX_WARPS, so that the device holds about GEMV_WARPS_PER_SM warps, but never more than
+/// a row has halves for. A function of the matrix alone, never of t: one token and groups of 8
+/// then sum in the same order, so a token's result does not depend on its batch.
+const GEMV_MIN_WARPS: usize = 4;
+const GEMV_MAX_WARPS: usize = 16;
+const GEMV_WARPS_PER_SM: usize = 32;
+/// Most tokens of one product: the grid's y dimension (65535) times the GEMV's token group.
+const MAX_T: usize = 65535 * GEMV_GROUP;
 /// GEMM tile (rows x tokens) and block size (`GEMM_BM`, `GEMM_BN`, `GEMM_THREADS` in matmul.cu).
 const GEMM_BM: usize = 64;
 const GEMM_BN: usize = 32;
@@ -115,10 +125,20 @@ struct TypeKernels {
     rows: Kernel,
 }
 
+/// The two ways to compute a product (normally chosen by [`Matmul::matmul`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MatmulKernel {
+    /// Rows split over the threads of a block; each weight byte read once per 8 tokens.
+    Gemv,
+    /// 64-row x 32-token tiles through shared memory; each weight byte read once per 32 tokens.
+    Gemm,
+}
+
 /// The compiled matmul module: kernels for every type of [`Matmul::supports`].
 pub struct Matmul {
     kernels: Vec<TypeKernels>, // indexed like TYPES
-    warp: u32,
+    warp: usize,
+    sms: usize,
 }
 
 impl Matmul {
@@ -136,7 +156,8 @@ impl Matmul {
                 })
             })
             .collect::<Result<_>>()?;
-        Ok(Matmul { kernels, warp: gpu.info().warp_size })
+        let info = gpu.info();
+        Ok(Matmul { kernels, warp: info.warp_size as usize, sms: info.multiprocessors as usize })
     }
 
     /// Whether the kernels read weights of type `ty`.
@@ -152,6 +173,20 @@ impl Matmul {
             .ok_or_else(|| GpuError::Invalid(format!("{}: no GPU matmul kernel for type {}", w.what(), w.ty)))
     }
 
+    /// The kernel [`Matmul::matmul`] runs for `t` tokens of `w`: the GEMM once it has more than
+    /// GEMV_MAX_T tokens and a grid of at least one block per multiprocessor, else the GEMV.
+    /// A smaller GEMM grid leaves most of the device idle: on an H200 the GEMV stayed faster up
+    /// to t = 130 on an 896-row matrix (14 row tiles); the GEMM won from t = 64 on 4864 rows and
+    /// from t = 33 on 18944 (tests/gpu_matmul.rs `speed` prints both).
+    pub fn kernel_for(&self, w: &GpuMatrix, t: usize) -> MatmulKernel {
+        let gemm_blocks = w.rows.div_ceil(GEMM_BM) * t.div_ceil(GEMM_BN);
+        if t > GEMV_MAX_T && gemm_blocks >= self.sms {
+            MatmulKernel::Gemm
+        } else {
+            MatmulKernel::Gemv
+        }
+    }
+
     /// y[i, r] = sum_c x[i, c] * W[r, c] for i < t, r < w.rows(); x holds at least t*cols f32
     /// (row-major [t, cols]), y at least t*rows (row-major [t, rows]). Asynchronous on `stream`.
     /// `t == 0` does nothing.
@@ -164,32 +199,49 @@ impl Matmul {
         t: usize,
         y: &mut DeviceBuffer<f32>,
     ) -> Result<()> {
+        self.matmul_with(self.kernel_for(w, t), stream, w, x, t, y)
+    }
+
+    /// [`Matmul::matmul`] with the kernel chosen by the caller (for tests and benchmarks).
+    pub fn matmul_with(
+        &self,
+        kernel: MatmulKernel,
+        stream: &Stream,
+        w: &GpuMatrix,
+        x: &DeviceBuffer<f32>,
+        t: usize,
+        y: &mut DeviceBuffer<f32>,
+    ) -> Result<()> {
         if t == 0 {
             return Ok(());
         }
         let k = self.kernels_for(w)?;
         let bad = |why: String| Err(GpuError::Invalid(format!("matmul with {}: {why}", w.what())));
-        let t32 = match i32::try_from(t) {
-            Ok(v) if t.div_ceil(GEMM_BN) <= 65535 => v,
-            _ => return bad(format!("{t} tokens is over the kernels' limit of {}", 65535 * GEMM_BN)),
-        };
+        if t > MAX_T {
+            return bad(format!("{t} tokens is over the kernels' limit of {MAX_T}"));
+        }
         if t.checked_mul(w.cols).is_none_or(|n| x.len() < n) {
             return bad(format!("x ({}) holds {} values, needs {t} x {}", x.what(), x.len(), w.cols));
         }
         if t.checked_mul(w.rows).is_none_or(|n| y.len() < n) {
             return bad(format!("y ({}) holds {} values, needs {t} x {}", y.what(), y.len(), w.rows));
         }
-        let (rows, cols) = (w.rows as i32, w.cols as i32);
-        let args = crate::gpu_args![&w.data, x, y, rows, cols, t32];
-        if t <= GEMV_MAX_T {
-            let (kernel, max_warps) = if t == 1 { (&k.gemv1, GEMV1_WARPS) } else { (&k.gemv8, GEMV8_WARPS) };
-            let warp = self.warp as usize;
-            let warps = (w.cols / 16).div_ceil(warp).clamp(1, max_warps);
-            let cfg = LaunchConfig::rows(blocks(w.rows, GEMV_ROWS)?, (warps * warp) as u32);
-            kernel.launch(stream, cfg, &args)
-        } else {
-            let grid = [blocks(w.rows, GEMM_BM)?, blocks(t, GEMM_BN)?, 1];
-            k.gemm.launch(stream, LaunchConfig::new(grid, [GEMM_THREADS, 1, 1]), &args)
+        let args = crate::gpu_args![&w.data, x, y, w.rows as i32, w.cols as i32, t as i32];
+        match kernel {
+            MatmulKernel::Gemv => {
+                let (kernel, group) = if t == 1 { (&k.gemv1, 1) } else { (&k.gemv8, GEMV_GROUP) };
+                let row_blocks = blocks(w.rows, GEMV_ROWS)?;
+                let warps = (GEMV_WARPS_PER_SM * self.sms)
+                    .div_ceil(row_blocks as usize)
+                    .clamp(GEMV_MIN_WARPS, GEMV_MAX_WARPS)
+                    .min((w.cols / HALF).div_ceil(self.warp));
+                let cfg = LaunchConfig::new([row_blocks, blocks(t, group)?, 1], [(warps * self.warp) as u32, 1, 1]);
+                kernel.launch(stream, cfg, &args)
+            }
+            MatmulKernel::Gemm => {
+                let grid = [blocks(w.rows, GEMM_BM)?, blocks(t, GEMM_BN)?, 1];
+                k.gemm.launch(stream, LaunchConfig::new(grid, [GEMM_THREADS, 1, 1]), &args)
+            }
         }
     }
 

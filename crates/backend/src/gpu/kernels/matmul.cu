@@ -6,10 +6,10 @@
 // K-quant super-block, 32 plain floats), a half 16 consecutive values. One device function per
 // type decodes a half; the GEMV, the GEMM and the row gather all use it.
 //
-//   GEMV (t <= 8 tokens): the threads of a block split the rows into halves (consecutive threads
-//     read consecutive weight bytes and x values); each half's weights are decoded once and
-//     used for every token, each x half once for all the rows of the block.
-//   GEMM (prefill): a block computes a 64-row x 32-token tile; per 32-value step it decodes the
+//   GEMV (few tokens; 1, or groups of 8): the threads of a block split its rows into halves
+//     (consecutive threads read consecutive weight bytes and x values); each half's weights are
+//     decoded once and used for every token of the group, each x half once for all the rows.
+//   GEMM (prefill): a block computes a 64-row x 32-token tile; per 64-value step it decodes the
 //     weight tile into shared memory once and reuses it across the 32 tokens.
 // Accumulation is f32 throughout. Activations are f32 (later work: int8 dp4a, tensor cores).
 #include "prelude.h"
@@ -118,21 +118,28 @@ RF_DEVICE float mad(float a, float b, float c) {
     }
 }
 
-// Entry `idx` (0..15) of a table of 16 bytes packed little-endian into t0..t3.
-RF_DEVICE rf_u32 table16(rf_u32 t0, rf_u32 t1, rf_u32 t2, rf_u32 t3, rf_u32 idx) {
-    const rf_u32 lo = (idx & 4) ? t1 : t0;
-    const rf_u32 hi = (idx & 4) ? t3 : t2;
-    return (((idx & 8) ? hi : lo) >> (8 * (idx & 3))) & 0xFFu;
-}
-
-// Each byte (a 4-bit index) of q replaced by its table entry.
+// Each byte (a 4-bit index) of q replaced by its entry in a table of 16 bytes packed
+// little-endian into t0..t3.
 RF_DEVICE rf_u32x4 lookup16(rf_u32x4 q, rf_u32 t0, rf_u32 t1, rf_u32 t2, rf_u32 t3) {
     rf_u32x4 r;
 #pragma unroll
     for (int i = 0; i < 4; i++) {
+        const rf_u32 v = q.v[i];
+#if defined(RF_CUDA)
+        // Two byte permutes pick entries idx & 7 from t0:t1 and t2:t3 (a selector nibble's bit 3
+        // is ignored); bit 3 of each index then chooses between them.
+        const rf_u32 sel = (v & 0x7u) | ((v >> 4) & 0x70u) | ((v >> 8) & 0x700u) | ((v >> 12) & 0x7000u);
+        const rf_u32 hi = ((v >> 3) & 0x01010101u) * 0xFFu;
+        r.v[i] = (__byte_perm(t0, t1, sel) & ~hi) | (__byte_perm(t2, t3, sel) & hi);
+#else
         r.v[i] = 0;
 #pragma unroll
-        for (int b = 0; b < 4; b++) r.v[i] |= table16(t0, t1, t2, t3, (q.v[i] >> (8 * b)) & 0xFu) << (8 * b);
+        for (int b = 0; b < 4; b++) {
+            const rf_u32 idx = (v >> (8 * b)) & 0xFu;
+            const rf_u32 word = (idx & 8) ? ((idx & 4) ? t3 : t2) : ((idx & 4) ? t1 : t0);
+            r.v[i] |= ((word >> (8 * (idx & 3))) & 0xFFu) << (8 * b);
+        }
+#endif
     }
     return r;
 }
@@ -409,18 +416,22 @@ RF_DEVICE void ld_x16(const float* p, float* x) {
     }
 }
 
-// ---- GEMV: t <= NT tokens --------------------------------------------------------------------
-// y[i, r] = sum_c x[i, c] * W[r, c] for i < t <= NT, r < rows; x: [t, cols], y: [t, rows].
-// Block: ROWS consecutive rows (the last block's extra rows re-read the last row and are not
-// written); its threads take the rows' halves k, k + blockDim.x, ... (16 values each), so
-// consecutive threads read consecutive weight bytes and x values. blockDim.x a multiple of
-// RF_WARP, at most 1024. cols a multiple of 32.
+// ---- GEMV ------------------------------------------------------------------------------------
+// y[i, r] = sum_c x[i, c] * W[r, c] for i < t, r < rows; x: [t, cols], y: [t, rows].
+// Block (bx, by): ROWS consecutive rows from bx * ROWS (the last block's extra rows re-read the
+// last row and are not written) and tokens by * NT .. by * NT + NT (grid.y = ceil(t / NT)); its
+// threads take the rows' halves k, k + blockDim.x, ... (16 values each), so consecutive threads
+// read consecutive weight bytes and x values. blockDim.x a multiple of RF_WARP, at most 1024.
+// cols a multiple of 32.
 template <class Q, int ROWS, int NT>
 RF_DEVICE void gemv(const rf_u8* RF_RESTRICT w, const float* RF_RESTRICT x, float* RF_RESTRICT y, int rows, int cols,
                     int t) {
     __shared__ float partial[RF_MAX_WARPS][ROWS * NT];  // per-warp sums
     const rf_i64 rb = row_bytes<Q>(cols);
     const int row0 = blockIdx.x * ROWS;
+    const int tok0 = blockIdx.y * NT, nt = min(t - tok0, NT);  // this block's tokens
+    x += (rf_i64)tok0 * cols;
+    y += (rf_i64)tok0 * rows;
     const rf_u8* wr[ROWS];
 #pragma unroll
     for (int r = 0; r < ROWS; r++) wr[r] = w + (rf_i64)min(row0 + r, rows - 1) * rb;
@@ -438,7 +449,7 @@ RF_DEVICE void gemv(const rf_u8* RF_RESTRICT w, const float* RF_RESTRICT x, floa
         for (int r = 0; r < ROWS; r++) row_half<Q, false>(wr[r], k, wv[r]);
 #pragma unroll
         for (int i = 0; i < NT; i++) {
-            if (i < t) {
+            if (i < nt) {
                 float xv[16];
                 ld_x16(x + (rf_i64)i * cols + 16 * k, xv);
 #pragma unroll
@@ -453,7 +464,7 @@ RF_DEVICE void gemv(const rf_u8* RF_RESTRICT w, const float* RF_RESTRICT x, floa
     for (int r = 0; r < ROWS; r++)
 #pragma unroll
         for (int i = 0; i < NT; i++) {
-            if (i < t) {
+            if (i < nt) {
                 const float s = rf_warp_sum(acc[r][i]);
                 if (rf_lane() == 0) partial[rf_warp_id()][r * NT + i] = s;
             }
@@ -462,7 +473,7 @@ RF_DEVICE void gemv(const rf_u8* RF_RESTRICT w, const float* RF_RESTRICT x, floa
     const int o = threadIdx.x;  // one output per thread: row o / NT, token o % NT
     if (o < ROWS * NT) {
         const int r = o / NT, i = o % NT;
-        if (i < t && row0 + r < rows) {
+        if (i < nt && row0 + r < rows) {
             float s = 0.0f;
             for (int wi = 0; wi < (int)(blockDim.x / RF_WARP); wi++) s += partial[wi][o];
             y[(rf_i64)i * rows + row0 + r] = s;
@@ -470,31 +481,32 @@ RF_DEVICE void gemv(const rf_u8* RF_RESTRICT w, const float* RF_RESTRICT x, floa
     }
 }
 
-// ---- GEMM: any t -----------------------------------------------------------------------------
+// ---- GEMM ------------------------------------------------------------------------------------
 // y as the GEMV. Block: 128 threads, a GEMM_BM x GEMM_BN tile of rows x tokens; grid
-// (ceil(rows / GEMM_BM), ceil(t / GEMM_BN)). Thread (tm, tn) = (tid % 16, tid / 16) owns rows
+// (ceil(rows / GEMM_BM), ceil(t / GEMM_BN)). Each step takes 64 values (two chunks; a missing
+// last one is zeros) into shared memory. Thread (tm, tn) = (tid % 16, tid / 16) owns rows
 // tm + 16 i and tokens tn + 8 j (i, j < 4): strided, so a warp's shared reads hit distinct banks.
 #define GEMM_BM 64
 #define GEMM_BN 32
 #define GEMM_THREADS 128
-// Shared tile rows: 32 values and 4 floats of padding (float4-aligned; rows start 4 banks apart).
-#define GEMM_LD4 9
+// Shared tile rows: 64 values and 4 floats of padding (float4-aligned; rows start 4 banks apart).
+#define GEMM_LD4 17
 
 template <class Q>
 RF_DEVICE void gemm(const rf_u8* RF_RESTRICT w, const float* RF_RESTRICT x, float* RF_RESTRICT y, int rows, int cols,
                     int t) {
-    __shared__ rf_f4 ws[GEMM_BM][GEMM_LD4];  // [BM rows, 32 values]: this step's weights
-    __shared__ rf_f4 xs[GEMM_BN][GEMM_LD4];  // [BN tokens, 32 values]: this step's activations
+    __shared__ rf_f4 ws[GEMM_BM][GEMM_LD4];  // [BM rows, 64 values]: this step's weights
+    __shared__ rf_f4 xs[GEMM_BN][GEMM_LD4];  // [BN tokens, 64 values]: this step's activations
     const int tid = threadIdx.x, tm = tid % 16, tn = tid / 16;
     const int row0 = blockIdx.x * GEMM_BM, tok0 = blockIdx.y * GEMM_BN;
     const rf_i64 rb = row_bytes<Q>(cols);
 
-    // Loaders. Weights: thread -> half tid / 64 of row tid % 64. Activations: thread -> token
-    // tid / 4, values 8 (tid % 4) .. + 8. Rows and tokens past the end re-read the last one;
-    // their results are not stored.
+    // Loaders. Weights: thread -> half tid / 64 of both chunks of row tid % 64. Activations:
+    // thread -> token tid / 4, values 16 (tid % 4) .. + 16. Rows and tokens past the end re-read
+    // the last one; their results are not stored.
     const int lrow = tid % GEMM_BM, lhalf = tid / GEMM_BM;
     const rf_u8* wrow = w + (rf_i64)min(row0 + lrow, rows - 1) * rb;
-    const int ltok = tid / 4, lval = 8 * (tid % 4);
+    const int ltok = tid / 4, lval = 16 * (tid % 4);
     const float* xrow = x + (rf_i64)min(tok0 + ltok, t - 1) * cols + lval;
 
     float acc[4][4];
@@ -504,17 +516,22 @@ RF_DEVICE void gemm(const rf_u8* RF_RESTRICT w, const float* RF_RESTRICT x, floa
         for (int j = 0; j < 4; j++) acc[i][j] = 0.0f;
 
     const int chunks = cols / 32;
-    for (int c = 0; c < chunks; c++) {
-        float v[16];
-        row_half<Q, false>(wrow, 2 * c + lhalf, v);
+    for (int c = 0; c < chunks; c += 2) {
 #pragma unroll
-        for (int q = 0; q < 4; q++) ws[lrow][4 * lhalf + q] = rf_f4{v[4 * q], v[4 * q + 1], v[4 * q + 2], v[4 * q + 3]};
-        const rf_f4* xp = (const rf_f4*)(xrow + 32 * c);
-        xs[ltok][lval / 4] = xp[0];
-        xs[ltok][lval / 4 + 1] = xp[1];
+        for (int cc = 0; cc < 2; cc++) {
+            float v[16] = {};
+            if (c + cc < chunks) row_half<Q, false>(wrow, 2 * (c + cc) + lhalf, v);
+            const int h = 2 * cc + lhalf;  // half of the step
+#pragma unroll
+            for (int q = 0; q < 4; q++) ws[lrow][4 * h + q] = rf_f4{v[4 * q], v[4 * q + 1], v[4 * q + 2], v[4 * q + 3]};
+        }
+        const bool x_in = c + lval / 32 < chunks;
+#pragma unroll
+        for (int q = 0; q < 4; q++)
+            xs[ltok][lval / 4 + q] = x_in ? ((const rf_f4*)(xrow + 32 * c))[q] : rf_f4{0.0f, 0.0f, 0.0f, 0.0f};
         __syncthreads();
 #pragma unroll
-        for (int kq = 0; kq < 8; kq++) {
+        for (int kq = 0; kq < 16; kq++) {
             rf_f4 a[4], b[4];
 #pragma unroll
             for (int i = 0; i < 4; i++) a[i] = ws[tm + 16 * i][kq];
@@ -568,7 +585,8 @@ RF_DEVICE void get_rows(const rf_u8* RF_RESTRICT w, const rf_u32* RF_RESTRICT id
 }
 
 // ---- kernels: per type, rf_mm_{gemv1,gemv8,gemm,rows}_<type> ----------------------------------
-// gemv1: t == 1; gemv8: t <= 8. GEMV blocks compute GEMV_ROWS rows.
+// gemv1: one token per block (t == 1); gemv8: 8 tokens per block. GEMV blocks compute
+// GEMV_ROWS rows.
 #define GEMV_ROWS 4
 
 // clang-format off
