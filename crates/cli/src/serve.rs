@@ -14,8 +14,13 @@ use crate::load;
 use crate::options::ModelArgs;
 use crate::usage::usage;
 
-/// KV cache size unless --kv-tokens says otherwise (at least one full context).
-const DEFAULT_KV_TOKENS: usize = 16384;
+/// Without --kv-tokens a GPU's cache takes this share of its free memory (after the weights),
+/// up to a full context for every sequence.
+const KV_MEMORY_SHARE: f64 = 0.8;
+/// The CPU's cache (host memory, written when allocated) is this size, or what fits in a
+/// quarter of the available memory if that is less; also the GPU's when it cannot say.
+const HOST_KV_TOKENS: usize = 16384;
+const KV_HOST_SHARE: f64 = 0.25;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -35,7 +40,9 @@ pub struct Args {
     /// Most requests waiting to start; more are answered 429.
     #[arg(long, default_value_t = 256)]
     max_queue: usize,
-    /// KV cache capacity in tokens, shared by all sequences (default: 16384, at least --ctx-size).
+    /// KV cache capacity in tokens, shared by all sequences (default: on a GPU what fits in 80%
+    /// of its free memory, up to --max-concurrency full contexts; on the CPU 16384 or what fits
+    /// in 25% of the available memory; at least --ctx-size).
     #[arg(long)]
     kv_tokens: Option<usize>,
     /// The model id clients use (default: the file name without .gguf).
@@ -44,6 +51,15 @@ pub struct Args {
     /// Seconds running requests may take to finish after SIGTERM before they are cancelled.
     #[arg(long, default_value_t = 30)]
     shutdown_timeout: u64,
+}
+
+/// The cache size when --kv-tokens is not given (see KV_MEMORY_SHARE).
+fn default_kv_tokens(loaded: &load::Loaded, max_concurrency: usize) -> usize {
+    let fits = |share| loaded.device.kv_tokens_that_fit(&loaded.model, share).unwrap_or(HOST_KV_TOKENS);
+    match loaded.device {
+        model::Device::Cpu(_) => fits(KV_HOST_SHARE).min(HOST_KV_TOKENS),
+        model::Device::Gpu(_) => fits(KV_MEMORY_SHARE).min(max_concurrency.saturating_mul(loaded.n_ctx)),
+    }
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -71,7 +87,7 @@ pub fn run(args: Args) -> Result<()> {
     let n_ctx = loaded.n_ctx;
     let cfg = EngineConfig {
         n_ctx,
-        kv_tokens: args.kv_tokens.unwrap_or(DEFAULT_KV_TOKENS).max(n_ctx),
+        kv_tokens: args.kv_tokens.unwrap_or_else(|| default_kv_tokens(&loaded, args.max_concurrency)).max(n_ctx),
         max_running: args.max_concurrency,
         max_waiting: args.max_queue,
         token_budget: EngineConfig::default().token_budget.max(args.max_concurrency),

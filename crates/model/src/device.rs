@@ -68,6 +68,18 @@ impl Device {
         }
     }
 
+    /// How many tokens of f16 KV cache fit in `share` of the memory this device has free now
+    /// (GPU memory after the weights; the host's available memory for the CPU), or None when
+    /// the device cannot say.
+    pub fn kv_tokens_that_fit(&self, model: &Model, share: f64) -> Option<usize> {
+        let free = match self {
+            Device::Gpu(g) => g.compute.gpu().memory_info().ok()?.0,
+            Device::Cpu(_) => host_available_bytes()?,
+        };
+        let per_token = kv_bytes_per_token(model).max(1);
+        Some((free as f64 * share / per_token as f64) as usize)
+    }
+
     /// Worker threads on the CPU; 0 for a GPU.
     pub fn threads(&self) -> usize {
         match self {
@@ -92,4 +104,18 @@ impl DeviceKv {
             DeviceKv::Gpu(kv) => kv.reserve(table, tokens),
         }
     }
+}
+
+/// Bytes one token takes in an f16 KV cache: K and V of every KV head of every layer.
+pub fn kv_bytes_per_token(model: &Model) -> u64 {
+    let hp = &model.hparams;
+    hp.n_head_kv.iter().map(|&kv| 2 * 2 * u64::from(kv) * u64::from(hp.head_dim_k)).sum()
+}
+
+/// `MemAvailable` of /proc/meminfo (Linux), in bytes.
+fn host_available_bytes() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
