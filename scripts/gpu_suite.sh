@@ -30,9 +30,14 @@ step "synthetic models" bash -c "
   synth llama8b --preset llama3-8b"
 models="$m/tiny-llama.gguf,$m/tiny-qwen3.gguf,$m/qwen05.gguf,$m/gemma270m.gguf,$m/qwen7b.gguf,$m/llama8b.gguf"
 step "gpu_forward (GPU vs CPU logits)" env ROCMFORGE_GPU_MODELS="$models" "$bin/gpu_forward" --nocapture
+step "gpu_engine (16 concurrent vs alone)" env ROCMFORGE_GPU_MODELS="$m/qwen05.gguf" "$bin/gpu_engine" --nocapture
 step "run --device gpu" "$bin/rocmforge" run -m "$m/qwen05.gguf" --device gpu --raw -n 16 --verbose "Hello"
+step "chat --device gpu (piped, 3 turns)" bash -c \
+  "printf 'Hi\nWhat is 2+2?\nThanks\n/exit\n' | $bin/rocmforge chat -m $m/gemma270m.gguf --device gpu -n 8"
 for model in qwen05 qwen7b; do
   step "bench $model" "$bin/rocmforge" bench -m "$m/$model.gguf" --device gpu -p 512 -n 128 -r 3
+  step "bench $model --concurrency" "$bin/rocmforge" bench -m "$m/$model.gguf" --device gpu \
+    --concurrency 1,8,32,64 -p 128 -n 128
 done
 echo "=== summary"
 printf '%s\n' "${summary[@]}"

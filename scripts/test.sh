@@ -17,6 +17,6 @@ python3 scripts/fetch_models.py all >/dev/null
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
-scripts/check_kernels.sh  # GPU kernels for both vendors, without a GPU (hipcc, NVRTC, hipRTC)
+scripts/check-kernels.sh  # GPU kernels for both vendors, without a GPU (hipcc, NVRTC, hipRTC)
 cargo test --workspace --locked
 scripts/test_server.sh  # rocmforge serve end to end: openai client, 64 streams, SIGTERM, chat page

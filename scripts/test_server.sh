@@ -6,7 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-python3 -m pip install -q --disable-pip-version-check openai pytest jsonschema playwright httpx
+pkgs=(openai pytest jsonschema playwright httpx)
+python3 -m pip install -q --disable-pip-version-check "${pkgs[@]}" ||
+  python3 -m pip install -q --disable-pip-version-check --break-system-packages "${pkgs[@]}"
 if ! command -v chromium >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi

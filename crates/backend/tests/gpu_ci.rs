@@ -3,7 +3,7 @@
 //! our RTC wrapper, a second compiler start takes everything from the disk cache, and a machine
 //! without runtime or device gets one clean error line.
 //!
-//! `ROCMFORGE_REQUIRE_NVRTC=1` (set by scripts/check_kernels.sh and scripts/test.sh) turns a
+//! `ROCMFORGE_REQUIRE_NVRTC=1` (set by scripts/check-kernels.sh and scripts/test.sh) turns a
 //! missing NVRTC into a failure instead of a skip; `ROCMFORGE_REQUIRE_HIP=1` does the same for
 //! Debian's libamdhip64.so.5.
 
@@ -184,7 +184,7 @@ fn hiprtc_compiles_every_kernel_without_a_device() {
                     eprintln!("{} for {arch}: {} bytes", src.name, code.len());
                 }
                 // ROCm 5.2's hipRTC initialises the HIP runtime first, which fails without a
-                // device; the offline hipcc check in scripts/check_kernels.sh covers this case.
+                // device; the offline hipcc check in scripts/check-kernels.sh covers this case.
                 Err(e @ GpuError::Call { .. }) => {
                     assert!(!required("ROCMFORGE_REQUIRE_HIP"), "hipRTC failed: {e}");
                     eprintln!("skipped: hipRTC needs a device here: {e}");

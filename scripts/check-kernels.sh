@@ -27,13 +27,13 @@ for target in gfx90a:64 gfx1030:32; do
     name=$(basename "$src" .cu)
     if ! hipcc -x hip --offload-arch="$arch" --genco -O3 -std=c++17 -DRF_WARP="$warp" -Werror \
       -I "$KDIR" -o "$out/$name-$arch.hsaco" "$src"; then
-      echo "check_kernels: hipcc failed on $src for $arch (RF_WARP=$warp)" >&2
+      echo "check-kernels: hipcc failed on $src for $arch (RF_WARP=$warp)" >&2
       exit 1
     fi
     n=$((n + 1))
   done
 done
-echo "check_kernels: hipcc compiled $n kernel files for gfx90a and gfx1030"
+echo "check-kernels: hipcc compiled $n kernel files for gfx90a and gfx1030"
 
 [ "${1:-}" = "--no-cargo" ] && exit 0
 
@@ -56,9 +56,9 @@ if [ -z "$nvrtc" ]; then
   nvrtc=$(find_nvrtc)
 fi
 if [ -z "$nvrtc" ]; then
-  echo "check_kernels: nvidia-cuda-nvrtc installed but libnvrtc.so not found" >&2
+  echo "check-kernels: nvidia-cuda-nvrtc installed but libnvrtc.so not found" >&2
   exit 1
 fi
 export ROCMFORGE_NVRTC="$nvrtc" ROCMFORGE_REQUIRE_NVRTC=1 ROCMFORGE_REQUIRE_HIP=1
-echo "check_kernels: NVRTC at $ROCMFORGE_NVRTC"
+echo "check-kernels: NVRTC at $ROCMFORGE_NVRTC"
 cargo test -p backend --locked --test gpu_ci
