@@ -9,8 +9,9 @@ use crate::types::GgmlType;
 
 #[derive(Debug, thiserror::Error)]
 pub enum GgufError {
-    #[error("cannot read {path}: {source}")]
-    Io { path: PathBuf, source: io::Error },
+    /// The OS error is part of the message, not a `source`, so error chains print it once.
+    #[error("cannot read {path}: {cause}")]
+    Io { path: PathBuf, cause: io::Error },
 
     #[error("malformed GGUF at byte {offset}: {field}: {problem}")]
     Malformed { offset: u64, field: String, problem: Problem },

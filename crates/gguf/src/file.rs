@@ -48,7 +48,7 @@ impl GgufFile {
     /// used.
     pub fn open(path: impl AsRef<Path>) -> Result<GgufFile> {
         let path = path.as_ref();
-        let io = |source| GgufError::Io { path: path.to_path_buf(), source };
+        let io = |cause| GgufError::Io { path: path.to_path_buf(), cause };
         let file = File::open(path).map_err(io)?;
         // SAFETY: the map is read-only and private to this process. Another process truncating
         // or rewriting the model while we run is outside what we can defend against (as for

@@ -107,7 +107,7 @@ impl<'a> GgufWriter<'a> {
 
     pub fn write_file(self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
-        let io = |source| GgufError::Io { path: path.to_path_buf(), source };
+        let io = |cause| GgufError::Io { path: path.to_path_buf(), cause };
         let mut w = BufWriter::new(File::create(path).map_err(io)?);
         self.write_to(&mut w)?;
         w.flush().map_err(io)
