@@ -20,6 +20,9 @@ use crate::request::{fields, parse_json, ChatFields, CommonFields};
 use crate::sse::{self, StreamShape};
 use crate::state::AppState;
 
+/// The `object` of every streamed chat chunk.
+const CHUNK_OBJECT: &str = "chat.completion.chunk";
+
 struct Prepared {
     opts: Options,
     jobs: Vec<Job>,
@@ -140,14 +143,8 @@ struct ChatChunks {
 
 impl ChatChunks {
     fn chunk(&self, choice: usize, delta: Value, logprobs: Value, finish: Option<&str>) -> Value {
-        json!({
-            "id": self.id,
-            "object": "chat.completion.chunk",
-            "created": self.created,
-            "model": self.model,
-            "system_fingerprint": crate::FINGERPRINT,
-            "choices": [{ "index": choice, "delta": delta, "logprobs": logprobs, "finish_reason": finish }],
-        })
+        let choices = json!([{ "index": choice, "delta": delta, "logprobs": logprobs, "finish_reason": finish }]);
+        common::chunk(&self.id, CHUNK_OBJECT, self.created, &self.model, choices)
     }
 }
 
@@ -174,14 +171,6 @@ impl StreamShape for ChatChunks {
     }
 
     fn usage(&mut self, prompt_tokens: usize, completion_tokens: usize) -> Value {
-        json!({
-            "id": self.id,
-            "object": "chat.completion.chunk",
-            "created": self.created,
-            "model": self.model,
-            "system_fingerprint": crate::FINGERPRINT,
-            "choices": [],
-            "usage": usage(prompt_tokens, completion_tokens),
-        })
+        common::usage_chunk(&self.id, CHUNK_OBJECT, self.created, &self.model, prompt_tokens, completion_tokens)
     }
 }

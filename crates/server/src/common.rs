@@ -47,6 +47,25 @@ pub fn token_bytes(tok: &Tokenizer, id: u32) -> Vec<u8> {
     tok.token_piece(id).to_vec()
 }
 
+/// A streamed chunk: the fields every chunk of a response repeats, around its `choices`.
+pub fn chunk(id: &str, object: &str, created: u64, model: &str, choices: Value) -> Value {
+    json!({
+        "id": id,
+        "object": object,
+        "created": created,
+        "model": model,
+        "system_fingerprint": crate::FINGERPRINT,
+        "choices": choices,
+    })
+}
+
+/// The final usage chunk of a stream (`stream_options.include_usage`): no choices.
+pub fn usage_chunk(id: &str, object: &str, created: u64, model: &str, prompt: usize, completion: usize) -> Value {
+    let mut c = chunk(id, object, created, model, json!([]));
+    c["usage"] = usage(prompt, completion);
+    c
+}
+
 pub fn usage(prompt_tokens: usize, completion_tokens: usize) -> Value {
     json!({
         "prompt_tokens": prompt_tokens,

@@ -21,6 +21,9 @@ use crate::request::{fields, parse_json, CommonFields, CompletionFields};
 use crate::sse::{self, StreamShape};
 use crate::state::AppState;
 
+/// The `object` of completions and of their streamed chunks.
+const OBJECT: &str = "text_completion";
+
 struct Prepared {
     opts: Options,
     jobs: Vec<Job>,
@@ -66,7 +69,7 @@ async fn run(state: Arc<AppState>, body: Result<Bytes, BytesRejection>) -> Resul
         .collect();
     Ok(Json(json!({
         "id": shape.id,
-        "object": "text_completion",
+        "object": OBJECT,
         "created": shape.created,
         "model": shape.model,
         "system_fingerprint": crate::FINGERPRINT,
@@ -152,14 +155,8 @@ impl CompletionChunks {
     }
 
     fn chunk(&self, choice: usize, text: &str, logprobs: Value, finish: Option<&str>) -> Value {
-        json!({
-            "id": self.id,
-            "object": "text_completion",
-            "created": self.created,
-            "model": self.model,
-            "system_fingerprint": crate::FINGERPRINT,
-            "choices": [{ "index": choice, "text": text, "logprobs": logprobs, "finish_reason": finish }],
-        })
+        let choices = json!([{ "index": choice, "text": text, "logprobs": logprobs, "finish_reason": finish }]);
+        common::chunk(&self.id, OBJECT, self.created, &self.model, choices)
     }
 
     fn advance(&mut self, choice: usize, text: &str) -> usize {
@@ -196,14 +193,6 @@ impl StreamShape for CompletionChunks {
     }
 
     fn usage(&mut self, prompt_tokens: usize, completion_tokens: usize) -> Value {
-        json!({
-            "id": self.id,
-            "object": "text_completion",
-            "created": self.created,
-            "model": self.model,
-            "system_fingerprint": crate::FINGERPRINT,
-            "choices": [],
-            "usage": usage(prompt_tokens, completion_tokens),
-        })
+        common::usage_chunk(&self.id, OBJECT, self.created, &self.model, prompt_tokens, completion_tokens)
     }
 }
