@@ -310,3 +310,280 @@ RF_KERNEL void rf_attention_g4(const float* RF_RESTRICT q, const rf_f16* RF_REST
     rf_attention<4>(q, k_cache, v_cache, positions, token_seq, block_tables, out, n_head, n_kv, head_dim, lk,
                     block_size, max_blocks, n_seq, n_phys, window, scale, softcap);
 }
+
+// ---- tiled attention (prefill) ---------------------------------------------------------------
+// For steps whose sequences bring many tokens (prefill chunks), the kernels above would read
+// every K/V row once per token. Here a block takes a tile of consecutive tokens of the step and
+// one KV head with (up to) its whole query-head group: R query rows (token, head), which share
+// every K/V tile loaded into shared memory. Per tile of BK keys: scores S = Q K^T (f32, from
+// the f16 cache), an online softmax per row (running max and sum), O = O * rescale + P V.
+//
+// The tile's tokens are split into segments of consecutive tokens of one sequence (a prefill
+// chunk is one segment; a decode token beside it is a segment of its own); each segment walks
+// the keys of its sequence from the first key any of its rows sees to the last position, and
+// masks per row (causal, sliding window). Key tiles are aligned to multiples of BK positions and
+// a row skips every tile in which it sees no key, so a row's result depends only on its own
+// query and context: the same whatever the rest of the step (it does differ from the per-token
+// kernels above, which sum in another order). Q, scores, softmax and sums are f32, as there.
+// A token whose sequence index or position does not fit the block table, or whose keys lie in a
+// block outside the cache, gets NaN outputs.
+#define RF_FA_THREADS 128
+
+struct alignas(16) rf_fa4 {
+    float x, y, z, w;
+};
+
+// Threads: 128. Score tile: thread (tr, tk) computes rows tr + TR i (i < RI) x keys tk + TK j
+// (j < KJ). Output: thread (to, td) owns rows to + TRO i (i < OI) x dims 4 (td + TDO q) .. + 4
+// (q < OQ). Shared rows are padded by 16 bytes so that consecutive rows start 4 banks apart.
+template <int HDP, int R, int BK, int RI, int KJ, int OI, int OQ>
+RF_DEVICE void rf_attention_tiled(const float* RF_RESTRICT q, const rf_f16* RF_RESTRICT k_cache,
+                                  const rf_f16* RF_RESTRICT v_cache, const rf_u32* RF_RESTRICT positions,
+                                  const rf_u32* RF_RESTRICT token_seq, const rf_u32* RF_RESTRICT block_tables,
+                                  float* RF_RESTRICT out, int t, int n_head, int n_kv, int head_dim, int hb,
+                                  int block_size, int max_blocks, int n_seq, rf_u32 n_phys, int window, float scale,
+                                  float softcap) {
+    constexpr int NT = RF_FA_THREADS;
+    constexpr int TR = R / RI;
+    constexpr int TK = NT / TR;
+    static_assert(TR * RI == R && TK * TR == NT && TK * KJ == BK, "score tiling");
+    constexpr int TDO = HDP / (4 * OQ);
+    constexpr int TRO = NT / TDO;
+    static_assert(TDO * OQ * 4 == HDP && TRO * TDO == NT && TRO * OI == R, "output tiling");
+    constexpr int QP = HDP + 4;  // f32 stride of a Q row
+    constexpr int KP = HDP + 8;  // f16 stride of a K or V row
+    constexpr int PP = BK + 1;   // f32 stride of a row of scores
+    constexpr int NW = NT / RF_WARP;
+
+    __shared__ __align__(16) float sq[R * QP];    // [row][dim] the tile's queries
+    __shared__ __align__(16) rf_f16 sk[BK * KP];  // [key][dim] this step's K rows
+    __shared__ __align__(16) rf_f16 sv[BK * KP];  // [key][dim] this step's V rows
+    __shared__ float sp[R * PP];                  // [row][key] scores, then weights
+    __shared__ float s_m[R], s_l[R], s_alpha[R];  // per row: running max, sum, this step's rescale
+    __shared__ int s_use[R], s_bad[R];            // per row: sees a key this step; read a bad block
+    __shared__ int s_kbad[BK];                    // per key of the step: its block is outside the cache
+    __shared__ rf_u32 s_seq[R];                   // per token of the tile: sequence
+    __shared__ int s_pos[R], s_start[R], s_ok[R];  // position, first key, indices valid
+
+    const int tid = threadIdx.x;
+    const int group = n_head / n_kv;
+    const int parts = (group + hb - 1) / hb;
+    const int kvh = blockIdx.y / parts;
+    const int part = blockIdx.y - kvh * parts;
+    const int h0 = kvh * group + part * hb;  // first query head served
+    const int nh = min(hb, group - part * hb);
+    const int tq_n = R / hb;  // tokens per tile
+    const int tok0 = blockIdx.x * tq_n;
+    const int nt = min(tq_n, t - tok0);
+    const int rows = nt * nh;  // row r: token tok0 + r / nh, head h0 + r % nh
+    const rf_i64 row_stride = (rf_i64)n_kv * head_dim;
+    const rf_i64 head_off = (rf_i64)kvh * head_dim;
+
+    if (tid < nt) {
+        const rf_u32 seq = token_seq[tok0 + tid];
+        const rf_u32 p = positions[tok0 + tid];
+        const bool ok = seq < (rf_u32)n_seq && p < (rf_u32)max_blocks * (rf_u32)block_size;
+        s_seq[tid] = seq;
+        s_ok[tid] = ok;
+        s_pos[tid] = ok ? (int)p : 0;
+        s_start[tid] = (ok && window > 0 && (int)p + 1 > window) ? (int)p + 1 - window : 0;
+    }
+    for (int r = tid; r < R; r += NT) {
+        s_m[r] = RF_NEG_INF;
+        s_l[r] = 0.0f;
+        s_bad[r] = 0;
+    }
+    for (int i = tid; i < R * (HDP / 4); i += NT) {
+        const int r = i / (HDP / 4), c = 4 * (i % (HDP / 4));
+        rf_fa4 v = {0.0f, 0.0f, 0.0f, 0.0f};
+        if (r < rows && c < head_dim) {
+            const int tq = r / nh;
+            v = *(const rf_fa4*)(q + ((rf_i64)(tok0 + tq) * n_head + h0 + (r - tq * nh)) * head_dim + c);
+        }
+        *(rf_fa4*)(sq + r * QP + c) = v;
+    }
+    __syncthreads();
+
+    const int tr = tid / TK, tk = tid % TK;
+    const int to = tid / TDO, td = tid % TDO;
+    const int lane = rf_lane(), warp = rf_warp_id();
+    float acc[OI][4 * OQ];
+#pragma unroll
+    for (int i = 0; i < OI; i++)
+#pragma unroll
+        for (int e = 0; e < 4 * OQ; e++) acc[i][e] = 0.0f;
+
+    for (int sb = 0; sb < nt;) {  // segments (uniform over the block: read from shared memory)
+        const rf_u32 seq = s_seq[sb];
+        int se = sb + 1;
+        while (se < nt && s_seq[se] == seq) se++;
+        int lo = 0x7fffffff, hi = -1;  // keys the segment's rows see
+        for (int i = sb; i < se; i++) {
+            if (s_ok[i]) {
+                lo = min(lo, s_start[i]);
+                hi = max(hi, s_pos[i]);
+            }
+        }
+        const rf_u32* table = block_tables + (rf_i64)(hi >= 0 ? seq : 0u) * max_blocks;
+        for (int kb = hi >= 0 ? lo / BK * BK : 0; kb <= hi; kb += BK) {
+            // K and V rows of keys kb .. kb + BK - 1; zeros outside lo..hi (never read garbage).
+            for (int i = tid; i < BK * (HDP / 8); i += NT) {
+                const int kk = i / (HDP / 8), c = 8 * (i % (HDP / 8));
+                const int key = kb + kk;
+                rf_h8 hk = {{0u, 0u, 0u, 0u}}, hv = {{0u, 0u, 0u, 0u}};
+                bool kbad = false;
+                if (key >= lo && key <= hi) {
+                    const rf_u32 phys = table[key / block_size];
+                    if (phys >= n_phys) {
+                        kbad = true;
+                    } else if (c < head_dim) {
+                        const rf_i64 off = ((rf_i64)phys * block_size + key % block_size) * row_stride + head_off + c;
+                        hk = *(const rf_h8*)(k_cache + off);
+                        hv = *(const rf_h8*)(v_cache + off);
+                    }
+                }
+                *(rf_h8*)(sk + kk * KP + c) = hk;
+                *(rf_h8*)(sv + kk * KP + c) = hv;
+                if (c == 0) s_kbad[kk] = kbad;
+            }
+            __syncthreads();
+
+            // Scores.
+            float s[RI][KJ];
+#pragma unroll
+            for (int i = 0; i < RI; i++)
+#pragma unroll
+                for (int j = 0; j < KJ; j++) s[i][j] = 0.0f;
+            for (int d = 0; d < head_dim; d += 8) {
+                float kf[KJ][8];
+#pragma unroll
+                for (int j = 0; j < KJ; j++) rf_h8_to_f32(*(const rf_h8*)(sk + (tk + TK * j) * KP + d), kf[j]);
+#pragma unroll
+                for (int i = 0; i < RI; i++) {
+                    const rf_fa4 a = *(const rf_fa4*)(sq + (tr + TR * i) * QP + d);
+                    const rf_fa4 b = *(const rf_fa4*)(sq + (tr + TR * i) * QP + d + 4);
+                    const float qv[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
+#pragma unroll
+                    for (int j = 0; j < KJ; j++)
+#pragma unroll
+                        for (int e = 0; e < 8; e++) s[i][j] += qv[e] * kf[j][e];
+                }
+            }
+#pragma unroll
+            for (int i = 0; i < RI; i++) {
+                const int r = tr + TR * i;
+                const int tq = r < rows ? r / nh : 0;
+                const bool row_in = r < rows && tq >= sb && tq < se && s_ok[tq];
+#pragma unroll
+                for (int j = 0; j < KJ; j++) {
+                    const int kk = tk + TK * j, key = kb + kk;
+                    float v = RF_NEG_INF;
+                    if (row_in && key >= s_start[tq] && key <= s_pos[tq]) {
+                        if (s_kbad[kk]) {
+                            s_bad[r] = 1;
+                        } else {
+                            v = s[i][j] * scale;
+                            if (softcap > 0.0f) v = softcap * tanhf(v / softcap);
+                        }
+                    }
+                    sp[r * PP + kk] = v;
+                }
+            }
+            __syncthreads();
+
+            // Online softmax, one warp per row.
+            for (int r = warp; r < R; r += NW) {
+                float mx = RF_NEG_INF;
+                for (int k = lane; k < BK; k += RF_WARP) mx = fmaxf(mx, sp[r * PP + k]);
+                mx = rf_warp_max(mx);
+                const bool use = mx != RF_NEG_INF;  // uniform over the warp
+                if (use) {
+                    const float m_old = s_m[r];
+                    const float m_new = fmaxf(m_old, mx);
+                    float sum = 0.0f;
+                    for (int k = lane; k < BK; k += RF_WARP) {
+                        const float p = expf(sp[r * PP + k] - m_new);
+                        sp[r * PP + k] = p;
+                        sum += p;
+                    }
+                    sum = rf_warp_sum(sum);
+                    if (lane == 0) {
+                        const float a = expf(m_old - m_new);
+                        s_alpha[r] = a;
+                        s_l[r] = s_l[r] * a + sum;
+                        s_m[r] = m_new;
+                    }
+                }
+                if (lane == 0) s_use[r] = use;
+            }
+            __syncthreads();
+
+            // O = O * rescale + P V for the rows that saw a key.
+            bool use[OI];
+#pragma unroll
+            for (int i = 0; i < OI; i++) {
+                const int r = to + TRO * i;
+                use[i] = s_use[r] != 0;
+                if (use[i]) {
+                    const float a = s_alpha[r];
+#pragma unroll
+                    for (int e = 0; e < 4 * OQ; e++) acc[i][e] *= a;
+                }
+            }
+            for (int k = 0; k < BK; k++) {
+                float vf[4 * OQ];
+#pragma unroll
+                for (int qq = 0; qq < OQ; qq++) {
+                    const rf_u32* vw = (const rf_u32*)(sv + k * KP + 4 * (td + TDO * qq));
+                    const rf_u32 w0 = vw[0], w1 = vw[1];
+                    vf[4 * qq] = rf_f16_to_f32((rf_f16)(w0 & 0xffffu));
+                    vf[4 * qq + 1] = rf_f16_to_f32((rf_f16)(w0 >> 16));
+                    vf[4 * qq + 2] = rf_f16_to_f32((rf_f16)(w1 & 0xffffu));
+                    vf[4 * qq + 3] = rf_f16_to_f32((rf_f16)(w1 >> 16));
+                }
+#pragma unroll
+                for (int i = 0; i < OI; i++) {
+                    if (!use[i]) continue;
+                    const float p = sp[(to + TRO * i) * PP + k];
+#pragma unroll
+                    for (int e = 0; e < 4 * OQ; e++) acc[i][e] = fmaf(p, vf[e], acc[i][e]);
+                }
+            }
+            __syncthreads();
+        }
+        sb = se;
+    }
+
+#pragma unroll
+    for (int i = 0; i < OI; i++) {
+        const int r = to + TRO * i;
+        if (r >= rows) continue;
+        const int tq = r / nh;
+        const bool bad = !s_ok[tq] || s_bad[r] != 0;
+        const float l = s_l[r];
+        float* o = out + ((rf_i64)(tok0 + tq) * n_head + h0 + (r - tq * nh)) * head_dim;
+#pragma unroll
+        for (int qq = 0; qq < OQ; qq++) {
+            const int c = 4 * (td + TDO * qq);
+            if (c >= head_dim) continue;
+#pragma unroll
+            for (int e = 0; e < 4; e++) o[c + e] = bad ? RF_NAN : acc[i][4 * qq + e] / l;
+        }
+    }
+}
+
+// The kernels, by padded head_dim (HDP, query rows R, keys per step BK, score and output
+// tilings). q, out: [t, n_head, head_dim] f32; caches, positions, token_seq, block_tables as for
+// rf_attention_g*; hb: query heads per block (hb <= R; R / hb tokens per tile); grid
+// (ceil(t / (R / hb)), n_kv * ceil(group / hb)); RF_FA_THREADS threads.
+// clang-format off
+RF_KERNEL void __launch_bounds__(RF_FA_THREADS) rf_attention_tiled_64(const float* RF_RESTRICT q, const rf_f16* RF_RESTRICT k_cache, const rf_f16* RF_RESTRICT v_cache, const rf_u32* RF_RESTRICT positions, const rf_u32* RF_RESTRICT token_seq, const rf_u32* RF_RESTRICT block_tables, float* RF_RESTRICT out, int t, int n_head, int n_kv, int head_dim, int hb, int block_size, int max_blocks, int n_seq, rf_u32 n_phys, int window, float scale, float softcap) {
+    rf_attention_tiled<64, 32, 64, 4, 4, 4, 1>(q, k_cache, v_cache, positions, token_seq, block_tables, out, t, n_head, n_kv, head_dim, hb, block_size, max_blocks, n_seq, n_phys, window, scale, softcap);
+}
+RF_KERNEL void __launch_bounds__(RF_FA_THREADS) rf_attention_tiled_128(const float* RF_RESTRICT q, const rf_f16* RF_RESTRICT k_cache, const rf_f16* RF_RESTRICT v_cache, const rf_u32* RF_RESTRICT positions, const rf_u32* RF_RESTRICT token_seq, const rf_u32* RF_RESTRICT block_tables, float* RF_RESTRICT out, int t, int n_head, int n_kv, int head_dim, int hb, int block_size, int max_blocks, int n_seq, rf_u32 n_phys, int window, float scale, float softcap) {
+    rf_attention_tiled<128, 32, 32, 4, 2, 4, 2>(q, k_cache, v_cache, positions, token_seq, block_tables, out, t, n_head, n_kv, head_dim, hb, block_size, max_blocks, n_seq, n_phys, window, scale, softcap);
+}
+RF_KERNEL void __launch_bounds__(RF_FA_THREADS) rf_attention_tiled_256(const float* RF_RESTRICT q, const rf_f16* RF_RESTRICT k_cache, const rf_f16* RF_RESTRICT v_cache, const rf_u32* RF_RESTRICT positions, const rf_u32* RF_RESTRICT token_seq, const rf_u32* RF_RESTRICT block_tables, float* RF_RESTRICT out, int t, int n_head, int n_kv, int head_dim, int hb, int block_size, int max_blocks, int n_seq, rf_u32 n_phys, int window, float scale, float softcap) {
+    rf_attention_tiled<256, 16, 16, 2, 1, 2, 4>(q, k_cache, v_cache, positions, token_seq, block_tables, out, t, n_head, n_kv, head_dim, hb, block_size, max_blocks, n_seq, n_phys, window, scale, softcap);
+}
+// clang-format on
