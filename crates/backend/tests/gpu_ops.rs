@@ -515,6 +515,15 @@ const ATTN_CASES: &[AttnCase] = &[
     },
 ];
 
+/// The attention kernels this device has for `head_dim` (the matrix-core one on NVIDIA sm_80+).
+fn kernels(ops: &Ops, head_dim: usize) -> Vec<AttnKernel> {
+    let mut k = vec![AttnKernel::PerToken, AttnKernel::Tiled];
+    if ops.has_mma(head_dim) {
+        k.push(AttnKernel::TiledMma);
+    }
+    k
+}
+
 #[test]
 fn attention_matches_the_cpu_and_an_f64_reference() {
     let Some((gpu, ops)) = setup("ops-attention") else { return };
@@ -527,8 +536,8 @@ fn attention_matches_the_cpu_and_an_f64_reference() {
         let n = st.q.len();
         let (want, mags) = st.reference();
         let cpu_out = f64s(&st.cpu(&cpu));
-        let chosen = ops.attention_kernel_for(&d.places(&st));
-        for kernel in [AttnKernel::PerToken, AttnKernel::Tiled] {
+        let chosen = ops.attention_kernel_for(&d.places(&st), c.hd);
+        for kernel in kernels(&ops, c.hd) {
             let name = format!("{} ({kernel:?})", c.name);
             let mut dout = out_buf(&gpu, n, "attention out");
             ops.attention_with(kernel, s, &d.q, &d.places(&st), &d.k, &d.v, st.block_size, &st.p, &mut dout).unwrap();
@@ -591,7 +600,7 @@ fn attention_bad_device_indices_give_nan() {
     seqs[1] = 99; // no such sequence
     d.token_seq = gpu.upload(&seqs, "token_seq").unwrap();
     let n = st.q.len();
-    for kernel in [AttnKernel::PerToken, AttnKernel::Tiled] {
+    for kernel in kernels(&ops, c.hd) {
         let mut dout = out_buf(&gpu, n, "attention out");
         ops.attention_with(kernel, s, &d.q, &d.places(&st), &d.k, &d.v, st.block_size, &st.p, &mut dout).unwrap();
         let got = read_prefix(&gpu, &dout, n, "attention with bad indices");
@@ -602,7 +611,7 @@ fn attention_bad_device_indices_give_nan() {
             assert_eq!(nan, want, "{kernel:?}: token {i}: NaN outputs");
         }
     }
-    eprintln!("attention: bad block ids and sequence indices give NaN rows, other tokens unaffected (both kernels)");
+    eprintln!("attention: bad block ids and sequence indices give NaN rows, other tokens unaffected (every kernel)");
 }
 
 /// Informational: time of one attention launch for the decode and prefill cases.

@@ -17,9 +17,9 @@ use super::{kernels, DeviceBuffer, Gpu, GpuError, Kernel, LaunchConfig, Result, 
 /// Workspace handed to the library (cuBLAS asks for 32 MiB on Hopper), so that it never
 /// allocates device memory itself.
 const WORKSPACE_BYTES: usize = 32 << 20;
-/// Most f16 values of the weight scratch (128 MiB): a larger matrix is dequantized and
-/// multiplied in chunks of rows.
-pub(crate) const W_SCRATCH: usize = 1 << 26;
+/// Most f16 values of the weight scratch (256 MiB: every projection of a 7B/8B model fits; the
+/// output matrix does not): a larger matrix is dequantized and multiplied in chunks of rows.
+pub(crate) const W_SCRATCH: usize = 1 << 27;
 /// Most f16 values of the activation scratch (64 MiB): more tokens go in chunks of tokens.
 pub(crate) const X_SCRATCH: usize = 1 << 25;
 /// Threads per block of the conversion kernels.
@@ -204,8 +204,14 @@ impl Blas {
                 prev.synchronize()?;
             }
         }
-        let tc = t.min((self.limits.1 / cols).max(1));
-        let rc = rows.min((self.limits.0 / cols / 8 * 8).max(8));
+        // Chunks of tokens and of rows (rows a multiple of 8), as even as the limits allow.
+        let even = |n: usize, most: usize, align: usize| {
+            let most = (most / align * align).max(align);
+            let chunks = n.div_ceil(most);
+            n.div_ceil(chunks).div_ceil(align) * align
+        };
+        let tc = even(t, self.limits.1 / cols, 1).min(t);
+        let rc = even(rows, self.limits.0 / cols, 8).min(rows);
         if sc.x.as_ref().is_none_or(|b| b.len() < tc * cols) {
             sc.x = None; // free the old one first
             sc.x = Some(self.gpu.alloc(tc * cols, "BLAS f16 activations")?);

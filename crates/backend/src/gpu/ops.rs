@@ -11,6 +11,7 @@
 
 use half::f16;
 
+use super::arch::Arch;
 use super::device::Gpu;
 use super::error::{GpuError, Result};
 use super::kernels;
@@ -39,6 +40,12 @@ const TILED: [(usize, usize); 3] = [(64, 32), (128, 32), (256, 16)];
 /// sequence) keep the per-token kernels.
 const TILED_MIN_T: usize = 16;
 const TILED_MIN_PER_SEQ: usize = 4;
+/// Threads per block of the matrix-core tiled kernels (`RF_MMA_THREADS`) and query rows per
+/// block (16 per warp).
+const MMA_THREADS: u32 = 64;
+const MMA_ROWS: usize = 32;
+/// The matrix-core tiled kernels (`rf_attention_mma_<HD>`, NVIDIA sm_80+): largest head_dim.
+const MMA_HD: [usize; 2] = [64, 128];
 
 /// The two ways to compute attention (normally chosen by [`Ops::attention`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,6 +55,10 @@ pub enum AttnKernel {
     /// Tiles of consecutive tokens x a KV head's query heads share every K/V tile through
     /// shared memory (flash-attention style online softmax): prefill.
     Tiled,
+    /// The tiled kernel with both products on the matrix cores (NVIDIA sm_80+, head_dim a
+    /// multiple of 16 up to 128): Q and the softmax weights as two f16 terms each, so the
+    /// results keep f32 accuracy. Where it exists, prefill steps use it instead of `Tiled`.
+    TiledMma,
 }
 
 /// A step's token placement on the device.
@@ -75,7 +86,8 @@ pub struct Ops {
     kv_write: Kernel,
     attention: [Kernel; ATTN_GROUPS.len()],
     tiled: [Kernel; TILED.len()],
-    /// `ROCMFORGE_ATTENTION=per-token|tiled`: one kernel for every step (measurements).
+    mma: Option<[Kernel; MMA_HD.len()]>,
+    /// `ROCMFORGE_ATTENTION=per-token|tiled|tiled-mma`: one kernel for every step (measurements).
     attn_forced: Option<AttnKernel>,
 }
 
@@ -114,9 +126,17 @@ impl Ops {
             attn.kernel("rf_attention_tiled_128")?,
             attn.kernel("rf_attention_tiled_256")?,
         ];
+        // The matrix-core kernels exist in the code object only for NVIDIA sm_80 and later.
+        let mma = match gpu.arch() {
+            Arch::Nvidia { major, .. } if *major >= 8 => {
+                Some([attn.kernel("rf_attention_mma_64")?, attn.kernel("rf_attention_mma_128")?])
+            }
+            _ => None,
+        };
         let attn_forced = match std::env::var("ROCMFORGE_ATTENTION").as_deref() {
             Ok("per-token") => Some(AttnKernel::PerToken),
             Ok("tiled") => Some(AttnKernel::Tiled),
+            Ok("tiled-mma") => Some(AttnKernel::TiledMma),
             _ => None,
         };
         Ok(Ops {
@@ -133,6 +153,7 @@ impl Ops {
             kv_write: attn.kernel("rf_kv_write_f16")?,
             attention,
             tiled,
+            mma,
             attn_forced,
         })
     }
@@ -319,22 +340,30 @@ impl Ops {
         p: &AttnParams,
         out: &mut DeviceBuffer<f32>,
     ) -> Result<()> {
-        self.attention_with(self.attention_kernel_for(at), s, q, at, k_cache, v_cache, block_size, p, out)
+        self.attention_with(self.attention_kernel_for(at, p.head_dim), s, q, at, k_cache, v_cache, block_size, p, out)
     }
 
-    /// The kernel [`Ops::attention`] runs for a step: the tiled kernel when the step has at
-    /// least TILED_MIN_T tokens and TILED_MIN_PER_SEQ per sequence on average (prefill), else
-    /// the per-token kernels (decode); `ROCMFORGE_ATTENTION` forces one.
-    pub fn attention_kernel_for(&self, at: &PagedPlaces) -> AttnKernel {
+    /// The kernel [`Ops::attention`] runs for a step of `head_dim`: a tiled kernel when the step
+    /// has at least TILED_MIN_T tokens and TILED_MIN_PER_SEQ per sequence on average (prefill),
+    /// on the matrix cores where [`Ops::has_mma`] says so; else the per-token kernels (decode).
+    /// `ROCMFORGE_ATTENTION` forces one.
+    pub fn attention_kernel_for(&self, at: &PagedPlaces, head_dim: usize) -> AttnKernel {
         if let Some(k) = self.attn_forced {
             return k;
         }
         let n_seq = (at.block_tables.len() / at.max_blocks.max(1)).max(1);
-        if at.t >= TILED_MIN_T && at.t >= TILED_MIN_PER_SEQ * n_seq {
-            AttnKernel::Tiled
-        } else {
+        if at.t < TILED_MIN_T || at.t < TILED_MIN_PER_SEQ * n_seq {
             AttnKernel::PerToken
+        } else if self.has_mma(head_dim) {
+            AttnKernel::TiledMma
+        } else {
+            AttnKernel::Tiled
         }
+    }
+
+    /// Whether [`AttnKernel::TiledMma`] serves `head_dim` on this device.
+    pub fn has_mma(&self, head_dim: usize) -> bool {
+        self.mma.is_some() && head_dim.is_multiple_of(16) && head_dim <= MMA_HD[MMA_HD.len() - 1]
     }
 
     /// [`Ops::attention`] with the kernel chosen by the caller (tests, measurements).
@@ -398,18 +427,28 @@ impl Ops {
         }
         let n_phys = u32::try_from(k_cache.len() / row).unwrap_or(u32::MAX);
         let window = p.window.map_or(0, |w| i32::try_from(w).unwrap_or(i32::MAX));
-        if kernel == AttnKernel::Tiled {
-            let Some(ki) = TILED.iter().position(|&(max_hd, _)| hd <= max_hd) else {
-                return invalid(format!("{OP}: head_dim {hd} is over the tiled kernels' {}", TILED[2].0));
+        if kernel != AttnKernel::PerToken {
+            let (k, r, threads) = if kernel == AttnKernel::TiledMma {
+                let (Some(mma), true) = (&self.mma, self.has_mma(hd)) else {
+                    return invalid(format!(
+                        "{OP}: no matrix-core kernel for head_dim {hd} on this device (NVIDIA sm_80+, a multiple of 16 up to 128)"
+                    ));
+                };
+                let ki = MMA_HD.iter().position(|&max_hd| hd <= max_hd).unwrap_or(MMA_HD.len() - 1);
+                (&mma[ki], MMA_ROWS, MMA_THREADS)
+            } else {
+                let Some(ki) = TILED.iter().position(|&(max_hd, _)| hd <= max_hd) else {
+                    return invalid(format!("{OP}: head_dim {hd} is over the tiled kernels' {}", TILED[2].0));
+                };
+                (&self.tiled[ki], TILED[ki].1, TILED_THREADS)
             };
-            let r = TILED[ki].1;
             let group = n_head / n_kv;
             let hb = group.min(r); // query heads per block
             let parts = group.div_ceil(hb);
             let grid = [as_i32(OP, "token tiles", t.div_ceil(r / hb))? as u32, as_i32(OP, "KV heads x parts", n_kv * parts)? as u32, 1];
-            return self.tiled[ki].launch(
+            return k.launch(
                 s,
-                LaunchConfig::new(grid, [TILED_THREADS, 1, 1]),
+                LaunchConfig::new(grid, [threads, 1, 1]),
                 &gpu_args![
                     q,
                     k_cache,

@@ -587,3 +587,313 @@ RF_KERNEL void __launch_bounds__(RF_FA_THREADS) rf_attention_tiled_256(const flo
     rf_attention_tiled<256, 16, 16, 2, 1, 2, 4>(q, k_cache, v_cache, positions, token_seq, block_tables, out, t, n_head, n_kv, head_dim, hb, block_size, max_blocks, n_seq, n_phys, window, scale, softcap);
 }
 // clang-format on
+
+// ---- tiled attention on the matrix cores (NVIDIA sm_80+) ---------------------------------------
+// The tiled kernel's algorithm with both products on mma.sync (m16n8k16, f16 operands, f32
+// accumulation). K and V are f16 already; Q (pre-multiplied by the scale) and the softmax
+// weights are split into two f16 terms, hi = f16(x) and lo = f16(x - hi), each multiplied
+// (two mma per product): x is represented to ~2^-22 of itself, so the scores and the weighted
+// sums keep f32 accuracy, as in the other kernels. Each warp owns 16 query rows (a row's
+// scores and output live in registers, in the mma accumulator layout); the block's warps share
+// the K tile ([key][dim]) and the transposed V tile ([dim][key]) in shared memory. Segments,
+// key tiles aligned to multiples of RF_MMA_BK, per-row masks, tiles without a key for a row
+// leaving it untouched and NaN for bad indices: as the tiled kernel. head_dim a multiple of 16.
+#if defined(RF_CUDA) && (!defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800)
+#define RF_MMA_WARPS 2
+#define RF_MMA_THREADS (RF_MMA_WARPS * 32)
+#define RF_MMA_BK 32
+
+// d += a * b for one m16n8k16 tile: a 4 f16x2 registers (rows g, g + 8; cols 2t, 2t + 8),
+// b 2 f16x2 (k rows 2t, 2t + 8; col g), d 4 floats (rows g, g + 8; cols 2t, 2t + 1), where
+// g = lane / 4 and t = lane % 4.
+RF_DEVICE void rf_mma16816(float* d, const rf_u32* a, rf_u32 b0, rf_u32 b1) {
+    asm volatile(
+        "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+        "{%0,%1,%2,%3};\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+// (x0, x1) as two f16x2 terms: hi = f16(x), lo = f16(x - hi); x0 in the low halves.
+RF_DEVICE void rf_split_f16x2(float x0, float x1, rf_u32& hi, rf_u32& lo) {
+    const rf_f16 h0 = rf_f32_to_f16(x0), h1 = rf_f32_to_f16(x1);
+    const rf_f16 l0 = rf_f32_to_f16(x0 - rf_f16_to_f32(h0)), l1 = rf_f32_to_f16(x1 - rf_f16_to_f32(h1));
+    hi = (rf_u32)h0 | ((rf_u32)h1 << 16);
+    lo = (rf_u32)l0 | ((rf_u32)l1 << 16);
+}
+
+RF_DEVICE float rf_quad_max(float v) {
+    v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, 1));
+    return fmaxf(v, __shfl_xor_sync(0xffffffffu, v, 2));
+}
+
+RF_DEVICE float rf_quad_sum(float v) {
+    v += __shfl_xor_sync(0xffffffffu, v, 1);
+    return v + __shfl_xor_sync(0xffffffffu, v, 2);
+}
+
+template <int HD>
+RF_DEVICE void rf_attention_mma(const float* RF_RESTRICT q, const rf_f16* RF_RESTRICT k_cache,
+                                const rf_f16* RF_RESTRICT v_cache, const rf_u32* RF_RESTRICT positions,
+                                const rf_u32* RF_RESTRICT token_seq, const rf_u32* RF_RESTRICT block_tables,
+                                float* RF_RESTRICT out, int t, int n_head, int n_kv, int head_dim, int hb,
+                                int block_size, int max_blocks, int n_seq, rf_u32 n_phys, int window, float scale,
+                                float softcap) {
+    constexpr int R = 16 * RF_MMA_WARPS;  // query rows per block
+    constexpr int BK = RF_MMA_BK;         // keys per step
+    constexpr int KS = HD / 16;           // k-steps of a score (dims)
+    constexpr int NS = BK / 8;            // n-tiles of a step's scores (keys)
+    constexpr int NO = HD / 8;            // n-tiles of the output (dims)
+    constexpr int KP = HD + 8;            // f16 stride of a K row (rows 4 banks apart)
+    constexpr int VP = BK + 8;            // f16 stride of a transposed V row
+    static_assert(HD % 16 == 0 && BK % 16 == 0, "mma tiling");
+
+    __shared__ __align__(16) rf_f16 sk[BK * KP];   // [key][dim]
+    __shared__ __align__(16) rf_f16 svt[HD * VP];  // [dim][key]
+    __shared__ int s_kbad[BK];
+    __shared__ rf_u32 s_seq[R];
+    __shared__ int s_pos[R], s_start[R], s_ok[R];
+
+    const int tid = threadIdx.x;
+    const int lane = tid & 31, warp = tid >> 5;
+    const int g = lane >> 2, tg = lane & 3;
+    const int group = n_head / n_kv;
+    const int parts = (group + hb - 1) / hb;
+    const int kvh = blockIdx.y / parts;
+    const int part = blockIdx.y - kvh * parts;
+    const int h0 = kvh * group + part * hb;
+    const int nh = min(hb, group - part * hb);
+    const int tq_n = R / hb;
+    const int tok0 = blockIdx.x * tq_n;
+    const int nt = min(tq_n, t - tok0);
+    const int rows = nt * nh;
+    const rf_i64 row_stride = (rf_i64)n_kv * head_dim;
+    const rf_i64 head_off = (rf_i64)kvh * head_dim;
+
+    if (tid < nt) {
+        const rf_u32 seq = token_seq[tok0 + tid];
+        const rf_u32 p = positions[tok0 + tid];
+        const bool ok = seq < (rf_u32)n_seq && p < (rf_u32)max_blocks * (rf_u32)block_size;
+        s_seq[tid] = seq;
+        s_ok[tid] = ok;
+        s_pos[tid] = ok ? (int)p : 0;
+        s_start[tid] = (ok && window > 0 && (int)p + 1 > window) ? (int)p + 1 - window : 0;
+    }
+
+    // This thread's two rows: warp * 16 + g and + 8.
+    int rr[2], tq[2];
+#pragma unroll
+    for (int w = 0; w < 2; w++) {
+        rr[w] = warp * 16 + g + 8 * w;
+        tq[w] = rr[w] < rows ? rr[w] / nh : -1;
+    }
+    // Q fragments (scaled), hi and lo terms.
+    rf_u32 qh[KS][4], ql[KS][4];
+#pragma unroll
+    for (int ks = 0; ks < KS; ks++) {
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            const int w = i & 1;  // a1, a3: row + 8
+            const int c = 16 * ks + 2 * tg + ((i & 2) ? 8 : 0);
+            float x0 = 0.0f, x1 = 0.0f;
+            if (tq[w] >= 0 && c < head_dim) {
+                const float* qr =
+                    q + ((rf_i64)(tok0 + tq[w]) * n_head + h0 + (rr[w] - tq[w] * nh)) * head_dim + c;
+                x0 = qr[0] * scale;
+                x1 = qr[1] * scale;
+            }
+            rf_split_f16x2(x0, x1, qh[ks][i], ql[ks][i]);
+        }
+    }
+    float m[2] = {RF_NEG_INF, RF_NEG_INF}, l[2] = {0.0f, 0.0f};
+    bool bad[2] = {false, false};
+    float acc[NO][4];
+#pragma unroll
+    for (int n = 0; n < NO; n++)
+#pragma unroll
+        for (int e = 0; e < 4; e++) acc[n][e] = 0.0f;
+    __syncthreads();
+
+    for (int sb = 0; sb < nt;) {
+        const rf_u32 seq = s_seq[sb];
+        int se = sb + 1;
+        while (se < nt && s_seq[se] == seq) se++;
+        int lo = 0x7fffffff, hi = -1;
+        for (int i = sb; i < se; i++) {
+            if (s_ok[i]) {
+                lo = min(lo, s_start[i]);
+                hi = max(hi, s_pos[i]);
+            }
+        }
+        // This thread's rows in the segment: their key ranges.
+        bool in[2];
+        int kfirst[2], klast[2];
+#pragma unroll
+        for (int w = 0; w < 2; w++) {
+            in[w] = tq[w] >= sb && tq[w] < se && s_ok[tq[w]];
+            kfirst[w] = in[w] ? s_start[tq[w]] : 0;
+            klast[w] = in[w] ? s_pos[tq[w]] : -1;
+        }
+        const rf_u32* table = block_tables + (rf_i64)(hi >= 0 ? seq : 0u) * max_blocks;
+        for (int kb = hi >= 0 ? lo / BK * BK : 0; kb <= hi; kb += BK) {
+            // K rows as they are (16-byte pieces, consecutive threads along a row); V rows
+            // transposed (consecutive threads down the keys, so the 2-byte stores spread).
+            for (int i = tid; i < BK * (HD / 8); i += RF_MMA_THREADS) {
+                const int kk = i / (HD / 8), c = 8 * (i % (HD / 8));
+                const int key = kb + kk;
+                rf_h8 hk = {{0u, 0u, 0u, 0u}};
+                bool kbad = false;
+                if (key >= lo && key <= hi) {
+                    const rf_u32 phys = table[key / block_size];
+                    if (phys >= n_phys) {
+                        kbad = true;
+                    } else if (c < head_dim) {
+                        hk = *(const rf_h8*)(k_cache + ((rf_i64)phys * block_size + key % block_size) * row_stride +
+                                             head_off + c);
+                    }
+                }
+                *(rf_h8*)(sk + kk * KP + c) = hk;
+                if (c == 0) s_kbad[kk] = kbad;
+            }
+            for (int i = tid; i < BK * (HD / 8); i += RF_MMA_THREADS) {
+                const int kk = i % BK, c = 8 * (i / BK);
+                const int key = kb + kk;
+                rf_h8 hv = {{0u, 0u, 0u, 0u}};
+                if (key >= lo && key <= hi && c < head_dim) {
+                    const rf_u32 phys = table[key / block_size];
+                    if (phys < n_phys) {
+                        hv = *(const rf_h8*)(v_cache + ((rf_i64)phys * block_size + key % block_size) * row_stride +
+                                             head_off + c);
+                    }
+                }
+#pragma unroll
+                for (int e = 0; e < 4; e++) {
+                    svt[(c + 2 * e) * VP + kk] = (rf_f16)(hv.w[e] & 0xffffu);
+                    svt[(c + 2 * e + 1) * VP + kk] = (rf_f16)(hv.w[e] >> 16);
+                }
+            }
+            __syncthreads();
+
+            // Scores of this warp's 16 rows x BK keys.
+            float s[NS][4];
+#pragma unroll
+            for (int j = 0; j < NS; j++) {
+#pragma unroll
+                for (int e = 0; e < 4; e++) s[j][e] = 0.0f;
+                const rf_f16* kr = sk + (8 * j + g) * KP + 2 * tg;
+#pragma unroll
+                for (int ks = 0; ks < KS; ks++) {
+                    if (16 * ks >= head_dim) break;
+                    const rf_u32 b0 = *(const rf_u32*)(kr + 16 * ks);
+                    const rf_u32 b1 = *(const rf_u32*)(kr + 16 * ks + 8);
+                    rf_mma16816(s[j], qh[ks], b0, b1);
+                    rf_mma16816(s[j], ql[ks], b0, b1);
+                }
+            }
+            // Masks (and softcap), then the online softmax per row (a row's 4 lanes together).
+            float mx[2] = {RF_NEG_INF, RF_NEG_INF};
+#pragma unroll
+            for (int j = 0; j < NS; j++) {
+#pragma unroll
+                for (int e = 0; e < 4; e++) {
+                    const int w = e >> 1;
+                    const int kk = 8 * j + 2 * tg + (e & 1), key = kb + kk;
+                    float v = RF_NEG_INF;
+                    if (key >= kfirst[w] && key <= klast[w]) {
+                        if (s_kbad[kk]) {
+                            bad[w] = true;
+                        } else {
+                            v = s[j][e];
+                            if (softcap > 0.0f) v = softcap * tanhf(v / softcap);
+                        }
+                    }
+                    s[j][e] = v;
+                    mx[w] = fmaxf(mx[w], v);
+                }
+            }
+            float alpha[2];
+#pragma unroll
+            for (int w = 0; w < 2; w++) {
+                mx[w] = rf_quad_max(mx[w]);
+                const bool use = mx[w] != RF_NEG_INF;
+                const float m_new = use ? fmaxf(m[w], mx[w]) : m[w];
+                alpha[w] = use ? expf(m[w] - m_new) : 1.0f;
+                float sum = 0.0f;
+#pragma unroll
+                for (int j = 0; j < NS; j++) {
+#pragma unroll
+                    for (int e = 2 * w; e < 2 * w + 2; e++) {
+                        const float p = use ? expf(s[j][e] - m_new) : 0.0f;
+                        s[j][e] = p;
+                        sum += p;
+                    }
+                }
+                sum = rf_quad_sum(sum);
+                if (use) {
+                    l[w] = l[w] * alpha[w] + sum;
+                    m[w] = m_new;
+                }
+            }
+#pragma unroll
+            for (int n = 0; n < NO; n++) {
+                acc[n][0] *= alpha[0];
+                acc[n][1] *= alpha[0];
+                acc[n][2] *= alpha[1];
+                acc[n][3] *= alpha[1];
+            }
+            // O += P V, 16 keys per k-step: P's fragments are the scores' accumulators.
+#pragma unroll
+            for (int c = 0; c < BK / 16; c++) {
+                rf_u32 ph[4], pl[4];
+                rf_split_f16x2(s[2 * c][0], s[2 * c][1], ph[0], pl[0]);
+                rf_split_f16x2(s[2 * c][2], s[2 * c][3], ph[1], pl[1]);
+                rf_split_f16x2(s[2 * c + 1][0], s[2 * c + 1][1], ph[2], pl[2]);
+                rf_split_f16x2(s[2 * c + 1][2], s[2 * c + 1][3], ph[3], pl[3]);
+#pragma unroll
+                for (int n = 0; n < NO; n++) {
+                    if (8 * n >= head_dim) break;
+                    const rf_f16* vr = svt + (8 * n + g) * VP + 16 * c + 2 * tg;
+                    const rf_u32 b0 = *(const rf_u32*)vr;
+                    const rf_u32 b1 = *(const rf_u32*)(vr + 8);
+                    rf_mma16816(acc[n], ph, b0, b1);
+                    rf_mma16816(acc[n], pl, b0, b1);
+                }
+            }
+            __syncthreads();
+        }
+        sb = se;
+    }
+
+#pragma unroll
+    for (int w = 0; w < 2; w++) {
+        // A row's bad flag may have been seen by any of its 4 lanes.
+        const int b = (int)bad[w];
+        bad[w] = (b | __shfl_xor_sync(0xffffffffu, b, 1) | __shfl_xor_sync(0xffffffffu, b, 2) |
+                  __shfl_xor_sync(0xffffffffu, b, 3)) != 0;
+    }
+#pragma unroll
+    for (int w = 0; w < 2; w++) {
+        if (tq[w] < 0) continue;
+        const bool nan = !s_ok[tq[w]] || bad[w];
+        float* o = out + ((rf_i64)(tok0 + tq[w]) * n_head + h0 + (rr[w] - tq[w] * nh)) * head_dim;
+#pragma unroll
+        for (int n = 0; n < NO; n++) {
+            const int c = 8 * n + 2 * tg;
+            if (c >= head_dim) break;
+            o[c] = nan ? RF_NAN : acc[n][2 * w] / l[w];
+            o[c + 1] = nan ? RF_NAN : acc[n][2 * w + 1] / l[w];
+        }
+    }
+}
+
+// As rf_attention_tiled_*, for head_dim <= 64 / <= 128 (a multiple of 16); RF_MMA_THREADS
+// threads, R = 16 * RF_MMA_WARPS query rows per block.
+// clang-format off
+RF_KERNEL void __launch_bounds__(RF_MMA_THREADS) rf_attention_mma_64(const float* RF_RESTRICT q, const rf_f16* RF_RESTRICT k_cache, const rf_f16* RF_RESTRICT v_cache, const rf_u32* RF_RESTRICT positions, const rf_u32* RF_RESTRICT token_seq, const rf_u32* RF_RESTRICT block_tables, float* RF_RESTRICT out, int t, int n_head, int n_kv, int head_dim, int hb, int block_size, int max_blocks, int n_seq, rf_u32 n_phys, int window, float scale, float softcap) {
+    rf_attention_mma<64>(q, k_cache, v_cache, positions, token_seq, block_tables, out, t, n_head, n_kv, head_dim, hb, block_size, max_blocks, n_seq, n_phys, window, scale, softcap);
+}
+RF_KERNEL void __launch_bounds__(RF_MMA_THREADS) rf_attention_mma_128(const float* RF_RESTRICT q, const rf_f16* RF_RESTRICT k_cache, const rf_f16* RF_RESTRICT v_cache, const rf_u32* RF_RESTRICT positions, const rf_u32* RF_RESTRICT token_seq, const rf_u32* RF_RESTRICT block_tables, float* RF_RESTRICT out, int t, int n_head, int n_kv, int head_dim, int hb, int block_size, int max_blocks, int n_seq, rf_u32 n_phys, int window, float scale, float softcap) {
+    rf_attention_mma<128>(q, k_cache, v_cache, positions, token_seq, block_tables, out, t, n_head, n_kv, head_dim, hb, block_size, max_blocks, n_seq, n_phys, window, scale, softcap);
+}
+// clang-format on
+#endif
