@@ -134,7 +134,10 @@ fn blas_products_match_the_reference_for_every_type() {
                 worst = worst.max(check(&what, &dy.read(s).unwrap(), &want, t, rows));
             }
         }
-        eprintln!("{ty:>6}: {} shapes x t in {TOKENS:?}: worst error {worst:.2e} of sum |w x| (tolerance {BLAS_TOL:e})", 5);
+        eprintln!(
+            "{ty:>6}: {} shapes x t in {TOKENS:?}: worst error {worst:.2e} of sum |w x| (tolerance {BLAS_TOL:e})",
+            5
+        );
     }
 }
 
@@ -305,9 +308,8 @@ fn prefill_attention_speed() {
         let (t, bs) = (512usize, 16usize);
         let blocks = t.div_ceil(bs);
         let width = n_kv * hd;
-        let rand_f16 = |r: &mut StdRng, n: usize| -> Vec<f16> {
-            random_vec(r, n, 1.0).into_iter().map(f16::from_f32).collect()
-        };
+        let rand_f16 =
+            |r: &mut StdRng, n: usize| -> Vec<f16> { random_vec(r, n, 1.0).into_iter().map(f16::from_f32).collect() };
         let k = gpu.upload(&rand_f16(&mut r, blocks * bs * width), "k").unwrap();
         let v = gpu.upload(&rand_f16(&mut r, blocks * bs * width), "v").unwrap();
         let q = gpu.upload(&random_vec(&mut r, t * n_head * hd, 2.0), "q").unwrap();

@@ -87,7 +87,8 @@ impl Blas {
     /// exact in f16 and f32: any other answer means the library does not take what we pass.
     fn self_check(&self) -> Result<()> {
         let (rows, cols, t) = (16usize, 64usize, 8usize);
-        let w: Vec<f16> = (0..rows * cols).map(|i| f16::from_f32(((i / cols * 7 + i % cols * 3) % 9) as f32 - 4.0)).collect();
+        let w: Vec<f16> =
+            (0..rows * cols).map(|i| f16::from_f32(((i / cols * 7 + i % cols * 3) % 9) as f32 - 4.0)).collect();
         let x: Vec<f32> = (0..t * cols).map(|i| ((i / cols * 5 + i % cols) % 7) as f32 - 3.0).collect();
         let s = self.gpu.stream();
         let dw = self.gpu.upload(&w, "BLAS self-check weights")?;
@@ -120,7 +121,14 @@ impl Blas {
     }
 
     /// y16[i] = f16(x[off + i]) for i < n (n a multiple of 4).
-    fn convert(&self, s: &Stream, x: &DeviceBuffer<f32>, off: usize, n: usize, y: &mut DeviceBuffer<f16>) -> Result<()> {
+    fn convert(
+        &self,
+        s: &Stream,
+        x: &DeviceBuffer<f32>,
+        off: usize,
+        n: usize,
+        y: &mut DeviceBuffer<f16>,
+    ) -> Result<()> {
         let cfg = LaunchConfig::for_elements(n / 4, THREADS);
         // The kernel reads x from `off`: pass the offset as a view of the buffer's address.
         self.to_f16.launch(s, cfg, &crate::gpu_args![&x.view(off, n)?, y, n as i64])

@@ -35,7 +35,13 @@ impl Runtime {
     /// Loads the vendor's runtime from the locations `env` describes.
     pub fn load_with(vendor: Vendor, env: &SearchEnv) -> Result<Arc<Runtime>> {
         let driver = Driver::load(vendor, env)?;
-        Ok(Arc::new(Runtime { driver, env: env.clone(), init: OnceLock::new(), rtc: OnceLock::new(), blas: OnceLock::new() }))
+        Ok(Arc::new(Runtime {
+            driver,
+            env: env.clone(),
+            init: OnceLock::new(),
+            rtc: OnceLock::new(),
+            blas: OnceLock::new(),
+        }))
     }
 
     /// Loads the runtime from one library file (tests pin Debian's `libamdhip64.so.5`).

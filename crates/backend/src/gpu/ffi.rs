@@ -1117,7 +1117,8 @@ mod tests {
             |v: Vendor| -> Vec<&str> { driver_symbols().iter().flat_map(|s| s.names(v).iter().copied()).collect() };
         assert!(names(Vendor::Nvidia).iter().all(|n| n.starts_with("cu")));
         assert!(names(Vendor::Amd).iter().all(|n| n.starts_with("hip")));
-        let blas = |v: Vendor| -> Vec<&str> { blas_symbols().iter().flat_map(|s| s.names(v).iter().copied()).collect() };
+        let blas =
+            |v: Vendor| -> Vec<&str> { blas_symbols().iter().flat_map(|s| s.names(v).iter().copied()).collect() };
         assert!(blas(Vendor::Nvidia).iter().all(|n| n.starts_with("cublas")));
         assert!(blas(Vendor::Amd).iter().all(|n| n.starts_with("hipblas")));
     }

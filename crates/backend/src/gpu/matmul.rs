@@ -204,7 +204,10 @@ impl Matmul {
         if !self.use_blas {
             return None;
         }
-        self.blas.get_or_init(|| Blas::new(&self.gpu, &TYPES, self.blas_limits).map_err(|e| e.to_string())).as_ref().ok()
+        self.blas
+            .get_or_init(|| Blas::new(&self.gpu, &TYPES, self.blas_limits).map_err(|e| e.to_string()))
+            .as_ref()
+            .ok()
     }
 
     /// Whether large products run on the vendor BLAS, and which library or why not (loads it).

@@ -445,7 +445,11 @@ impl Ops {
             let group = n_head / n_kv;
             let hb = group.min(r); // query heads per block
             let parts = group.div_ceil(hb);
-            let grid = [as_i32(OP, "token tiles", t.div_ceil(r / hb))? as u32, as_i32(OP, "KV heads x parts", n_kv * parts)? as u32, 1];
+            let grid = [
+                as_i32(OP, "token tiles", t.div_ceil(r / hb))? as u32,
+                as_i32(OP, "KV heads x parts", n_kv * parts)? as u32,
+                1,
+            ];
             return k.launch(
                 s,
                 LaunchConfig::new(grid, [threads, 1, 1]),

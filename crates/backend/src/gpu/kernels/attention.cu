@@ -333,6 +333,29 @@ struct alignas(16) rf_fa4 {
     float x, y, z, w;
 };
 
+// For keys kb .. kb + n - 1 of a sequence (block table `table`): the offset of each key's K/V
+// row for this head (first dimension), or -1 where the key is outside lo..hi or its block is
+// outside the cache (then bad[kk] = 1). Threads 0..n-1 read one block-table entry each, so a
+// step's loads depend on one table read per key instead of one per 16-byte piece.
+RF_DEVICE void rf_key_rows(const rf_u32* table, int kb, int n, int lo, int hi, int block_size, rf_u32 n_phys,
+                           rf_i64 row_stride, rf_i64 head_off, rf_i64* rows, int* bad) {
+    const int kk = threadIdx.x;
+    if (kk >= n) return;
+    const int key = kb + kk;
+    rf_i64 row = -1;
+    int b = 0;
+    if (key >= lo && key <= hi) {
+        const rf_u32 phys = table[key / block_size];
+        if (phys < n_phys) {
+            row = ((rf_i64)phys * block_size + key % block_size) * row_stride + head_off;
+        } else {
+            b = 1;
+        }
+    }
+    rows[kk] = row;
+    bad[kk] = b;
+}
+
 // Threads: 128. Score tile: thread (tr, tk) computes rows tr + TR i (i < RI) x keys tk + TK j
 // (j < KJ). Output: thread (to, td) owns rows to + TRO i (i < OI) x dims 4 (td + TDO q) .. + 4
 // (q < OQ). Shared rows are padded by 16 bytes so that consecutive rows start 4 banks apart.
@@ -361,7 +384,8 @@ RF_DEVICE void rf_attention_tiled(const float* RF_RESTRICT q, const rf_f16* RF_R
     __shared__ float sp[R * PP];                  // [row][key] scores, then weights
     __shared__ float s_m[R], s_l[R], s_alpha[R];  // per row: running max, sum, this step's rescale
     __shared__ int s_use[R], s_bad[R];            // per row: sees a key this step; read a bad block
-    __shared__ int s_kbad[BK];                    // per key of the step: its block is outside the cache
+    __shared__ rf_i64 s_row[2][BK];               // per key of this / the next step: K/V row offset
+    __shared__ int s_kbad[2][BK];                 // per key: its block is outside the cache
     __shared__ rf_u32 s_seq[R];                   // per token of the tile: sequence
     __shared__ int s_pos[R], s_start[R], s_ok[R];  // position, first key, indices valid
 
@@ -425,26 +449,35 @@ RF_DEVICE void rf_attention_tiled(const float* RF_RESTRICT q, const rf_f16* RF_R
             }
         }
         const rf_u32* table = block_tables + (rf_i64)(hi >= 0 ? seq : 0u) * max_blocks;
-        for (int kb = hi >= 0 ? lo / BK * BK : 0; kb <= hi; kb += BK) {
-            // K and V rows of keys kb .. kb + BK - 1; zeros outside lo..hi (never read garbage).
-            for (int i = tid; i < BK * (HDP / 8); i += NT) {
-                const int kk = i / (HDP / 8), c = 8 * (i % (HDP / 8));
-                const int key = kb + kk;
-                rf_h8 hk = {{0u, 0u, 0u, 0u}}, hv = {{0u, 0u, 0u, 0u}};
-                bool kbad = false;
-                if (key >= lo && key <= hi) {
-                    const rf_u32 phys = table[key / block_size];
-                    if (phys >= n_phys) {
-                        kbad = true;
-                    } else if (c < head_dim) {
-                        const rf_i64 off = ((rf_i64)phys * block_size + key % block_size) * row_stride + head_off + c;
-                        hk = *(const rf_h8*)(k_cache + off);
-                        hv = *(const rf_h8*)(v_cache + off);
-                    }
+        const int kb0 = hi >= 0 ? lo / BK * BK : 0;
+        if (hi >= 0) rf_key_rows(table, kb0, BK, lo, hi, block_size, n_phys, row_stride, head_off, s_row[0], s_kbad[0]);
+        __syncthreads();
+        int cur = 0;
+        for (int kb = kb0; kb <= hi; kb += BK, cur ^= 1) {
+            // K and V rows of keys kb .. kb + BK - 1, zeros outside lo..hi (never read garbage):
+            // every piece's load in flight at once, and the next step's block-table reads.
+            constexpr int NL = BK * (HDP / 8) / NT;
+            static_assert(NL * NT == BK * (HDP / 8), "load split");
+            rf_h8 hk[NL], hv[NL];
+#pragma unroll
+            for (int u = 0; u < NL; u++) {
+                const int i = tid + u * NT, kk = i / (HDP / 8), c = 8 * (i % (HDP / 8));
+                const rf_i64 row = s_row[cur][kk];
+                hk[u] = hv[u] = rf_h8{{0u, 0u, 0u, 0u}};
+                if (row >= 0 && c < head_dim) {
+                    hk[u] = *(const rf_h8*)(k_cache + row + c);
+                    hv[u] = *(const rf_h8*)(v_cache + row + c);
                 }
-                *(rf_h8*)(sk + kk * KP + c) = hk;
-                *(rf_h8*)(sv + kk * KP + c) = hv;
-                if (c == 0) s_kbad[kk] = kbad;
+            }
+            if (kb + BK <= hi) {
+                rf_key_rows(table, kb + BK, BK, lo, hi, block_size, n_phys, row_stride, head_off, s_row[cur ^ 1],
+                            s_kbad[cur ^ 1]);
+            }
+#pragma unroll
+            for (int u = 0; u < NL; u++) {
+                const int i = tid + u * NT, kk = i / (HDP / 8), c = 8 * (i % (HDP / 8));
+                *(rf_h8*)(sk + kk * KP + c) = hk[u];
+                *(rf_h8*)(sv + kk * KP + c) = hv[u];
             }
             __syncthreads();
 
@@ -479,7 +512,7 @@ RF_DEVICE void rf_attention_tiled(const float* RF_RESTRICT q, const rf_f16* RF_R
                     const int kk = tk + TK * j, key = kb + kk;
                     float v = RF_NEG_INF;
                     if (row_in && key >= s_start[tq] && key <= s_pos[tq]) {
-                        if (s_kbad[kk]) {
+                        if (s_kbad[cur][kk]) {
                             s_bad[r] = 1;
                         } else {
                             v = s[i][j] * scale;
@@ -650,7 +683,8 @@ RF_DEVICE void rf_attention_mma(const float* RF_RESTRICT q, const rf_f16* RF_RES
 
     __shared__ __align__(16) rf_f16 sk[BK * KP];   // [key][dim]
     __shared__ __align__(16) rf_f16 svt[HD * VP];  // [dim][key]
-    __shared__ int s_kbad[BK];
+    __shared__ rf_i64 s_row[2][BK];                // per key of this / the next step: K/V row offset
+    __shared__ int s_kbad[2][BK];
     __shared__ rf_u32 s_seq[R];
     __shared__ int s_pos[R], s_start[R], s_ok[R];
 
@@ -735,41 +769,48 @@ RF_DEVICE void rf_attention_mma(const float* RF_RESTRICT q, const rf_f16* RF_RES
             klast[w] = in[w] ? s_pos[tq[w]] : -1;
         }
         const rf_u32* table = block_tables + (rf_i64)(hi >= 0 ? seq : 0u) * max_blocks;
-        for (int kb = hi >= 0 ? lo / BK * BK : 0; kb <= hi; kb += BK) {
-            // K rows as they are (16-byte pieces, consecutive threads along a row); V rows
-            // transposed (consecutive threads down the keys, so the 2-byte stores spread).
-            for (int i = tid; i < BK * (HD / 8); i += RF_MMA_THREADS) {
-                const int kk = i / (HD / 8), c = 8 * (i % (HD / 8));
-                const int key = kb + kk;
-                rf_h8 hk = {{0u, 0u, 0u, 0u}};
-                bool kbad = false;
-                if (key >= lo && key <= hi) {
-                    const rf_u32 phys = table[key / block_size];
-                    if (phys >= n_phys) {
-                        kbad = true;
-                    } else if (c < head_dim) {
-                        hk = *(const rf_h8*)(k_cache + ((rf_i64)phys * block_size + key % block_size) * row_stride +
-                                             head_off + c);
-                    }
-                }
-                *(rf_h8*)(sk + kk * KP + c) = hk;
-                if (c == 0) s_kbad[kk] = kbad;
+        const int kb0 = hi >= 0 ? lo / BK * BK : 0;
+        if (hi >= 0) rf_key_rows(table, kb0, BK, lo, hi, block_size, n_phys, row_stride, head_off, s_row[0], s_kbad[0]);
+        __syncthreads();
+        int cur = 0;
+        for (int kb = kb0; kb <= hi; kb += BK, cur ^= 1) {
+            // K rows as they are (16-byte pieces, consecutive threads along a row), then V rows
+            // transposed (consecutive threads down the keys, so the 2-byte stores spread). All of
+            // one array's loads in flight at once (the next step's block-table reads beside them);
+            // one array at a time keeps the registers for the Q fragments and the accumulators.
+            constexpr int NL = BK * (HD / 8) / RF_MMA_THREADS;
+            static_assert(NL * RF_MMA_THREADS == BK * (HD / 8), "load split");
+            rf_h8 h[NL];
+#pragma unroll
+            for (int u = 0; u < NL; u++) {
+                const int i = tid + u * RF_MMA_THREADS, kk = i / (HD / 8), c = 8 * (i % (HD / 8));
+                const rf_i64 row = s_row[cur][kk];
+                h[u] = rf_h8{{0u, 0u, 0u, 0u}};
+                if (row >= 0 && c < head_dim) h[u] = *(const rf_h8*)(k_cache + row + c);
             }
-            for (int i = tid; i < BK * (HD / 8); i += RF_MMA_THREADS) {
-                const int kk = i % BK, c = 8 * (i / BK);
-                const int key = kb + kk;
-                rf_h8 hv = {{0u, 0u, 0u, 0u}};
-                if (key >= lo && key <= hi && c < head_dim) {
-                    const rf_u32 phys = table[key / block_size];
-                    if (phys < n_phys) {
-                        hv = *(const rf_h8*)(v_cache + ((rf_i64)phys * block_size + key % block_size) * row_stride +
-                                             head_off + c);
-                    }
-                }
+            if (kb + BK <= hi) {
+                rf_key_rows(table, kb + BK, BK, lo, hi, block_size, n_phys, row_stride, head_off, s_row[cur ^ 1],
+                            s_kbad[cur ^ 1]);
+            }
+#pragma unroll
+            for (int u = 0; u < NL; u++) {
+                const int i = tid + u * RF_MMA_THREADS, kk = i / (HD / 8), c = 8 * (i % (HD / 8));
+                *(rf_h8*)(sk + kk * KP + c) = h[u];
+            }
+#pragma unroll
+            for (int u = 0; u < NL; u++) {
+                const int i = tid + u * RF_MMA_THREADS, vk = i % BK, vc = 8 * (i / BK);
+                const rf_i64 row = s_row[cur][vk];
+                h[u] = rf_h8{{0u, 0u, 0u, 0u}};
+                if (row >= 0 && vc < head_dim) h[u] = *(const rf_h8*)(v_cache + row + vc);
+            }
+#pragma unroll
+            for (int u = 0; u < NL; u++) {
+                const int i = tid + u * RF_MMA_THREADS, vk = i % BK, vc = 8 * (i / BK);
 #pragma unroll
                 for (int e = 0; e < 4; e++) {
-                    svt[(c + 2 * e) * VP + kk] = (rf_f16)(hv.w[e] & 0xffffu);
-                    svt[(c + 2 * e + 1) * VP + kk] = (rf_f16)(hv.w[e] >> 16);
+                    svt[(vc + 2 * e) * VP + vk] = (rf_f16)(h[u].w[e] & 0xffffu);
+                    svt[(vc + 2 * e + 1) * VP + vk] = (rf_f16)(h[u].w[e] >> 16);
                 }
             }
             __syncthreads();
@@ -800,7 +841,7 @@ RF_DEVICE void rf_attention_mma(const float* RF_RESTRICT q, const rf_f16* RF_RES
                     const int kk = 8 * j + 2 * tg + (e & 1), key = kb + kk;
                     float v = RF_NEG_INF;
                     if (key >= kfirst[w] && key <= klast[w]) {
-                        if (s_kbad[kk]) {
+                        if (s_kbad[cur][kk]) {
                             bad[w] = true;
                         } else {
                             v = s[j][e];
