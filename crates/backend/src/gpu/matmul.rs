@@ -241,10 +241,17 @@ impl Matmul {
     /// to t = 130 on an 896-row matrix (14 row tiles); the GEMM won from t = 64 on 4864 rows and
     /// from t = 33 on 18944 (tests/gpu_matmul.rs `speed` prints both).
     pub fn kernel_for(&self, w: &GpuMatrix, t: usize) -> MatmulKernel {
-        let gemm_blocks = w.rows.div_ceil(GEMM_BM) * t.div_ceil(GEMM_BN);
         if t >= BLAS_MIN_T && self.blas().is_some() {
             MatmulKernel::Blas
-        } else if t > GEMV_MAX_T && gemm_blocks >= self.sms {
+        } else {
+            self.own_kernel_for(w, t)
+        }
+    }
+
+    /// The choice among our own kernels.
+    fn own_kernel_for(&self, w: &GpuMatrix, t: usize) -> MatmulKernel {
+        let gemm_blocks = w.rows.div_ceil(GEMM_BM) * t.div_ceil(GEMM_BN);
+        if t > GEMV_MAX_T && gemm_blocks >= self.sms {
             MatmulKernel::Gemm
         } else {
             MatmulKernel::Gemv
@@ -253,7 +260,8 @@ impl Matmul {
 
     /// y[i, r] = sum_c x[i, c] * W[r, c] for i < t, r < w.rows(); x holds at least t*cols f32
     /// (row-major [t, cols]), y at least t*rows (row-major [t, rows]). Asynchronous on `stream`.
-    /// `t == 0` does nothing.
+    /// `t == 0` does nothing. A product the vendor BLAS cannot do (its scratch buffers did not
+    /// fit in device memory, say) runs on our own kernels instead, which rewrite all of y.
     // hot: every projection of every layer.
     pub fn matmul(
         &self,
@@ -263,7 +271,13 @@ impl Matmul {
         t: usize,
         y: &mut DeviceBuffer<f32>,
     ) -> Result<()> {
-        self.matmul_with(self.kernel_for(w, t), stream, w, x, t, y)
+        match self.kernel_for(w, t) {
+            MatmulKernel::Blas => match self.matmul_with(MatmulKernel::Blas, stream, w, x, t, y) {
+                Err(_) => self.matmul_with(self.own_kernel_for(w, t), stream, w, x, t, y),
+                ok => ok,
+            },
+            own => self.matmul_with(own, stream, w, x, t, y),
+        }
     }
 
     /// [`Matmul::matmul`] with the kernel chosen by the caller (for tests and benchmarks).
