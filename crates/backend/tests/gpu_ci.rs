@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use backend::gpu::ffi::{driver_symbols, rtc_symbols};
+use backend::gpu::ffi::{blas_symbols, driver_symbols, rtc_symbols, BlasLib};
 use backend::gpu::{
     discover_with, kernels, Arch, Compiler, Gpu, GpuError, KernelCache, KernelSource, Rtc, Runtime, SearchEnv, Vendor,
 };
@@ -118,6 +118,24 @@ fn second_compiler_start_compiles_nothing() {
     let files = std::fs::read_dir(&dir).unwrap().count();
     assert_eq!(files, kernels::ALL.len() + 1);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The vendor BLAS table for HIP. Debian 12 ships no hipBLAS (nor rocBLAS), so on the CI
+/// machine the library is absent and loading must fail with one clean line naming what was
+/// tried; where a hipBLAS is installed, the table resolves and names its GemmEx enum set.
+#[test]
+fn hip_blas_table_resolves_where_installed() {
+    for spec in blas_symbols() {
+        assert!(spec.names(Vendor::Amd).iter().all(|n| n.starts_with("hipblas")), "{}", spec.field);
+    }
+    match BlasLib::load(Vendor::Amd, &SearchEnv::from_process()) {
+        Ok(lib) => eprintln!("{}: {} ({:?} enums)", lib.path().display(), lib.gemm_symbol(), lib.enums()),
+        Err(e) => {
+            let msg = e.to_string();
+            eprintln!("no hipBLAS here: {msg}");
+            assert!(matches!(e, GpuError::NoRuntime(_)) && msg.contains("hipBLAS") && !msg.contains('\n'), "{msg}");
+        }
+    }
 }
 
 #[test]

@@ -6,7 +6,7 @@
 mod common;
 
 use backend::cpu::{self, AttnParams, Cpu, KvView, RopeParams, RopeStyle, SeqView, TokenPlaces};
-use backend::gpu::{DeviceBuffer, Gpu, GpuError, Ops, PagedPlaces};
+use backend::gpu::{AttnKernel, DeviceBuffer, Gpu, GpuError, Ops, PagedPlaces};
 use common::*;
 use half::f16;
 use rand::rngs::StdRng;
@@ -494,6 +494,16 @@ const ATTN_CASES: &[AttnCase] = &[
         seqs: &[(5, 1), (333, 1), (1200, 1)],
     },
     AttnCase {
+        name: "prefill of 333 continuing a context of 200, GQA 7, hd 64",
+        n_head: 14,
+        n_kv: 2,
+        hd: 64,
+        block_size: 16,
+        window: None,
+        softcap: None,
+        seqs: &[(533, 333)],
+    },
+    AttnCase {
         name: "mixed, hd 80 (lanes past the head idle), block size 32, GQA 2",
         n_head: 4,
         n_kv: 2,
@@ -505,6 +515,15 @@ const ATTN_CASES: &[AttnCase] = &[
     },
 ];
 
+/// The attention kernels this device has for `head_dim` (the matrix-core one on NVIDIA sm_80+).
+fn kernels(ops: &Ops, head_dim: usize) -> Vec<AttnKernel> {
+    let mut k = vec![AttnKernel::PerToken, AttnKernel::Tiled];
+    if ops.has_mma(head_dim) {
+        k.push(AttnKernel::TiledMma);
+    }
+    k
+}
+
 #[test]
 fn attention_matches_the_cpu_and_an_f64_reference() {
     let Some((gpu, ops)) = setup("ops-attention") else { return };
@@ -515,43 +534,53 @@ fn attention_matches_the_cpu_and_an_f64_reference() {
         let st = AttnStep::new(c, &mut r);
         let d = DeviceStep::new(&gpu, &st);
         let n = st.q.len();
-        let mut dout = out_buf(&gpu, n, "attention out");
-        ops.attention(s, &d.q, &d.places(&st), &d.k, &d.v, st.block_size, &st.p, &mut dout).unwrap();
-        let got = read_prefix(&gpu, &dout, n, c.name);
         let (want, mags) = st.reference();
-        let e64 = check_attention(c.name, &got, &want, &mags, c.hd, ATTN_F64_TOL);
-        let e_cpu = check_attention(c.name, &got, &f64s(&st.cpu(&cpu)), &mags, c.hd, ATTN_VS_CPU_TOL);
-        eprintln!(
-            "attention {}: t={}, worst error {e64:.2e} vs f64 (tol {ATTN_F64_TOL:e}), {e_cpu:.2e} vs CPU (tol \
-             {ATTN_VS_CPU_TOL:e})",
-            c.name,
-            st.t()
-        );
-
-        // Each token's result does not depend on the rest of the step (nor on the kernel: a
-        // single token is served one head per block, a large step up to 4): run a few alone.
-        for i in [0, st.t() / 2, st.t() - 1] {
-            let row = c.n_head * c.hd;
-            let q1 = gpu.upload(&st.q[i * row..(i + 1) * row], "q alone").unwrap();
-            let pos1 = gpu.upload(&st.positions[i..=i], "position alone").unwrap();
-            let seq1 = gpu.upload(&[st.token_seq[i] as u32], "seq alone").unwrap();
-            let at = PagedPlaces {
-                positions: &pos1,
-                token_seq: &seq1,
-                block_tables: &d.tables,
-                max_blocks: st.max_blocks,
-                t: 1,
-                max_pos: st.positions[i],
-            };
-            let mut o1 = out_buf(&gpu, row, "out alone");
-            ops.attention(s, &q1, &at, &d.k, &d.v, st.block_size, &st.p, &mut o1).unwrap();
-            let alone = read_prefix(&gpu, &o1, row, "attention alone");
-            let batched = &got[i * row..(i + 1) * row];
-            assert!(
-                alone.iter().zip(batched).all(|(a, b)| a.to_bits() == b.to_bits()),
-                "{}: token {i} alone differs from the batched step",
-                c.name
+        let cpu_out = f64s(&st.cpu(&cpu));
+        let chosen = ops.attention_kernel_for(&d.places(&st), c.hd);
+        for kernel in kernels(&ops, c.hd) {
+            let name = format!("{} ({kernel:?})", c.name);
+            let mut dout = out_buf(&gpu, n, "attention out");
+            ops.attention_with(kernel, s, &d.q, &d.places(&st), &d.k, &d.v, st.block_size, &st.p, &mut dout).unwrap();
+            let got = read_prefix(&gpu, &dout, n, &name);
+            let e64 = check_attention(&name, &got, &want, &mags, c.hd, ATTN_F64_TOL);
+            let e_cpu = check_attention(&name, &got, &cpu_out, &mags, c.hd, ATTN_VS_CPU_TOL);
+            eprintln!(
+                "attention {name}: t={}, worst error {e64:.2e} vs f64 (tol {ATTN_F64_TOL:e}), {e_cpu:.2e} vs CPU (tol \
+                 {ATTN_VS_CPU_TOL:e}){}",
+                st.t(),
+                if kernel == chosen { " [the kernel attention() picks]" } else { "" }
             );
+            if kernel == chosen {
+                let mut auto = out_buf(&gpu, n, "attention out");
+                ops.attention(s, &d.q, &d.places(&st), &d.k, &d.v, st.block_size, &st.p, &mut auto).unwrap();
+                let auto = read_prefix(&gpu, &auto, n, &name);
+                assert!(auto.iter().zip(&got).all(|(a, b)| a.to_bits() == b.to_bits()), "{name}: attention() differs");
+            }
+
+            // With one kernel, each token's result does not depend on the rest of the step (nor,
+            // for the per-token kernel, on how many heads a block serves): run a few alone.
+            for i in [0, st.t() / 2, st.t() - 1] {
+                let row = c.n_head * c.hd;
+                let q1 = gpu.upload(&st.q[i * row..(i + 1) * row], "q alone").unwrap();
+                let pos1 = gpu.upload(&st.positions[i..=i], "position alone").unwrap();
+                let seq1 = gpu.upload(&[st.token_seq[i] as u32], "seq alone").unwrap();
+                let at = PagedPlaces {
+                    positions: &pos1,
+                    token_seq: &seq1,
+                    block_tables: &d.tables,
+                    max_blocks: st.max_blocks,
+                    t: 1,
+                    max_pos: st.positions[i],
+                };
+                let mut o1 = out_buf(&gpu, row, "out alone");
+                ops.attention_with(kernel, s, &q1, &at, &d.k, &d.v, st.block_size, &st.p, &mut o1).unwrap();
+                let alone = read_prefix(&gpu, &o1, row, "attention alone");
+                let batched = &got[i * row..(i + 1) * row];
+                assert!(
+                    alone.iter().zip(batched).all(|(a, b)| a.to_bits() == b.to_bits()),
+                    "{name}: token {i} alone differs from the batched step"
+                );
+            }
         }
     }
 }
@@ -571,16 +600,18 @@ fn attention_bad_device_indices_give_nan() {
     seqs[1] = 99; // no such sequence
     d.token_seq = gpu.upload(&seqs, "token_seq").unwrap();
     let n = st.q.len();
-    let mut dout = out_buf(&gpu, n, "attention out");
-    ops.attention(s, &d.q, &d.places(&st), &d.k, &d.v, st.block_size, &st.p, &mut dout).unwrap();
-    let got = read_prefix(&gpu, &dout, n, "attention with bad indices");
-    let row = c.n_head * c.hd;
-    for (i, o) in got.chunks(row).enumerate() {
-        let nan = o.iter().filter(|v| v.is_nan()).count();
-        let want = if i == 1 || i == 3 { row } else { 0 };
-        assert_eq!(nan, want, "token {i}: NaN outputs");
+    for kernel in kernels(&ops, c.hd) {
+        let mut dout = out_buf(&gpu, n, "attention out");
+        ops.attention_with(kernel, s, &d.q, &d.places(&st), &d.k, &d.v, st.block_size, &st.p, &mut dout).unwrap();
+        let got = read_prefix(&gpu, &dout, n, "attention with bad indices");
+        let row = c.n_head * c.hd;
+        for (i, o) in got.chunks(row).enumerate() {
+            let nan = o.iter().filter(|v| v.is_nan()).count();
+            let want = if i == 1 || i == 3 { row } else { 0 };
+            assert_eq!(nan, want, "{kernel:?}: token {i}: NaN outputs");
+        }
     }
-    eprintln!("attention: bad block ids and sequence indices give NaN rows, other tokens unaffected");
+    eprintln!("attention: bad block ids and sequence indices give NaN rows, other tokens unaffected (every kernel)");
 }
 
 /// Informational: time of one attention launch for the decode and prefill cases.

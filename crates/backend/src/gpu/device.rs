@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use super::arch::Arch;
 use super::error::{GpuError, Result};
-use super::ffi::{Driver, Handle};
+use super::ffi::{BlasLib, Driver, Handle};
 use super::memory::{Arena, DeviceBuffer};
 use super::module::Module;
 use super::rtc::{Compiler, KernelCache, KernelSource, Rtc};
@@ -23,6 +23,7 @@ pub struct Runtime {
     env: SearchEnv,
     init: OnceLock<std::result::Result<(), String>>,
     rtc: OnceLock<std::result::Result<Arc<Rtc>, String>>,
+    blas: OnceLock<std::result::Result<Arc<BlasLib>, String>>,
 }
 
 impl Runtime {
@@ -34,13 +35,25 @@ impl Runtime {
     /// Loads the vendor's runtime from the locations `env` describes.
     pub fn load_with(vendor: Vendor, env: &SearchEnv) -> Result<Arc<Runtime>> {
         let driver = Driver::load(vendor, env)?;
-        Ok(Arc::new(Runtime { driver, env: env.clone(), init: OnceLock::new(), rtc: OnceLock::new() }))
+        Ok(Arc::new(Runtime {
+            driver,
+            env: env.clone(),
+            init: OnceLock::new(),
+            rtc: OnceLock::new(),
+            blas: OnceLock::new(),
+        }))
     }
 
     /// Loads the runtime from one library file (tests pin Debian's `libamdhip64.so.5`).
     pub fn load_path(vendor: Vendor, path: &Path) -> Result<Arc<Runtime>> {
         let driver = Driver::load_path(vendor, path)?;
-        Ok(Arc::new(Runtime { driver, env: SearchEnv::from_process(), init: OnceLock::new(), rtc: OnceLock::new() }))
+        Ok(Arc::new(Runtime {
+            driver,
+            env: SearchEnv::from_process(),
+            init: OnceLock::new(),
+            rtc: OnceLock::new(),
+            blas: OnceLock::new(),
+        }))
     }
 
     pub fn vendor(&self) -> Vendor {
@@ -139,6 +152,15 @@ impl Runtime {
     pub fn rtc(&self) -> Result<Arc<Rtc>> {
         self.rtc
             .get_or_init(|| Rtc::load_with(self.vendor(), &self.env).map(Arc::new).map_err(|e| e.to_string()))
+            .clone()
+            .map_err(GpuError::NoRuntime)
+    }
+
+    /// The vendor BLAS library (cuBLAS / hipBLAS), loaded on first use. Optional: the error says
+    /// why it is not usable, and the engine's own kernels serve instead.
+    pub fn blas(&self) -> Result<Arc<BlasLib>> {
+        self.blas
+            .get_or_init(|| BlasLib::load(self.vendor(), &self.env).map(Arc::new).map_err(|e| e.to_string()))
             .clone()
             .map_err(GpuError::NoRuntime)
     }
@@ -327,6 +349,10 @@ impl Gpu {
 
     pub fn runtime(&self) -> &Arc<Runtime> {
         &self.inner.runtime
+    }
+
+    pub(crate) fn inner(&self) -> &Arc<GpuInner> {
+        &self.inner
     }
 
     /// The default stream (a non-blocking stream of our own, never the legacy null stream).

@@ -18,7 +18,7 @@ use libloading::Library;
 use super::error::{GpuError, Result};
 use super::search::{candidates, loaded_library_path, LibKind, SearchEnv};
 use super::signature::ElemType;
-use super::vendor::{gcn_arch_name_from_props, DeviceAttr, Vendor};
+use super::vendor::{gcn_arch_name_from_props, BlasEnums, DeviceAttr, Vendor};
 
 type Status = c_int;
 type Ptr = *mut c_void;
@@ -203,6 +203,27 @@ fn_table! {
     optional {}
 }
 
+fn_table! {
+    /// The vendor BLAS table: cuBLAS (`libcublas.so`) or hipBLAS (`libhipblas.so`). Optional as a
+    /// whole: without it the engine's own GEMM serves every product. hipBLAS 2.x (ROCm 6) exports
+    /// `hipblasGemmEx_v2` (hipDataType / hipblasComputeType_t enums) beside the older
+    /// `hipblasGemmEx` (hipblasDatatype_t enums); hipBLAS 3 gives `hipblasGemmEx` the new enums.
+    BlasFns, BlasNames;
+    required {
+        create: fn(*mut Ptr) -> Status = cuda ["cublasCreate_v2"] hip ["hipblasCreate"];
+        destroy: fn(Ptr) -> Status = cuda ["cublasDestroy_v2"] hip ["hipblasDestroy"];
+        set_stream: fn(Ptr, Ptr) -> Status = cuda ["cublasSetStream_v2"] hip ["hipblasSetStream"];
+        gemm_ex: fn(Ptr, c_int, c_int, c_int, c_int, c_int, *const c_void, *const c_void, c_int, c_int,
+                    *const c_void, c_int, c_int, *const c_void, *mut c_void, c_int, c_int, c_int, c_int) -> Status
+            = cuda ["cublasGemmEx"] hip ["hipblasGemmEx_v2", "hipblasGemmEx"];
+    }
+    optional {
+        set_workspace: fn(Ptr, *mut c_void, usize) -> Status = cuda ["cublasSetWorkspace_v2"] hip [];
+        status_name: fn(Status) -> *const c_char = cuda ["cublasGetStatusName"] hip [];
+        status_string: fn(Status) -> *const c_char = cuda ["cublasGetStatusString"] hip ["hipblasStatusToString"];
+    }
+}
+
 /// Every symbol the driver table lists, per vendor (for tests and diagnostics).
 pub fn driver_symbols() -> &'static [SymbolSpec] {
     DriverFns::SPEC
@@ -211,6 +232,11 @@ pub fn driver_symbols() -> &'static [SymbolSpec] {
 /// Every symbol the RTC table lists, per vendor.
 pub fn rtc_symbols() -> &'static [SymbolSpec] {
     RtcFns::SPEC
+}
+
+/// Every symbol the BLAS table lists, per vendor.
+pub fn blas_symbols() -> &'static [SymbolSpec] {
+    BlasFns::SPEC
 }
 
 /// Opens the first candidate that loads; the error lists what was tried and why each failed.
@@ -845,6 +871,188 @@ impl RtcLib {
     }
 }
 
+/// The arguments of one GemmEx call (column-major, as both BLAS libraries define it):
+/// C[m, n] = alpha * op(A)[m, k] * op(B)[k, n] + beta * C. Matrices are device addresses; the
+/// enum values are the library's own ([`BlasEnums`]).
+#[derive(Clone, Copy, Debug)]
+pub struct GemmEx {
+    pub trans_a: i32,
+    pub trans_b: i32,
+    pub m: i32,
+    pub n: i32,
+    pub k: i32,
+    pub alpha: f32,
+    pub a: u64,
+    pub a_type: i32,
+    pub lda: i32,
+    pub b: u64,
+    pub b_type: i32,
+    pub ldb: i32,
+    pub beta: f32,
+    pub c: u64,
+    pub c_type: i32,
+    pub ldc: i32,
+    pub compute: i32,
+    pub algo: i32,
+}
+
+/// A loaded vendor BLAS library (cuBLAS or hipBLAS) and its table.
+pub struct BlasLib {
+    vendor: Vendor,
+    path: PathBuf,
+    enums: BlasEnums,
+    f: BlasFns,
+    n: BlasNames,
+    _lib: Library,
+}
+
+impl BlasLib {
+    /// Loads cuBLAS or hipBLAS from the usual locations.
+    pub fn load(vendor: Vendor, env: &SearchEnv) -> Result<BlasLib> {
+        let (kind, what) = match vendor {
+            Vendor::Amd => (LibKind::HipBlas, "hipBLAS (libhipblas.so)"),
+            Vendor::Nvidia => (LibKind::Cublas, "cuBLAS (libcublas.so)"),
+        };
+        let (lib, path) = open_first(kind, env, what)?;
+        BlasLib::from_library(vendor, lib, path)
+    }
+
+    /// Loads the table from a specific file.
+    pub fn load_path(vendor: Vendor, path: &Path) -> Result<BlasLib> {
+        // SAFETY: as in `open_first`: a vendor BLAS library named by the caller.
+        let lib = unsafe { Library::new(path) }
+            .map_err(|e| GpuError::NoRuntime(format!("{}: {}", path.display(), short_dl_error(&e.to_string()))))?;
+        BlasLib::from_library(vendor, lib, loaded_library_path(path))
+    }
+
+    fn from_library(vendor: Vendor, lib: Library, path: PathBuf) -> Result<BlasLib> {
+        let (f, n) = BlasFns::load(&lib, &path, vendor)?;
+        let enums = match vendor {
+            Vendor::Nvidia => BlasEnums::Cublas,
+            Vendor::Amd if n.gemm_ex == "hipblasGemmEx_v2" => BlasEnums::HipblasV2,
+            Vendor::Amd => match hipblas_major(&path) {
+                Some(major) if major >= 3 => BlasEnums::HipblasV2,
+                Some(_) => BlasEnums::HipblasLegacy,
+                None => {
+                    return Err(GpuError::NoRuntime(format!(
+                        "{}: hipblasGemmEx without hipblasGemmEx_v2 and no version in the file name: its enum \
+                         set is unknown",
+                        path.display()
+                    )))
+                }
+            },
+        };
+        Ok(BlasLib { vendor, path, enums, f, n, _lib: lib })
+    }
+
+    pub fn vendor(&self) -> Vendor {
+        self.vendor
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The enum set of the resolved GemmEx.
+    pub fn enums(&self) -> BlasEnums {
+        self.enums
+    }
+
+    /// The symbol the GemmEx entry resolved to.
+    pub fn gemm_symbol(&self) -> &'static str {
+        self.n.gemm_ex
+    }
+
+    fn check(&self, status: Status, call: &'static str) -> Result<()> {
+        if status == 0 {
+            return Ok(());
+        }
+        let text = |f: Option<unsafe extern "C" fn(Status) -> *const c_char>| {
+            // SAFETY: takes a status by value and returns a static string (or null).
+            f.and_then(|f| c_str(unsafe { f(status) }))
+        };
+        let name = text(self.f.status_name).unwrap_or_else(|| format!("BLAS status {status}"));
+        let message = text(self.f.status_string).unwrap_or_else(|| "unknown error".into());
+        Err(GpuError::Call { call, code: status, name, message, context: String::new() })
+    }
+
+    /// A new handle, on the device current on this thread.
+    pub fn create(&self) -> Result<Handle> {
+        let mut h: Ptr = std::ptr::null_mut();
+        // SAFETY: `h` is a valid out-pointer.
+        self.check(unsafe { (self.f.create)(&mut h) }, self.n.create)?;
+        Ok(Handle(h))
+    }
+
+    pub fn destroy(&self, h: Handle) -> Result<()> {
+        // SAFETY: `h` was created by this library and the caller holds its last use.
+        self.check(unsafe { (self.f.destroy)(h.0) }, self.n.destroy)
+    }
+
+    /// Queues the handle's next calls on `stream`.
+    pub fn set_stream(&self, h: Handle, stream: Handle) -> Result<()> {
+        // SAFETY: plain call on a live handle and stream.
+        self.check(unsafe { (self.f.set_stream)(h.0, stream.0) }, self.n.set_stream)
+    }
+
+    /// Whether the library takes a caller-owned workspace (cuBLAS).
+    pub fn has_set_workspace(&self) -> bool {
+        self.f.set_workspace.is_some()
+    }
+
+    /// Gives the handle `bytes` of device memory at `ptr` as its workspace (so that it never
+    /// allocates while working). The memory must outlive the handle's use of it.
+    pub fn set_workspace(&self, h: Handle, ptr: u64, bytes: usize) -> Result<()> {
+        let Some(f) = self.f.set_workspace else {
+            return Err(GpuError::Invalid("this BLAS library takes no workspace".into()));
+        };
+        // SAFETY: `ptr` is a device allocation of `bytes` bytes that the caller keeps alive
+        // while the handle exists.
+        self.check(unsafe { f(h.0, ptr as *mut c_void, bytes) }, self.n.set_workspace)
+    }
+
+    /// Queues one GemmEx on the handle's stream. `alpha` and `beta` are read from host memory
+    /// during the call (the default pointer mode). Device-side bounds are the caller's duty, as
+    /// for a kernel launch.
+    pub fn gemm_ex(&self, h: Handle, g: &GemmEx) -> Result<()> {
+        let (alpha, beta) = (g.alpha, g.beta);
+        // SAFETY: the handle is live; alpha and beta are host f32 values (the compute type's
+        // scale type) that outlive the call; the matrices are device addresses, which the
+        // library only passes to the device.
+        let rc = unsafe {
+            (self.f.gemm_ex)(
+                h.0,
+                g.trans_a,
+                g.trans_b,
+                g.m,
+                g.n,
+                g.k,
+                (&alpha as *const f32).cast(),
+                g.a as *const c_void,
+                g.a_type,
+                g.lda,
+                g.b as *const c_void,
+                g.b_type,
+                g.ldb,
+                (&beta as *const f32).cast(),
+                g.c as *mut c_void,
+                g.c_type,
+                g.ldc,
+                g.compute,
+                g.algo,
+            )
+        };
+        self.check(rc, self.n.gemm_ex)
+    }
+}
+
+/// The major version in a hipBLAS file name (`libhipblas.so.2.1.60100` -> 2).
+fn hipblas_major(path: &Path) -> Option<u32> {
+    let name = path.file_name()?.to_string_lossy().into_owned();
+    let rest = name.split(".so.").nth(1)?;
+    rest.split('.').next()?.parse().ok()
+}
+
 /// Plain-old-data element types that device buffers hold: every bit pattern is a valid value
 /// and there is no padding, so they can be copied to and from device memory as bytes.
 ///
@@ -898,7 +1106,7 @@ mod tests {
 
     #[test]
     fn every_required_entry_names_both_vendors() {
-        for spec in driver_symbols().iter().chain(rtc_symbols()) {
+        for spec in driver_symbols().iter().chain(rtc_symbols()).chain(blas_symbols()) {
             if spec.required {
                 assert!(!spec.cuda.is_empty() && !spec.hip.is_empty(), "{}", spec.field);
             } else {
@@ -909,6 +1117,17 @@ mod tests {
             |v: Vendor| -> Vec<&str> { driver_symbols().iter().flat_map(|s| s.names(v).iter().copied()).collect() };
         assert!(names(Vendor::Nvidia).iter().all(|n| n.starts_with("cu")));
         assert!(names(Vendor::Amd).iter().all(|n| n.starts_with("hip")));
+        let blas =
+            |v: Vendor| -> Vec<&str> { blas_symbols().iter().flat_map(|s| s.names(v).iter().copied()).collect() };
+        assert!(blas(Vendor::Nvidia).iter().all(|n| n.starts_with("cublas")));
+        assert!(blas(Vendor::Amd).iter().all(|n| n.starts_with("hipblas")));
+    }
+
+    #[test]
+    fn hipblas_versions_from_file_names() {
+        assert_eq!(hipblas_major(Path::new("/opt/rocm/lib/libhipblas.so.2.1.60100")), Some(2));
+        assert_eq!(hipblas_major(Path::new("libhipblas.so.3")), Some(3));
+        assert_eq!(hipblas_major(Path::new("libhipblas.so")), None);
     }
 
     #[test]

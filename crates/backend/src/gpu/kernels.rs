@@ -6,12 +6,21 @@ use super::rtc::KernelSource;
 /// The prelude every kernel includes as `prelude.h`.
 pub const PRELUDE: &str = include_str!("kernels/prelude.h");
 
+/// The per-type weight decoders (`quant.h`), shared by the matmul and dequantization kernels.
+pub const QUANT: &str = include_str!("kernels/quant.h");
+
+/// The headers every compilation can include, by name.
+pub const HEADERS: &[(&str, &str)] = &[(super::rtc::PRELUDE_NAME, PRELUDE), ("quant.h", QUANT)];
+
 /// f32 row and element ops: RMS norms, adds, bias, SwiGLU/GeGLU, row gathers.
 pub const ELEMENTWISE: KernelSource =
     KernelSource::new_static("elementwise.cu", include_str!("kernels/elementwise.cu"));
 
 /// Quantized matrix products (GEMV, GEMM) and embedding-row gathers for every weight type.
 pub const MATMUL: KernelSource = KernelSource::new_static("matmul.cu", include_str!("kernels/matmul.cu"));
+
+/// Weight matrices dequantized to f16 and activations converted to f16, for the vendor BLAS.
+pub const DEQUANT: KernelSource = KernelSource::new_static("dequant.cu", include_str!("kernels/dequant.cu"));
 
 /// Rotary position embedding (NORM and NEOX).
 pub const ROPE: KernelSource = KernelSource::new_static("rope.cu", include_str!("kernels/rope.cu"));
@@ -23,7 +32,7 @@ pub const ATTENTION: KernelSource = KernelSource::new_static("attention.cu", inc
 pub const SELFTEST: KernelSource = KernelSource::new_static("selftest.cu", include_str!("kernels/selftest.cu"));
 
 /// Every kernel source.
-pub const ALL: &[KernelSource] = &[ELEMENTWISE, MATMUL, ROPE, ATTENTION, SELFTEST];
+pub const ALL: &[KernelSource] = &[ELEMENTWISE, MATMUL, DEQUANT, ROPE, ATTENTION, SELFTEST];
 
 /// Directory of the kernel sources in the repository (for tests that list it).
 pub const SOURCE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/gpu/kernels");

@@ -3,9 +3,14 @@
 //!
 //! Weights stay in the file's block encoding. A product of few tokens runs a GEMV (each weight
 //! byte read once per group of up to 8 tokens), more tokens a tiled GEMM; both accumulate in f32.
+//! Large products (prefill) go to the vendor BLAS when it is installed ([`MatmulKernel::Blas`]:
+//! weights dequantized to f16, f16 activations, f32 accumulation on the matrix cores).
+
+use std::sync::OnceLock;
 
 use gguf::GgmlType;
 
+use super::blas::{Blas, W_SCRATCH, X_SCRATCH};
 use super::{kernels, DeviceBuffer, Gpu, GpuError, Kernel, LaunchConfig, Result, Stream};
 use crate::WeightView;
 
@@ -55,6 +60,9 @@ const GEMM_BN: usize = 32;
 const GEMM_THREADS: u32 = 128;
 /// Threads per block of the row gather.
 const ROWS_THREADS: u32 = 128;
+/// From this many tokens [`Matmul::matmul`] uses the vendor BLAS when it is available: above
+/// the largest captured decode step (64 sequences), so decode never depends on the library.
+const BLAS_MIN_T: usize = 65;
 
 /// A weight matrix in device memory: `rows x cols` values of `ty` in the file's block encoding,
 /// row r at `r * row_bytes` (not repacked).
@@ -132,18 +140,40 @@ pub enum MatmulKernel {
     Gemv,
     /// 64-row x 32-token tiles through shared memory; each weight byte read once per 32 tokens.
     Gemm,
+    /// The vendor BLAS (cuBLAS / hipBLAS GemmEx) on the weights dequantized to f16 and the
+    /// activations rounded to f16, with f32 accumulation: matrix cores, for prefill.
+    Blas,
 }
 
-/// The compiled matmul module: kernels for every type of [`Matmul::supports`].
+/// The compiled matmul module: kernels for every type of [`Matmul::supports`], and the vendor
+/// BLAS, loaded on the first product that wants it.
 pub struct Matmul {
     kernels: Vec<TypeKernels>, // indexed like TYPES
     warp: usize,
     sms: usize,
+    gpu: Gpu,
+    use_blas: bool,
+    blas_limits: (usize, usize),
+    blas: OnceLock<std::result::Result<Blas, String>>,
 }
 
 impl Matmul {
-    /// Compiles (or takes from the kernel cache) and loads the kernels.
+    /// Compiles (or takes from the kernel cache) and loads the kernels. Large products use the
+    /// vendor BLAS if it loads and passes its self-check, unless `ROCMFORGE_NO_BLAS=1`.
     pub fn new(gpu: &Gpu) -> Result<Matmul> {
+        let off = std::env::var("ROCMFORGE_NO_BLAS").is_ok_and(|v| v == "1");
+        Matmul::with_blas(gpu, !off)
+    }
+
+    /// As [`Matmul::new`], with the vendor BLAS allowed or not.
+    pub fn with_blas(gpu: &Gpu, use_blas: bool) -> Result<Matmul> {
+        Matmul::with_blas_scratch(gpu, use_blas, W_SCRATCH, X_SCRATCH)
+    }
+
+    /// As [`Matmul::with_blas`], with the BLAS path's scratch buffers limited to `w_values` f16
+    /// weights and `x_values` f16 activations (products beyond go in chunks of rows and of
+    /// tokens; tests use small limits to exercise the chunking).
+    pub fn with_blas_scratch(gpu: &Gpu, use_blas: bool, w_values: usize, x_values: usize) -> Result<Matmul> {
         let module = gpu.compile(&kernels::MATMUL)?;
         let kernels = TYPES
             .iter()
@@ -157,7 +187,38 @@ impl Matmul {
             })
             .collect::<Result<_>>()?;
         let info = gpu.info();
-        Ok(Matmul { kernels, warp: info.warp_size as usize, sms: info.multiprocessors as usize })
+        Ok(Matmul {
+            kernels,
+            warp: info.warp_size as usize,
+            sms: info.multiprocessors as usize,
+            gpu: gpu.clone(),
+            use_blas,
+            blas_limits: (w_values, x_values),
+            blas: OnceLock::new(),
+        })
+    }
+
+    /// The vendor BLAS, loaded (and self-checked) on first use; `None` when it is not allowed
+    /// or not usable.
+    fn blas(&self) -> Option<&Blas> {
+        if !self.use_blas {
+            return None;
+        }
+        self.blas
+            .get_or_init(|| Blas::new(&self.gpu, &TYPES, self.blas_limits).map_err(|e| e.to_string()))
+            .as_ref()
+            .ok()
+    }
+
+    /// Whether large products run on the vendor BLAS, and which library or why not (loads it).
+    pub fn blas_status(&self) -> std::result::Result<String, String> {
+        if !self.use_blas {
+            return Err("not allowed (ROCMFORGE_NO_BLAS=1)".into());
+        }
+        match self.blas.get_or_init(|| Blas::new(&self.gpu, &TYPES, self.blas_limits).map_err(|e| e.to_string())) {
+            Ok(b) => Ok(b.describe()),
+            Err(e) => Err(e.clone()),
+        }
     }
 
     /// Whether the kernels read weights of type `ty`.
@@ -173,12 +234,22 @@ impl Matmul {
             .ok_or_else(|| GpuError::Invalid(format!("{}: no GPU matmul kernel for type {}", w.what(), w.ty)))
     }
 
-    /// The kernel [`Matmul::matmul`] runs for `t` tokens of `w`: the GEMM once it has more than
+    /// The kernel [`Matmul::matmul`] runs for `t` tokens of `w`: the vendor BLAS from BLAS_MIN_T
+    /// tokens when it is usable; else the GEMM once it has more than
     /// GEMV_MAX_T tokens and a grid of at least one block per multiprocessor, else the GEMV.
     /// A smaller GEMM grid leaves most of the device idle: on an H200 the GEMV stayed faster up
     /// to t = 130 on an 896-row matrix (14 row tiles); the GEMM won from t = 64 on 4864 rows and
     /// from t = 33 on 18944 (tests/gpu_matmul.rs `speed` prints both).
     pub fn kernel_for(&self, w: &GpuMatrix, t: usize) -> MatmulKernel {
+        if t >= BLAS_MIN_T && self.blas().is_some() {
+            MatmulKernel::Blas
+        } else {
+            self.own_kernel_for(w, t)
+        }
+    }
+
+    /// The choice among our own kernels.
+    fn own_kernel_for(&self, w: &GpuMatrix, t: usize) -> MatmulKernel {
         let gemm_blocks = w.rows.div_ceil(GEMM_BM) * t.div_ceil(GEMM_BN);
         if t > GEMV_MAX_T && gemm_blocks >= self.sms {
             MatmulKernel::Gemm
@@ -189,7 +260,8 @@ impl Matmul {
 
     /// y[i, r] = sum_c x[i, c] * W[r, c] for i < t, r < w.rows(); x holds at least t*cols f32
     /// (row-major [t, cols]), y at least t*rows (row-major [t, rows]). Asynchronous on `stream`.
-    /// `t == 0` does nothing.
+    /// `t == 0` does nothing. A product the vendor BLAS cannot do (its scratch buffers did not
+    /// fit in device memory, say) runs on our own kernels instead, which rewrite all of y.
     // hot: every projection of every layer.
     pub fn matmul(
         &self,
@@ -199,7 +271,13 @@ impl Matmul {
         t: usize,
         y: &mut DeviceBuffer<f32>,
     ) -> Result<()> {
-        self.matmul_with(self.kernel_for(w, t), stream, w, x, t, y)
+        match self.kernel_for(w, t) {
+            MatmulKernel::Blas => match self.matmul_with(MatmulKernel::Blas, stream, w, x, t, y) {
+                Err(_) => self.matmul_with(self.own_kernel_for(w, t), stream, w, x, t, y),
+                ok => ok,
+            },
+            own => self.matmul_with(own, stream, w, x, t, y),
+        }
     }
 
     /// [`Matmul::matmul`] with the kernel chosen by the caller (for tests and benchmarks).
@@ -226,6 +304,13 @@ impl Matmul {
         if t.checked_mul(w.rows).is_none_or(|n| y.len() < n) {
             return bad(format!("y ({}) holds {} values, needs {t} x {}", y.what(), y.len(), w.rows));
         }
+        if kernel == MatmulKernel::Blas {
+            let Some(blas) = self.blas() else {
+                let why = self.blas_status().err().unwrap_or_default();
+                return bad(format!("the vendor BLAS is not usable: {why}"));
+            };
+            return blas.matmul(stream, w.ty, &w.data, w.rows, w.cols, x, t, y);
+        }
         let args = crate::gpu_args![&w.data, x, y, w.rows as i32, w.cols as i32, t as i32];
         match kernel {
             MatmulKernel::Gemv => {
@@ -238,7 +323,8 @@ impl Matmul {
                 let cfg = LaunchConfig::new([row_blocks, blocks(t, group)?, 1], [(warps * self.warp) as u32, 1, 1]);
                 kernel.launch(stream, cfg, &args)
             }
-            MatmulKernel::Gemm => {
+            // (Blas returned above.)
+            MatmulKernel::Gemm | MatmulKernel::Blas => {
                 let grid = [blocks(w.rows, GEMM_BM)?, blocks(t, GEMM_BN)?, 1];
                 k.gemm.launch(stream, LaunchConfig::new(grid, [GEMM_THREADS, 1, 1]), &args)
             }

@@ -116,6 +116,24 @@ impl<T: DeviceElem> DeviceBuffer<T> {
         T::ELEM
     }
 
+    /// Elements `start..start + len` as a buffer of their own, sharing the allocation (for
+    /// kernels that take a pointer into the middle of a buffer).
+    pub(crate) fn view(&self, start: usize, len: usize) -> Result<DeviceBuffer<T>> {
+        if start.checked_add(len).is_none_or(|end| end > self.len) {
+            return Err(GpuError::Invalid(format!(
+                "{}: elements {start}..{start}+{len} are outside its {} elements",
+                self.what, self.len
+            )));
+        }
+        Ok(DeviceBuffer {
+            alloc: self.alloc.clone(),
+            offset: self.offset + byte_len::<T>(start, &self.what)?,
+            len,
+            what: self.what.clone(),
+            _t: PhantomData,
+        })
+    }
+
     pub(crate) fn allocation(&self) -> &Arc<Allocation> {
         &self.alloc
     }

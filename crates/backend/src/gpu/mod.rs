@@ -25,6 +25,7 @@
 //! memory is never exposed to it.
 
 pub mod arch;
+mod blas;
 mod device;
 mod error;
 pub mod ffi;
@@ -47,7 +48,7 @@ pub use ffi::DeviceElem;
 pub use matmul::{GpuMatrix, Matmul, MatmulKernel};
 pub use memory::{Allocation, Arena, DeviceBuffer, ARENA_ALIGN};
 pub use module::{Arg, Kernel, LaunchConfig, Module};
-pub use ops::{Ops, PagedPlaces};
+pub use ops::{AttnKernel, Ops, PagedPlaces};
 pub use rtc::{cache_key, Built, Compiler, KernelCache, KernelSource, Rtc};
 pub use search::{LibKind, SearchEnv};
 pub use signature::ElemType;

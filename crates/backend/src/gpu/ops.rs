@@ -11,6 +11,7 @@
 
 use half::f16;
 
+use super::arch::Arch;
 use super::device::Gpu;
 use super::error::{GpuError, Result};
 use super::kernels;
@@ -29,6 +30,36 @@ const ATTN_MAX_HEAD_DIM: usize = 256;
 /// Query heads per block of the compiled attention kernels (`rf_attention_g<N>`); a larger
 /// group is split over several blocks. Every kernel computes a head bit for bit the same way.
 const ATTN_GROUPS: [usize; 3] = [1, 2, 4];
+/// Threads per tiled-attention block (`RF_FA_THREADS`).
+const TILED_THREADS: u32 = 128;
+/// The tiled-attention kernels (`rf_attention_tiled_<HDP>`): (largest head_dim, query rows
+/// per block). A block serves R / (heads per block) consecutive tokens.
+const TILED: [(usize, usize); 3] = [(64, 32), (128, 32), (256, 16)];
+/// The tiled kernel serves a step when it has at least this many tokens and on average at least
+/// TILED_MIN_PER_SEQ tokens per sequence (prefill chunks); decode steps (one token per
+/// sequence) keep the per-token kernels.
+const TILED_MIN_T: usize = 16;
+const TILED_MIN_PER_SEQ: usize = 4;
+/// Threads per block of the matrix-core tiled kernels (`RF_MMA_THREADS`) and query rows per
+/// block (16 per warp).
+const MMA_THREADS: u32 = 64;
+const MMA_ROWS: usize = 32;
+/// The matrix-core tiled kernels (`rf_attention_mma_<HD>`, NVIDIA sm_80+): largest head_dim.
+const MMA_HD: [usize; 2] = [64, 128];
+
+/// The two ways to compute attention (normally chosen by [`Ops::attention`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttnKernel {
+    /// One block per (token, KV head): each token reads its K/V rows on its own (decode).
+    PerToken,
+    /// Tiles of consecutive tokens x a KV head's query heads share every K/V tile through
+    /// shared memory (flash-attention style online softmax): prefill.
+    Tiled,
+    /// The tiled kernel with both products on the matrix cores (NVIDIA sm_80+, head_dim a
+    /// multiple of 16 up to 128): Q and the softmax weights as two f16 terms each, so the
+    /// results keep f32 accuracy. Where it exists, prefill steps use it instead of `Tiled`.
+    TiledMma,
+}
 
 /// A step's token placement on the device.
 pub struct PagedPlaces<'a> {
@@ -54,6 +85,10 @@ pub struct Ops {
     rope: Kernel,
     kv_write: Kernel,
     attention: [Kernel; ATTN_GROUPS.len()],
+    tiled: [Kernel; TILED.len()],
+    mma: Option<[Kernel; MMA_HD.len()]>,
+    /// `ROCMFORGE_ATTENTION=per-token|tiled|tiled-mma`: one kernel for every step (measurements).
+    attn_forced: Option<AttnKernel>,
 }
 
 fn invalid<T>(msg: String) -> Result<T> {
@@ -86,6 +121,24 @@ impl Ops {
         let attn = gpu.compile(&kernels::ATTENTION)?;
         let attention =
             [attn.kernel("rf_attention_g1")?, attn.kernel("rf_attention_g2")?, attn.kernel("rf_attention_g4")?];
+        let tiled = [
+            attn.kernel("rf_attention_tiled_64")?,
+            attn.kernel("rf_attention_tiled_128")?,
+            attn.kernel("rf_attention_tiled_256")?,
+        ];
+        // The matrix-core kernels exist in the code object only for NVIDIA sm_80 and later.
+        let mma = match gpu.arch() {
+            Arch::Nvidia { major, .. } if *major >= 8 => {
+                Some([attn.kernel("rf_attention_mma_64")?, attn.kernel("rf_attention_mma_128")?])
+            }
+            _ => None,
+        };
+        let attn_forced = match std::env::var("ROCMFORGE_ATTENTION").as_deref() {
+            Ok("per-token") => Some(AttnKernel::PerToken),
+            Ok("tiled") => Some(AttnKernel::Tiled),
+            Ok("tiled-mma") => Some(AttnKernel::TiledMma),
+            _ => None,
+        };
         Ok(Ops {
             warp: gpu.info().warp_size,
             multiprocessors: gpu.info().multiprocessors as usize,
@@ -99,6 +152,9 @@ impl Ops {
             rope: rope.kernel("rf_rope_f32")?,
             kv_write: attn.kernel("rf_kv_write_f16")?,
             attention,
+            tiled,
+            mma,
+            attn_forced,
         })
     }
 
@@ -268,10 +324,53 @@ impl Ops {
     ///
     /// Unlike the CPU, Q and the softmax weights stay f32 (the CPU rounds them to f16 as
     /// llama.cpp's CPU path does). head_dim must be a multiple of 8, at most 256. Each token's
-    /// result depends only on its own query and context, never on the rest of the step.
+    /// result depends only on its own query and context, never on the rest of the step, for a
+    /// given kernel ([`Ops::attention_kernel_for`]: the per-token and the tiled kernels sum in
+    /// different orders, so a token may differ in the last bits between a decode-sized and a
+    /// prefill-sized step).
     #[allow(clippy::too_many_arguments)] // the op's shape: query, places, caches, layout, params
     pub fn attention(
         &self,
+        s: &Stream,
+        q: &DeviceBuffer<f32>,
+        at: &PagedPlaces,
+        k_cache: &DeviceBuffer<f16>,
+        v_cache: &DeviceBuffer<f16>,
+        block_size: usize,
+        p: &AttnParams,
+        out: &mut DeviceBuffer<f32>,
+    ) -> Result<()> {
+        self.attention_with(self.attention_kernel_for(at, p.head_dim), s, q, at, k_cache, v_cache, block_size, p, out)
+    }
+
+    /// The kernel [`Ops::attention`] runs for a step of `head_dim`: a tiled kernel when the step
+    /// has at least TILED_MIN_T tokens and TILED_MIN_PER_SEQ per sequence on average (prefill),
+    /// on the matrix cores where [`Ops::has_mma`] says so; else the per-token kernels (decode).
+    /// `ROCMFORGE_ATTENTION` forces one.
+    pub fn attention_kernel_for(&self, at: &PagedPlaces, head_dim: usize) -> AttnKernel {
+        if let Some(k) = self.attn_forced {
+            return k;
+        }
+        let n_seq = (at.block_tables.len() / at.max_blocks.max(1)).max(1);
+        if at.t < TILED_MIN_T || at.t < TILED_MIN_PER_SEQ * n_seq {
+            AttnKernel::PerToken
+        } else if self.has_mma(head_dim) {
+            AttnKernel::TiledMma
+        } else {
+            AttnKernel::Tiled
+        }
+    }
+
+    /// Whether [`AttnKernel::TiledMma`] serves `head_dim` on this device.
+    pub fn has_mma(&self, head_dim: usize) -> bool {
+        self.mma.is_some() && head_dim.is_multiple_of(16) && head_dim <= MMA_HD[MMA_HD.len() - 1]
+    }
+
+    /// [`Ops::attention`] with the kernel chosen by the caller (tests, measurements).
+    #[allow(clippy::too_many_arguments)] // the op's shape: query, places, caches, layout, params
+    pub fn attention_with(
+        &self,
+        kernel: AttnKernel,
         s: &Stream,
         q: &DeviceBuffer<f32>,
         at: &PagedPlaces,
@@ -327,6 +426,56 @@ impl Ops {
             return Ok(());
         }
         let n_phys = u32::try_from(k_cache.len() / row).unwrap_or(u32::MAX);
+        let window = p.window.map_or(0, |w| i32::try_from(w).unwrap_or(i32::MAX));
+        if kernel != AttnKernel::PerToken {
+            let (k, r, threads) = if kernel == AttnKernel::TiledMma {
+                let (Some(mma), true) = (&self.mma, self.has_mma(hd)) else {
+                    return invalid(format!(
+                        "{OP}: no matrix-core kernel for head_dim {hd} on this device (NVIDIA sm_80+, a multiple of 16 up to 128)"
+                    ));
+                };
+                let ki = MMA_HD.iter().position(|&max_hd| hd <= max_hd).unwrap_or(MMA_HD.len() - 1);
+                (&mma[ki], MMA_ROWS, MMA_THREADS)
+            } else {
+                let Some(ki) = TILED.iter().position(|&(max_hd, _)| hd <= max_hd) else {
+                    return invalid(format!("{OP}: head_dim {hd} is over the tiled kernels' {}", TILED[2].0));
+                };
+                (&self.tiled[ki], TILED[ki].1, TILED_THREADS)
+            };
+            let group = n_head / n_kv;
+            let hb = group.min(r); // query heads per block
+            let parts = group.div_ceil(hb);
+            let grid = [
+                as_i32(OP, "token tiles", t.div_ceil(r / hb))? as u32,
+                as_i32(OP, "KV heads x parts", n_kv * parts)? as u32,
+                1,
+            ];
+            return k.launch(
+                s,
+                LaunchConfig::new(grid, [threads, 1, 1]),
+                &gpu_args![
+                    q,
+                    k_cache,
+                    v_cache,
+                    at.positions,
+                    at.token_seq,
+                    at.block_tables,
+                    out,
+                    as_i32(OP, "t", t)?,
+                    n_head as i32,
+                    n_kv as i32,
+                    hd as i32,
+                    hb as i32,
+                    as_i32(OP, "block_size", block_size)?,
+                    at.max_blocks as i32,
+                    as_i32(OP, "sequences", n_seq)?,
+                    n_phys,
+                    window,
+                    p.scale,
+                    p.softcap.unwrap_or(0.0)
+                ],
+            );
+        }
         // A block reads each K/V row once for its heads. Few (token, KV head) pairs (decode)
         // would leave most of the device idle: then one head per block, so more blocks share the
         // work. The choice never changes a result (every kernel computes a head the same way).
@@ -341,7 +490,6 @@ impl Ops {
         let grid = as_i32(OP, "t * n_kv_head", pairs)? as u32;
         // Lanes per key: 8 dimensions each, a power of two.
         let lk = (hd / 8).next_power_of_two();
-        let window = p.window.map_or(0, |w| i32::try_from(w).unwrap_or(i32::MAX));
         let cfg = LaunchConfig::new([grid, parts as u32, 1], [ATTN_THREADS, 1, 1]);
         self.attention[gi].launch(
             s,

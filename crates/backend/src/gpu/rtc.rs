@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use super::arch::Arch;
 use super::error::{GpuError, Result};
 use super::ffi::RtcLib;
-use super::kernels::PRELUDE;
+use super::kernels::HEADERS;
 use super::search::SearchEnv;
 use super::vendor::Vendor;
 
@@ -101,7 +101,7 @@ impl Rtc {
         Ok(arch.compile_options())
     }
 
-    /// Compiles `source` (with the prelude available as `prelude.h`) for `arch` and returns the
+    /// Compiles `source` (with the headers of [`HEADERS`], the prelude among them) for `arch` and returns the
     /// code object (a cubin for NVIDIA, a code object for AMD). Errors carry the compiler log.
     pub fn compile(&self, source: &KernelSource, arch: &Arch) -> Result<Vec<u8>> {
         let options = self.options_for(arch)?;
@@ -109,7 +109,7 @@ impl Rtc {
     }
 
     fn compile_with_options(&self, source: &KernelSource, arch: &Arch, options: &[String]) -> Result<Vec<u8>> {
-        let out = self.lib.compile(&source.name, &source.source, &[(PRELUDE_NAME, PRELUDE)], options)?;
+        let out = self.lib.compile(&source.name, &source.source, HEADERS, options)?;
         match out {
             Ok(code) if code.is_empty() => Err(GpuError::Compile {
                 name: source.name.to_string(),
@@ -131,7 +131,7 @@ impl Rtc {
 }
 
 /// The cache key of a compilation: SHA-256 over the vendor, the exact target, the compiler's
-/// identity, every option, and the full source text (the prelude included), each field
+/// identity, every option, and the full source text (every header included), each field
 /// length-prefixed so that no two different inputs hash the same bytes.
 pub fn cache_key(vendor: Vendor, arch: &Arch, compiler_id: &str, options: &[String], source: &KernelSource) -> String {
     let mut h = Sha256::new();
@@ -148,8 +148,10 @@ pub fn cache_key(vendor: Vendor, arch: &Arch, compiler_id: &str, options: &[Stri
         field(o.as_bytes());
     }
     field(source.name.as_bytes());
-    field(PRELUDE_NAME.as_bytes());
-    field(PRELUDE.as_bytes());
+    for (name, text) in HEADERS {
+        field(name.as_bytes());
+        field(text.as_bytes());
+    }
     field(source.source.as_bytes());
     hex(&h.finalize())
 }

@@ -125,6 +125,68 @@ impl fmt::Display for Vendor {
     }
 }
 
+/// The enum values a BLAS library's GemmEx takes. They differ by vendor and, for hipBLAS, by
+/// version: cuBLAS's `cublasOperation_t` / `cudaDataType` / `cublasComputeType_t`; hipBLAS's
+/// `hipblasOperation_t` with either the ROCm 6+ `hipDataType` / `hipblasComputeType_t` (the
+/// `_v2` API, the only one from hipBLAS 3) or the older `hipblasDatatype_t` for both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlasEnums {
+    Cublas,
+    HipblasV2,
+    HipblasLegacy,
+}
+
+impl BlasEnums {
+    /// `CUBLAS_OP_N` / `HIPBLAS_OP_N`.
+    pub fn op_n(self) -> i32 {
+        match self {
+            BlasEnums::Cublas => 0,
+            _ => 111,
+        }
+    }
+
+    /// `CUBLAS_OP_T` / `HIPBLAS_OP_T`.
+    pub fn op_t(self) -> i32 {
+        match self {
+            BlasEnums::Cublas => 1,
+            _ => 112,
+        }
+    }
+
+    /// `CUDA_R_16F` / `HIP_R_16F` / `HIPBLAS_R_16F`.
+    pub fn r_16f(self) -> i32 {
+        match self {
+            BlasEnums::Cublas | BlasEnums::HipblasV2 => 2,
+            BlasEnums::HipblasLegacy => 150,
+        }
+    }
+
+    /// `CUDA_R_32F` / `HIP_R_32F` / `HIPBLAS_R_32F`.
+    pub fn r_32f(self) -> i32 {
+        match self {
+            BlasEnums::Cublas | BlasEnums::HipblasV2 => 0,
+            BlasEnums::HipblasLegacy => 151,
+        }
+    }
+
+    /// f32 accumulation: `CUBLAS_COMPUTE_32F` / `HIPBLAS_COMPUTE_32F` / `HIPBLAS_R_32F`.
+    pub fn compute_32f(self) -> i32 {
+        match self {
+            BlasEnums::Cublas => 68,
+            BlasEnums::HipblasV2 => 2,
+            BlasEnums::HipblasLegacy => 151,
+        }
+    }
+
+    /// `CUBLAS_GEMM_DEFAULT` / `HIPBLAS_GEMM_DEFAULT`.
+    pub fn gemm_default(self) -> i32 {
+        match self {
+            BlasEnums::Cublas => -1,
+            _ => 160,
+        }
+    }
+}
+
 /// The device attributes the engine reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DeviceAttr {
@@ -173,6 +235,16 @@ mod tests {
         assert_eq!(Vendor::Amd.attribute_id(DeviceAttr::WarpSize), 87);
         assert_eq!(Vendor::Nvidia.attribute_id(DeviceAttr::MultiprocessorCount), 16);
         assert_eq!(Vendor::Amd.attribute_id(DeviceAttr::MultiprocessorCount), 63);
+    }
+
+    #[test]
+    fn blas_enums_differ_by_vendor() {
+        assert_eq!((BlasEnums::Cublas.op_n(), BlasEnums::Cublas.op_t()), (0, 1));
+        assert_eq!((BlasEnums::HipblasV2.op_n(), BlasEnums::HipblasLegacy.op_t()), (111, 112));
+        assert_eq!(BlasEnums::Cublas.compute_32f(), 68);
+        assert_eq!(BlasEnums::HipblasV2.compute_32f(), 2);
+        assert_eq!(BlasEnums::HipblasLegacy.r_16f(), 150);
+        assert_eq!(BlasEnums::Cublas.gemm_default(), -1);
     }
 
     #[test]

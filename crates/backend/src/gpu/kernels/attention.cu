@@ -310,3 +310,631 @@ RF_KERNEL void rf_attention_g4(const float* RF_RESTRICT q, const rf_f16* RF_REST
     rf_attention<4>(q, k_cache, v_cache, positions, token_seq, block_tables, out, n_head, n_kv, head_dim, lk,
                     block_size, max_blocks, n_seq, n_phys, window, scale, softcap);
 }
+
+// ---- tiled attention (prefill) ---------------------------------------------------------------
+// For steps whose sequences bring many tokens (prefill chunks), the kernels above would read
+// every K/V row once per token. Here a block takes a tile of consecutive tokens of the step and
+// one KV head with (up to) its whole query-head group: R query rows (token, head), which share
+// every K/V tile loaded into shared memory. Per tile of BK keys: scores S = Q K^T (f32, from
+// the f16 cache), an online softmax per row (running max and sum), O = O * rescale + P V.
+//
+// The tile's tokens are split into segments of consecutive tokens of one sequence (a prefill
+// chunk is one segment; a decode token beside it is a segment of its own); each segment walks
+// the keys of its sequence from the first key any of its rows sees to the last position, and
+// masks per row (causal, sliding window). Key tiles are aligned to multiples of BK positions and
+// a row skips every tile in which it sees no key, so a row's result depends only on its own
+// query and context: the same whatever the rest of the step (it does differ from the per-token
+// kernels above, which sum in another order). Q, scores, softmax and sums are f32, as there.
+// A token whose sequence index or position does not fit the block table, or whose keys lie in a
+// block outside the cache, gets NaN outputs.
+#define RF_FA_THREADS 128
+
+struct alignas(16) rf_fa4 {
+    float x, y, z, w;
+};
+
+// For keys kb .. kb + n - 1 of a sequence (block table `table`): the offset of each key's K/V
+// row for this head (first dimension), or -1 where the key is outside lo..hi or its block is
+// outside the cache (then bad[kk] = 1). Threads 0..n-1 read one block-table entry each, so a
+// step's loads depend on one table read per key instead of one per 16-byte piece.
+RF_DEVICE void rf_key_rows(const rf_u32* table, int kb, int n, int lo, int hi, int block_size, rf_u32 n_phys,
+                           rf_i64 row_stride, rf_i64 head_off, rf_i64* rows, int* bad) {
+    const int kk = threadIdx.x;
+    if (kk >= n) return;
+    const int key = kb + kk;
+    rf_i64 row = -1;
+    int b = 0;
+    if (key >= lo && key <= hi) {
+        const rf_u32 phys = table[key / block_size];
+        if (phys < n_phys) {
+            row = ((rf_i64)phys * block_size + key % block_size) * row_stride + head_off;
+        } else {
+            b = 1;
+        }
+    }
+    rows[kk] = row;
+    bad[kk] = b;
+}
+
+// Threads: 128. Score tile: thread (tr, tk) computes rows tr + TR i (i < RI) x keys tk + TK j
+// (j < KJ). Output: thread (to, td) owns rows to + TRO i (i < OI) x dims 4 (td + TDO q) .. + 4
+// (q < OQ). Shared rows are padded by 16 bytes so that consecutive rows start 4 banks apart.
+template <int HDP, int R, int BK, int RI, int KJ, int OI, int OQ>
+RF_DEVICE void rf_attention_tiled(const float* RF_RESTRICT q, const rf_f16* RF_RESTRICT k_cache,
+                                  const rf_f16* RF_RESTRICT v_cache, const rf_u32* RF_RESTRICT positions,
+                                  const rf_u32* RF_RESTRICT token_seq, const rf_u32* RF_RESTRICT block_tables,
+                                  float* RF_RESTRICT out, int t, int n_head, int n_kv, int head_dim, int hb,
+                                  int block_size, int max_blocks, int n_seq, rf_u32 n_phys, int window, float scale,
+                                  float softcap) {
+    constexpr int NT = RF_FA_THREADS;
+    constexpr int TR = R / RI;
+    constexpr int TK = NT / TR;
+    static_assert(TR * RI == R && TK * TR == NT && TK * KJ == BK, "score tiling");
+    constexpr int TDO = HDP / (4 * OQ);
+    constexpr int TRO = NT / TDO;
+    static_assert(TDO * OQ * 4 == HDP && TRO * TDO == NT && TRO * OI == R, "output tiling");
+    constexpr int QP = HDP + 4;  // f32 stride of a Q row
+    constexpr int KP = HDP + 8;  // f16 stride of a K or V row
+    constexpr int PP = BK + 1;   // f32 stride of a row of scores
+    constexpr int NW = NT / RF_WARP;
+
+    __shared__ __align__(16) float sq[R * QP];    // [row][dim] the tile's queries
+    __shared__ __align__(16) rf_f16 sk[BK * KP];  // [key][dim] this step's K rows
+    __shared__ __align__(16) rf_f16 sv[BK * KP];  // [key][dim] this step's V rows
+    __shared__ float sp[R * PP];                  // [row][key] scores, then weights
+    __shared__ float s_m[R], s_l[R], s_alpha[R];  // per row: running max, sum, this step's rescale
+    __shared__ int s_use[R], s_bad[R];            // per row: sees a key this step; read a bad block
+    __shared__ rf_i64 s_row[2][BK];               // per key of this / the next step: K/V row offset
+    __shared__ int s_kbad[2][BK];                 // per key: its block is outside the cache
+    __shared__ rf_u32 s_seq[R];                   // per token of the tile: sequence
+    __shared__ int s_pos[R], s_start[R], s_ok[R];  // position, first key, indices valid
+
+    const int tid = threadIdx.x;
+    const int group = n_head / n_kv;
+    const int parts = (group + hb - 1) / hb;
+    const int kvh = blockIdx.y / parts;
+    const int part = blockIdx.y - kvh * parts;
+    const int h0 = kvh * group + part * hb;  // first query head served
+    const int nh = min(hb, group - part * hb);
+    const int tq_n = R / hb;  // tokens per tile
+    const int tok0 = blockIdx.x * tq_n;
+    const int nt = min(tq_n, t - tok0);
+    const int rows = nt * nh;  // row r: token tok0 + r / nh, head h0 + r % nh
+    const rf_i64 row_stride = (rf_i64)n_kv * head_dim;
+    const rf_i64 head_off = (rf_i64)kvh * head_dim;
+
+    if (tid < nt) {
+        const rf_u32 seq = token_seq[tok0 + tid];
+        const rf_u32 p = positions[tok0 + tid];
+        const bool ok = seq < (rf_u32)n_seq && p < (rf_u32)max_blocks * (rf_u32)block_size;
+        s_seq[tid] = seq;
+        s_ok[tid] = ok;
+        s_pos[tid] = ok ? (int)p : 0;
+        s_start[tid] = (ok && window > 0 && (int)p + 1 > window) ? (int)p + 1 - window : 0;
+    }
+    for (int r = tid; r < R; r += NT) {
+        s_m[r] = RF_NEG_INF;
+        s_l[r] = 0.0f;
+        s_bad[r] = 0;
+    }
+    for (int i = tid; i < R * (HDP / 4); i += NT) {
+        const int r = i / (HDP / 4), c = 4 * (i % (HDP / 4));
+        rf_fa4 v = {0.0f, 0.0f, 0.0f, 0.0f};
+        if (r < rows && c < head_dim) {
+            const int tq = r / nh;
+            v = *(const rf_fa4*)(q + ((rf_i64)(tok0 + tq) * n_head + h0 + (r - tq * nh)) * head_dim + c);
+        }
+        *(rf_fa4*)(sq + r * QP + c) = v;
+    }
+    __syncthreads();
+
+    const int tr = tid / TK, tk = tid % TK;
+    const int to = tid / TDO, td = tid % TDO;
+    const int lane = rf_lane(), warp = rf_warp_id();
+    float acc[OI][4 * OQ];
+#pragma unroll
+    for (int i = 0; i < OI; i++)
+#pragma unroll
+        for (int e = 0; e < 4 * OQ; e++) acc[i][e] = 0.0f;
+
+    for (int sb = 0; sb < nt;) {  // segments (uniform over the block: read from shared memory)
+        const rf_u32 seq = s_seq[sb];
+        int se = sb + 1;
+        while (se < nt && s_seq[se] == seq) se++;
+        int lo = 0x7fffffff, hi = -1;  // keys the segment's rows see
+        for (int i = sb; i < se; i++) {
+            if (s_ok[i]) {
+                lo = min(lo, s_start[i]);
+                hi = max(hi, s_pos[i]);
+            }
+        }
+        const rf_u32* table = block_tables + (rf_i64)(hi >= 0 ? seq : 0u) * max_blocks;
+        const int kb0 = hi >= 0 ? lo / BK * BK : 0;
+        if (hi >= 0) rf_key_rows(table, kb0, BK, lo, hi, block_size, n_phys, row_stride, head_off, s_row[0], s_kbad[0]);
+        __syncthreads();
+        int cur = 0;
+        for (int kb = kb0; kb <= hi; kb += BK, cur ^= 1) {
+            // K and V rows of keys kb .. kb + BK - 1, zeros outside lo..hi (never read garbage):
+            // every piece's load in flight at once, and the next step's block-table reads.
+            constexpr int NL = BK * (HDP / 8) / NT;
+            static_assert(NL * NT == BK * (HDP / 8), "load split");
+            rf_h8 hk[NL], hv[NL];
+#pragma unroll
+            for (int u = 0; u < NL; u++) {
+                const int i = tid + u * NT, kk = i / (HDP / 8), c = 8 * (i % (HDP / 8));
+                const rf_i64 row = s_row[cur][kk];
+                hk[u] = hv[u] = rf_h8{{0u, 0u, 0u, 0u}};
+                if (row >= 0 && c < head_dim) {
+                    hk[u] = *(const rf_h8*)(k_cache + row + c);
+                    hv[u] = *(const rf_h8*)(v_cache + row + c);
+                }
+            }
+            if (kb + BK <= hi) {
+                rf_key_rows(table, kb + BK, BK, lo, hi, block_size, n_phys, row_stride, head_off, s_row[cur ^ 1],
+                            s_kbad[cur ^ 1]);
+            }
+#pragma unroll
+            for (int u = 0; u < NL; u++) {
+                const int i = tid + u * NT, kk = i / (HDP / 8), c = 8 * (i % (HDP / 8));
+                *(rf_h8*)(sk + kk * KP + c) = hk[u];
+                *(rf_h8*)(sv + kk * KP + c) = hv[u];
+            }
+            __syncthreads();
+
+            // Scores.
+            float s[RI][KJ];
+#pragma unroll
+            for (int i = 0; i < RI; i++)
+#pragma unroll
+                for (int j = 0; j < KJ; j++) s[i][j] = 0.0f;
+            for (int d = 0; d < head_dim; d += 8) {
+                float kf[KJ][8];
+#pragma unroll
+                for (int j = 0; j < KJ; j++) rf_h8_to_f32(*(const rf_h8*)(sk + (tk + TK * j) * KP + d), kf[j]);
+#pragma unroll
+                for (int i = 0; i < RI; i++) {
+                    const rf_fa4 a = *(const rf_fa4*)(sq + (tr + TR * i) * QP + d);
+                    const rf_fa4 b = *(const rf_fa4*)(sq + (tr + TR * i) * QP + d + 4);
+                    const float qv[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
+#pragma unroll
+                    for (int j = 0; j < KJ; j++)
+#pragma unroll
+                        for (int e = 0; e < 8; e++) s[i][j] += qv[e] * kf[j][e];
+                }
+            }
+#pragma unroll
+            for (int i = 0; i < RI; i++) {
+                const int r = tr + TR * i;
+                const int tq = r < rows ? r / nh : 0;
+                const bool row_in = r < rows && tq >= sb && tq < se && s_ok[tq];
+#pragma unroll
+                for (int j = 0; j < KJ; j++) {
+                    const int kk = tk + TK * j, key = kb + kk;
+                    float v = RF_NEG_INF;
+                    if (row_in && key >= s_start[tq] && key <= s_pos[tq]) {
+                        if (s_kbad[cur][kk]) {
+                            s_bad[r] = 1;
+                        } else {
+                            v = s[i][j] * scale;
+                            if (softcap > 0.0f) v = softcap * tanhf(v / softcap);
+                        }
+                    }
+                    sp[r * PP + kk] = v;
+                }
+            }
+            __syncthreads();
+
+            // Online softmax, one warp per row.
+            for (int r = warp; r < R; r += NW) {
+                float mx = RF_NEG_INF;
+                for (int k = lane; k < BK; k += RF_WARP) mx = fmaxf(mx, sp[r * PP + k]);
+                mx = rf_warp_max(mx);
+                const bool use = mx != RF_NEG_INF;  // uniform over the warp
+                if (use) {
+                    const float m_old = s_m[r];
+                    const float m_new = fmaxf(m_old, mx);
+                    float sum = 0.0f;
+                    for (int k = lane; k < BK; k += RF_WARP) {
+                        const float p = expf(sp[r * PP + k] - m_new);
+                        sp[r * PP + k] = p;
+                        sum += p;
+                    }
+                    sum = rf_warp_sum(sum);
+                    if (lane == 0) {
+                        const float a = expf(m_old - m_new);
+                        s_alpha[r] = a;
+                        s_l[r] = s_l[r] * a + sum;
+                        s_m[r] = m_new;
+                    }
+                }
+                if (lane == 0) s_use[r] = use;
+            }
+            __syncthreads();
+
+            // O = O * rescale + P V for the rows that saw a key.
+            bool use[OI];
+#pragma unroll
+            for (int i = 0; i < OI; i++) {
+                const int r = to + TRO * i;
+                use[i] = s_use[r] != 0;
+                if (use[i]) {
+                    const float a = s_alpha[r];
+#pragma unroll
+                    for (int e = 0; e < 4 * OQ; e++) acc[i][e] *= a;
+                }
+            }
+            for (int k = 0; k < BK; k++) {
+                float vf[4 * OQ];
+#pragma unroll
+                for (int qq = 0; qq < OQ; qq++) {
+                    const rf_u32* vw = (const rf_u32*)(sv + k * KP + 4 * (td + TDO * qq));
+                    const rf_u32 w0 = vw[0], w1 = vw[1];
+                    vf[4 * qq] = rf_f16_to_f32((rf_f16)(w0 & 0xffffu));
+                    vf[4 * qq + 1] = rf_f16_to_f32((rf_f16)(w0 >> 16));
+                    vf[4 * qq + 2] = rf_f16_to_f32((rf_f16)(w1 & 0xffffu));
+                    vf[4 * qq + 3] = rf_f16_to_f32((rf_f16)(w1 >> 16));
+                }
+#pragma unroll
+                for (int i = 0; i < OI; i++) {
+                    if (!use[i]) continue;
+                    const float p = sp[(to + TRO * i) * PP + k];
+#pragma unroll
+                    for (int e = 0; e < 4 * OQ; e++) acc[i][e] = fmaf(p, vf[e], acc[i][e]);
+                }
+            }
+            __syncthreads();
+        }
+        sb = se;
+    }
+
+#pragma unroll
+    for (int i = 0; i < OI; i++) {
+        const int r = to + TRO * i;
+        if (r >= rows) continue;
+        const int tq = r / nh;
+        const bool bad = !s_ok[tq] || s_bad[r] != 0;
+        const float l = s_l[r];
+        float* o = out + ((rf_i64)(tok0 + tq) * n_head + h0 + (r - tq * nh)) * head_dim;
+#pragma unroll
+        for (int qq = 0; qq < OQ; qq++) {
+            const int c = 4 * (td + TDO * qq);
+            if (c >= head_dim) continue;
+#pragma unroll
+            for (int e = 0; e < 4; e++) o[c + e] = bad ? RF_NAN : acc[i][4 * qq + e] / l;
+        }
+    }
+}
+
+// The kernels, by padded head_dim (HDP, query rows R, keys per step BK, score and output
+// tilings). q, out: [t, n_head, head_dim] f32; caches, positions, token_seq, block_tables as for
+// rf_attention_g*; hb: query heads per block (hb <= R; R / hb tokens per tile); grid
+// (ceil(t / (R / hb)), n_kv * ceil(group / hb)); RF_FA_THREADS threads.
+// clang-format off
+RF_KERNEL void __launch_bounds__(RF_FA_THREADS) rf_attention_tiled_64(const float* RF_RESTRICT q, const rf_f16* RF_RESTRICT k_cache, const rf_f16* RF_RESTRICT v_cache, const rf_u32* RF_RESTRICT positions, const rf_u32* RF_RESTRICT token_seq, const rf_u32* RF_RESTRICT block_tables, float* RF_RESTRICT out, int t, int n_head, int n_kv, int head_dim, int hb, int block_size, int max_blocks, int n_seq, rf_u32 n_phys, int window, float scale, float softcap) {
+    rf_attention_tiled<64, 32, 64, 4, 4, 4, 1>(q, k_cache, v_cache, positions, token_seq, block_tables, out, t, n_head, n_kv, head_dim, hb, block_size, max_blocks, n_seq, n_phys, window, scale, softcap);
+}
+RF_KERNEL void __launch_bounds__(RF_FA_THREADS) rf_attention_tiled_128(const float* RF_RESTRICT q, const rf_f16* RF_RESTRICT k_cache, const rf_f16* RF_RESTRICT v_cache, const rf_u32* RF_RESTRICT positions, const rf_u32* RF_RESTRICT token_seq, const rf_u32* RF_RESTRICT block_tables, float* RF_RESTRICT out, int t, int n_head, int n_kv, int head_dim, int hb, int block_size, int max_blocks, int n_seq, rf_u32 n_phys, int window, float scale, float softcap) {
+    rf_attention_tiled<128, 32, 32, 4, 2, 4, 2>(q, k_cache, v_cache, positions, token_seq, block_tables, out, t, n_head, n_kv, head_dim, hb, block_size, max_blocks, n_seq, n_phys, window, scale, softcap);
+}
+RF_KERNEL void __launch_bounds__(RF_FA_THREADS) rf_attention_tiled_256(const float* RF_RESTRICT q, const rf_f16* RF_RESTRICT k_cache, const rf_f16* RF_RESTRICT v_cache, const rf_u32* RF_RESTRICT positions, const rf_u32* RF_RESTRICT token_seq, const rf_u32* RF_RESTRICT block_tables, float* RF_RESTRICT out, int t, int n_head, int n_kv, int head_dim, int hb, int block_size, int max_blocks, int n_seq, rf_u32 n_phys, int window, float scale, float softcap) {
+    rf_attention_tiled<256, 16, 16, 2, 1, 2, 4>(q, k_cache, v_cache, positions, token_seq, block_tables, out, t, n_head, n_kv, head_dim, hb, block_size, max_blocks, n_seq, n_phys, window, scale, softcap);
+}
+// clang-format on
+
+// ---- tiled attention on the matrix cores (NVIDIA sm_80+) ---------------------------------------
+// The tiled kernel's algorithm with both products on mma.sync (m16n8k16, f16 operands, f32
+// accumulation). K and V are f16 already; Q (pre-multiplied by the scale) and the softmax
+// weights are split into two f16 terms, hi = f16(x) and lo = f16(x - hi), each multiplied
+// (two mma per product): x is represented to ~2^-22 of itself, so the scores and the weighted
+// sums keep f32 accuracy, as in the other kernels. Each warp owns 16 query rows (a row's
+// scores and output live in registers, in the mma accumulator layout); the block's warps share
+// the K tile ([key][dim]) and the transposed V tile ([dim][key]) in shared memory. Segments,
+// key tiles aligned to multiples of RF_MMA_BK, per-row masks, tiles without a key for a row
+// leaving it untouched and NaN for bad indices: as the tiled kernel. head_dim a multiple of 16.
+#if defined(RF_CUDA) && (!defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800)
+#define RF_MMA_WARPS 2
+#define RF_MMA_THREADS (RF_MMA_WARPS * 32)
+#define RF_MMA_BK 32
+
+// d += a * b for one m16n8k16 tile: a 4 f16x2 registers (rows g, g + 8; cols 2t, 2t + 8),
+// b 2 f16x2 (k rows 2t, 2t + 8; col g), d 4 floats (rows g, g + 8; cols 2t, 2t + 1), where
+// g = lane / 4 and t = lane % 4.
+RF_DEVICE void rf_mma16816(float* d, const rf_u32* a, rf_u32 b0, rf_u32 b1) {
+    asm volatile(
+        "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+        "{%0,%1,%2,%3};\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+// (x0, x1) as two f16x2 terms: hi = f16(x), lo = f16(x - hi); x0 in the low halves.
+RF_DEVICE void rf_split_f16x2(float x0, float x1, rf_u32& hi, rf_u32& lo) {
+    const rf_f16 h0 = rf_f32_to_f16(x0), h1 = rf_f32_to_f16(x1);
+    const rf_f16 l0 = rf_f32_to_f16(x0 - rf_f16_to_f32(h0)), l1 = rf_f32_to_f16(x1 - rf_f16_to_f32(h1));
+    hi = (rf_u32)h0 | ((rf_u32)h1 << 16);
+    lo = (rf_u32)l0 | ((rf_u32)l1 << 16);
+}
+
+RF_DEVICE float rf_quad_max(float v) {
+    v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, 1));
+    return fmaxf(v, __shfl_xor_sync(0xffffffffu, v, 2));
+}
+
+RF_DEVICE float rf_quad_sum(float v) {
+    v += __shfl_xor_sync(0xffffffffu, v, 1);
+    return v + __shfl_xor_sync(0xffffffffu, v, 2);
+}
+
+template <int HD>
+RF_DEVICE void rf_attention_mma(const float* RF_RESTRICT q, const rf_f16* RF_RESTRICT k_cache,
+                                const rf_f16* RF_RESTRICT v_cache, const rf_u32* RF_RESTRICT positions,
+                                const rf_u32* RF_RESTRICT token_seq, const rf_u32* RF_RESTRICT block_tables,
+                                float* RF_RESTRICT out, int t, int n_head, int n_kv, int head_dim, int hb,
+                                int block_size, int max_blocks, int n_seq, rf_u32 n_phys, int window, float scale,
+                                float softcap) {
+    constexpr int R = 16 * RF_MMA_WARPS;  // query rows per block
+    constexpr int BK = RF_MMA_BK;         // keys per step
+    constexpr int KS = HD / 16;           // k-steps of a score (dims)
+    constexpr int NS = BK / 8;            // n-tiles of a step's scores (keys)
+    constexpr int NO = HD / 8;            // n-tiles of the output (dims)
+    constexpr int KP = HD + 8;            // f16 stride of a K row (rows 4 banks apart)
+    constexpr int VP = BK + 8;            // f16 stride of a transposed V row
+    static_assert(HD % 16 == 0 && BK % 16 == 0, "mma tiling");
+
+    __shared__ __align__(16) rf_f16 sk[BK * KP];   // [key][dim]
+    __shared__ __align__(16) rf_f16 svt[HD * VP];  // [dim][key]
+    __shared__ rf_i64 s_row[2][BK];                // per key of this / the next step: K/V row offset
+    __shared__ int s_kbad[2][BK];
+    __shared__ rf_u32 s_seq[R];
+    __shared__ int s_pos[R], s_start[R], s_ok[R];
+
+    const int tid = threadIdx.x;
+    const int lane = tid & 31, warp = tid >> 5;
+    const int g = lane >> 2, tg = lane & 3;
+    const int group = n_head / n_kv;
+    const int parts = (group + hb - 1) / hb;
+    const int kvh = blockIdx.y / parts;
+    const int part = blockIdx.y - kvh * parts;
+    const int h0 = kvh * group + part * hb;
+    const int nh = min(hb, group - part * hb);
+    const int tq_n = R / hb;
+    const int tok0 = blockIdx.x * tq_n;
+    const int nt = min(tq_n, t - tok0);
+    const int rows = nt * nh;
+    const rf_i64 row_stride = (rf_i64)n_kv * head_dim;
+    const rf_i64 head_off = (rf_i64)kvh * head_dim;
+
+    if (tid < nt) {
+        const rf_u32 seq = token_seq[tok0 + tid];
+        const rf_u32 p = positions[tok0 + tid];
+        const bool ok = seq < (rf_u32)n_seq && p < (rf_u32)max_blocks * (rf_u32)block_size;
+        s_seq[tid] = seq;
+        s_ok[tid] = ok;
+        s_pos[tid] = ok ? (int)p : 0;
+        s_start[tid] = (ok && window > 0 && (int)p + 1 > window) ? (int)p + 1 - window : 0;
+    }
+
+    // This thread's two rows: warp * 16 + g and + 8.
+    int rr[2], tq[2];
+#pragma unroll
+    for (int w = 0; w < 2; w++) {
+        rr[w] = warp * 16 + g + 8 * w;
+        tq[w] = rr[w] < rows ? rr[w] / nh : -1;
+    }
+    // Q fragments (scaled), hi and lo terms.
+    rf_u32 qh[KS][4], ql[KS][4];
+#pragma unroll
+    for (int ks = 0; ks < KS; ks++) {
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            const int w = i & 1;  // a1, a3: row + 8
+            const int c = 16 * ks + 2 * tg + ((i & 2) ? 8 : 0);
+            float x0 = 0.0f, x1 = 0.0f;
+            if (tq[w] >= 0 && c < head_dim) {
+                const float* qr =
+                    q + ((rf_i64)(tok0 + tq[w]) * n_head + h0 + (rr[w] - tq[w] * nh)) * head_dim + c;
+                x0 = qr[0] * scale;
+                x1 = qr[1] * scale;
+            }
+            rf_split_f16x2(x0, x1, qh[ks][i], ql[ks][i]);
+        }
+    }
+    float m[2] = {RF_NEG_INF, RF_NEG_INF}, l[2] = {0.0f, 0.0f};
+    bool bad[2] = {false, false};
+    float acc[NO][4];
+#pragma unroll
+    for (int n = 0; n < NO; n++)
+#pragma unroll
+        for (int e = 0; e < 4; e++) acc[n][e] = 0.0f;
+    __syncthreads();
+
+    for (int sb = 0; sb < nt;) {
+        const rf_u32 seq = s_seq[sb];
+        int se = sb + 1;
+        while (se < nt && s_seq[se] == seq) se++;
+        int lo = 0x7fffffff, hi = -1;
+        for (int i = sb; i < se; i++) {
+            if (s_ok[i]) {
+                lo = min(lo, s_start[i]);
+                hi = max(hi, s_pos[i]);
+            }
+        }
+        // This thread's rows in the segment: their key ranges.
+        bool in[2];
+        int kfirst[2], klast[2];
+#pragma unroll
+        for (int w = 0; w < 2; w++) {
+            in[w] = tq[w] >= sb && tq[w] < se && s_ok[tq[w]];
+            kfirst[w] = in[w] ? s_start[tq[w]] : 0;
+            klast[w] = in[w] ? s_pos[tq[w]] : -1;
+        }
+        const rf_u32* table = block_tables + (rf_i64)(hi >= 0 ? seq : 0u) * max_blocks;
+        const int kb0 = hi >= 0 ? lo / BK * BK : 0;
+        if (hi >= 0) rf_key_rows(table, kb0, BK, lo, hi, block_size, n_phys, row_stride, head_off, s_row[0], s_kbad[0]);
+        __syncthreads();
+        int cur = 0;
+        for (int kb = kb0; kb <= hi; kb += BK, cur ^= 1) {
+            // K rows as they are (16-byte pieces, consecutive threads along a row), then V rows
+            // transposed (consecutive threads down the keys, so the 2-byte stores spread). All of
+            // one array's loads in flight at once (the next step's block-table reads beside them);
+            // one array at a time keeps the registers for the Q fragments and the accumulators.
+            constexpr int NL = BK * (HD / 8) / RF_MMA_THREADS;
+            static_assert(NL * RF_MMA_THREADS == BK * (HD / 8), "load split");
+            rf_h8 h[NL];
+#pragma unroll
+            for (int u = 0; u < NL; u++) {
+                const int i = tid + u * RF_MMA_THREADS, kk = i / (HD / 8), c = 8 * (i % (HD / 8));
+                const rf_i64 row = s_row[cur][kk];
+                h[u] = rf_h8{{0u, 0u, 0u, 0u}};
+                if (row >= 0 && c < head_dim) h[u] = *(const rf_h8*)(k_cache + row + c);
+            }
+            if (kb + BK <= hi) {
+                rf_key_rows(table, kb + BK, BK, lo, hi, block_size, n_phys, row_stride, head_off, s_row[cur ^ 1],
+                            s_kbad[cur ^ 1]);
+            }
+#pragma unroll
+            for (int u = 0; u < NL; u++) {
+                const int i = tid + u * RF_MMA_THREADS, kk = i / (HD / 8), c = 8 * (i % (HD / 8));
+                *(rf_h8*)(sk + kk * KP + c) = h[u];
+            }
+#pragma unroll
+            for (int u = 0; u < NL; u++) {
+                const int i = tid + u * RF_MMA_THREADS, vk = i % BK, vc = 8 * (i / BK);
+                const rf_i64 row = s_row[cur][vk];
+                h[u] = rf_h8{{0u, 0u, 0u, 0u}};
+                if (row >= 0 && vc < head_dim) h[u] = *(const rf_h8*)(v_cache + row + vc);
+            }
+#pragma unroll
+            for (int u = 0; u < NL; u++) {
+                const int i = tid + u * RF_MMA_THREADS, vk = i % BK, vc = 8 * (i / BK);
+#pragma unroll
+                for (int e = 0; e < 4; e++) {
+                    svt[(vc + 2 * e) * VP + vk] = (rf_f16)(h[u].w[e] & 0xffffu);
+                    svt[(vc + 2 * e + 1) * VP + vk] = (rf_f16)(h[u].w[e] >> 16);
+                }
+            }
+            __syncthreads();
+
+            // Scores of this warp's 16 rows x BK keys.
+            float s[NS][4];
+#pragma unroll
+            for (int j = 0; j < NS; j++) {
+#pragma unroll
+                for (int e = 0; e < 4; e++) s[j][e] = 0.0f;
+                const rf_f16* kr = sk + (8 * j + g) * KP + 2 * tg;
+#pragma unroll
+                for (int ks = 0; ks < KS; ks++) {
+                    if (16 * ks >= head_dim) break;
+                    const rf_u32 b0 = *(const rf_u32*)(kr + 16 * ks);
+                    const rf_u32 b1 = *(const rf_u32*)(kr + 16 * ks + 8);
+                    rf_mma16816(s[j], qh[ks], b0, b1);
+                    rf_mma16816(s[j], ql[ks], b0, b1);
+                }
+            }
+            // Masks (and softcap), then the online softmax per row (a row's 4 lanes together).
+            float mx[2] = {RF_NEG_INF, RF_NEG_INF};
+#pragma unroll
+            for (int j = 0; j < NS; j++) {
+#pragma unroll
+                for (int e = 0; e < 4; e++) {
+                    const int w = e >> 1;
+                    const int kk = 8 * j + 2 * tg + (e & 1), key = kb + kk;
+                    float v = RF_NEG_INF;
+                    if (key >= kfirst[w] && key <= klast[w]) {
+                        if (s_kbad[cur][kk]) {
+                            bad[w] = true;
+                        } else {
+                            v = s[j][e];
+                            if (softcap > 0.0f) v = softcap * tanhf(v / softcap);
+                        }
+                    }
+                    s[j][e] = v;
+                    mx[w] = fmaxf(mx[w], v);
+                }
+            }
+            float alpha[2];
+#pragma unroll
+            for (int w = 0; w < 2; w++) {
+                mx[w] = rf_quad_max(mx[w]);
+                const bool use = mx[w] != RF_NEG_INF;
+                const float m_new = use ? fmaxf(m[w], mx[w]) : m[w];
+                alpha[w] = use ? expf(m[w] - m_new) : 1.0f;
+                float sum = 0.0f;
+#pragma unroll
+                for (int j = 0; j < NS; j++) {
+#pragma unroll
+                    for (int e = 2 * w; e < 2 * w + 2; e++) {
+                        const float p = use ? expf(s[j][e] - m_new) : 0.0f;
+                        s[j][e] = p;
+                        sum += p;
+                    }
+                }
+                sum = rf_quad_sum(sum);
+                if (use) {
+                    l[w] = l[w] * alpha[w] + sum;
+                    m[w] = m_new;
+                }
+            }
+#pragma unroll
+            for (int n = 0; n < NO; n++) {
+                acc[n][0] *= alpha[0];
+                acc[n][1] *= alpha[0];
+                acc[n][2] *= alpha[1];
+                acc[n][3] *= alpha[1];
+            }
+            // O += P V, 16 keys per k-step: P's fragments are the scores' accumulators.
+#pragma unroll
+            for (int c = 0; c < BK / 16; c++) {
+                rf_u32 ph[4], pl[4];
+                rf_split_f16x2(s[2 * c][0], s[2 * c][1], ph[0], pl[0]);
+                rf_split_f16x2(s[2 * c][2], s[2 * c][3], ph[1], pl[1]);
+                rf_split_f16x2(s[2 * c + 1][0], s[2 * c + 1][1], ph[2], pl[2]);
+                rf_split_f16x2(s[2 * c + 1][2], s[2 * c + 1][3], ph[3], pl[3]);
+#pragma unroll
+                for (int n = 0; n < NO; n++) {
+                    if (8 * n >= head_dim) break;
+                    const rf_f16* vr = svt + (8 * n + g) * VP + 16 * c + 2 * tg;
+                    const rf_u32 b0 = *(const rf_u32*)vr;
+                    const rf_u32 b1 = *(const rf_u32*)(vr + 8);
+                    rf_mma16816(acc[n], ph, b0, b1);
+                    rf_mma16816(acc[n], pl, b0, b1);
+                }
+            }
+            __syncthreads();
+        }
+        sb = se;
+    }
+
+#pragma unroll
+    for (int w = 0; w < 2; w++) {
+        // A row's bad flag may have been seen by any of its 4 lanes.
+        const int b = (int)bad[w];
+        bad[w] = (b | __shfl_xor_sync(0xffffffffu, b, 1) | __shfl_xor_sync(0xffffffffu, b, 2) |
+                  __shfl_xor_sync(0xffffffffu, b, 3)) != 0;
+    }
+#pragma unroll
+    for (int w = 0; w < 2; w++) {
+        if (tq[w] < 0) continue;
+        const bool nan = !s_ok[tq[w]] || bad[w];
+        float* o = out + ((rf_i64)(tok0 + tq[w]) * n_head + h0 + (rr[w] - tq[w] * nh)) * head_dim;
+#pragma unroll
+        for (int n = 0; n < NO; n++) {
+            const int c = 8 * n + 2 * tg;
+            if (c >= head_dim) break;
+            o[c] = nan ? RF_NAN : acc[n][2 * w] / l[w];
+            o[c + 1] = nan ? RF_NAN : acc[n][2 * w + 1] / l[w];
+        }
+    }
+}
+
+// As rf_attention_tiled_*, for head_dim <= 64 / <= 128 (a multiple of 16); RF_MMA_THREADS
+// threads, R = 16 * RF_MMA_WARPS query rows per block.
+// clang-format off
+RF_KERNEL void __launch_bounds__(RF_MMA_THREADS) rf_attention_mma_64(const float* RF_RESTRICT q, const rf_f16* RF_RESTRICT k_cache, const rf_f16* RF_RESTRICT v_cache, const rf_u32* RF_RESTRICT positions, const rf_u32* RF_RESTRICT token_seq, const rf_u32* RF_RESTRICT block_tables, float* RF_RESTRICT out, int t, int n_head, int n_kv, int head_dim, int hb, int block_size, int max_blocks, int n_seq, rf_u32 n_phys, int window, float scale, float softcap) {
+    rf_attention_mma<64>(q, k_cache, v_cache, positions, token_seq, block_tables, out, t, n_head, n_kv, head_dim, hb, block_size, max_blocks, n_seq, n_phys, window, scale, softcap);
+}
+RF_KERNEL void __launch_bounds__(RF_MMA_THREADS) rf_attention_mma_128(const float* RF_RESTRICT q, const rf_f16* RF_RESTRICT k_cache, const rf_f16* RF_RESTRICT v_cache, const rf_u32* RF_RESTRICT positions, const rf_u32* RF_RESTRICT token_seq, const rf_u32* RF_RESTRICT block_tables, float* RF_RESTRICT out, int t, int n_head, int n_kv, int head_dim, int hb, int block_size, int max_blocks, int n_seq, rf_u32 n_phys, int window, float scale, float softcap) {
+    rf_attention_mma<128>(q, k_cache, v_cache, positions, token_seq, block_tables, out, t, n_head, n_kv, head_dim, hb, block_size, max_blocks, n_seq, n_phys, window, scale, softcap);
+}
+// clang-format on
+#endif
