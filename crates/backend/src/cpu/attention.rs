@@ -5,7 +5,7 @@
 use half::f16;
 use rayon::prelude::*;
 
-use super::dot::dot;
+use super::dot::{axpy_f16, dot_f16};
 use super::Cpu;
 
 /// One layer's cache: K and V as [n_blocks, block_size, n_kv_heads, head_dim].
@@ -57,7 +57,9 @@ impl Cpu {
         let hd = p.head_dim;
         let group = p.n_head / p.n_kv_head;
         self.pool.install(|| {
-            out.par_chunks_mut(hd).enumerate().for_each(|(i, o)| {
+            // Per worker: the f16-rounded query and the scores of one (token, head).
+            let init = || (vec![0f32; hd], Vec::<f32>::new());
+            out.par_chunks_mut(hd).enumerate().for_each_init(init, |(qh, scores), (i, o)| {
                 let (tok, h) = (i / p.n_head, i % p.n_head);
                 let pos = positions[tok] as usize;
                 let blocks = seqs[token_seq[tok]].blocks;
@@ -65,36 +67,29 @@ impl Cpu {
                 // llama.cpp's CPU path rounds Q to f16 for the K·Q product and the softmax
                 // weights to f16 for the V product (mul_mat converts to the f16 cache's
                 // vec_dot_type); doing the same keeps our logits on top of theirs.
-                let qh: Vec<f32> = q[i * hd..(i + 1) * hd].iter().map(|&x| f16::from_f32(x).to_f32()).collect();
+                for (d, &x) in qh.iter_mut().zip(&q[i * hd..(i + 1) * hd]) {
+                    *d = f16::from_f32(x).to_f32();
+                }
                 let kvh = h / group;
                 let slot = |j: usize| {
                     (blocks[j / kv.block_size] as usize * kv.block_size + j % kv.block_size) * p.n_kv_head + kvh
                 };
-                let mut row = vec![0f32; hd];
-                let mut scores: Vec<f32> = (start..=pos)
-                    .map(|j| {
-                        let s = slot(j) * hd;
-                        to_f32(&kv.k[s..s + hd], &mut row);
-                        let x = dot(&qh, &row) * p.scale;
-                        p.softcap.map_or(x, |c| c * (x / c).tanh())
-                    })
-                    .collect();
-                softmax(&mut scores);
+                scores.clear();
+                scores.extend((start..=pos).map(|j| {
+                    let s = slot(j) * hd;
+                    let x = dot_f16(qh, &kv.k[s..s + hd]) * p.scale;
+                    p.softcap.map_or(x, |c| c * (x / c).tanh())
+                }));
+                softmax(scores);
                 o.fill(0.0);
-                for (j, w) in (start..=pos).zip(&scores) {
+                for (j, w) in (start..=pos).zip(scores.iter()) {
                     let w = f16::from_f32(*w).to_f32();
                     let s = slot(j) * hd;
-                    for (acc, v) in o.iter_mut().zip(&kv.v[s..s + hd]) {
-                        *acc += w * v.to_f32();
-                    }
+                    axpy_f16(o, w, &kv.v[s..s + hd]);
                 }
             })
         });
     }
-}
-
-fn to_f32(src: &[f16], dst: &mut [f32]) {
-    dst.iter_mut().zip(src).for_each(|(d, s)| *d = s.to_f32());
 }
 
 /// In-place softmax; -inf scores get zero weight.

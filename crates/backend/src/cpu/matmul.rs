@@ -8,12 +8,18 @@
 
 use rayon::prelude::*;
 
-use super::qdot::{act_row_bytes, act_type_for, dot_kernel, quantize_row};
+use super::qdot::{act_row_bytes, act_type_for, dot_kernel, gemm_kernel, quantize_row, Gemm};
 use super::Cpu;
 use crate::WeightView;
 
 /// Rows per task: enough work to amortise scheduling, small enough to balance 2..64 threads.
 const ROWS_PER_TASK: usize = 16;
+
+/// Rows per GEMM task (a multiple of the GEMM's row tile; each task unpacks its rows once).
+const GEMM_ROWS_PER_TASK: usize = 32;
+
+/// From this many tokens on, matmuls with a GEMM kernel use it.
+const GEMM_MIN_TOKENS: usize = 4;
 
 impl Cpu {
     /// x: [t, w.cols] row-major; out: [t, w.rows] row-major.
@@ -29,6 +35,11 @@ impl Cpu {
             // Decode: the output row is the transposed layout already.
             return self.matmul_rows_major(x, 1, w, out);
         }
+        if t >= GEMM_MIN_TOKENS {
+            if let Some(gemm) = gemm_kernel(w.ty) {
+                return self.matmul_gemm(&gemm, x, t, w, out);
+            }
+        }
         // Compute out^T [rows, t] (contiguous per weight row, so tasks own disjoint chunks),
         // then transpose.
         let mut out_t = vec![0f32; rows * t];
@@ -38,6 +49,32 @@ impl Cpu {
                 out[i * rows + r] = out_t[r * t + i];
             }
         }
+    }
+
+    /// The GEMM path: activations packed once, then each task takes a run of weight rows
+    /// against every token and writes its columns of `out` ([t, rows]) in place.
+    fn matmul_gemm(&self, gemm: &Gemm, x: &[f32], t: usize, w: &WeightView, out: &mut [f32]) {
+        let (rows, cols) = (w.rows, w.cols);
+        let g = gemm.group();
+        let mut acts = gemm.alloc(t, cols);
+        // Each task's columns of every output row: [task][token] -> &mut out[token][task rows].
+        let n_tasks = rows.div_ceil(GEMM_ROWS_PER_TASK);
+        let mut parts: Vec<Vec<&mut [f32]>> = (0..n_tasks).map(|_| Vec::with_capacity(t)).collect();
+        for out_row in out.chunks_exact_mut(rows) {
+            for (part, piece) in parts.iter_mut().zip(out_row.chunks_mut(GEMM_ROWS_PER_TASK)) {
+                part.push(piece);
+            }
+        }
+        self.pool.install(|| {
+            acts.groups_mut()
+                .into_par_iter()
+                .zip(x.par_chunks(g * cols))
+                .for_each(|(dst, xg)| gemm.pack_group(xg, cols, dst));
+            parts.into_par_iter().enumerate().for_each(|(task, mut part)| {
+                let r0 = task * GEMM_ROWS_PER_TASK;
+                gemm.run(w, r0..(r0 + GEMM_ROWS_PER_TASK).min(rows), &acts, &mut part);
+            });
+        });
     }
 
     /// out_t: [rows, t]: row r holds dot(x[i], W[r]) for every i.

@@ -1,0 +1,275 @@
+//! The x86 GEMM kernels (see `qdot/gemm.rs` for the contract): weight rows are unpacked
+//! [`R`] at a time into a [`Tile`] of unsigned 8-bit quants plus their scales, then multiplied
+//! with the packed activations of one or two token groups per call, tokens in SIMD lanes.
+
+mod avx2;
+mod avx512;
+
+use core::arch::x86_64::*;
+use std::ops::Range;
+
+use gguf::GgmlType;
+
+use super::kquants::k4_scales_mins;
+use super::legacy::bits_to_bytes;
+use super::{load256, nibbles, rd_f16, rd_u32};
+use crate::cpu::qdot::gemm::{blocks_per_row, Flavor, Gemm, PackedActs};
+use crate::WeightView;
+
+/// Weight rows per tile.
+pub(super) const R: usize = 4;
+
+/// `R` weight rows unpacked (rows past the matrix's end are zero). A "chunk" is 32 elements
+/// (a block of the 32-element formats, a sub-block of Q4_K, two sub-blocks of Q6_K).
+pub(super) struct Tile {
+    /// `[chunks][R][32]` unsigned quants: Q5_0 `q + 16`; Q8_0 `q + 128` (AVX-512) or `|q|`
+    /// (AVX2); Q4_K the nibbles; Q6_K `q + 32`.
+    u: Vec<u8>,
+    /// `[chunks][R][32]` AVX2 Q8_0 only: the signed quants, whose signs go onto the activations.
+    sgn: Vec<u8>,
+    /// `[blocks][R]` the f32 weight scale (`d` of the block or super-block).
+    d: Vec<f32>,
+    /// `[blocks][R]` Q4_K `dmin`.
+    dmin: Vec<f32>,
+    /// Q4_K `[blocks][8][R]` sub-block scales; Q6_K `[blocks][16][R]`.
+    sc: Vec<i32>,
+    /// Q4_K `[blocks][4][R]` the sub-block mins as i16 pairs `(min_2m, min_2m+1)`.
+    mn: Vec<i32>,
+}
+
+impl Tile {
+    fn new(ty: GgmlType, cols: usize) -> Tile {
+        let (chunks, blocks) = (cols / 32, blocks_per_row(ty, cols));
+        let per = |n: usize| vec![0; blocks * n * R];
+        Tile {
+            u: vec![0; chunks * R * 32],
+            sgn: vec![0; if ty == GgmlType::Q8_0 { chunks * R * 32 } else { 0 }],
+            d: vec![0.0; blocks * R],
+            dmin: vec![0.0; if ty == GgmlType::Q4_K { blocks * R } else { 0 }],
+            sc: per(match ty {
+                GgmlType::Q4_K => 8,
+                GgmlType::Q6_K => 16,
+                _ => 0,
+            }),
+            mn: per(if ty == GgmlType::Q4_K { 4 } else { 0 }),
+        }
+    }
+
+    /// Unpack rows `r0 .. r0 + R` of `w` (those below `end`; the others become zeros).
+    fn fill(&mut self, w: &WeightView, r0: usize, end: usize, flavor: Flavor) {
+        let nb = blocks_per_row(w.ty, w.cols);
+        for r in 0..R {
+            if r0 + r >= end {
+                self.zero_row(r);
+                continue;
+            }
+            let row = w.row(r0 + r);
+            assert!(row.len() >= nb * w.ty.type_size(), "GEMM: short weight row");
+            // SAFETY: the features were detected before this GEMM was handed out
+            // (`gemm_flavor`), `row` holds `nb` blocks (checked above) and the tile was sized
+            // for `nb` blocks of this type by `Tile::new` (asserted by the callees' indexing
+            // through `chunk_mut` / slices).
+            unsafe { self.fill_row(w.ty, row, nb, r, flavor) }
+        }
+    }
+
+    fn zero_row(&mut self, r: usize) {
+        self.u.chunks_exact_mut(32).skip(r).step_by(R).for_each(|c| c.fill(0));
+        self.sgn.chunks_exact_mut(32).skip(r).step_by(R).for_each(|c| c.fill(0));
+        for v in [&mut self.d, &mut self.dmin] {
+            v.iter_mut().skip(r).step_by(R).for_each(|x| *x = 0.0);
+        }
+        for v in [&mut self.sc, &mut self.mn] {
+            v.iter_mut().skip(r).step_by(R).for_each(|x| *x = 0);
+        }
+    }
+
+    /// The 32 bytes of chunk `c`, row `r`, in `v`.
+    fn chunk_mut(v: &mut [u8], c: usize, r: usize) -> &mut [u8; 32] {
+        (&mut v[(c * R + r) * 32..][..32]).try_into().expect("32 bytes")
+    }
+
+    /// Safety: AVX2 is available; `row` holds `nb` blocks of `ty`.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn fill_row(&mut self, ty: GgmlType, row: &[u8], nb: usize, r: usize, flavor: Flavor) {
+        let put = |v: &mut [u8], c: usize, x: __m256i| {
+            // SAFETY: `chunk_mut` is 32 writable bytes.
+            unsafe { _mm256_storeu_si256(Self::chunk_mut(v, c, r).as_mut_ptr().cast(), x) }
+        };
+        let p = row.as_ptr();
+        match ty {
+            GgmlType::Q5_0 => {
+                for b in 0..nb {
+                    let x = p.add(22 * b);
+                    let high = _mm256_and_si256(bits_to_bytes(x.add(2)), _mm256_set1_epi8(0x10));
+                    put(&mut self.u, b, _mm256_or_si256(nibbles(x.add(6)), high));
+                    self.d[b * R + r] = rd_f16(x);
+                }
+            }
+            GgmlType::Q8_0 => {
+                for b in 0..nb {
+                    let x = p.add(34 * b);
+                    let q = load256(x.add(2));
+                    if flavor == Flavor::Avx512 {
+                        put(&mut self.u, b, _mm256_xor_si256(q, _mm256_set1_epi8(-128)));
+                    } else {
+                        put(&mut self.u, b, _mm256_abs_epi8(q));
+                        put(&mut self.sgn, b, q);
+                    }
+                    self.d[b * R + r] = rd_f16(x);
+                }
+            }
+            GgmlType::Q4_K => {
+                for b in 0..nb {
+                    let x = p.add(144 * b);
+                    self.d[b * R + r] = rd_f16(x);
+                    self.dmin[b * R + r] = rd_f16(x.add(2));
+                    let (sc, mn) = k4_scales_mins(rd_u32(x.add(4)), rd_u32(x.add(8)), rd_u32(x.add(12)));
+                    let (sc, mn) = (sc.to_le_bytes(), mn.to_le_bytes());
+                    for j in 0..8 {
+                        self.sc[(b * 8 + j) * R + r] = i32::from(sc[j]);
+                    }
+                    for m in 0..4 {
+                        self.mn[(b * 4 + m) * R + r] = i32::from(mn[2 * m]) | (i32::from(mn[2 * m + 1]) << 16);
+                    }
+                    // Sub-block 2p: low nibbles of qs[32 p ..], 2p + 1: the high ones.
+                    for q in 0..4 {
+                        let v = load256(x.add(16 + 32 * q));
+                        let m = _mm256_set1_epi8(0x0F);
+                        put(&mut self.u, 8 * b + 2 * q, _mm256_and_si256(v, m));
+                        put(&mut self.u, 8 * b + 2 * q + 1, _mm256_and_si256(_mm256_srli_epi16::<4>(v), m));
+                    }
+                }
+            }
+            GgmlType::Q6_K => {
+                for b in 0..nb {
+                    let x = p.add(210 * b);
+                    self.d[b * R + r] = rd_f16(x.add(208));
+                    let sc = _mm256_cvtepi8_epi32(_mm_loadl_epi64(x.add(192).cast()));
+                    let sc2 = _mm256_cvtepi8_epi32(_mm_loadl_epi64(x.add(200).cast()));
+                    let mut s = [0i32; 16];
+                    _mm256_storeu_si256(s.as_mut_ptr().cast(), sc);
+                    _mm256_storeu_si256(s.as_mut_ptr().add(8).cast(), sc2);
+                    for (j, &v) in s.iter().enumerate() {
+                        self.sc[(b * 16 + j) * R + r] = v;
+                    }
+                    // Elements 128 h + 32 k + l (chunk 4 h + k): as the AVX2 per-dot kernel.
+                    for h in 0..2 {
+                        let qa = load256(x.add(64 * h));
+                        let qb = load256(x.add(64 * h + 32));
+                        let hb = load256(x.add(128 + 32 * h));
+                        let m = |v: u8| _mm256_set1_epi8(v as i8);
+                        let low4 = m(0x0F);
+                        let u = [
+                            _mm256_or_si256(
+                                _mm256_and_si256(qa, low4),
+                                _mm256_slli_epi16::<4>(_mm256_and_si256(hb, m(0x03))),
+                            ),
+                            _mm256_or_si256(
+                                _mm256_and_si256(qb, low4),
+                                _mm256_slli_epi16::<2>(_mm256_and_si256(hb, m(0x0C))),
+                            ),
+                            _mm256_or_si256(
+                                _mm256_and_si256(_mm256_srli_epi16::<4>(qa), low4),
+                                _mm256_and_si256(hb, m(0x30)),
+                            ),
+                            _mm256_or_si256(
+                                _mm256_and_si256(_mm256_srli_epi16::<4>(qb), low4),
+                                _mm256_srli_epi16::<2>(_mm256_and_si256(hb, m(0xC0))),
+                            ),
+                        ];
+                        for (k, &v) in u.iter().enumerate() {
+                            put(&mut self.u, 8 * b + 4 * h + k, v);
+                        }
+                    }
+                }
+            }
+            _ => unreachable!("no GEMM for {ty}"),
+        }
+    }
+}
+
+/// Which GEMM the SIMD level in force runs, if any.
+pub(in crate::cpu::qdot) fn flavor(level: super::Level) -> Option<Flavor> {
+    match level {
+        super::Level::Scalar => None,
+        super::Level::Avx2 => Some(Flavor::Avx2),
+        super::Level::Avx512 => Some(Flavor::Avx512),
+    }
+}
+
+/// Panics unless groups `0 .. end` of `a` (packed for `g` tokens per group, `nb` blocks per
+/// row, `fix_per_block` corrections per block and token) lie inside its buffers: what the tile kernels' pointer arithmetic relies on.
+fn check_groups(a: &PackedActs, g: usize, end: usize, nb: usize, fix_per_block: usize) {
+    assert!(
+        a.g == g
+            && end <= a.groups()
+            && a.qs.len() == a.groups() * a.cols * g
+            && a.dy.len() == a.groups() * nb * g
+            && a.fix.len() == a.groups() * nb * fix_per_block * g,
+        "GEMM tile: activations packed for another shape"
+    );
+}
+
+/// Results of one tile call: `[R][T]` vectors of `G` tokens, stored as f32 arrays.
+type Results<const G: usize, const T: usize> = [[[f32; G]; T]; R];
+
+/// Writes a tile's results: row `r0 + r`, token `(g0 + t) * G + c`.
+#[allow(clippy::too_many_arguments)]
+fn store<const G: usize, const T: usize>(
+    res: &Results<G, T>,
+    r0: usize,
+    rows: &Range<usize>,
+    g0: usize,
+    out: &mut [&mut [f32]],
+) {
+    let ntok = out.len();
+    for (r, per_t) in res.iter().enumerate() {
+        let row = r0 + r;
+        if row >= rows.end {
+            break;
+        }
+        for (t, v) in per_t.iter().enumerate() {
+            for (c, &x) in v.iter().enumerate() {
+                let tok = (g0 + t) * G + c;
+                if tok < ntok {
+                    out[tok][row - rows.start] = x;
+                }
+            }
+        }
+    }
+}
+
+/// The whole product for `rows` (see `Gemm::run`, which checked the shapes).
+pub(in crate::cpu::qdot) fn run(
+    gemm: &Gemm,
+    w: &WeightView,
+    rows: Range<usize>,
+    acts: &PackedActs,
+    out: &mut [&mut [f32]],
+) {
+    let mut tile = Tile::new(w.ty, w.cols);
+    let groups = acts.groups();
+    let mut r0 = rows.start;
+    while r0 < rows.end {
+        tile.fill(w, r0, rows.end, gemm.flavor);
+        match gemm.flavor {
+            Flavor::Avx512 => {
+                let mut g0 = 0;
+                while g0 + 2 <= groups {
+                    store(&avx512::tile::<2>(w.ty, &tile, acts, g0), r0, &rows, g0, out);
+                    g0 += 2;
+                }
+                if g0 < groups {
+                    store(&avx512::tile::<1>(w.ty, &tile, acts, g0), r0, &rows, g0, out);
+                }
+            }
+            Flavor::Avx2 => {
+                for g0 in 0..groups {
+                    store(&avx2::tile::<1>(w.ty, &tile, acts, g0), r0, &rows, g0, out);
+                }
+            }
+        }
+        r0 += R;
+    }
+}
