@@ -6,6 +6,7 @@
 //! `ROCMFORGE_CPU_SIMD`, so the AVX2 GEMM is tested on AVX-512 machines too.
 
 use std::process::Command;
+use std::time::Instant;
 
 use backend::cpu::qdot::{act_row_bytes, act_type_for, dot_kernel, gemm_kernel, quantize_row, GEMM_TYPES};
 use backend::WeightView;
@@ -45,6 +46,16 @@ fn token(rng: &mut StdRng, cols: usize, shape: usize) -> Vec<f32> {
     x
 }
 
+/// The other GEMM type with the same activation encoding.
+fn sibling(ty: GgmlType) -> GgmlType {
+    match ty {
+        GgmlType::Q5_0 => GgmlType::Q8_0,
+        GgmlType::Q8_0 => GgmlType::Q5_0,
+        GgmlType::Q4_K => GgmlType::Q6_K,
+        _ => GgmlType::Q4_K,
+    }
+}
+
 /// GEMM over `rows` of a random `n_rows x cols` matrix against `t` tokens, compared with the
 /// per-dot kernel bit for bit.
 fn check(ty: GgmlType, n_rows: usize, blocks: usize, t: usize, rows: std::ops::Range<usize>, rng: &mut StdRng) {
@@ -62,12 +73,14 @@ fn check(ty: GgmlType, n_rows: usize, blocks: usize, t: usize, rows: std::ops::R
     for (e, xr) in enc.chunks_exact_mut(ab).zip(x.chunks_exact(cols)) {
         quantize_row(act, xr, e);
     }
-    // Both ways of packing: from f32 rows per group, and from encoded rows.
-    let mut packed = gemm.alloc(t, cols);
+    // Both ways of packing: from f32 rows per group, and from encoded rows; the first through
+    // the GEMM of the other type with this activation encoding (packs are shared).
+    let packer = gemm_kernel(sibling(ty)).unwrap();
+    let mut packed = packer.alloc(t, cols);
     let g = gemm.group();
     for (gi, dst) in packed.groups_mut().into_iter().enumerate() {
         let (a, b) = (gi * g, ((gi + 1) * g).min(t));
-        gemm.pack_group(&x[a * cols..b * cols], cols, dst);
+        packer.pack_group(&x[a * cols..b * cols], cols, dst);
     }
     let packed2 = gemm.pack_encoded(&enc, t, cols);
 
@@ -151,5 +164,65 @@ fn every_simd_level_matches_per_dot() {
             out.status,
             String::from_utf8_lossy(&out.stderr)
         );
+    }
+}
+
+/// Single-thread speed of the GEMM against the per-dot kernels on a Qwen-shaped matrix, by
+/// token count (packing included; the weights stay in cache). Prints G multiply-adds/s.
+/// `cargo test --release -p backend --test qdot_gemm -- --ignored --nocapture gemm_speed`.
+#[test]
+#[ignore = "timing; run by hand in release"]
+fn gemm_speed() {
+    let mut rng = StdRng::seed_from_u64(6);
+    println!("{SIMD_VAR}={}", std::env::var(SIMD_VAR).unwrap_or_default());
+    let counts = [1usize, 2, 4, 8, 16, 32, 128];
+    println!("{:<6} {:>5} {}", "type", "cols", counts.map(|t| format!("{:>12}", format!("t={t} dot/gemm"))).join(""));
+    for ty in GEMM_TYPES {
+        let Some(gemm) = gemm_kernel(ty) else { return };
+        let kernel = dot_kernel(ty).unwrap();
+        let act = act_type_for(ty).unwrap();
+        let cols = if ty.block_size() == 256 { 4864 } else { 896 };
+        let rows = 256;
+        let blocks = cols / ty.block_size();
+        let data = random_blocks(ty, rows * blocks, 1.0, &mut rng).unwrap();
+        let w = WeightView::from_parts("w", ty, rows, cols, &data).unwrap();
+        let mut line = format!("{:<6} {cols:>5}", ty.to_string());
+        for t in counts {
+            let x: Vec<f32> = (0..t).flat_map(|i| token(&mut rng, cols, 6 + 8 * i)).collect();
+            let ab = act_row_bytes(act, cols);
+            let best = |f: &mut dyn FnMut()| {
+                (0..5)
+                    .map(|_| {
+                        let t0 = Instant::now();
+                        f();
+                        t0.elapsed().as_secs_f64()
+                    })
+                    .fold(f64::INFINITY, f64::min)
+            };
+            let mut out = vec![0f32; t * rows];
+            let per_dot = best(&mut || {
+                let mut enc = vec![0u8; t * ab];
+                for (e, xr) in enc.chunks_exact_mut(ab).zip(x.chunks_exact(cols)) {
+                    quantize_row(act, xr, e);
+                }
+                for r in 0..rows {
+                    for c in 0..t {
+                        out[c * rows + r] = kernel(w.row(r), &enc[c * ab..(c + 1) * ab], blocks);
+                    }
+                }
+            });
+            let gemm_t = best(&mut || {
+                let mut p = gemm.alloc(t, cols);
+                let g = gemm.group();
+                for (gi, dst) in p.groups_mut().into_iter().enumerate() {
+                    gemm.pack_group(&x[gi * g * cols..((gi + 1) * g).min(t) * cols], cols, dst);
+                }
+                let mut slices: Vec<&mut [f32]> = out.chunks_exact_mut(rows).collect();
+                gemm.run(&w, 0..rows, &p, &mut slices);
+            });
+            let macs = (rows * cols * t) as f64 / 1e9;
+            line += &format!(" {:>5.1}/{:<6.1}", macs / per_dot, macs / gemm_t);
+        }
+        println!("{line}");
     }
 }

@@ -86,6 +86,14 @@ impl Compute for CpuCompute<'_> {
         Ok(())
     }
 
+    fn matmuls(&self, x: &Vec<f32>, t: usize, ws: &[&MatrixRef], outs: &mut [&mut Vec<f32>]) -> Result<()> {
+        let views: Vec<_> = ws.iter().map(|w| w.view(self.file)).collect();
+        let cols = views.first().map_or(0, |v| v.cols);
+        let mut slices: Vec<&mut [f32]> = outs.iter_mut().zip(&views).map(|(o, v)| &mut o[..t * v.rows]).collect();
+        self.cpu.matmuls(&x[..t * cols], t, &views, &mut slices);
+        Ok(())
+    }
+
     fn add_bias(&self, x: &mut Vec<f32>, b: &Vec<f32>, rows: usize) -> Result<()> {
         x[..rows * b.len()].chunks_exact_mut(b.len()).for_each(|row| cpu::add_in_place(row, b));
         Ok(())

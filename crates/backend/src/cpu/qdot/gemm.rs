@@ -64,17 +64,20 @@ pub fn gemm_kernel(weight: GgmlType) -> Option<Gemm> {
     }
 }
 
-/// Activations of `t` tokens encoded and packed for one [`Gemm`]. Per group of `G` tokens
-/// (the last one padded with zero tokens):
+/// Activations of `t` tokens encoded and packed for the GEMMs of one activation type (Q8_0 or
+/// Q8_K) and SIMD flavour: every weight type with that activation type runs on the same pack.
+/// Per group of `G` tokens (the last one padded with zero tokens):
 ///
 /// * `qs`: `[steps][G][4]` i8, `steps = cols / 4`: the quants of elements `4 s .. 4 s + 4`;
-/// * `dy`: the f32 activation scale, `[blocks][G]` (32-element blocks for Q8_0 activations,
-///   256-element ones for Q8_K);
-/// * `fix`: i32 per type. Q5_0 / Q8_0: `[blocks][G]`, `-off * sum(block quants)` where the
-///   weight's unsigned encoding is `q + off`; Q6_K: `[blocks][16][G]`, `-32 * bsum_j`
-///   (encoding `q + 32`); Q4_K: `[blocks][4][G]`, i16 pairs `(P_2m, P_2m+1)` with
-///   `P_j = bsum_2j + bsum_2j+1` (the 32-element sums the mins multiply).
+/// * `dy`: the f32 activation scale, `[blocks][G]` (32-element blocks for Q8_0, 256-element
+///   ones for Q8_K);
+/// * `fix`: the integer corrections for the weights' unsigned encodings, i32. Q8_0:
+///   `[blocks][2][G]`, `-16 * ysum` (Q5_0 as `q + 16`) and `-128 * ysum` (Q8_0 as `q + 128`),
+///   `ysum` the block's quant sum. Q8_K: `[blocks][20][G]`: `-32 * bsum_j` for the 16
+///   sub-blocks (Q6_K as `q + 32`), then four i16 pairs `(P_2m, P_2m+1)` with
+///   `P_j = bsum_2j + bsum_2j+1`, the 32-element sums the Q4_K mins multiply.
 pub struct PackedActs {
+    pub(crate) act: ActType,
     pub(crate) g: usize,
     pub(crate) t: usize,
     pub(crate) cols: usize,
@@ -130,32 +133,33 @@ impl Gemm {
         }
     }
 
-    fn act(&self) -> ActType {
+    /// The activation encoding this GEMM's packs hold; GEMMs that share it (and the SIMD
+    /// flavour, see [`Gemm::group`]) can share a pack.
+    pub fn act_type(&self) -> ActType {
         act_type_for(self.ty).expect("GEMM types have an activation type")
     }
 
-    /// The offset of the weight's unsigned encoding for the 32-element formats.
-    fn legacy_off(&self) -> i32 {
-        match (self.ty, self.flavor) {
-            (GgmlType::Q5_0, _) => 16,
-            // AVX-512: w + 128 (u8) against signed activations; AVX2 multiplies |w| by the
-            // activation carrying w's sign instead (maddubs would saturate on w + 128).
-            (GgmlType::Q8_0, Flavor::Avx512) => 128,
-            _ => 0,
-        }
+    fn act(&self) -> ActType {
+        self.act_type()
     }
 
     /// Room for `t` tokens of `cols` values, zeroed (so padding tokens are zero).
     ///
     /// Panics if `cols` is not a whole number of the weight's blocks.
     pub fn alloc(&self, t: usize, cols: usize) -> PackedActs {
-        let bs = self.ty.block_size();
-        assert!(cols.is_multiple_of(bs), "GEMM: {cols} columns is not a whole number of {} blocks", self.ty);
+        let act = self.act();
+        let bs = act.block_size();
+        assert!(
+            cols.is_multiple_of(bs) && cols.is_multiple_of(self.ty.block_size()),
+            "GEMM: {cols} columns is not a whole number of {} blocks",
+            self.ty
+        );
         let g = self.group();
         let groups = t.div_ceil(g).max(1);
         let blocks = cols / bs;
-        let fix_per_block = fix_per_block(self.ty);
+        let fix_per_block = fix_per_block(act);
         PackedActs {
+            act,
             g,
             t,
             cols,
@@ -200,7 +204,6 @@ impl Gemm {
         let mut put4 = |s: usize, src: &[u8]| dst.qs[(s * g + c) * 4..][..4].copy_from_slice(src);
         match self.act() {
             ActType::Q8_0 => {
-                let off = self.legacy_off();
                 for (b, blk) in enc.chunks_exact(34).enumerate() {
                     let qs = &blk[2..34];
                     for (k, four) in qs.chunks_exact(4).enumerate() {
@@ -208,7 +211,8 @@ impl Gemm {
                     }
                     dst.dy[b * g + c] = f16_at(blk, 0);
                     let sum: i32 = qs.iter().map(|&q| i32::from(q as i8)).sum();
-                    dst.fix[b * g + c] = -off * sum;
+                    dst.fix[(2 * b) * g + c] = -16 * sum;
+                    dst.fix[(2 * b + 1) * g + c] = -128 * sum;
                 }
             }
             ActType::Q8_K => {
@@ -218,16 +222,13 @@ impl Gemm {
                     }
                     dst.dy[b * g + c] = f32_at(blk, 0);
                     let bsum = |j: usize| i32::from(i16::from_le_bytes([blk[260 + 2 * j], blk[261 + 2 * j]]));
-                    if self.ty == GgmlType::Q6_K {
-                        for j in 0..16 {
-                            dst.fix[(b * 16 + j) * g + c] = -32 * bsum(j);
-                        }
-                    } else {
-                        // |P_j| <= 32 * 128 fits an i16.
-                        let p = |j: usize| (bsum(2 * j) + bsum(2 * j + 1)) as i16 as u16 as u32;
-                        for m in 0..4 {
-                            dst.fix[(b * 4 + m) * g + c] = (p(2 * m) | (p(2 * m + 1) << 16)) as i32;
-                        }
+                    for j in 0..16 {
+                        dst.fix[(b * 20 + j) * g + c] = -32 * bsum(j);
+                    }
+                    // |P_j| <= 32 * 128 fits an i16.
+                    let p = |j: usize| (bsum(2 * j) + bsum(2 * j + 1)) as i16 as u16 as u32;
+                    for m in 0..4 {
+                        dst.fix[(b * 20 + 16 + m) * g + c] = (p(2 * m) | (p(2 * m + 1) << 16)) as i32;
                     }
                 }
             }
@@ -244,7 +245,10 @@ impl Gemm {
         assert_eq!(w.ty, self.ty, "GEMM for {} given a {} weight", self.ty, w.ty);
         assert_eq!(w.cols, acts.cols, "GEMM: weight has {} columns, activations {}", w.cols, acts.cols);
         assert!(rows.start <= rows.end && rows.end <= w.rows, "GEMM: rows {rows:?} of {}", w.rows);
-        assert!(acts.g == self.group(), "GEMM: activations packed for another SIMD level");
+        assert!(
+            acts.g == self.group() && acts.act == self.act(),
+            "GEMM: activations packed for another SIMD level or encoding"
+        );
         assert!(out.len() == acts.t, "GEMM: {} output rows for {} tokens", out.len(), acts.t);
         assert!(out.iter().all(|o| o.len() >= rows.len()), "GEMM: output rows shorter than {}", rows.len());
         if rows.is_empty() || acts.t == 0 {
@@ -268,11 +272,10 @@ pub(crate) fn lane_blocks(nb: usize, k: usize) -> impl Iterator<Item = usize> {
 }
 
 /// i32 corrections per block and token in [`PackedActs::fix`].
-pub(crate) fn fix_per_block(ty: GgmlType) -> usize {
-    match ty {
-        GgmlType::Q6_K => 16,
-        GgmlType::Q4_K => 4,
-        _ => 1,
+pub(crate) fn fix_per_block(act: ActType) -> usize {
+    match act {
+        ActType::Q8_K => 20,
+        _ => 2,
     }
 }
 

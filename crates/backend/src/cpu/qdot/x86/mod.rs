@@ -25,6 +25,7 @@ mod gemm;
 mod iq4;
 mod kquants;
 mod legacy;
+mod quantize;
 
 use core::arch::x86_64::*;
 use std::sync::OnceLock;
@@ -93,8 +94,25 @@ pub(super) fn quantize_row_with(ty: super::ActType, x: &[f32], out: &mut [u8], r
     if level() == Level::Scalar {
         return false;
     }
-    // SAFETY: the level is AVX2 or above, so AVX2, FMA and F16C were detected.
-    unsafe { quantize_avx2(ty, x, out, rounding) };
+    use super::{ActType, Q8Rounding};
+    let (bs, bb) = (ty.block_size(), ty.block_bytes());
+    let blocks = x.chunks_exact(bs).zip(out.chunks_exact_mut(bb));
+    match (ty, rounding) {
+        (ActType::Q8_0, Q8Rounding::X86Avx) => blocks.for_each(|(x, y)| {
+            // SAFETY: AVX2, FMA and F16C were detected (level >= Avx2); whole blocks.
+            if !unsafe { quantize::q8_0(x, y) } {
+                super::quantize::q8_0_x86(x, y);
+            }
+        }),
+        (ActType::Q8_K, _) => blocks.for_each(|(x, y)| {
+            // SAFETY: as above.
+            if !unsafe { quantize::q8_k(x, y) } {
+                super::quantize::q8_k(x, y);
+            }
+        }),
+        // SAFETY: the level is AVX2 or above, so AVX2, FMA and F16C were detected.
+        _ => unsafe { quantize_avx2(ty, x, out, rounding) },
+    }
     true
 }
 

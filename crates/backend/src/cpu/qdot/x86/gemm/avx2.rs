@@ -15,31 +15,38 @@ use crate::cpu::qdot::x86::rd_u32;
 /// Tokens per group.
 const G: usize = 8;
 
-/// One tile: rows of `tile` against token groups `g0 .. g0 + T` of `a`.
-pub(super) fn tile<const T: usize>(ty: GgmlType, tile: &Tile, a: &PackedActs, g0: usize) -> Results<G, T> {
+/// One tile: rows of `tile` against token groups `g0 .. g0 + T` of `a`, into `res`.
+pub(super) fn tile<const T: usize>(ty: GgmlType, tile: &Tile, a: &PackedActs, g0: usize, res: &mut Results<G, T>) {
     let nb = blocks_per_row(ty, a.cols);
-    super::check_groups(a, G, g0 + T, nb, fix_per_block(ty));
-    let mut res = [[[0f32; G]; T]; R];
+    super::check_groups(a, G, g0 + T, nb, fix_per_block(a.act));
     // SAFETY: `gemm_flavor` handed out a GEMM only after detecting AVX2, FMA and F16C; the
     // tile was filled for `nb` blocks of `ty` (its vectors are sized so), and groups
     // g0 .. g0 + T lie inside the packed activations (checked above).
     unsafe {
-        let v = match ty {
-            // Q5_0: u <= 31, so four steps of pair sums (<= 2 * 31 * 128 each) fit an i16.
-            GgmlType::Q5_0 => legacy::<T, 4, false>(tile, a, g0, nb),
-            // Q8_0: |w| <= 128 times |y| <= 127: one step (a pair sum <= 32512).
-            GgmlType::Q8_0 => legacy::<T, 1, true>(tile, a, g0, nb),
-            GgmlType::Q4_K => q4_k::<T>(tile, a, g0, nb),
-            GgmlType::Q6_K => q6_k::<T>(tile, a, g0, nb),
+        match ty {
+            // Q5_0: u <= 31, so four steps of pair sums (<= 2 * 31 * 128 each) fit an i16;
+            // its correction is the first (q + 16).
+            GgmlType::Q5_0 => legacy::<T, 4, false>(tile, a, g0, nb, res),
+            // Q8_0: |w| <= 128 times |y| <= 127: one step (a pair sum <= 32512); no correction.
+            GgmlType::Q8_0 => legacy::<T, 1, true>(tile, a, g0, nb, res),
+            GgmlType::Q4_K => q4_k::<T>(tile, a, g0, nb, res),
+            GgmlType::Q6_K => q6_k::<T>(tile, a, g0, nb, res),
             _ => unreachable!("no GEMM for {ty}"),
-        };
-        for (rr, vr) in res.iter_mut().zip(&v) {
-            for (o, x) in rr.iter_mut().zip(vr) {
-                _mm256_storeu_ps(o.as_mut_ptr(), *x);
-            }
         }
     }
-    res
+}
+
+/// `res[r][t] = v[r][t]`.
+///
+/// Safety: AVX is available.
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+unsafe fn put<const T: usize>(res: &mut Results<G, T>, v: &[[__m256; T]; R]) {
+    for (rr, vr) in res.iter_mut().zip(v) {
+        for (o, x) in rr.iter_mut().zip(vr) {
+            _mm256_storeu_ps(o.as_mut_ptr(), *x);
+        }
+    }
 }
 
 /// 32 bytes at `p`.
@@ -107,17 +114,24 @@ unsafe fn legacy<const T: usize, const N16: usize, const SIGNED: bool>(
     a: &PackedActs,
     g0: usize,
     nb: usize,
-) -> [[__m256; T]; R] {
-    let (gq, gd) = (a.cols * G, nb * G);
+    res: &mut Results<G, T>,
+) {
+    let (gq, gd, gf) = (a.cols * G, nb * G, nb * 2 * G);
     let qs: [*const u8; T] = core::array::from_fn(|t| a.qs.as_ptr().add((g0 + t) * gq));
     let dy: [*const f32; T] = core::array::from_fn(|t| a.dy.as_ptr().add((g0 + t) * gd));
-    let fix: [*const i32; T] = core::array::from_fn(|t| a.fix.as_ptr().add((g0 + t) * gd));
+    let fix: [*const i32; T] = core::array::from_fn(|t| a.fix.as_ptr().add((g0 + t) * gf));
     let (u, sgn, d) = (tile.u.as_ptr(), tile.sgn.as_ptr(), tile.d.as_ptr());
     let mut lanes = [[[_mm256_setzero_ps(); T]; R]; 8];
     for (k, lane) in lanes.iter_mut().enumerate() {
         let mut facc = [[_mm256_setzero_ps(); T]; R];
         for b in lane_blocks(nb, k) {
-            let init: [__m256i; T] = core::array::from_fn(|t| _mm256_loadu_si256(fix[t].add(b * G).cast()));
+            let init: [__m256i; T] = core::array::from_fn(|t| {
+                if SIGNED {
+                    _mm256_setzero_si256()
+                } else {
+                    _mm256_loadu_si256(fix[t].add(2 * b * G).cast())
+                }
+            });
             let mut acc = [init; R];
             let sg = if SIGNED { sgn.add(b * R * 32) } else { sgn };
             dots::<T, N16, SIGNED>(&mut acc, u.add(b * R * 32), sg, core::array::from_fn(|t| qs[t].add(8 * b * 32)), 8);
@@ -132,12 +146,13 @@ unsafe fn legacy<const T: usize, const N16: usize, const SIGNED: bool>(
         *lane = facc;
     }
     let add = _mm256_add_ps;
-    core::array::from_fn(|r| {
+    let sums = core::array::from_fn(|r| {
         core::array::from_fn(|t| {
             let l = |m: usize| lanes[m][r][t];
             add(add(add(l(0), l(4)), add(l(2), l(6))), add(add(l(1), l(5)), add(l(3), l(7))))
         })
-    })
+    });
+    put(res, &sums);
 }
 
 // Q4_K: isum = sum_j sc_j * dot(nibbles_j, y_j) (eight steps of pair sums <= 2 * 15 * 128
@@ -145,8 +160,8 @@ unsafe fn legacy<const T: usize, const N16: usize, const SIGNED: bool>(
 // sumf -= (dmin * dy) * summins.
 /// Safety: as [`tile`]'s block.
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn q4_k<const T: usize>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize) -> [[__m256; T]; R] {
-    let (gq, gd, gf) = (a.cols * G, nb * G, nb * 4 * G);
+unsafe fn q4_k<const T: usize>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize, res: &mut Results<G, T>) {
+    let (gq, gd, gf) = (a.cols * G, nb * G, nb * 20 * G);
     let qs: [*const u8; T] = core::array::from_fn(|t| a.qs.as_ptr().add((g0 + t) * gq));
     let dy: [*const f32; T] = core::array::from_fn(|t| a.dy.as_ptr().add((g0 + t) * gd));
     let fix: [*const i32; T] = core::array::from_fn(|t| a.fix.as_ptr().add((g0 + t) * gf));
@@ -167,7 +182,8 @@ unsafe fn q4_k<const T: usize>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize
         }
         let mut mins = [[_mm256_setzero_si256(); T]; R];
         for m in 0..4 {
-            let p: [__m256i; T] = core::array::from_fn(|t| _mm256_loadu_si256(fix[t].add((4 * b + m) * G).cast()));
+            let p: [__m256i; T] =
+                core::array::from_fn(|t| _mm256_loadu_si256(fix[t].add((20 * b + 16 + m) * G).cast()));
             for (r, mr) in mins.iter_mut().enumerate() {
                 let mn = _mm256_set1_epi32(tile.mn[(4 * b + m) * R + r]);
                 for (x, &pt) in mr.iter_mut().zip(&p) {
@@ -185,15 +201,15 @@ unsafe fn q4_k<const T: usize>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize
             }
         }
     }
-    sumf
+    put(res, &sumf);
 }
 
 // Q6_K: isum = sum_j sc_j * (dot(q + 32, y_j) - 32 * bsum_j) over 16-element sub-blocks (two
 // steps of pair sums <= 2 * 63 * 128 fit an i16); sumf += (d * dy) * isum.
 /// Safety: as [`tile`]'s block.
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn q6_k<const T: usize>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize) -> [[__m256; T]; R] {
-    let (gq, gd, gf) = (a.cols * G, nb * G, nb * 16 * G);
+unsafe fn q6_k<const T: usize>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize, res: &mut Results<G, T>) {
+    let (gq, gd, gf) = (a.cols * G, nb * G, nb * 20 * G);
     let qs: [*const u8; T] = core::array::from_fn(|t| a.qs.as_ptr().add((g0 + t) * gq));
     let dy: [*const f32; T] = core::array::from_fn(|t| a.dy.as_ptr().add((g0 + t) * gd));
     let fix: [*const i32; T] = core::array::from_fn(|t| a.fix.as_ptr().add((g0 + t) * gf));
@@ -202,7 +218,7 @@ unsafe fn q6_k<const T: usize>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize
     for b in 0..nb {
         let mut isum = [[_mm256_setzero_si256(); T]; R];
         for j in 0..16 {
-            let init: [__m256i; T] = core::array::from_fn(|t| _mm256_loadu_si256(fix[t].add((16 * b + j) * G).cast()));
+            let init: [__m256i; T] = core::array::from_fn(|t| _mm256_loadu_si256(fix[t].add((20 * b + j) * G).cast()));
             let mut acc = [init; R];
             let w = u.add((8 * b + j / 2) * R * 32 + 16 * (j % 2));
             dots::<T, 2, false>(&mut acc, w, u, core::array::from_fn(|t| qs[t].add((64 * b + 4 * j) * 32)), 4);
@@ -222,5 +238,5 @@ unsafe fn q6_k<const T: usize>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize
             }
         }
     }
-    sumf
+    put(res, &sumf);
 }

@@ -18,29 +18,36 @@ const G: usize = 16;
 /// per-dot kernels holds (`ORDER` of `x86/avx512.rs`).
 const ORDER: [usize; 8] = [0, 2, 4, 6, 1, 3, 5, 7];
 
-/// One tile: rows of `tile` against token groups `g0 .. g0 + T` of `a`.
-pub(super) fn tile<const T: usize>(ty: GgmlType, tile: &Tile, a: &PackedActs, g0: usize) -> Results<G, T> {
+/// One tile: rows of `tile` against token groups `g0 .. g0 + T` of `a`, into `res`.
+pub(super) fn tile<const T: usize>(ty: GgmlType, tile: &Tile, a: &PackedActs, g0: usize, res: &mut Results<G, T>) {
     let nb = blocks_per_row(ty, a.cols);
-    super::check_groups(a, G, g0 + T, nb, fix_per_block(ty));
-    let mut res = [[[0f32; G]; T]; R];
+    super::check_groups(a, G, g0 + T, nb, fix_per_block(a.act));
     // SAFETY: `gemm_flavor` handed out the AVX-512 flavour only after detecting these
     // features; the tile was filled for `nb` blocks of `ty` (its vectors are sized so), and
-    // groups g0 .. g0 + T lie inside the packed activations (asserted above), whose `dy` and
-    // `fix` are sized per group as `Gemm::alloc` does.
+    // groups g0 .. g0 + T lie inside the packed activations (checked above).
     unsafe {
-        let v = match ty {
-            GgmlType::Q5_0 | GgmlType::Q8_0 => legacy::<T>(tile, a, g0, nb),
-            GgmlType::Q4_K => q4_k::<T>(tile, a, g0, nb),
-            GgmlType::Q6_K => q6_k::<T>(tile, a, g0, nb),
+        match ty {
+            // Q5_0 as q + 16, Q8_0 as q + 128: the first and second correction.
+            GgmlType::Q5_0 => legacy::<T, 0>(tile, a, g0, nb, res),
+            GgmlType::Q8_0 => legacy::<T, 1>(tile, a, g0, nb, res),
+            GgmlType::Q4_K => q4_k::<T>(tile, a, g0, nb, res),
+            GgmlType::Q6_K => q6_k::<T>(tile, a, g0, nb, res),
             _ => unreachable!("no GEMM for {ty}"),
-        };
-        for (rr, vr) in res.iter_mut().zip(&v) {
-            for (o, x) in rr.iter_mut().zip(vr) {
-                _mm512_storeu_ps(o.as_mut_ptr(), *x);
-            }
         }
     }
-    res
+}
+
+/// `res[r][t] = v[r][t]`.
+///
+/// Safety: AVX-512F is available.
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
+#[inline]
+unsafe fn put<const T: usize>(res: &mut Results<G, T>, v: &[[__m512; T]; R]) {
+    for (rr, vr) in res.iter_mut().zip(v) {
+        for (o, x) in rr.iter_mut().zip(vr) {
+            _mm512_storeu_ps(o.as_mut_ptr(), *x);
+        }
+    }
 }
 
 /// 64 bytes at `p`.
@@ -84,17 +91,23 @@ unsafe fn dots<const T: usize>(acc: &mut [[__m512i; T]; R], u: *const u8, x: [*c
 // the block's offset; lanes summed as `hsum_ps` does.
 /// Safety: as [`tile`]'s block.
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
-unsafe fn legacy<const T: usize>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize) -> [[__m512; T]; R] {
-    let (gq, gd) = (a.cols * G, nb * G); // per-group strides of qs (bytes) and dy / fix
+unsafe fn legacy<const T: usize, const FIX: usize>(
+    tile: &Tile,
+    a: &PackedActs,
+    g0: usize,
+    nb: usize,
+    res: &mut Results<G, T>,
+) {
+    let (gq, gd, gf) = (a.cols * G, nb * G, nb * 2 * G); // per-group strides of qs (bytes) and dy / fix
     let qs: [*const u8; T] = core::array::from_fn(|t| a.qs.as_ptr().add((g0 + t) * gq));
     let dy: [*const f32; T] = core::array::from_fn(|t| a.dy.as_ptr().add((g0 + t) * gd));
-    let fix: [*const i32; T] = core::array::from_fn(|t| a.fix.as_ptr().add((g0 + t) * gd));
+    let fix: [*const i32; T] = core::array::from_fn(|t| a.fix.as_ptr().add((g0 + t) * gf));
     let (u, d) = (tile.u.as_ptr(), tile.d.as_ptr());
     let mut lanes = [[[_mm512_setzero_ps(); T]; R]; 8];
     for (lane, &k) in lanes.iter_mut().zip(&ORDER) {
         let mut facc = [[_mm512_setzero_ps(); T]; R];
         for b in lane_blocks(nb, k) {
-            let init: [__m512i; T] = core::array::from_fn(|t| _mm512_loadu_si512(fix[t].add(b * G).cast()));
+            let init: [__m512i; T] = core::array::from_fn(|t| _mm512_loadu_si512(fix[t].add((2 * b + FIX) * G).cast()));
             let mut acc = [init; R];
             dots::<T>(&mut acc, u.add(b * R * 32), core::array::from_fn(|t| qs[t].add(8 * b * 64)), 8);
             let y: [__m512; T] = core::array::from_fn(|t| _mm512_loadu_ps(dy[t].add(b * G)));
@@ -108,20 +121,21 @@ unsafe fn legacy<const T: usize>(tile: &Tile, a: &PackedActs, g0: usize, nb: usi
         *lane = facc;
     }
     let add = _mm512_add_ps;
-    core::array::from_fn(|r| {
+    let sums = core::array::from_fn(|r| {
         core::array::from_fn(|t| {
             let l = |m: usize| lanes[m][r][t];
             add(add(add(l(0), l(4)), add(l(2), l(6))), add(add(l(1), l(5)), add(l(3), l(7))))
         })
-    })
+    });
+    put(res, &sums);
 }
 
 // Q4_K: isum = sum_j sc_j * dot(nibbles_j, y_j), summins = sum_j min_j * P_j (i16 pairs,
 // vpdpwssd); sumf += (d * dy) * isum; sumf -= (dmin * dy) * summins.
 /// Safety: as [`tile`]'s block.
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
-unsafe fn q4_k<const T: usize>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize) -> [[__m512; T]; R] {
-    let (gq, gd, gf) = (a.cols * G, nb * G, nb * 4 * G);
+unsafe fn q4_k<const T: usize>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize, res: &mut Results<G, T>) {
+    let (gq, gd, gf) = (a.cols * G, nb * G, nb * 20 * G);
     let qs: [*const u8; T] = core::array::from_fn(|t| a.qs.as_ptr().add((g0 + t) * gq));
     let dy: [*const f32; T] = core::array::from_fn(|t| a.dy.as_ptr().add((g0 + t) * gd));
     let fix: [*const i32; T] = core::array::from_fn(|t| a.fix.as_ptr().add((g0 + t) * gf));
@@ -142,7 +156,8 @@ unsafe fn q4_k<const T: usize>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize
         }
         let mut mins = [[_mm512_setzero_si512(); T]; R];
         for m in 0..4 {
-            let p: [__m512i; T] = core::array::from_fn(|t| _mm512_loadu_si512(fix[t].add((4 * b + m) * G).cast()));
+            let p: [__m512i; T] =
+                core::array::from_fn(|t| _mm512_loadu_si512(fix[t].add((20 * b + 16 + m) * G).cast()));
             for (r, mr) in mins.iter_mut().enumerate() {
                 let mn = _mm512_set1_epi32(tile.mn[(4 * b + m) * R + r]);
                 for (x, &pt) in mr.iter_mut().zip(&p) {
@@ -160,15 +175,15 @@ unsafe fn q4_k<const T: usize>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize
             }
         }
     }
-    sumf
+    put(res, &sumf);
 }
 
 // Q6_K: isum = sum_j sc_j * (dot(q + 32, y_j) - 32 * bsum_j) over 16-element sub-blocks;
 // sumf += (d * dy) * isum.
 /// Safety: as [`tile`]'s block.
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
-unsafe fn q6_k<const T: usize>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize) -> [[__m512; T]; R] {
-    let (gq, gd, gf) = (a.cols * G, nb * G, nb * 16 * G);
+unsafe fn q6_k<const T: usize>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize, res: &mut Results<G, T>) {
+    let (gq, gd, gf) = (a.cols * G, nb * G, nb * 20 * G);
     let qs: [*const u8; T] = core::array::from_fn(|t| a.qs.as_ptr().add((g0 + t) * gq));
     let dy: [*const f32; T] = core::array::from_fn(|t| a.dy.as_ptr().add((g0 + t) * gd));
     let fix: [*const i32; T] = core::array::from_fn(|t| a.fix.as_ptr().add((g0 + t) * gf));
@@ -177,7 +192,7 @@ unsafe fn q6_k<const T: usize>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize
     for b in 0..nb {
         let mut isum = [[_mm512_setzero_si512(); T]; R];
         for j in 0..16 {
-            let init: [__m512i; T] = core::array::from_fn(|t| _mm512_loadu_si512(fix[t].add((16 * b + j) * G).cast()));
+            let init: [__m512i; T] = core::array::from_fn(|t| _mm512_loadu_si512(fix[t].add((20 * b + j) * G).cast()));
             let mut acc = [init; R];
             // Sub-block j: bytes 16 (j % 2) .. of chunk 8 b + j / 2; its elements 16 j ...
             let w = u.add((8 * b + j / 2) * R * 32 + 16 * (j % 2));
@@ -198,5 +213,5 @@ unsafe fn q6_k<const T: usize>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize
             }
         }
     }
-    sumf
+    put(res, &sumf);
 }

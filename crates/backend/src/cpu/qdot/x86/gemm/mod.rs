@@ -12,7 +12,7 @@ use gguf::GgmlType;
 
 use super::kquants::k4_scales_mins;
 use super::legacy::bits_to_bytes;
-use super::{load256, nibbles, rd_f16, rd_u32};
+use super::{load256, nibbles, rd_u16, rd_u32};
 use crate::cpu::qdot::gemm::{blocks_per_row, Flavor, Gemm, PackedActs};
 use crate::WeightView;
 
@@ -65,10 +65,10 @@ impl Tile {
             }
             let row = w.row(r0 + r);
             assert!(row.len() >= nb * w.ty.type_size(), "GEMM: short weight row");
+            assert!(self.u.len() == (w.cols / 32) * R * 32, "GEMM: tile made for another shape");
             // SAFETY: the features were detected before this GEMM was handed out
-            // (`gemm_flavor`), `row` holds `nb` blocks (checked above) and the tile was sized
-            // for `nb` blocks of this type by `Tile::new` (asserted by the callees' indexing
-            // through `chunk_mut` / slices).
+            // (`gemm_flavor`), `row` holds `nb` blocks (checked above), the tile was made by
+            // `Tile::new` for this type and width (checked above), and r < R.
             unsafe { self.fill_row(w.ty, row, nb, r, flavor) }
         }
     }
@@ -84,26 +84,25 @@ impl Tile {
         }
     }
 
-    /// The 32 bytes of chunk `c`, row `r`, in `v`.
-    fn chunk_mut(v: &mut [u8], c: usize, r: usize) -> &mut [u8; 32] {
-        (&mut v[(c * R + r) * 32..][..32]).try_into().expect("32 bytes")
-    }
-
-    /// Safety: AVX2 is available; `row` holds `nb` blocks of `ty`.
+    /// Safety: AVX2 and F16C are available; `row` holds `nb` blocks of `ty`; the tile was
+    /// made by `Tile::new` for rows of `nb` blocks of `ty`; `r < R`.
     #[target_feature(enable = "avx2,fma,f16c")]
     unsafe fn fill_row(&mut self, ty: GgmlType, row: &[u8], nb: usize, r: usize, flavor: Flavor) {
-        let put = |v: &mut [u8], c: usize, x: __m256i| {
-            // SAFETY: `chunk_mut` is 32 writable bytes.
-            unsafe { _mm256_storeu_si256(Self::chunk_mut(v, c, r).as_mut_ptr().cast(), x) }
-        };
         let p = row.as_ptr();
+        let (u, sgn) = (self.u.as_mut_ptr(), self.sgn.as_mut_ptr());
+        // Chunk c of this row: 32 bytes at (c * R + r) * 32.
+        let put = |v: *mut u8, c: usize, x: __m256i| {
+            // SAFETY: `Tile::new` sized the buffer for every chunk of every tile row.
+            unsafe { _mm256_storeu_si256(v.add((c * R + r) * 32).cast(), x) }
+        };
+        let (d, dmin, sc, mn) = (&mut self.d, &mut self.dmin, &mut self.sc, &mut self.mn);
         match ty {
             GgmlType::Q5_0 => {
                 for b in 0..nb {
                     let x = p.add(22 * b);
                     let high = _mm256_and_si256(bits_to_bytes(x.add(2)), _mm256_set1_epi8(0x10));
-                    put(&mut self.u, b, _mm256_or_si256(nibbles(x.add(6)), high));
-                    self.d[b * R + r] = rd_f16(x);
+                    put(u, b, _mm256_or_si256(nibbles(x.add(6)), high));
+                    d[b * R + r] = f16c(x);
                 }
             }
             GgmlType::Q8_0 => {
@@ -111,56 +110,51 @@ impl Tile {
                     let x = p.add(34 * b);
                     let q = load256(x.add(2));
                     if flavor == Flavor::Avx512 {
-                        put(&mut self.u, b, _mm256_xor_si256(q, _mm256_set1_epi8(-128)));
+                        put(u, b, _mm256_xor_si256(q, _mm256_set1_epi8(-128)));
                     } else {
-                        put(&mut self.u, b, _mm256_abs_epi8(q));
-                        put(&mut self.sgn, b, q);
+                        put(u, b, _mm256_abs_epi8(q));
+                        put(sgn, b, q);
                     }
-                    self.d[b * R + r] = rd_f16(x);
+                    d[b * R + r] = f16c(x);
                 }
             }
             GgmlType::Q4_K => {
                 for b in 0..nb {
                     let x = p.add(144 * b);
-                    self.d[b * R + r] = rd_f16(x);
-                    self.dmin[b * R + r] = rd_f16(x.add(2));
-                    let (sc, mn) = k4_scales_mins(rd_u32(x.add(4)), rd_u32(x.add(8)), rd_u32(x.add(12)));
-                    let (sc, mn) = (sc.to_le_bytes(), mn.to_le_bytes());
+                    d[b * R + r] = f16c(x);
+                    dmin[b * R + r] = f16c(x.add(2));
+                    let (s, m) = k4_scales_mins(rd_u32(x.add(4)), rd_u32(x.add(8)), rd_u32(x.add(12)));
+                    let (s, m) = (s.to_le_bytes(), m.to_le_bytes());
                     for j in 0..8 {
-                        self.sc[(b * 8 + j) * R + r] = i32::from(sc[j]);
+                        sc[(b * 8 + j) * R + r] = i32::from(s[j]);
                     }
-                    for m in 0..4 {
-                        self.mn[(b * 4 + m) * R + r] = i32::from(mn[2 * m]) | (i32::from(mn[2 * m + 1]) << 16);
+                    for k in 0..4 {
+                        mn[(b * 4 + k) * R + r] = i32::from(m[2 * k]) | (i32::from(m[2 * k + 1]) << 16);
                     }
-                    // Sub-block 2p: low nibbles of qs[32 p ..], 2p + 1: the high ones.
+                    // Sub-block 2q: low nibbles of qs[32 q ..], 2q + 1: the high ones.
+                    let low4 = _mm256_set1_epi8(0x0F);
                     for q in 0..4 {
                         let v = load256(x.add(16 + 32 * q));
-                        let m = _mm256_set1_epi8(0x0F);
-                        put(&mut self.u, 8 * b + 2 * q, _mm256_and_si256(v, m));
-                        put(&mut self.u, 8 * b + 2 * q + 1, _mm256_and_si256(_mm256_srli_epi16::<4>(v), m));
+                        put(u, 8 * b + 2 * q, _mm256_and_si256(v, low4));
+                        put(u, 8 * b + 2 * q + 1, _mm256_and_si256(_mm256_srli_epi16::<4>(v), low4));
                     }
                 }
             }
             GgmlType::Q6_K => {
                 for b in 0..nb {
                     let x = p.add(210 * b);
-                    self.d[b * R + r] = rd_f16(x.add(208));
-                    let sc = _mm256_cvtepi8_epi32(_mm_loadl_epi64(x.add(192).cast()));
-                    let sc2 = _mm256_cvtepi8_epi32(_mm_loadl_epi64(x.add(200).cast()));
-                    let mut s = [0i32; 16];
-                    _mm256_storeu_si256(s.as_mut_ptr().cast(), sc);
-                    _mm256_storeu_si256(s.as_mut_ptr().add(8).cast(), sc2);
-                    for (j, &v) in s.iter().enumerate() {
-                        self.sc[(b * 16 + j) * R + r] = v;
+                    d[b * R + r] = f16c(x.add(208));
+                    for j in 0..16 {
+                        sc[(b * 16 + j) * R + r] = i32::from(*x.add(192 + j) as i8);
                     }
                     // Elements 128 h + 32 k + l (chunk 4 h + k): as the AVX2 per-dot kernel.
+                    let m = |v: u8| _mm256_set1_epi8(v as i8);
+                    let low4 = m(0x0F);
                     for h in 0..2 {
                         let qa = load256(x.add(64 * h));
                         let qb = load256(x.add(64 * h + 32));
                         let hb = load256(x.add(128 + 32 * h));
-                        let m = |v: u8| _mm256_set1_epi8(v as i8);
-                        let low4 = m(0x0F);
-                        let u = [
+                        let v = [
                             _mm256_or_si256(
                                 _mm256_and_si256(qa, low4),
                                 _mm256_slli_epi16::<4>(_mm256_and_si256(hb, m(0x03))),
@@ -178,8 +172,8 @@ impl Tile {
                                 _mm256_srli_epi16::<2>(_mm256_and_si256(hb, m(0xC0))),
                             ),
                         ];
-                        for (k, &v) in u.iter().enumerate() {
-                            put(&mut self.u, 8 * b + 4 * h + k, v);
+                        for (k, &v) in v.iter().enumerate() {
+                            put(u, 8 * b + 4 * h + k, v);
                         }
                     }
                 }
@@ -187,6 +181,15 @@ impl Tile {
             _ => unreachable!("no GEMM for {ty}"),
         }
     }
+}
+
+/// The f16 at `p`, widened (exactly) by F16C.
+///
+/// Safety: `p..p + 2` is readable; F16C is available.
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+unsafe fn f16c(p: *const u8) -> f32 {
+    _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(i32::from(rd_u16(p)))))
 }
 
 /// Which GEMM the SIMD level in force runs, if any.
@@ -211,11 +214,10 @@ fn check_groups(a: &PackedActs, g: usize, end: usize, nb: usize, fix_per_block: 
     );
 }
 
-/// Results of one tile call: `[R][T]` vectors of `G` tokens, stored as f32 arrays.
+/// Results of one tile call: `[R][T]` vectors of `G` tokens.
 type Results<const G: usize, const T: usize> = [[[f32; G]; T]; R];
 
 /// Writes a tile's results: row `r0 + r`, token `(g0 + t) * G + c`.
-#[allow(clippy::too_many_arguments)]
 fn store<const G: usize, const T: usize>(
     res: &Results<G, T>,
     r0: usize,
@@ -223,19 +225,12 @@ fn store<const G: usize, const T: usize>(
     g0: usize,
     out: &mut [&mut [f32]],
 ) {
-    let ntok = out.len();
-    for (r, per_t) in res.iter().enumerate() {
-        let row = r0 + r;
-        if row >= rows.end {
-            break;
-        }
-        for (t, v) in per_t.iter().enumerate() {
-            for (c, &x) in v.iter().enumerate() {
-                let tok = (g0 + t) * G + c;
-                if tok < ntok {
-                    out[tok][row - rows.start] = x;
-                }
-            }
+    let n = (rows.end - r0).min(R);
+    let first = g0 * G;
+    for (i, o) in out.iter_mut().skip(first).take(T * G).enumerate() {
+        let (t, c) = (i / G, i % G);
+        for (r, dst) in o[r0 - rows.start..][..n].iter_mut().enumerate() {
+            *dst = res[r][t][c];
         }
     }
 }
@@ -255,18 +250,23 @@ pub(in crate::cpu::qdot) fn run(
         tile.fill(w, r0, rows.end, gemm.flavor);
         match gemm.flavor {
             Flavor::Avx512 => {
+                let (mut two, mut one) = ([[[0f32; 16]; 2]; R], [[[0f32; 16]; 1]; R]);
                 let mut g0 = 0;
                 while g0 + 2 <= groups {
-                    store(&avx512::tile::<2>(w.ty, &tile, acts, g0), r0, &rows, g0, out);
+                    avx512::tile::<2>(w.ty, &tile, acts, g0, &mut two);
+                    store(&two, r0, &rows, g0, out);
                     g0 += 2;
                 }
                 if g0 < groups {
-                    store(&avx512::tile::<1>(w.ty, &tile, acts, g0), r0, &rows, g0, out);
+                    avx512::tile::<1>(w.ty, &tile, acts, g0, &mut one);
+                    store(&one, r0, &rows, g0, out);
                 }
             }
             Flavor::Avx2 => {
+                let mut one = [[[0f32; 8]; 1]; R];
                 for g0 in 0..groups {
-                    store(&avx2::tile::<1>(w.ty, &tile, acts, g0), r0, &rows, g0, out);
+                    avx2::tile::<1>(w.ty, &tile, acts, g0, &mut one);
+                    store(&one, r0, &rows, g0, out);
                 }
             }
         }
