@@ -222,6 +222,25 @@ fn gemm_speed() {
             });
             let macs = (rows * cols * t) as f64 / 1e9;
             line += &format!(" {:>5.1}/{:<6.1}", macs / per_dot, macs / gemm_t);
+            if t == *counts.last().unwrap() {
+                // The GEMM alone (activations packed beforehand).
+                let p = gemm.pack_encoded(
+                    &{
+                        let mut enc = vec![0u8; t * ab];
+                        for (e, xr) in enc.chunks_exact_mut(ab).zip(x.chunks_exact(cols)) {
+                            quantize_row(act, xr, e);
+                        }
+                        enc
+                    },
+                    t,
+                    cols,
+                );
+                let run = best(&mut || {
+                    let mut slices: Vec<&mut [f32]> = out.chunks_exact_mut(rows).collect();
+                    gemm.run(&w, 0..rows, &p, &mut slices);
+                });
+                line += &format!(" run only {:.1}", macs / run);
+            }
         }
         println!("{line}");
     }

@@ -5,7 +5,7 @@
 use half::f16;
 use rayon::prelude::*;
 
-use super::dot::{axpy_f16, dot_f16};
+use super::dot::f16_kernels;
 use super::Cpu;
 
 /// One layer's cache: K and V as [n_blocks, block_size, n_kv_heads, head_dim].
@@ -56,10 +56,12 @@ impl Cpu {
         let TokenPlaces { positions, token_seq } = *at;
         let hd = p.head_dim;
         let group = p.n_head / p.n_kv_head;
+        let f16k = f16_kernels();
         self.pool.install(|| {
-            // Per worker: the f16-rounded query and the scores of one (token, head).
-            let init = || (vec![0f32; hd], Vec::<f32>::new());
-            out.par_chunks_mut(hd).enumerate().for_each_init(init, |(qh, scores), (i, o)| {
+            // Per worker: the f16-rounded query, the cache slots and the scores of one
+            // (token, head).
+            let init = || (vec![0f32; hd], Vec::<usize>::new(), Vec::<f32>::new());
+            out.par_chunks_mut(hd).enumerate().for_each_init(init, |(qh, slots, scores), (i, o)| {
                 let (tok, h) = (i / p.n_head, i % p.n_head);
                 let pos = positions[tok] as usize;
                 let blocks = seqs[token_seq[tok]].blocks;
@@ -70,22 +72,26 @@ impl Cpu {
                 for (d, &x) in qh.iter_mut().zip(&q[i * hd..(i + 1) * hd]) {
                     *d = f16::from_f32(x).to_f32();
                 }
-                let kvh = h / group;
-                let slot = |j: usize| {
-                    (blocks[j / kv.block_size] as usize * kv.block_size + j % kv.block_size) * p.n_kv_head + kvh
-                };
+                // Element offsets of positions start..=pos in the cache, a block at a time.
+                let (bs, kvh) = (kv.block_size, h / group);
+                slots.clear();
+                let mut j = start;
+                while j <= pos {
+                    let b = j / bs;
+                    let end = (pos + 1).min((b + 1) * bs);
+                    let base = blocks[b] as usize * bs;
+                    slots.extend((j..end).map(|j| ((base + j - b * bs) * p.n_kv_head + kvh) * hd));
+                    j = end;
+                }
                 scores.clear();
-                scores.extend((start..=pos).map(|j| {
-                    let s = slot(j) * hd;
-                    let x = dot_f16(qh, &kv.k[s..s + hd]) * p.scale;
+                scores.extend(slots.iter().map(|&s| {
+                    let x = (f16k.dot)(qh, &kv.k[s..s + hd]) * p.scale;
                     p.softcap.map_or(x, |c| c * (x / c).tanh())
                 }));
                 softmax(scores);
                 o.fill(0.0);
-                for (j, w) in (start..=pos).zip(scores.iter()) {
-                    let w = f16::from_f32(*w).to_f32();
-                    let s = slot(j) * hd;
-                    axpy_f16(o, w, &kv.v[s..s + hd]);
+                for (&s, w) in slots.iter().zip(scores.iter()) {
+                    (f16k.axpy)(o, f16::from_f32(*w).to_f32(), &kv.v[s..s + hd]);
                 }
             })
         });
@@ -170,6 +176,78 @@ mod tests {
                         // not the other: one f16 ulp (2^-11 relative) of a weight times |v| <= 1.
                         const TOL: f64 = 1e-4;
                         assert!((got - want).abs() < TOL, "window {window:?} t{t} h{h} d{d}: {got} vs {want}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// The attention row computed the plain way (K and V rows widened to f32, [`dot`], then
+    /// `o += w * v` element by element), which the kernel must match bit for bit.
+    #[allow(clippy::too_many_arguments)]
+    fn plain_row(
+        q: &[f32],
+        k: &[f16],
+        v: &[f16],
+        slots: &[usize],
+        hd: usize,
+        scale: f32,
+        softcap: Option<f32>,
+    ) -> Vec<f32> {
+        let qh: Vec<f32> = q.iter().map(|&x| f16::from_f32(x).to_f32()).collect();
+        let mut scores: Vec<f32> = slots
+            .iter()
+            .map(|&s| {
+                let row: Vec<f32> = k[s..s + hd].iter().map(|x| x.to_f32()).collect();
+                let x = crate::cpu::dot::dot(&qh, &row) * scale;
+                softcap.map_or(x, |c| c * (x / c).tanh())
+            })
+            .collect();
+        softmax(&mut scores);
+        let mut o = vec![0f32; hd];
+        for (&s, w) in slots.iter().zip(&scores) {
+            let w = f16::from_f32(*w).to_f32();
+            for (acc, x) in o.iter_mut().zip(&v[s..s + hd]) {
+                *acc += w * x.to_f32();
+            }
+        }
+        o
+    }
+
+    #[test]
+    fn bit_identical_to_the_plain_computation() {
+        let cpu = Cpu::new(2).unwrap();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+        for (hd, bs, window, softcap) in [(64, 16, None, None), (20, 4, Some(7), Some(30.0)), (256, 8, None, None)] {
+            let (n_head, n_kv, len, n_blocks) = (4, 2, 29, 12);
+            let mut blocks: Vec<u32> = (0..n_blocks as u32).collect();
+            blocks.shuffle(&mut rng);
+            let k: Vec<f16> = (0..n_blocks * bs * n_kv * hd).map(|_| f16::from_f32(rng.gen_range(-1.0..1.0))).collect();
+            let v: Vec<f16> = (0..n_blocks * bs * n_kv * hd).map(|_| f16::from_f32(rng.gen_range(-1.0..1.0))).collect();
+            let positions: Vec<u32> = (0..len as u32).collect();
+            let q: Vec<f32> = (0..len * n_head * hd).map(|_| rng.gen_range(-2.0..2.0)).collect();
+            let p = AttnParams { n_head, n_kv_head: n_kv, head_dim: hd, scale: 0.125, window, softcap };
+            let mut out = vec![f32::NAN; q.len()];
+            let seqs = [SeqView { blocks: &blocks }];
+            let token_seq = vec![0; len];
+            cpu.attention(
+                &q,
+                &TokenPlaces { positions: &positions, token_seq: &token_seq },
+                &seqs,
+                &KvView { k: &k, v: &v, block_size: bs },
+                &p,
+                &mut out,
+            );
+            for t in 0..len {
+                for h in 0..n_head {
+                    let lo = window.map_or(0, |w| (t + 1).saturating_sub(w));
+                    let slots: Vec<usize> = (lo..=t)
+                        .map(|j| ((blocks[j / bs] as usize * bs + j % bs) * n_kv + h / (n_head / n_kv)) * hd)
+                        .collect();
+                    let i = t * n_head + h;
+                    let want = plain_row(&q[i * hd..(i + 1) * hd], &k, &v, &slots, hd, 0.125, softcap);
+                    for (d, (a, b)) in out[i * hd..(i + 1) * hd].iter().zip(&want).enumerate() {
+                        assert_eq!(a.to_bits(), b.to_bits(), "hd {hd} t{t} h{h} d{d}: {a} vs {b}");
                     }
                 }
             }

@@ -65,27 +65,31 @@ fn has_f16c() -> bool {
     std::is_x86_feature_detected!("f16c")
 }
 
-/// `dot(a, b widened to f32)`, bit for bit, without widening `b` into a buffer first.
-#[inline]
-pub fn dot_f16(a: &[f32], b: &[f16]) -> f32 {
+/// The f16-row kernels attention runs, chosen once per call site: `dot(a, b)` equals
+/// [`dot`] of `a` and `b` widened, bit for bit; `axpy(acc, w, v)` is `acc[i] += w * v[i]`
+/// (a multiply, then an add: no fused rounding), both over the shorter length.
+#[derive(Clone, Copy)]
+pub struct F16Kernels {
+    pub dot: fn(&[f32], &[f16]) -> f32,
+    pub axpy: fn(&mut [f32], f32, &[f16]),
+}
+
+/// The fastest [`F16Kernels`] the CPU runs (F16C and FMA builds where present).
+pub fn f16_kernels() -> F16Kernels {
     #[cfg(target_arch = "x86_64")]
     if has_fma() && has_f16c() {
-        // SAFETY: AVX2, FMA and F16C are present (checked just above).
-        return unsafe { x86::dot_f16(a, b) };
+        return F16Kernels { dot: x86::dot_f16_safe, axpy: x86::axpy_f16_safe };
     }
+    F16Kernels { dot: dot_f16_portable, axpy: axpy_f16_portable }
+}
+
+fn dot_f16_portable(a: &[f32], b: &[f16]) -> f32 {
     let n = a.len().min(b.len());
     let wide: Vec<f32> = b[..n].iter().map(|v| v.to_f32()).collect();
     dot(&a[..n], &wide)
 }
 
-/// `acc[i] += w * v[i]` (a multiply, then an add: no fused rounding) over the shorter length.
-#[inline]
-pub fn axpy_f16(acc: &mut [f32], w: f32, v: &[f16]) {
-    #[cfg(target_arch = "x86_64")]
-    if has_fma() && has_f16c() {
-        // SAFETY: AVX2 and F16C are present (checked just above).
-        return unsafe { x86::axpy_f16(acc, w, v) };
-    }
+fn axpy_f16_portable(acc: &mut [f32], w: f32, v: &[f16]) {
     for (a, x) in acc.iter_mut().zip(v) {
         *a += w * x.to_f32();
     }
@@ -128,6 +132,18 @@ mod x86 {
         s
     }
 
+    /// Handed out by `f16_kernels` only where AVX2, FMA and F16C were detected.
+    pub(super) fn dot_f16_safe(a: &[f32], b: &[f16]) -> f32 {
+        // SAFETY: `f16_kernels` hands this out only after detecting AVX2, FMA and F16C.
+        unsafe { dot_f16(a, b) }
+    }
+
+    /// As [`dot_f16_safe`].
+    pub(super) fn axpy_f16_safe(acc: &mut [f32], w: f32, v: &[f16]) {
+        // SAFETY: as `dot_f16_safe`.
+        unsafe { axpy_f16(acc, w, v) }
+    }
+
     /// `acc[i] += w * v[i]`, eight at a time.
     ///
     /// Safety: AVX2 and F16C are available.
@@ -158,9 +174,13 @@ mod tests {
             let a: Vec<f32> = (0..n).map(|i| ((i * 37 % 101) as f32 - 50.0) / 17.0).collect();
             let h: Vec<f16> = (0..n).map(|i| f16::from_f32(((i * 53 % 89) as f32 - 44.0) / 13.0)).collect();
             let b: Vec<f32> = h.iter().map(|v| v.to_f32()).collect();
-            assert_eq!(dot_f16(&a, &h).to_bits(), dot(&a, &b).to_bits(), "n={n}");
-            let (mut x, mut y) = (a.clone(), a.clone());
-            axpy_f16(&mut x, 0.37, &h);
+            let k = f16_kernels();
+            assert_eq!((k.dot)(&a, &h).to_bits(), dot(&a, &b).to_bits(), "n={n}");
+            assert_eq!(dot_f16_portable(&a, &h).to_bits(), dot(&a, &b).to_bits(), "n={n}");
+            let (mut x, mut y, mut z) = (a.clone(), a.clone(), a.clone());
+            (k.axpy)(&mut x, 0.37, &h);
+            axpy_f16_portable(&mut z, 0.37, &h);
+            assert!(x.iter().zip(&z).all(|(p, q)| p.to_bits() == q.to_bits()), "n={n}");
             for (y, b) in y.iter_mut().zip(&b) {
                 *y += 0.37 * b;
             }

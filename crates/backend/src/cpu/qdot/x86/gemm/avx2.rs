@@ -8,7 +8,7 @@ use core::arch::x86_64::*;
 
 use gguf::GgmlType;
 
-use super::{Results, Tile, R};
+use super::{Dst, Tile, R};
 use crate::cpu::qdot::gemm::{blocks_per_row, fix_per_block, lane_blocks, PackedActs};
 use crate::cpu::qdot::x86::rd_u32;
 
@@ -16,7 +16,7 @@ use crate::cpu::qdot::x86::rd_u32;
 const G: usize = 8;
 
 /// One tile: rows of `tile` against token groups `g0 .. g0 + T` of `a`, into `res`.
-pub(super) fn tile<const T: usize>(ty: GgmlType, tile: &Tile, a: &PackedActs, g0: usize, res: &mut Results<G, T>) {
+pub(super) fn tile<const T: usize>(ty: GgmlType, tile: &Tile, a: &PackedActs, g0: usize, dst: &mut Dst) {
     let nb = blocks_per_row(ty, a.cols);
     super::check_groups(a, G, g0 + T, nb, fix_per_block(a.act));
     // SAFETY: `gemm_flavor` handed out a GEMM only after detecting AVX2, FMA and F16C; the
@@ -26,27 +26,53 @@ pub(super) fn tile<const T: usize>(ty: GgmlType, tile: &Tile, a: &PackedActs, g0
         match ty {
             // Q5_0: u <= 31, so four steps of pair sums (<= 2 * 31 * 128 each) fit an i16;
             // its correction is the first (q + 16).
-            GgmlType::Q5_0 => legacy::<T, 4, false>(tile, a, g0, nb, res),
+            GgmlType::Q5_0 => legacy::<T, 4, false>(tile, a, g0, nb, dst),
             // Q8_0: |w| <= 128 times |y| <= 127: one step (a pair sum <= 32512); no correction.
-            GgmlType::Q8_0 => legacy::<T, 1, true>(tile, a, g0, nb, res),
-            GgmlType::Q4_K => q4_k::<T>(tile, a, g0, nb, res),
-            GgmlType::Q6_K => q6_k::<T>(tile, a, g0, nb, res),
+            GgmlType::Q8_0 => legacy::<T, 1, true>(tile, a, g0, nb, dst),
+            GgmlType::Q4_K => q4_k::<T>(tile, a, g0, nb, dst),
+            GgmlType::Q6_K => q6_k::<T>(tile, a, g0, nb, dst),
             _ => unreachable!("no GEMM for {ty}"),
         }
     }
 }
 
-/// `res[r][t] = v[r][t]`.
+/// Row `r` of token `(g0 + t) * G + c` = lane `c` of `v[r][t]`, into `dst`.
 ///
 /// Safety: AVX is available.
 #[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
-unsafe fn put<const T: usize>(res: &mut Results<G, T>, v: &[[__m256; T]; R]) {
+unsafe fn put<const T: usize>(dst: &mut Dst, g0: usize, v: &[[__m256; T]; R]) {
+    let tok0 = g0 * G;
+    if dst.n == R && tok0 + T * G <= dst.out.len() {
+        // Four rows of 8 tokens transposed into 8 runs of four rows, one store per token.
+        for t in 0..T {
+            let (a, b) = (_mm256_unpacklo_ps(v[0][t], v[1][t]), _mm256_unpackhi_ps(v[0][t], v[1][t]));
+            let (c, d) = (_mm256_unpacklo_ps(v[2][t], v[3][t]), _mm256_unpackhi_ps(v[2][t], v[3][t]));
+            let pd = _mm256_castps_pd;
+            let four = [
+                _mm256_castpd_ps(_mm256_unpacklo_pd(pd(a), pd(c))),
+                _mm256_castpd_ps(_mm256_unpackhi_pd(pd(a), pd(c))),
+                _mm256_castpd_ps(_mm256_unpacklo_pd(pd(b), pd(d))),
+                _mm256_castpd_ps(_mm256_unpackhi_pd(pd(b), pd(d))),
+            ];
+            // four[k] holds tokens 4 L + k in its 128-bit lanes L.
+            for (k, &x) in four.iter().enumerate() {
+                let lanes = [_mm256_castps256_ps128(x), _mm256_extractf128_ps::<1>(x)];
+                for (l, &y) in lanes.iter().enumerate() {
+                    let o = &mut dst.out[tok0 + t * G + 4 * l + k][dst.col..dst.col + R];
+                    _mm_storeu_ps(o.as_mut_ptr(), y);
+                }
+            }
+        }
+        return;
+    }
+    let mut res = [[[0f32; G]; T]; R];
     for (rr, vr) in res.iter_mut().zip(v) {
         for (o, x) in rr.iter_mut().zip(vr) {
             _mm256_storeu_ps(o.as_mut_ptr(), *x);
         }
     }
+    dst.put(&res, g0);
 }
 
 /// 32 bytes at `p`.
@@ -114,7 +140,7 @@ unsafe fn legacy<const T: usize, const N16: usize, const SIGNED: bool>(
     a: &PackedActs,
     g0: usize,
     nb: usize,
-    res: &mut Results<G, T>,
+    dst: &mut Dst,
 ) {
     let (gq, gd, gf) = (a.cols * G, nb * G, nb * 2 * G);
     let qs: [*const u8; T] = core::array::from_fn(|t| a.qs.as_ptr().add((g0 + t) * gq));
@@ -146,13 +172,13 @@ unsafe fn legacy<const T: usize, const N16: usize, const SIGNED: bool>(
         *lane = facc;
     }
     let add = _mm256_add_ps;
-    let sums = core::array::from_fn(|r| {
+    let sums: [[_; T]; R] = core::array::from_fn(|r| {
         core::array::from_fn(|t| {
             let l = |m: usize| lanes[m][r][t];
             add(add(add(l(0), l(4)), add(l(2), l(6))), add(add(l(1), l(5)), add(l(3), l(7))))
         })
     });
-    put(res, &sums);
+    put::<T>(dst, g0, &sums);
 }
 
 // Q4_K: isum = sum_j sc_j * dot(nibbles_j, y_j) (eight steps of pair sums <= 2 * 15 * 128
@@ -160,7 +186,7 @@ unsafe fn legacy<const T: usize, const N16: usize, const SIGNED: bool>(
 // sumf -= (dmin * dy) * summins.
 /// Safety: as [`tile`]'s block.
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn q4_k<const T: usize>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize, res: &mut Results<G, T>) {
+unsafe fn q4_k<const T: usize>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize, dst: &mut Dst) {
     let (gq, gd, gf) = (a.cols * G, nb * G, nb * 20 * G);
     let qs: [*const u8; T] = core::array::from_fn(|t| a.qs.as_ptr().add((g0 + t) * gq));
     let dy: [*const f32; T] = core::array::from_fn(|t| a.dy.as_ptr().add((g0 + t) * gd));
@@ -201,14 +227,14 @@ unsafe fn q4_k<const T: usize>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize
             }
         }
     }
-    put(res, &sumf);
+    put::<T>(dst, g0, &sumf);
 }
 
 // Q6_K: isum = sum_j sc_j * (dot(q + 32, y_j) - 32 * bsum_j) over 16-element sub-blocks (two
 // steps of pair sums <= 2 * 63 * 128 fit an i16); sumf += (d * dy) * isum.
 /// Safety: as [`tile`]'s block.
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn q6_k<const T: usize>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize, res: &mut Results<G, T>) {
+unsafe fn q6_k<const T: usize>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize, dst: &mut Dst) {
     let (gq, gd, gf) = (a.cols * G, nb * G, nb * 20 * G);
     let qs: [*const u8; T] = core::array::from_fn(|t| a.qs.as_ptr().add((g0 + t) * gq));
     let dy: [*const f32; T] = core::array::from_fn(|t| a.dy.as_ptr().add((g0 + t) * gd));
@@ -238,5 +264,5 @@ unsafe fn q6_k<const T: usize>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize
             }
         }
     }
-    put(res, &sumf);
+    put::<T>(dst, g0, &sumf);
 }

@@ -7,7 +7,7 @@ use core::arch::x86_64::*;
 
 use gguf::GgmlType;
 
-use super::{Results, Tile, R};
+use super::{Dst, Tile, R};
 use crate::cpu::qdot::gemm::{blocks_per_row, fix_per_block, lane_blocks, PackedActs};
 use crate::cpu::qdot::x86::rd_u32;
 
@@ -19,7 +19,7 @@ const G: usize = 16;
 const ORDER: [usize; 8] = [0, 2, 4, 6, 1, 3, 5, 7];
 
 /// One tile: rows of `tile` against token groups `g0 .. g0 + T` of `a`, into `res`.
-pub(super) fn tile<const T: usize>(ty: GgmlType, tile: &Tile, a: &PackedActs, g0: usize, res: &mut Results<G, T>) {
+pub(super) fn tile<const T: usize>(ty: GgmlType, tile: &Tile, a: &PackedActs, g0: usize, dst: &mut Dst) {
     let nb = blocks_per_row(ty, a.cols);
     super::check_groups(a, G, g0 + T, nb, fix_per_block(a.act));
     // SAFETY: `gemm_flavor` handed out the AVX-512 flavour only after detecting these
@@ -28,26 +28,57 @@ pub(super) fn tile<const T: usize>(ty: GgmlType, tile: &Tile, a: &PackedActs, g0
     unsafe {
         match ty {
             // Q5_0 as q + 16, Q8_0 as q + 128: the first and second correction.
-            GgmlType::Q5_0 => legacy::<T, 0>(tile, a, g0, nb, res),
-            GgmlType::Q8_0 => legacy::<T, 1>(tile, a, g0, nb, res),
-            GgmlType::Q4_K => q4_k::<T>(tile, a, g0, nb, res),
-            GgmlType::Q6_K => q6_k::<T>(tile, a, g0, nb, res),
+            GgmlType::Q5_0 => legacy::<T, 0>(tile, a, g0, nb, dst),
+            GgmlType::Q8_0 => legacy::<T, 1>(tile, a, g0, nb, dst),
+            GgmlType::Q4_K => q4_k::<T>(tile, a, g0, nb, dst),
+            GgmlType::Q6_K => q6_k::<T>(tile, a, g0, nb, dst),
             _ => unreachable!("no GEMM for {ty}"),
         }
     }
 }
 
-/// `res[r][t] = v[r][t]`.
+/// Row `r` of token `(g0 + t) * G + c` = lane `c` of `v[r][t]`, into `dst`.
 ///
 /// Safety: AVX-512F is available.
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
 #[inline]
-unsafe fn put<const T: usize>(res: &mut Results<G, T>, v: &[[__m512; T]; R]) {
+unsafe fn put<const T: usize>(dst: &mut Dst, g0: usize, v: &[[__m512; T]; R]) {
+    let tok0 = g0 * G;
+    if dst.n == R && tok0 + T * G <= dst.out.len() {
+        // Four rows of 16 tokens transposed into 16 runs of four rows, one store per token.
+        for t in 0..T {
+            let (a, b) = (_mm512_unpacklo_ps(v[0][t], v[1][t]), _mm512_unpackhi_ps(v[0][t], v[1][t]));
+            let (c, d) = (_mm512_unpacklo_ps(v[2][t], v[3][t]), _mm512_unpackhi_ps(v[2][t], v[3][t]));
+            let pd = _mm512_castps_pd;
+            let four = [
+                _mm512_castpd_ps(_mm512_unpacklo_pd(pd(a), pd(c))),
+                _mm512_castpd_ps(_mm512_unpackhi_pd(pd(a), pd(c))),
+                _mm512_castpd_ps(_mm512_unpacklo_pd(pd(b), pd(d))),
+                _mm512_castpd_ps(_mm512_unpackhi_pd(pd(b), pd(d))),
+            ];
+            // four[k] holds tokens 4 L + k in its 128-bit lanes L.
+            for (k, &x) in four.iter().enumerate() {
+                let lanes = [
+                    _mm512_castps512_ps128(x),
+                    _mm512_extractf32x4_ps::<1>(x),
+                    _mm512_extractf32x4_ps::<2>(x),
+                    _mm512_extractf32x4_ps::<3>(x),
+                ];
+                for (l, &y) in lanes.iter().enumerate() {
+                    let o = &mut dst.out[tok0 + t * G + 4 * l + k][dst.col..dst.col + R];
+                    _mm_storeu_ps(o.as_mut_ptr(), y);
+                }
+            }
+        }
+        return;
+    }
+    let mut res = [[[0f32; G]; T]; R];
     for (rr, vr) in res.iter_mut().zip(v) {
         for (o, x) in rr.iter_mut().zip(vr) {
             _mm512_storeu_ps(o.as_mut_ptr(), *x);
         }
     }
+    dst.put(&res, g0);
 }
 
 /// 64 bytes at `p`.
@@ -91,13 +122,7 @@ unsafe fn dots<const T: usize>(acc: &mut [[__m512i; T]; R], u: *const u8, x: [*c
 // the block's offset; lanes summed as `hsum_ps` does.
 /// Safety: as [`tile`]'s block.
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
-unsafe fn legacy<const T: usize, const FIX: usize>(
-    tile: &Tile,
-    a: &PackedActs,
-    g0: usize,
-    nb: usize,
-    res: &mut Results<G, T>,
-) {
+unsafe fn legacy<const T: usize, const FIX: usize>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize, dst: &mut Dst) {
     let (gq, gd, gf) = (a.cols * G, nb * G, nb * 2 * G); // per-group strides of qs (bytes) and dy / fix
     let qs: [*const u8; T] = core::array::from_fn(|t| a.qs.as_ptr().add((g0 + t) * gq));
     let dy: [*const f32; T] = core::array::from_fn(|t| a.dy.as_ptr().add((g0 + t) * gd));
@@ -121,20 +146,20 @@ unsafe fn legacy<const T: usize, const FIX: usize>(
         *lane = facc;
     }
     let add = _mm512_add_ps;
-    let sums = core::array::from_fn(|r| {
+    let sums: [[_; T]; R] = core::array::from_fn(|r| {
         core::array::from_fn(|t| {
             let l = |m: usize| lanes[m][r][t];
             add(add(add(l(0), l(4)), add(l(2), l(6))), add(add(l(1), l(5)), add(l(3), l(7))))
         })
     });
-    put(res, &sums);
+    put::<T>(dst, g0, &sums);
 }
 
 // Q4_K: isum = sum_j sc_j * dot(nibbles_j, y_j), summins = sum_j min_j * P_j (i16 pairs,
 // vpdpwssd); sumf += (d * dy) * isum; sumf -= (dmin * dy) * summins.
 /// Safety: as [`tile`]'s block.
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
-unsafe fn q4_k<const T: usize>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize, res: &mut Results<G, T>) {
+unsafe fn q4_k<const T: usize>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize, dst: &mut Dst) {
     let (gq, gd, gf) = (a.cols * G, nb * G, nb * 20 * G);
     let qs: [*const u8; T] = core::array::from_fn(|t| a.qs.as_ptr().add((g0 + t) * gq));
     let dy: [*const f32; T] = core::array::from_fn(|t| a.dy.as_ptr().add((g0 + t) * gd));
@@ -175,14 +200,14 @@ unsafe fn q4_k<const T: usize>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize
             }
         }
     }
-    put(res, &sumf);
+    put::<T>(dst, g0, &sumf);
 }
 
 // Q6_K: isum = sum_j sc_j * (dot(q + 32, y_j) - 32 * bsum_j) over 16-element sub-blocks;
 // sumf += (d * dy) * isum.
 /// Safety: as [`tile`]'s block.
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
-unsafe fn q6_k<const T: usize>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize, res: &mut Results<G, T>) {
+unsafe fn q6_k<const T: usize>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize, dst: &mut Dst) {
     let (gq, gd, gf) = (a.cols * G, nb * G, nb * 20 * G);
     let qs: [*const u8; T] = core::array::from_fn(|t| a.qs.as_ptr().add((g0 + t) * gq));
     let dy: [*const f32; T] = core::array::from_fn(|t| a.dy.as_ptr().add((g0 + t) * gd));
@@ -213,5 +238,5 @@ unsafe fn q6_k<const T: usize>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize
             }
         }
     }
-    put(res, &sumf);
+    put::<T>(dst, g0, &sumf);
 }

@@ -214,23 +214,32 @@ fn check_groups(a: &PackedActs, g: usize, end: usize, nb: usize, fix_per_block: 
     );
 }
 
-/// Results of one tile call: `[R][T]` vectors of `G` tokens.
-type Results<const G: usize, const T: usize> = [[[f32; G]; T]; R];
+/// Where a tile's results go: row `col + r` (r < `n`) of token `c` is `out[c][col + r]`.
+pub(super) struct Dst<'a, 'b> {
+    out: &'a mut [&'b mut [f32]],
+    col: usize,
+    n: usize,
+}
 
-/// Writes a tile's results: row `r0 + r`, token `(g0 + t) * G + c`.
-fn store<const G: usize, const T: usize>(
-    res: &Results<G, T>,
-    r0: usize,
-    rows: &Range<usize>,
-    g0: usize,
-    out: &mut [&mut [f32]],
-) {
-    let n = (rows.end - r0).min(R);
-    let first = g0 * G;
-    for (i, o) in out.iter_mut().skip(first).take(T * G).enumerate() {
-        let (t, c) = (i / G, i % G);
-        for (r, dst) in o[r0 - rows.start..][..n].iter_mut().enumerate() {
-            *dst = res[r][t][c];
+impl Dst<'_, '_> {
+    /// `res[r][t][c]` to row `r` of token `(g0 + t) * G + c`, for the rows and tokens there are.
+    fn put<const G: usize, const T: usize>(&mut self, res: &[[[f32; G]; T]; R], g0: usize) {
+        for (i, o) in self.out.iter_mut().skip(g0 * G).take(T * G).enumerate() {
+            let (t, c) = (i / G, i % G);
+            for (r, d) in o[self.col..][..self.n].iter_mut().enumerate() {
+                *d = res[r][t][c];
+            }
+        }
+    }
+}
+
+/// Hints the cache to fetch rows `r0 .. r0 + R` (those below `end`) of `w`: the next tile's,
+/// loaded while this one computes.
+fn prefetch_rows(w: &WeightView, r0: usize, end: usize) {
+    for r in r0..(r0 + R).min(end) {
+        for line in w.row(r).chunks(64) {
+            // SAFETY: prefetching has no architectural effect; the address is inside the row.
+            unsafe { _mm_prefetch::<_MM_HINT_T1>(line.as_ptr().cast()) };
         }
     }
 }
@@ -248,25 +257,22 @@ pub(in crate::cpu::qdot) fn run(
     let mut r0 = rows.start;
     while r0 < rows.end {
         tile.fill(w, r0, rows.end, gemm.flavor);
+        prefetch_rows(w, r0 + R, rows.end);
+        let mut dst = Dst { out: &mut *out, col: r0 - rows.start, n: (rows.end - r0).min(R) };
         match gemm.flavor {
             Flavor::Avx512 => {
-                let (mut two, mut one) = ([[[0f32; 16]; 2]; R], [[[0f32; 16]; 1]; R]);
                 let mut g0 = 0;
                 while g0 + 2 <= groups {
-                    avx512::tile::<2>(w.ty, &tile, acts, g0, &mut two);
-                    store(&two, r0, &rows, g0, out);
+                    avx512::tile::<2>(w.ty, &tile, acts, g0, &mut dst);
                     g0 += 2;
                 }
                 if g0 < groups {
-                    avx512::tile::<1>(w.ty, &tile, acts, g0, &mut one);
-                    store(&one, r0, &rows, g0, out);
+                    avx512::tile::<1>(w.ty, &tile, acts, g0, &mut dst);
                 }
             }
             Flavor::Avx2 => {
-                let mut one = [[[0f32; 8]; 1]; R];
                 for g0 in 0..groups {
-                    avx2::tile::<1>(w.ty, &tile, acts, g0, &mut one);
-                    store(&one, r0, &rows, g0, out);
+                    avx2::tile::<1>(w.ty, &tile, acts, g0, &mut dst);
                 }
             }
         }
