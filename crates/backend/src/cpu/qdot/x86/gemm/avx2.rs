@@ -147,8 +147,9 @@ unsafe fn legacy<const T: usize, const N16: usize, const SIGNED: bool>(
     let dy: [*const f32; T] = core::array::from_fn(|t| a.dy.as_ptr().add((g0 + t) * gd));
     let fix: [*const i32; T] = core::array::from_fn(|t| a.fix.as_ptr().add((g0 + t) * gf));
     let (u, sgn, d) = (tile.u.as_ptr(), tile.sgn.as_ptr(), tile.d.as_ptr());
-    let mut lanes = [[[_mm256_setzero_ps(); T]; R]; 8];
-    for (k, lane) in lanes.iter_mut().enumerate() {
+    // Lane m's sum over its blocks (each lane written once, nothing zeroed in between).
+    let lanes: [[[__m256; T]; R]; 8] = core::array::from_fn(|m| {
+        let k = m;
         let mut facc = [[_mm256_setzero_ps(); T]; R];
         for b in lane_blocks(nb, k) {
             let init: [__m256i; T] = core::array::from_fn(|t| {
@@ -169,8 +170,8 @@ unsafe fn legacy<const T: usize, const N16: usize, const SIGNED: bool>(
                 }
             }
         }
-        *lane = facc;
-    }
+        facc
+    });
     let add = _mm256_add_ps;
     let sums: [[_; T]; R] = core::array::from_fn(|r| {
         core::array::from_fn(|t| {

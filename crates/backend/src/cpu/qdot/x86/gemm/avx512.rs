@@ -128,8 +128,9 @@ unsafe fn legacy<const T: usize, const FIX: usize>(tile: &Tile, a: &PackedActs, 
     let dy: [*const f32; T] = core::array::from_fn(|t| a.dy.as_ptr().add((g0 + t) * gd));
     let fix: [*const i32; T] = core::array::from_fn(|t| a.fix.as_ptr().add((g0 + t) * gf));
     let (u, d) = (tile.u.as_ptr(), tile.d.as_ptr());
-    let mut lanes = [[[_mm512_setzero_ps(); T]; R]; 8];
-    for (lane, &k) in lanes.iter_mut().zip(&ORDER) {
+    // Lane m's sum over its blocks (each lane written once, nothing zeroed in between).
+    let lanes: [[[__m512; T]; R]; 8] = core::array::from_fn(|m| {
+        let k = ORDER[m];
         let mut facc = [[_mm512_setzero_ps(); T]; R];
         for b in lane_blocks(nb, k) {
             let init: [__m512i; T] = core::array::from_fn(|t| _mm512_loadu_si512(fix[t].add((2 * b + FIX) * G).cast()));
@@ -143,8 +144,8 @@ unsafe fn legacy<const T: usize, const FIX: usize>(tile: &Tile, a: &PackedActs, 
                 }
             }
         }
-        *lane = facc;
-    }
+        facc
+    });
     let add = _mm512_add_ps;
     let sums: [[_; T]; R] = core::array::from_fn(|r| {
         core::array::from_fn(|t| {
