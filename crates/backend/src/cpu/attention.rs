@@ -8,6 +8,9 @@ use rayon::prelude::*;
 use super::dot::f16_kernels;
 use super::Cpu;
 
+#[cfg(target_arch = "x86_64")]
+mod x86;
+
 /// One layer's cache: K and V as [n_blocks, block_size, n_kv_heads, head_dim].
 pub struct KvView<'a> {
     pub k: &'a [f16],
@@ -57,6 +60,11 @@ impl Cpu {
         let hd = p.head_dim;
         let group = p.n_head / p.n_kv_head;
         let f16k = f16_kernels();
+        #[cfg(target_arch = "x86_64")]
+        let simd = hd.is_multiple_of(8)
+            && std::is_x86_feature_detected!("avx2")
+            && std::is_x86_feature_detected!("fma")
+            && std::is_x86_feature_detected!("f16c");
         self.pool.install(|| {
             // Per worker: the f16-rounded query, the cache slots and the scores of one
             // (token, head).
@@ -66,12 +74,6 @@ impl Cpu {
                 let pos = positions[tok] as usize;
                 let blocks = seqs[token_seq[tok]].blocks;
                 let start = p.window.map_or(0, |w| (pos + 1).saturating_sub(w));
-                // llama.cpp's CPU path rounds Q to f16 for the K·Q product and the softmax
-                // weights to f16 for the V product (mul_mat converts to the f16 cache's
-                // vec_dot_type); doing the same keeps our logits on top of theirs.
-                for (d, &x) in qh.iter_mut().zip(&q[i * hd..(i + 1) * hd]) {
-                    *d = f16::from_f32(x).to_f32();
-                }
                 // Element offsets of positions start..=pos in the cache, a block at a time.
                 let (bs, kvh) = (kv.block_size, h / group);
                 slots.clear();
@@ -82,6 +84,22 @@ impl Cpu {
                     let base = blocks[b] as usize * bs;
                     slots.extend((j..end).map(|j| ((base + j - b * bs) * p.n_kv_head + kvh) * hd));
                     j = end;
+                }
+                let q = &q[i * hd..(i + 1) * hd];
+                #[cfg(target_arch = "x86_64")]
+                if simd {
+                    let last = slots.iter().max().map_or(0, |&s| s + hd);
+                    assert!(last <= kv.k.len() && last <= kv.v.len(), "attention: block table outside the cache");
+                    // SAFETY: AVX2, FMA and F16C were detected and hd is a multiple of 8 (just
+                    // above); every row read lies inside K and V (checked just above); q, qh and
+                    // o hold hd values.
+                    return unsafe { x86::row(q, kv.k, kv.v, slots, p.scale, p.softcap, qh, scores, o) };
+                }
+                // llama.cpp's CPU path rounds Q to f16 for the K·Q product and the softmax
+                // weights to f16 for the V product (mul_mat converts to the f16 cache's
+                // vec_dot_type); doing the same keeps our logits on top of theirs.
+                for (d, &x) in qh.iter_mut().zip(q) {
+                    *d = f16::from_f32(x).to_f32();
                 }
                 scores.clear();
                 scores.extend(slots.iter().map(|&s| {
@@ -218,7 +236,9 @@ mod tests {
     fn bit_identical_to_the_plain_computation() {
         let cpu = Cpu::new(2).unwrap();
         let mut rng = rand::rngs::StdRng::seed_from_u64(5);
-        for (hd, bs, window, softcap) in [(64, 16, None, None), (20, 4, Some(7), Some(30.0)), (256, 8, None, None)] {
+        for (hd, bs, window, softcap) in
+            [(64, 16, None, None), (20, 4, Some(7), Some(30.0)), (256, 8, None, None), (40, 4, Some(5), Some(20.0))]
+        {
             let (n_head, n_kv, len, n_blocks) = (4, 2, 29, 12);
             let mut blocks: Vec<u32> = (0..n_blocks as u32).collect();
             blocks.shuffle(&mut rng);
