@@ -46,9 +46,10 @@ unsafe fn put<const T: usize>(dst: &mut Dst, g0: usize, v: &[[__m512; T]; R]) {
     let tok0 = g0 * G;
     if dst.n == R && tok0 + T * G <= dst.out.len() {
         // Four rows of 16 tokens transposed into 16 runs of four rows, one store per token.
-        for t in 0..T {
-            let (a, b) = (_mm512_unpacklo_ps(v[0][t], v[1][t]), _mm512_unpackhi_ps(v[0][t], v[1][t]));
-            let (c, d) = (_mm512_unpacklo_ps(v[2][t], v[3][t]), _mm512_unpackhi_ps(v[2][t], v[3][t]));
+        let by_group: [[_; R]; T] = core::array::from_fn(|t| core::array::from_fn(|r| v[r][t]));
+        for (t, &[v0, v1, v2, v3]) in by_group.iter().enumerate() {
+            let (a, b) = (_mm512_unpacklo_ps(v0, v1), _mm512_unpackhi_ps(v0, v1));
+            let (c, d) = (_mm512_unpacklo_ps(v2, v3), _mm512_unpackhi_ps(v2, v3));
             let pd = _mm512_castps_pd;
             let four = [
                 _mm512_castpd_ps(_mm512_unpacklo_pd(pd(a), pd(c))),
