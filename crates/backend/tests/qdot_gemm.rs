@@ -175,7 +175,7 @@ fn every_simd_level_matches_per_dot() {
 fn gemm_speed() {
     let mut rng = StdRng::seed_from_u64(6);
     println!("{SIMD_VAR}={}", std::env::var(SIMD_VAR).unwrap_or_default());
-    let counts = [1usize, 2, 4, 8, 16, 32, 128];
+    let counts = [1usize, 2, 4, 5, 6, 8, 16, 32, 128];
     println!("{:<6} {:>5} {}", "type", "cols", counts.map(|t| format!("{:>12}", format!("t={t} dot/gemm"))).join(""));
     for ty in GEMM_TYPES {
         let Some(gemm) = gemm_kernel(ty) else { return };

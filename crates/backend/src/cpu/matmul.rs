@@ -5,7 +5,7 @@
 //! product is an integer dot per block scaled in f32: fast, and rounded as llama.cpp rounds.
 //!
 //! Three paths, each giving every (row, token) the same bits (see `qdot::gemm`):
-//! * prefill (t >= [`GEMM_MIN_TOKENS`], a type with a GEMM): activations packed once per
+//! * prefill (t >= [`gemm_min_tokens`], a type with a GEMM): activations packed once per
 //!   encoding, tasks of weight rows against all tokens through the GEMM, written in place;
 //! * decode (t = 1): one encoding per activation type, tasks of weight rows through the
 //!   per-dot kernel;
@@ -14,6 +14,7 @@
 //! [`Cpu::matmuls`] runs several matrices on one input (Q/K/V, gate/up) as one parallel job:
 //! one encoding for all of them and one fork/join instead of one each.
 
+use gguf::GgmlType;
 use rayon::prelude::*;
 
 use super::qdot::{act_row_bytes, act_type_for, dot_kernel, gemm_kernel, quantize_row, ActType, Gemm, PackedActs};
@@ -26,9 +27,15 @@ const ROWS_PER_TASK: usize = 16;
 /// Rows per GEMM task (a multiple of the GEMM's row tile; each task unpacks its rows once).
 const GEMM_ROWS_PER_TASK: usize = 32;
 
-/// From this many tokens on, matmuls with a GEMM kernel use it (single-thread crossover with
-/// the per-dot kernels on this project's dev VM: about 4 tokens; qdot_gemm's `gemm_speed`).
-const GEMM_MIN_TOKENS: usize = 4;
+/// From this many tokens on, a matmul with a GEMM kernel uses it: the single-thread
+/// crossover with the per-dot kernels on the dev VM (qdot_gemm's `gemm_speed`): 4 tokens for
+/// the 32-element formats, 5 for Q4_K, 6 for Q6_K.
+fn gemm_min_tokens(ty: GgmlType) -> usize {
+    match ty {
+        GgmlType::Q4_K | GgmlType::Q6_K => 6,
+        _ => 4,
+    }
+}
 
 /// One parallel task of a fused product.
 enum Task<'o> {
@@ -58,7 +65,7 @@ impl Cpu {
             return;
         }
         let gemms: Vec<Option<Gemm>> =
-            ws.iter().map(|w| if t >= GEMM_MIN_TOKENS { gemm_kernel(w.ty) } else { None }).collect();
+            ws.iter().map(|w| if t >= gemm_min_tokens(w.ty) { gemm_kernel(w.ty) } else { None }).collect();
         let fused = |k: usize| t == 1 || gemms[k].is_some();
         // Matrices outside the fused job: one by one, rows dotted with every token.
         for (k, (w, out)) in ws.iter().zip(outs.iter_mut()).enumerate() {

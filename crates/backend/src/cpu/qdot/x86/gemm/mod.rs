@@ -261,7 +261,16 @@ pub(in crate::cpu::qdot) fn run(
         let mut dst = Dst { out: &mut *out, col: r0 - rows.start, n: (rows.end - r0).min(R) };
         match gemm.flavor {
             Flavor::Avx512 => {
+                // Token groups per call, by measurement (qdot_gemm's gemm_speed on the dev
+                // VM): three for the K-quants (Q6_K +23%), two for the 32-element formats,
+                // whose eight lane sums per tile leave no registers for a third.
                 let mut g0 = 0;
+                if matches!(w.ty, GgmlType::Q4_K | GgmlType::Q6_K) {
+                    while g0 + 3 <= groups {
+                        avx512::tile::<3>(w.ty, &tile, acts, g0, &mut dst);
+                        g0 += 3;
+                    }
+                }
                 while g0 + 2 <= groups {
                     avx512::tile::<2>(w.ty, &tile, acts, g0, &mut dst);
                     g0 += 2;
