@@ -55,7 +55,7 @@ fn pack32(q: [__m256i; 4]) -> __m256i {
 pub(super) unsafe fn q8_0(x: &[f32], y: &mut [u8]) -> bool {
     let p = x.as_ptr();
     let v = [ld(p), ld(p.add(8)), ld(p.add(16)), ld(p.add(24))];
-    if v.iter().any(|&v| non_finite(v) != 0) {
+    if (non_finite(v[0]) | non_finite(v[1]) | non_finite(v[2]) | non_finite(v[3])) != 0 {
         return false;
     }
     let m = _mm256_max_ps(_mm256_max_ps(abs(v[0]), abs(v[1])), _mm256_max_ps(abs(v[2]), abs(v[3])));
@@ -64,7 +64,10 @@ pub(super) unsafe fn q8_0(x: &[f32], y: &mut [u8]) -> bool {
     let id = if amax != 0.0 { 127.0 / amax } else { 0.0 };
     let idv = _mm256_set1_ps(id);
     // cvtps rounds half to even (the default MXCSR mode), as `_mm256_round_ps` then cvt does.
-    let q = v.map(|v| _mm256_cvtps_epi32(_mm256_mul_ps(v, idv)));
+    let mut q = [_mm256_setzero_si256(); 4];
+    for (q, &v) in q.iter_mut().zip(&v) {
+        *q = _mm256_cvtps_epi32(_mm256_mul_ps(v, idv));
+    }
     _mm256_storeu_si256(y.as_mut_ptr().add(2).cast(), pack32(q));
     let h = _mm_extract_epi16::<0>(_mm_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(_mm_set_ss(d))) as u16;
     y[..2].copy_from_slice(&h.to_le_bytes());
@@ -113,7 +116,10 @@ pub(super) unsafe fn q8_k(x: &[f32], y: &mut [u8]) -> bool {
     let s = _mm256_set1_ps(iscale);
     let mut sums = [_mm256_setzero_si256(); 16];
     for c in 0..8 {
-        let q: [__m256i; 4] = core::array::from_fn(|k| _mm256_cvtps_epi32(_mm256_mul_ps(s, ld(p.add(32 * c + 8 * k)))));
+        let mut q = [_mm256_setzero_si256(); 4];
+        for (k, q) in q.iter_mut().enumerate() {
+            *q = _mm256_cvtps_epi32(_mm256_mul_ps(s, ld(p.add(32 * c + 8 * k))));
+        }
         _mm256_storeu_si256(y.as_mut_ptr().add(4 + 32 * c).cast(), pack32(q));
         sums[2 * c] = _mm256_add_epi32(q[0], q[1]);
         sums[2 * c + 1] = _mm256_add_epi32(q[2], q[3]);
