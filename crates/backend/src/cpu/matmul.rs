@@ -27,13 +27,13 @@ const ROWS_PER_TASK: usize = 16;
 /// Rows per GEMM task (a multiple of the GEMM's row tile; each task unpacks its rows once).
 const GEMM_ROWS_PER_TASK: usize = 32;
 
-/// From this many tokens on, a matmul with a GEMM kernel uses it: the single-thread
-/// crossover with the per-dot kernels on the dev VM (qdot_gemm's `gemm_speed`): 4 tokens for
-/// the 32-element formats, 5 for Q4_K, 6 for Q6_K.
+/// From this many tokens on, a matmul with a GEMM kernel uses it: about the single-thread
+/// crossover with the per-dot kernels on the dev VM (qdot_gemm's `gemm_speed`, AVX-512 and
+/// AVX2 levels): 4 tokens for Q5_0, 5 to 6 for Q4_K, Q6_K and Q8_0.
 fn gemm_min_tokens(ty: GgmlType) -> usize {
     match ty {
-        GgmlType::Q4_K | GgmlType::Q6_K => 6,
-        _ => 4,
+        GgmlType::Q5_0 => 4,
+        _ => 6,
     }
 }
 
