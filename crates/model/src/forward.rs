@@ -109,9 +109,7 @@ impl Model {
         let (e, hd) = (hp.n_embd as usize, hp.head_dim_k as usize);
         let (n_head, n_kv) = (hp.n_head[l] as usize, hp.n_head_kv[l] as usize);
         dev.rms_norm(&s.x, &lw.attn_norm, t, eps, &mut s.h)?;
-        dev.matmul(&s.h, t, &lw.wq, &mut s.q)?;
-        dev.matmul(&s.h, t, &lw.wk, &mut s.k)?;
-        dev.matmul(&s.h, t, &lw.wv, &mut s.v)?;
+        dev.matmuls(&s.h, t, &[&lw.wq, &lw.wk, &lw.wv], &mut [&mut s.q, &mut s.k, &mut s.v])?;
         for (buf, bias) in [(&mut s.q, &lw.bq), (&mut s.k, &lw.bk), (&mut s.v, &lw.bv)] {
             if let Some(b) = bias {
                 dev.add_bias(buf, b, t)?;
@@ -158,8 +156,7 @@ impl Model {
         let (hp, lw, eps) = (&self.hparams, &w.layers[l], self.eps());
         let (e, ff) = (hp.n_embd as usize, hp.n_ff[l] as usize);
         dev.rms_norm(&s.x, &lw.ffn_norm, t, eps, &mut s.h)?;
-        dev.matmul(&s.h, t, &lw.w_gate, &mut s.gate)?;
-        dev.matmul(&s.h, t, &lw.w_up, &mut s.up)?;
+        dev.matmuls(&s.h, t, &[&lw.w_gate, &lw.w_up], &mut [&mut s.gate, &mut s.up])?;
         dev.glu(self.spec.activation, &mut s.gate, &s.up, t * ff)?;
         dev.matmul(&s.gate, t, &lw.w_down, &mut s.h)?;
         if let Some(w) = &lw.post_ffn_norm {

@@ -5,8 +5,11 @@
 use half::f16;
 use rayon::prelude::*;
 
-use super::dot::dot;
+use super::dot::f16_kernels;
 use super::Cpu;
+
+#[cfg(target_arch = "x86_64")]
+mod x86;
 
 /// One layer's cache: K and V as [n_blocks, block_size, n_kv_heads, head_dim].
 pub struct KvView<'a> {
@@ -56,45 +59,61 @@ impl Cpu {
         let TokenPlaces { positions, token_seq } = *at;
         let hd = p.head_dim;
         let group = p.n_head / p.n_kv_head;
+        let f16k = f16_kernels();
+        #[cfg(target_arch = "x86_64")]
+        let simd = hd.is_multiple_of(8)
+            && std::is_x86_feature_detected!("avx2")
+            && std::is_x86_feature_detected!("fma")
+            && std::is_x86_feature_detected!("f16c");
         self.pool.install(|| {
-            out.par_chunks_mut(hd).enumerate().for_each(|(i, o)| {
+            // Per worker: the f16-rounded query, the cache slots and the scores of one
+            // (token, head).
+            let init = || (vec![0f32; hd], Vec::<usize>::new(), Vec::<f32>::new());
+            out.par_chunks_mut(hd).enumerate().for_each_init(init, |(qh, slots, scores), (i, o)| {
                 let (tok, h) = (i / p.n_head, i % p.n_head);
                 let pos = positions[tok] as usize;
                 let blocks = seqs[token_seq[tok]].blocks;
                 let start = p.window.map_or(0, |w| (pos + 1).saturating_sub(w));
+                // Element offsets of positions start..=pos in the cache, a block at a time.
+                let (bs, kvh) = (kv.block_size, h / group);
+                slots.clear();
+                let mut j = start;
+                while j <= pos {
+                    let b = j / bs;
+                    let end = (pos + 1).min((b + 1) * bs);
+                    let base = blocks[b] as usize * bs;
+                    slots.extend((j..end).map(|j| ((base + j - b * bs) * p.n_kv_head + kvh) * hd));
+                    j = end;
+                }
+                let q = &q[i * hd..(i + 1) * hd];
+                #[cfg(target_arch = "x86_64")]
+                if simd {
+                    let last = slots.iter().max().map_or(0, |&s| s + hd);
+                    assert!(last <= kv.k.len() && last <= kv.v.len(), "attention: block table outside the cache");
+                    // SAFETY: AVX2, FMA and F16C were detected and hd is a multiple of 8 (just
+                    // above); every row read lies inside K and V (checked just above); q, qh and
+                    // o hold hd values.
+                    return unsafe { x86::row(q, kv.k, kv.v, slots, p.scale, p.softcap, qh, scores, o) };
+                }
                 // llama.cpp's CPU path rounds Q to f16 for the K·Q product and the softmax
                 // weights to f16 for the V product (mul_mat converts to the f16 cache's
                 // vec_dot_type); doing the same keeps our logits on top of theirs.
-                let qh: Vec<f32> = q[i * hd..(i + 1) * hd].iter().map(|&x| f16::from_f32(x).to_f32()).collect();
-                let kvh = h / group;
-                let slot = |j: usize| {
-                    (blocks[j / kv.block_size] as usize * kv.block_size + j % kv.block_size) * p.n_kv_head + kvh
-                };
-                let mut row = vec![0f32; hd];
-                let mut scores: Vec<f32> = (start..=pos)
-                    .map(|j| {
-                        let s = slot(j) * hd;
-                        to_f32(&kv.k[s..s + hd], &mut row);
-                        let x = dot(&qh, &row) * p.scale;
-                        p.softcap.map_or(x, |c| c * (x / c).tanh())
-                    })
-                    .collect();
-                softmax(&mut scores);
+                for (d, &x) in qh.iter_mut().zip(q) {
+                    *d = f16::from_f32(x).to_f32();
+                }
+                scores.clear();
+                scores.extend(slots.iter().map(|&s| {
+                    let x = (f16k.dot)(qh, &kv.k[s..s + hd]) * p.scale;
+                    p.softcap.map_or(x, |c| c * (x / c).tanh())
+                }));
+                softmax(scores);
                 o.fill(0.0);
-                for (j, w) in (start..=pos).zip(&scores) {
-                    let w = f16::from_f32(*w).to_f32();
-                    let s = slot(j) * hd;
-                    for (acc, v) in o.iter_mut().zip(&kv.v[s..s + hd]) {
-                        *acc += w * v.to_f32();
-                    }
+                for (&s, w) in slots.iter().zip(scores.iter()) {
+                    (f16k.axpy)(o, f16::from_f32(*w).to_f32(), &kv.v[s..s + hd]);
                 }
             })
         });
     }
-}
-
-fn to_f32(src: &[f16], dst: &mut [f32]) {
-    dst.iter_mut().zip(src).for_each(|(d, s)| *d = s.to_f32());
 }
 
 /// In-place softmax; -inf scores get zero weight.
@@ -175,6 +194,80 @@ mod tests {
                         // not the other: one f16 ulp (2^-11 relative) of a weight times |v| <= 1.
                         const TOL: f64 = 1e-4;
                         assert!((got - want).abs() < TOL, "window {window:?} t{t} h{h} d{d}: {got} vs {want}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// The attention row computed the plain way (K and V rows widened to f32, [`dot`], then
+    /// `o += w * v` element by element), which the kernel must match bit for bit.
+    #[allow(clippy::too_many_arguments)]
+    fn plain_row(
+        q: &[f32],
+        k: &[f16],
+        v: &[f16],
+        slots: &[usize],
+        hd: usize,
+        scale: f32,
+        softcap: Option<f32>,
+    ) -> Vec<f32> {
+        let qh: Vec<f32> = q.iter().map(|&x| f16::from_f32(x).to_f32()).collect();
+        let mut scores: Vec<f32> = slots
+            .iter()
+            .map(|&s| {
+                let row: Vec<f32> = k[s..s + hd].iter().map(|x| x.to_f32()).collect();
+                let x = crate::cpu::dot::dot(&qh, &row) * scale;
+                softcap.map_or(x, |c| c * (x / c).tanh())
+            })
+            .collect();
+        softmax(&mut scores);
+        let mut o = vec![0f32; hd];
+        for (&s, w) in slots.iter().zip(&scores) {
+            let w = f16::from_f32(*w).to_f32();
+            for (acc, x) in o.iter_mut().zip(&v[s..s + hd]) {
+                *acc += w * x.to_f32();
+            }
+        }
+        o
+    }
+
+    #[test]
+    fn bit_identical_to_the_plain_computation() {
+        let cpu = Cpu::new(2).unwrap();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+        for (hd, bs, window, softcap) in
+            [(64, 16, None, None), (20, 4, Some(7), Some(30.0)), (256, 8, None, None), (40, 4, Some(5), Some(20.0))]
+        {
+            let (n_head, n_kv, len, n_blocks) = (4, 2, 29, 12);
+            let mut blocks: Vec<u32> = (0..n_blocks as u32).collect();
+            blocks.shuffle(&mut rng);
+            let k: Vec<f16> = (0..n_blocks * bs * n_kv * hd).map(|_| f16::from_f32(rng.gen_range(-1.0..1.0))).collect();
+            let v: Vec<f16> = (0..n_blocks * bs * n_kv * hd).map(|_| f16::from_f32(rng.gen_range(-1.0..1.0))).collect();
+            let positions: Vec<u32> = (0..len as u32).collect();
+            let q: Vec<f32> = (0..len * n_head * hd).map(|_| rng.gen_range(-2.0..2.0)).collect();
+            let p = AttnParams { n_head, n_kv_head: n_kv, head_dim: hd, scale: 0.125, window, softcap };
+            let mut out = vec![f32::NAN; q.len()];
+            let seqs = [SeqView { blocks: &blocks }];
+            let token_seq = vec![0; len];
+            cpu.attention(
+                &q,
+                &TokenPlaces { positions: &positions, token_seq: &token_seq },
+                &seqs,
+                &KvView { k: &k, v: &v, block_size: bs },
+                &p,
+                &mut out,
+            );
+            for t in 0..len {
+                for h in 0..n_head {
+                    let lo = window.map_or(0, |w| (t + 1).saturating_sub(w));
+                    let slots: Vec<usize> = (lo..=t)
+                        .map(|j| ((blocks[j / bs] as usize * bs + j % bs) * n_kv + h / (n_head / n_kv)) * hd)
+                        .collect();
+                    let i = t * n_head + h;
+                    let want = plain_row(&q[i * hd..(i + 1) * hd], &k, &v, &slots, hd, 0.125, softcap);
+                    for (d, (a, b)) in out[i * hd..(i + 1) * hd].iter().zip(&want).enumerate() {
+                        assert_eq!(a.to_bits(), b.to_bits(), "hd {hd} t{t} h{h} d{d}: {a} vs {b}");
                     }
                 }
             }

@@ -3,34 +3,168 @@
 //! As llama.cpp's CPU backend does, the activations are first encoded in the weight type's
 //! activation format (8-bit blocks for quantized weights, see [`super::qdot`]) and every
 //! product is an integer dot per block scaled in f32: fast, and rounded as llama.cpp rounds.
-//! Each worker takes a run of weight rows and dots each with every activation row, so a
-//! prefill of T tokens reads each weight once.
+//!
+//! Three paths, each giving every (row, token) the same bits (see `qdot::gemm`):
+//! * prefill (t >= [`gemm_min_tokens`], a type with a GEMM): activations packed once per
+//!   encoding, tasks of weight rows against all tokens through the GEMM, written in place;
+//! * decode (t = 1): one encoding per activation type, tasks of weight rows through the
+//!   per-dot kernel;
+//! * otherwise each weight row is dotted with every token and the result transposed.
+//!
+//! [`Cpu::matmuls`] runs several matrices on one input (Q/K/V, gate/up) as one parallel job:
+//! one encoding for all of them and one fork/join instead of one each.
 
+use gguf::GgmlType;
 use rayon::prelude::*;
 
-use super::qdot::{act_row_bytes, act_type_for, dot_kernel, quantize_row};
+use super::qdot::{act_row_bytes, act_type_for, dot_kernel, gemm_kernel, quantize_row, ActType, Gemm, PackedActs};
 use super::Cpu;
 use crate::WeightView;
 
 /// Rows per task: enough work to amortise scheduling, small enough to balance 2..64 threads.
 const ROWS_PER_TASK: usize = 16;
 
+/// Rows per GEMM task (a multiple of the GEMM's row tile; each task unpacks its rows once).
+const GEMM_ROWS_PER_TASK: usize = 32;
+
+/// From this many tokens on, a matmul with a GEMM kernel uses it: about the single-thread
+/// crossover with the per-dot kernels on the dev VM (qdot_gemm's `gemm_speed`, AVX-512 and
+/// AVX2 levels): 4 tokens for Q5_0, 5 to 6 for Q4_K, Q6_K and Q8_0.
+fn gemm_min_tokens(ty: GgmlType) -> usize {
+    match ty {
+        GgmlType::Q5_0 => 4,
+        _ => 6,
+    }
+}
+
+/// One parallel task of a fused product.
+enum Task<'o> {
+    /// Rows `r0 ..` of matrix `k` through its GEMM; `parts[c]` is token c's slice of them.
+    Gemm { k: usize, r0: usize, parts: Vec<&'o mut [f32]> },
+    /// Rows `r0 .. r0 + out.len()` of matrix `k` for the single token (decode).
+    Dot { k: usize, r0: usize, out: &'o mut [f32] },
+}
+
 impl Cpu {
     /// x: [t, w.cols] row-major; out: [t, w.rows] row-major.
     // hot: every projection of every layer goes through here.
     pub fn matmul(&self, x: &[f32], t: usize, w: &WeightView, out: &mut [f32]) {
-        let (rows, cols) = (w.rows, w.cols);
-        assert_eq!(x.len(), t * cols, "matmul: activations are not [{t}, {cols}]");
-        assert_eq!(out.len(), t * rows, "matmul: output is not [{t}, {rows}]");
-        if t == 0 || rows == 0 {
-            return; // nothing to compute (a prefill-only step asks for no logits)
+        self.matmuls(x, t, std::slice::from_ref(w), &mut [out]);
+    }
+
+    /// `outs[k] = x W_k^T` for matrices that share the input: x: [t, cols]; `outs[k]`:
+    /// [t, ws[k].rows]. Each result is what [`Cpu::matmul`] of that matrix alone gives.
+    // hot: Q/K/V and gate/up of every layer.
+    pub fn matmuls(&self, x: &[f32], t: usize, ws: &[WeightView], outs: &mut [&mut [f32]]) {
+        assert_eq!(ws.len(), outs.len(), "matmuls: {} matrices, {} outputs", ws.len(), outs.len());
+        for (w, out) in ws.iter().zip(outs.iter()) {
+            assert_eq!(x.len(), t * w.cols, "matmul: activations are not [{t}, {}]", w.cols);
+            assert_eq!(out.len(), t * w.rows, "matmul: output is not [{t}, {}]", w.rows);
         }
-        if t == 1 {
-            // Decode: the output row is the transposed layout already.
-            return self.matmul_rows_major(x, 1, w, out);
+        if t == 0 {
+            return;
         }
-        // Compute out^T [rows, t] (contiguous per weight row, so tasks own disjoint chunks),
-        // then transpose.
+        let gemms: Vec<Option<Gemm>> =
+            ws.iter().map(|w| if t >= gemm_min_tokens(w.ty) { gemm_kernel(w.ty) } else { None }).collect();
+        let fused = |k: usize| t == 1 || gemms[k].is_some();
+        // Matrices outside the fused job: one by one, rows dotted with every token.
+        for (k, (w, out)) in ws.iter().zip(outs.iter_mut()).enumerate() {
+            if !fused(k) && w.rows > 0 {
+                self.matmul_transposed(x, t, w, out);
+            }
+        }
+        // Encodings: the decode path's per activation type, the GEMM's per pack kind.
+        let mut encoded: Vec<(ActType, Vec<u8>)> = Vec::new();
+        let mut packs: Vec<(Gemm, PackedActs)> = Vec::new();
+        for (k, w) in ws.iter().enumerate() {
+            if !fused(k) || w.rows == 0 {
+                continue;
+            }
+            match &gemms[k] {
+                Some(g) => {
+                    if !packs.iter().any(|(p, _)| p.act_type() == g.act_type()) {
+                        packs.push((*g, g.alloc(t, w.cols)));
+                    }
+                }
+                None => {
+                    // WeightView::new admits only types with a kernel; a hand-made view of
+                    // another type yields NaN, not a panic.
+                    let Some(act) = act_type_for(w.ty) else { continue };
+                    if !encoded.iter().any(|(a, _)| *a == act) {
+                        encoded.push((act, vec![0u8; act_row_bytes(act, w.cols)]));
+                    }
+                }
+            }
+        }
+        let mut tasks: Vec<Task> = Vec::new();
+        for (k, (w, out)) in ws.iter().zip(outs.iter_mut()).enumerate() {
+            if !fused(k) || w.rows == 0 {
+                continue;
+            }
+            if gemms[k].is_some() {
+                // Each task's columns of every output row: [task][token] -> out[token][rows].
+                let n = w.rows.div_ceil(GEMM_ROWS_PER_TASK);
+                let mut parts: Vec<Vec<&mut [f32]>> = (0..n).map(|_| Vec::with_capacity(t)).collect();
+                for out_row in out.chunks_exact_mut(w.rows) {
+                    for (part, piece) in parts.iter_mut().zip(out_row.chunks_mut(GEMM_ROWS_PER_TASK)) {
+                        part.push(piece);
+                    }
+                }
+                tasks.extend(parts.into_iter().enumerate().map(|(i, parts)| Task::Gemm {
+                    k,
+                    r0: i * GEMM_ROWS_PER_TASK,
+                    parts,
+                }));
+            } else if act_type_for(w.ty).is_some() {
+                tasks.extend(out.chunks_mut(ROWS_PER_TASK).enumerate().map(|(i, out)| Task::Dot {
+                    k,
+                    r0: i * ROWS_PER_TASK,
+                    out,
+                }));
+            } else {
+                out.fill(f32::NAN);
+            }
+        }
+        if tasks.is_empty() {
+            return;
+        }
+        let cols = ws[0].cols;
+        self.pool.install(|| {
+            for (act, buf) in encoded.iter_mut() {
+                quantize_row(*act, x, buf);
+            }
+            for (g, pack) in packs.iter_mut() {
+                let n = g.group();
+                pack.groups_mut()
+                    .into_par_iter()
+                    .zip(x.par_chunks(n * cols))
+                    .for_each(|(dst, xg)| g.pack_group(xg, cols, dst));
+            }
+            tasks.into_par_iter().for_each(|task| match task {
+                Task::Gemm { k, r0, mut parts } => {
+                    let w = &ws[k];
+                    let g = gemms[k].expect("GEMM tasks have a GEMM");
+                    let (_, pack) = packs.iter().find(|(p, _)| p.act_type() == g.act_type()).expect("packed");
+                    g.run(w, r0..(r0 + GEMM_ROWS_PER_TASK).min(w.rows), pack, &mut parts);
+                }
+                Task::Dot { k, r0, out } => {
+                    let w = &ws[k];
+                    let act = act_type_for(w.ty).expect("dot tasks have an encoding");
+                    let kernel = dot_kernel(w.ty).expect("types with an encoding have a kernel");
+                    let (_, a) = encoded.iter().find(|(e, _)| *e == act).expect("encoded");
+                    let n_blocks = w.cols / act.block_size();
+                    for (j, d) in out.iter_mut().enumerate() {
+                        *d = kernel(w.row(r0 + j), a, n_blocks);
+                    }
+                }
+            })
+        });
+    }
+
+    /// Every weight row dotted with every token (rows in parallel), then transposed into
+    /// `out` ([t, rows]).
+    fn matmul_transposed(&self, x: &[f32], t: usize, w: &WeightView, out: &mut [f32]) {
+        let rows = w.rows;
         let mut out_t = vec![0f32; rows * t];
         self.matmul_rows_major(x, t, w, &mut out_t);
         for r in 0..rows {
@@ -98,6 +232,60 @@ mod tests {
                         let got = out[i * rows + r] as f64;
                         assert!((got - want).abs() <= 5e-3 * mag + 1e-6, "{ty} t={t} [{i},{r}]: {got} vs {want}");
                     }
+                }
+            }
+        }
+    }
+
+    /// A token's row of the product is bit-identical whatever the batch: alone (t = 1, the
+    /// decode path), in batches below and above the GEMM threshold, and in a fused
+    /// [`Cpu::matmuls`] with other matrices (GEMM types, a type without a GEMM, a second
+    /// matrix of the same encoding).
+    #[test]
+    fn every_path_gives_a_token_the_same_bits() {
+        let cpu = Cpu::new(2).unwrap();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(2);
+        let cols = 512;
+        let types = [GgmlType::Q5_0, GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q6_K, GgmlType::Q4_1, GgmlType::F16];
+        let rows = [37, 5, 70, 33, 9, 12];
+        let data: Vec<Vec<u8>> = types
+            .iter()
+            .zip(rows)
+            .map(|(&ty, r)| random_blocks(ty, r * cols / ty.block_size(), 1.0, &mut rng).unwrap())
+            .collect();
+        let ws: Vec<WeightView> = types
+            .iter()
+            .zip(rows)
+            .zip(&data)
+            .map(|((&ty, r), d)| WeightView::from_parts("w", ty, r, cols, d).unwrap())
+            .collect();
+        let t_max = 19;
+        let x: Vec<f32> = (0..t_max * cols).map(|_| rng.gen_range(-1.0..1.0)).collect();
+        // Alone, one token at a time.
+        let alone: Vec<Vec<f32>> = ws
+            .iter()
+            .map(|w| {
+                (0..t_max)
+                    .flat_map(|i| {
+                        let mut o = vec![f32::NAN; w.rows];
+                        cpu.matmul(&x[i * cols..(i + 1) * cols], 1, w, &mut o);
+                        o
+                    })
+                    .collect()
+            })
+            .collect();
+        for t in [1, 2, 3, 4, 5, 16, 17, 19] {
+            let xs = &x[..t * cols];
+            let mut outs: Vec<Vec<f32>> = ws.iter().map(|w| vec![f32::NAN; t * w.rows]).collect();
+            let mut slices: Vec<&mut [f32]> = outs.iter_mut().map(|o| o.as_mut_slice()).collect();
+            cpu.matmuls(xs, t, &ws, &mut slices);
+            for (k, w) in ws.iter().enumerate() {
+                let mut single = vec![f32::NAN; t * w.rows];
+                cpu.matmul(xs, t, w, &mut single);
+                for (i, ((a, b), c)) in outs[k].iter().zip(&single).zip(&alone[k]).enumerate() {
+                    let what = format!("{} t={t} [{}, {}]", w.ty, i / w.rows, i % w.rows);
+                    assert_eq!(a.to_bits(), b.to_bits(), "fused vs matmul: {what}");
+                    assert_eq!(a.to_bits(), c.to_bits(), "batch vs alone: {what}");
                 }
             }
         }

@@ -71,12 +71,12 @@ impl Compute for CpuCompute<'_> {
 
     fn rms_norm(&self, x: &Vec<f32>, w: &Vec<f32>, rows: usize, eps: f32, out: &mut Vec<f32>) -> Result<()> {
         let n = rows * w.len();
-        cpu::rms_norm_rows(&x[..n], w, eps, &mut out[..n]);
+        self.cpu.for_rows2(&mut out[..n], &x[..n], w.len(), |o, x| cpu::rms_norm_rows(x, w, eps, o));
         Ok(())
     }
 
     fn rms_norm_in_place(&self, x: &mut Vec<f32>, w: &Vec<f32>, rows: usize, eps: f32) -> Result<()> {
-        cpu::rms_norm_in_place(&mut x[..rows * w.len()], w, eps);
+        self.cpu.for_rows(&mut x[..rows * w.len()], w.len(), |_, x| cpu::rms_norm_in_place(x, w, eps));
         Ok(())
     }
 
@@ -86,13 +86,23 @@ impl Compute for CpuCompute<'_> {
         Ok(())
     }
 
+    fn matmuls(&self, x: &Vec<f32>, t: usize, ws: &[&MatrixRef], outs: &mut [&mut Vec<f32>]) -> Result<()> {
+        let views: Vec<_> = ws.iter().map(|w| w.view(self.file)).collect();
+        let cols = views.first().map_or(0, |v| v.cols);
+        let mut slices: Vec<&mut [f32]> = outs.iter_mut().zip(&views).map(|(o, v)| &mut o[..t * v.rows]).collect();
+        self.cpu.matmuls(&x[..t * cols], t, &views, &mut slices);
+        Ok(())
+    }
+
     fn add_bias(&self, x: &mut Vec<f32>, b: &Vec<f32>, rows: usize) -> Result<()> {
-        x[..rows * b.len()].chunks_exact_mut(b.len()).for_each(|row| cpu::add_in_place(row, b));
+        self.cpu.for_rows(&mut x[..rows * b.len()], b.len(), |_, x| {
+            x.chunks_exact_mut(b.len()).for_each(|row| cpu::add_in_place(row, b))
+        });
         Ok(())
     }
 
     fn add(&self, acc: &mut Vec<f32>, x: &Vec<f32>, n: usize) -> Result<()> {
-        cpu::add_in_place(&mut acc[..n], &x[..n]);
+        self.cpu.for_rows2(&mut acc[..n], &x[..n], 1, cpu::add_in_place);
         Ok(())
     }
 
@@ -105,7 +115,11 @@ impl Compute for CpuCompute<'_> {
         hd: usize,
         p: &RopeParams,
     ) -> Result<()> {
-        cpu::rope(&mut x[..t * n_heads * hd], n_heads, hd, &at.plan.positions[..t], p);
+        let width = n_heads * hd;
+        let positions = &at.plan.positions[..t];
+        self.cpu.for_rows(&mut x[..t * width], width, |first, x| {
+            cpu::rope(x, n_heads, hd, &positions[first..first + x.len() / width], p)
+        });
         Ok(())
     }
 
@@ -138,10 +152,11 @@ impl Compute for CpuCompute<'_> {
     }
 
     fn glu(&self, act: Activation, gate: &mut Vec<f32>, up: &Vec<f32>, n: usize) -> Result<()> {
-        match act {
-            Activation::SwiGlu => cpu::swiglu(&mut gate[..n], &up[..n]),
-            Activation::GeGlu => cpu::geglu(&mut gate[..n], &up[..n]),
-        }
+        let f = match act {
+            Activation::SwiGlu => cpu::swiglu,
+            Activation::GeGlu => cpu::geglu,
+        };
+        self.cpu.for_rows2(&mut gate[..n], &up[..n], 1, f);
         Ok(())
     }
 

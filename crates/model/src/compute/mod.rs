@@ -43,6 +43,14 @@ pub trait Compute {
     fn rms_norm_in_place(&self, x: &mut Self::Act, w: &Self::Vector, rows: usize, eps: f32) -> Result<()>;
     /// out[i, :] = W x[i, :] for i < t.
     fn matmul(&self, x: &Self::Act, t: usize, w: &Self::Mat, out: &mut Self::Act) -> Result<()>;
+    /// outs[k][i, :] = ws[k] x[i, :] for i < t: several matrices on one input (Q/K/V,
+    /// gate/up), which a device may run as one job. Each result equals `matmul`'s.
+    fn matmuls(&self, x: &Self::Act, t: usize, ws: &[&Self::Mat], outs: &mut [&mut Self::Act]) -> Result<()> {
+        for (w, out) in ws.iter().zip(outs.iter_mut()) {
+            self.matmul(x, t, w, out)?;
+        }
+        Ok(())
+    }
     /// x[r, :] += b for `rows` rows of b's width.
     fn add_bias(&self, x: &mut Self::Act, b: &Self::Vector, rows: usize) -> Result<()>;
     /// acc[i] += x[i] for i < n.

@@ -17,6 +17,7 @@
 //! [`Q8Rounding`]); [`quantize_row`] uses the one llama.cpp's x86 builds run.
 
 mod float;
+pub mod gemm;
 mod iq4;
 mod kquants;
 mod legacy;
@@ -26,6 +27,8 @@ mod quantize;
 mod x86;
 
 use gguf::{GgmlType, QK_K};
+
+pub use gemm::{gemm_kernel, Gemm, GroupMut, PackedActs, GEMM_TYPES};
 
 /// Every weight type the CPU multiplies (each has a [`dot_kernel`]), in a fixed order that
 /// synthetic models rotate through.
@@ -153,6 +156,19 @@ pub fn quantize_row_with(ty: ActType, x: &[f32], out: &mut [u8], rounding: Q8Rou
         x.len()
     );
     assert_eq!(out.len(), act_row_bytes(ty, x.len()), "quantize_row: output length for {} {ty:?} values", x.len());
+    #[cfg(target_arch = "x86_64")]
+    if x86::quantize_row_with(ty, x, out, rounding) {
+        return;
+    }
+    quantize_row_impl(ty, x, out, rounding);
+}
+
+/// The body of [`quantize_row_with`] (shapes checked), inlined into a build for the SIMD level
+/// in force where there is one: the same operations, rounding instructions instead of `rintf`
+/// calls.
+#[inline(always)]
+fn quantize_row_impl(ty: ActType, x: &[f32], out: &mut [u8], rounding: Q8Rounding) {
+    let bs = ty.block_size();
     let blocks = x.chunks_exact(bs).zip(out.chunks_exact_mut(ty.block_bytes()));
     match (ty, rounding) {
         (ActType::Q8_0, Q8Rounding::X86Avx) => blocks.for_each(|(x, y)| quantize::q8_0_x86(x, y)),

@@ -8,12 +8,14 @@ use half::f16;
 
 /// The largest |x| of a Q8_0/Q8_1 block (`MAX(amax, fabsf(v))`, or `_mm256_max_ps` of the
 /// absolute values: the same for finite input).
+#[inline(always)]
 fn block_amax(x: &[f32]) -> f32 {
     x.iter().fold(0f32, |m, v| if m > v.abs() { m } else { v.abs() })
 }
 
 /// `_mm256_cvtps_epi32` of an already rounded value (out of range or NaN gives `i32::MIN`),
 /// then the saturating `_mm256_packs_epi32` / `_mm256_packs_epi16` down to i8.
+#[inline(always)]
 fn cvt_pack_i8(v: f32) -> i8 {
     let i = if v.abs() < 2_147_483_648.0 { v as i32 } else { i32::MIN };
     i.clamp(-128, 127) as i8
@@ -21,6 +23,7 @@ fn cvt_pack_i8(v: f32) -> i8 {
 
 /// Fill `qs` (32 bytes) with the block's quants; returns (the f32 `d`, the sum of the quants).
 /// x86 AVX: `id = 127 / amax`, round half to even.
+#[inline(always)]
 fn q8_block_x86(x: &[f32], qs: &mut [u8]) -> (f32, i32) {
     let amax = block_amax(x);
     let d = amax / 127.0;
@@ -37,6 +40,7 @@ fn q8_block_x86(x: &[f32], qs: &mut [u8]) -> (f32, i32) {
 }
 
 /// Reference: `id = 1 / d`, `roundf` (half away from zero), stored as int8_t.
+#[inline(always)]
 fn q8_block_ref(x: &[f32], qs: &mut [u8]) -> (f32, i32) {
     let amax = block_amax(x);
     let d = amax / 127.0;
@@ -50,28 +54,33 @@ fn q8_block_ref(x: &[f32], qs: &mut [u8]) -> (f32, i32) {
     (d, sum)
 }
 
+#[inline(always)]
 fn put_f16(out: &mut [u8], at: usize, v: f32) {
     out[at..at + 2].copy_from_slice(&f16::from_f32(v).to_le_bytes());
 }
 
 // block_q8_0: d f16 | qs [32] i8
+#[inline(always)]
 pub(super) fn q8_0_x86(x: &[f32], y: &mut [u8]) {
     let (d, _) = q8_block_x86(x, &mut y[2..34]);
     put_f16(y, 0, d);
 }
 
+#[inline(always)]
 pub(super) fn q8_0_ref(x: &[f32], y: &mut [u8]) {
     let (d, _) = q8_block_ref(x, &mut y[2..34]);
     put_f16(y, 0, d);
 }
 
 // block_q8_1: d f16 | s f16 | qs [32] i8, with s = d * sum(qs) computed from the f32 d.
+#[inline(always)]
 pub(super) fn q8_1_x86(x: &[f32], y: &mut [u8]) {
     let (d, sum) = q8_block_x86(x, &mut y[4..36]);
     put_f16(y, 0, d);
     put_f16(y, 2, d * sum as f32);
 }
 
+#[inline(always)]
 pub(super) fn q8_1_ref(x: &[f32], y: &mut [u8]) {
     let (d, sum) = q8_block_ref(x, &mut y[4..36]);
     put_f16(y, 0, d);
@@ -80,6 +89,7 @@ pub(super) fn q8_1_ref(x: &[f32], y: &mut [u8]) {
 
 /// ggml's `nearest_int`: adding 1.5 * 2^23 rounds to an integer (ties to even) for
 /// |v| <= 2^22, which is all a Q8_K block produces.
+#[inline(always)]
 fn nearest_int(v: f32) -> i32 {
     v.round_ties_even() as i32
 }
@@ -87,6 +97,7 @@ fn nearest_int(v: f32) -> i32 {
 // block_q8_K: d f32 | qs [256] i8 | bsums [16] i16
 //   the signed value `max` of largest magnitude (first one on ties) maps to -127:
 //   iscale = -127 / max, q = min(127, nearest_int(iscale * x)), d = 1 / iscale.
+#[inline(always)]
 pub(super) fn q8_k(x: &[f32], y: &mut [u8]) {
     let (mut max, mut amax) = (0f32, 0f32);
     for &v in x {
@@ -113,6 +124,7 @@ pub(super) fn q8_k(x: &[f32], y: &mut [u8]) {
 }
 
 // F16: round to nearest even (F16C `_mm256_cvtps_ph(x, 0)` and the scalar fallback agree).
+#[inline(always)]
 pub(super) fn f16_row(x: &[f32], out: &mut [u8]) {
     for (o, &v) in out.chunks_exact_mut(2).zip(x) {
         o.copy_from_slice(&f16::from_f32(v).to_le_bytes());
@@ -121,6 +133,7 @@ pub(super) fn f16_row(x: &[f32], out: &mut [u8]) {
 
 /// `ggml_compute_fp32_to_bf16`: NaN stays a (quiet) NaN, everything else rounds to nearest
 /// even on the top 16 bits.
+#[inline(always)]
 fn to_bf16_bits(v: f32) -> u16 {
     let u = v.to_bits();
     if (u & 0x7fff_ffff) > 0x7f80_0000 {
@@ -129,12 +142,14 @@ fn to_bf16_bits(v: f32) -> u16 {
     (u.wrapping_add(0x7fff + ((u >> 16) & 1)) >> 16) as u16
 }
 
+#[inline(always)]
 pub(super) fn bf16_row(x: &[f32], out: &mut [u8]) {
     for (o, &v) in out.chunks_exact_mut(2).zip(x) {
         o.copy_from_slice(&to_bf16_bits(v).to_le_bytes());
     }
 }
 
+#[inline(always)]
 pub(super) fn f32_row(x: &[f32], out: &mut [u8]) {
     for (o, &v) in out.chunks_exact_mut(4).zip(x) {
         o.copy_from_slice(&v.to_le_bytes());

@@ -137,7 +137,7 @@ pub(super) unsafe fn q3_k_q8_k(w: *const u8, a: *const u8, nb: usize) -> f32 {
 /// 4..8 (min); 4..8 in the nibbles of bytes 8..12, with their top 2 bits from the top 2 bits
 /// of bytes 0..4 (scale) and 4..8 (min).
 #[inline(always)]
-fn k4_scales_mins(w0: u32, w1: u32, w2: u32) -> (u64, u64) {
+pub(super) fn k4_scales_mins(w0: u32, w1: u32, w2: u32) -> (u64, u64) {
     let m6 = 0x3F3F_3F3F;
     let m4 = 0x0F0F_0F0F;
     let top = 0x3030_3030; // bits 6..8 of each byte, moved down to 4..6

@@ -13,7 +13,7 @@ use super::{blocks8, dot_i8, dot_u8, f16x8, load256, nibbles, rd_u32};
 /// Safety: `p..p + 4` is readable; AVX2 is available.
 #[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
-unsafe fn bits_to_bytes(p: *const u8) -> __m256i {
+pub(super) unsafe fn bits_to_bytes(p: *const u8) -> __m256i {
     let v = _mm256_set1_epi32(rd_u32(p) as i32);
     // Byte j takes source byte j / 8 (pshufb indexes within each 128-bit half, and every half
     // holds all four bytes), then keeps bit j % 8.

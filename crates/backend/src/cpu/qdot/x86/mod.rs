@@ -21,9 +21,11 @@
 
 mod avx512;
 mod float;
+mod gemm;
 mod iq4;
 mod kquants;
 mod legacy;
+mod quantize;
 
 use core::arch::x86_64::*;
 use std::sync::OnceLock;
@@ -78,6 +80,46 @@ pub(super) fn dot_kernel(weight: GgmlType) -> Option<DotKernel> {
         Level::Avx2 => avx2_kernel(weight),
         Level::Avx512 => avx512::kernel(weight).or_else(|| avx2_kernel(weight)),
     }
+}
+
+/// The GEMM flavour matching the per-dot kernels of the level in force (none at `Scalar`).
+pub(super) fn gemm_flavor() -> Option<super::gemm::Flavor> {
+    gemm::flavor(level())
+}
+
+pub(super) use gemm::run as gemm_run;
+
+/// [`super::quantize_row_with`] built for AVX2 where the level allows it (`false`: not done).
+pub(super) fn quantize_row_with(ty: super::ActType, x: &[f32], out: &mut [u8], rounding: super::Q8Rounding) -> bool {
+    if level() == Level::Scalar {
+        return false;
+    }
+    use super::{ActType, Q8Rounding};
+    let (bs, bb) = (ty.block_size(), ty.block_bytes());
+    let blocks = x.chunks_exact(bs).zip(out.chunks_exact_mut(bb));
+    match (ty, rounding) {
+        (ActType::Q8_0, Q8Rounding::X86Avx) => blocks.for_each(|(x, y)| {
+            // SAFETY: AVX2, FMA and F16C were detected (level >= Avx2); whole blocks.
+            if !unsafe { quantize::q8_0(x, y) } {
+                super::quantize::q8_0_x86(x, y);
+            }
+        }),
+        (ActType::Q8_K, _) => blocks.for_each(|(x, y)| {
+            // SAFETY: as above.
+            if !unsafe { quantize::q8_k(x, y) } {
+                super::quantize::q8_k(x, y);
+            }
+        }),
+        // SAFETY: the level is AVX2 or above, so AVX2, FMA and F16C were detected.
+        _ => unsafe { quantize_avx2(ty, x, out, rounding) },
+    }
+    true
+}
+
+/// Safety: AVX2, FMA and F16C are available.
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn quantize_avx2(ty: super::ActType, x: &[f32], out: &mut [u8], rounding: super::Q8Rounding) {
+    super::quantize_row_impl(ty, x, out, rounding)
 }
 
 /// Safe `DotKernel`s around the `unsafe` target-feature kernels of `$module`. Each clamps the

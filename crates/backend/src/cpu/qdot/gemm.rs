@@ -1,0 +1,311 @@
+//! Quantized GEMM for prefill: many activation rows (tokens) against each weight row, every
+//! weight block unpacked once per tile of rows and multiplied with `G` tokens at a time.
+//!
+//! The contract is bit-identity with [`super::dot_kernel`]: every `(row, token)` result equals
+//! what the per-dot kernel of the same SIMD level returns for that pair. Integer block sums are
+//! exact whichever way they are formed, so the GEMM forms them its own way (tokens in SIMD
+//! lanes, no horizontal sums); the f32 part is that kernel's, operation for operation:
+//!
+//! * 32-element formats (Q5_0, Q8_0): the per-dot kernels scale eight blocks at a time into
+//!   eight f32 lanes that run across the row (block `8 q + k` in lane `pos(k)`, `pos` the
+//!   level's lane order; a tail group of four, then the rest, in the same lanes), and finish
+//!   with `hsum_ps`, i.e. `((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7))`. A lane's
+//!   additions depend only on its own blocks, so the GEMM runs lane after lane, each over its
+//!   blocks in row order, and adds the eight lane sums in that tree. A block a lane lacks in
+//!   the per-dot kernel contributes `+0.0`, which changes no sum that started at `+0.0`.
+//! * K-quants (Q4_K, Q6_K): one f32 per row, `sumf += (d * dy) * isum` (and
+//!   `sumf -= (dmin * dy) * summins` for Q4_K) per super-block, in block order; the same at
+//!   the AVX2 and AVX-512 levels.
+//!
+//! Activations are packed per group of `G` tokens (16 for AVX-512, 8 for AVX2): the quants of
+//! four consecutive elements of each token side by side (`[k4][G][4]` bytes, one SIMD register
+//! per `k4` step), next to each token's f32 block scale and the integer corrections the
+//! weight's unsigned encoding needs (see [`PackedActs`]).
+
+use std::ops::Range;
+
+use gguf::{GgmlType, QK_K};
+
+use super::{act_row_bytes, act_type_for, f16_at, f32_at, quantize_row, ActType};
+use crate::WeightView;
+
+/// The weight types with a GEMM kernel (at the AVX2 and AVX-512 levels).
+pub const GEMM_TYPES: [GgmlType; 4] = [GgmlType::Q4_K, GgmlType::Q6_K, GgmlType::Q5_0, GgmlType::Q8_0];
+
+/// The SIMD flavour of a [`Gemm`]: which per-dot kernels it reproduces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Flavor {
+    /// AVX2 (maddubs), 8 tokens per group.
+    Avx2,
+    /// AVX-512 VNNI (vpdpbusd), 16 tokens per group.
+    Avx512,
+}
+
+/// A GEMM for one weight type at the SIMD level in force, from [`gemm_kernel`].
+#[derive(Clone, Copy, Debug)]
+pub struct Gemm {
+    pub(crate) ty: GgmlType,
+    pub(crate) flavor: Flavor,
+}
+
+/// The GEMM for `weight`, where the SIMD level in force (see [`super::dot_kernel`]) has one
+/// for that type; `None` elsewhere (callers then use the per-dot kernel).
+pub fn gemm_kernel(weight: GgmlType) -> Option<Gemm> {
+    if !GEMM_TYPES.contains(&weight) {
+        return None;
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        super::x86::gemm_flavor().map(|flavor| Gemm { ty: weight, flavor })
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        None
+    }
+}
+
+/// Activations of `t` tokens encoded and packed for the GEMMs of one activation type (Q8_0 or
+/// Q8_K) and SIMD flavour: every weight type with that activation type runs on the same pack.
+/// Per group of `G` tokens (the last one padded with zero tokens):
+///
+/// * `qs`: `[steps][G][4]` i8, `steps = cols / 4`: the quants of elements `4 s .. 4 s + 4`;
+/// * `dy`: the f32 activation scale, `[blocks][G]` (32-element blocks for Q8_0, 256-element
+///   ones for Q8_K);
+/// * `fix`: the integer corrections for the weights' unsigned encodings, i32. Q8_0:
+///   `[blocks][2][G]`, `-16 * ysum` (Q5_0 as `q + 16`) and `-128 * ysum` (Q8_0 as `q + 128`),
+///   `ysum` the block's quant sum. Q8_K: `[blocks][20][G]`: `-32 * bsum_j` for the 16
+///   sub-blocks (Q6_K as `q + 32`), then four i16 pairs `(P_2m, P_2m+1)` with
+///   `P_j = bsum_2j + bsum_2j+1`, the 32-element sums the Q4_K mins multiply.
+pub struct PackedActs {
+    pub(crate) act: ActType,
+    pub(crate) g: usize,
+    pub(crate) t: usize,
+    pub(crate) cols: usize,
+    pub(crate) qs: Vec<u8>,
+    pub(crate) dy: Vec<f32>,
+    pub(crate) fix: Vec<i32>,
+}
+
+/// One group's slices of a [`PackedActs`], to be filled by [`Gemm::pack_group`].
+pub struct GroupMut<'a> {
+    qs: &'a mut [u8],
+    dy: &'a mut [f32],
+    fix: &'a mut [i32],
+}
+
+impl PackedActs {
+    pub fn tokens(&self) -> usize {
+        self.t
+    }
+
+    /// Tokens per group.
+    pub fn group(&self) -> usize {
+        self.g
+    }
+
+    pub(crate) fn groups(&self) -> usize {
+        self.t.div_ceil(self.g)
+    }
+
+    /// Every group's slices, in token order (for filling groups in parallel).
+    pub fn groups_mut(&mut self) -> Vec<GroupMut<'_>> {
+        let n = self.groups();
+        let (q, d, f) = (self.qs.len() / n, self.dy.len() / n, self.fix.len() / n);
+        self.qs
+            .chunks_mut(q)
+            .zip(self.dy.chunks_mut(d))
+            .zip(self.fix.chunks_mut(f))
+            .map(|((qs, dy), fix)| GroupMut { qs, dy, fix })
+            .collect()
+    }
+}
+
+impl Gemm {
+    pub fn weight_type(&self) -> GgmlType {
+        self.ty
+    }
+
+    /// Tokens per group: results come `G` tokens per SIMD register.
+    pub fn group(&self) -> usize {
+        match self.flavor {
+            Flavor::Avx2 => 8,
+            Flavor::Avx512 => 16,
+        }
+    }
+
+    /// The activation encoding this GEMM's packs hold; GEMMs that share it (and the SIMD
+    /// flavour, see [`Gemm::group`]) can share a pack.
+    pub fn act_type(&self) -> ActType {
+        act_type_for(self.ty).expect("GEMM types have an activation type")
+    }
+
+    fn act(&self) -> ActType {
+        self.act_type()
+    }
+
+    /// Room for `t` tokens of `cols` values, zeroed (so padding tokens are zero).
+    ///
+    /// Panics if `cols` is not a whole number of the weight's blocks.
+    pub fn alloc(&self, t: usize, cols: usize) -> PackedActs {
+        let act = self.act();
+        let bs = act.block_size();
+        assert!(
+            cols.is_multiple_of(bs) && cols.is_multiple_of(self.ty.block_size()),
+            "GEMM: {cols} columns is not a whole number of {} blocks",
+            self.ty
+        );
+        let g = self.group();
+        let groups = t.div_ceil(g).max(1);
+        let blocks = cols / bs;
+        let fix_per_block = fix_per_block(act);
+        PackedActs {
+            act,
+            g,
+            t,
+            cols,
+            qs: vec![0; groups * cols * g],
+            dy: vec![0.0; groups * blocks * g],
+            fix: vec![0; groups * blocks * fix_per_block * g],
+        }
+    }
+
+    /// Encode (as [`quantize_row`] does) and pack the rows `x` ([n, cols], n <= G) of one group.
+    pub fn pack_group(&self, x: &[f32], cols: usize, dst: GroupMut<'_>) {
+        let g = self.group();
+        let act = self.act();
+        let n = x.len() / cols;
+        assert!(n <= g && x.len() == n * cols, "GEMM pack: {} values are not up to {g} rows of {cols}", x.len());
+        let mut enc = vec![0u8; act_row_bytes(act, cols)];
+        let mut dst = dst;
+        for (c, xr) in x.chunks_exact(cols).enumerate() {
+            quantize_row(act, xr, &mut enc);
+            self.pack_token(&enc, c, &mut dst);
+        }
+    }
+
+    /// Pack encoded rows (`acts`: [n, act_row_bytes]) whole.
+    pub fn pack_encoded(&self, acts: &[u8], t: usize, cols: usize) -> PackedActs {
+        let mut p = self.alloc(t, cols);
+        let bytes = act_row_bytes(self.act(), cols);
+        let g = self.group();
+        for (gi, mut dst) in p.groups_mut().into_iter().enumerate() {
+            for c in 0..g.min(t.saturating_sub(gi * g)) {
+                let tok = gi * g + c;
+                self.pack_token(&acts[tok * bytes..(tok + 1) * bytes], c, &mut dst);
+            }
+        }
+        p
+    }
+
+    /// Token `c` of a group, from its encoded row `enc`.
+    fn pack_token(&self, enc: &[u8], c: usize, dst: &mut GroupMut<'_>) {
+        let g = self.group();
+        // Element 4 s .. 4 s + 4 of this token goes to qs[(s * g + c) * 4 ..].
+        let mut put4 = |s: usize, src: &[u8]| dst.qs[(s * g + c) * 4..][..4].copy_from_slice(src);
+        match self.act() {
+            ActType::Q8_0 => {
+                for (b, blk) in enc.chunks_exact(34).enumerate() {
+                    let qs = &blk[2..34];
+                    for (k, four) in qs.chunks_exact(4).enumerate() {
+                        put4(8 * b + k, four);
+                    }
+                    dst.dy[b * g + c] = f16_at(blk, 0);
+                    let sum: i32 = qs.iter().map(|&q| i32::from(q as i8)).sum();
+                    dst.fix[(2 * b) * g + c] = -16 * sum;
+                    dst.fix[(2 * b + 1) * g + c] = -128 * sum;
+                }
+            }
+            ActType::Q8_K => {
+                for (b, blk) in enc.chunks_exact(292).enumerate() {
+                    for (k, four) in blk[4..260].chunks_exact(4).enumerate() {
+                        put4(64 * b + k, four);
+                    }
+                    dst.dy[b * g + c] = f32_at(blk, 0);
+                    let bsum = |j: usize| i32::from(i16::from_le_bytes([blk[260 + 2 * j], blk[261 + 2 * j]]));
+                    for j in 0..16 {
+                        dst.fix[(b * 20 + j) * g + c] = -32 * bsum(j);
+                    }
+                    // |P_j| <= 32 * 128 fits an i16.
+                    let p = |j: usize| (bsum(2 * j) + bsum(2 * j + 1)) as i16 as u16 as u32;
+                    for m in 0..4 {
+                        dst.fix[(b * 20 + 16 + m) * g + c] = (p(2 * m) | (p(2 * m + 1) << 16)) as i32;
+                    }
+                }
+            }
+            _ => unreachable!("GEMM types use Q8_0 or Q8_K activations"),
+        }
+    }
+
+    /// `out[c][r - rows.start] = dot(W[r], token c)` for every `r` in `rows` and every packed
+    /// token `c`, bit for bit what the per-dot kernel gives.
+    ///
+    /// Panics if `w` is not this GEMM's type, the shapes disagree, `rows` is out of range or
+    /// `out` does not hold `acts.tokens()` slices of at least `rows.len()` values.
+    pub fn run(&self, w: &WeightView, rows: Range<usize>, acts: &PackedActs, out: &mut [&mut [f32]]) {
+        assert_eq!(w.ty, self.ty, "GEMM for {} given a {} weight", self.ty, w.ty);
+        assert_eq!(w.cols, acts.cols, "GEMM: weight has {} columns, activations {}", w.cols, acts.cols);
+        assert!(rows.start <= rows.end && rows.end <= w.rows, "GEMM: rows {rows:?} of {}", w.rows);
+        assert!(
+            acts.g == self.group() && acts.act == self.act(),
+            "GEMM: activations packed for another SIMD level or encoding"
+        );
+        assert!(out.len() == acts.t, "GEMM: {} output rows for {} tokens", out.len(), acts.t);
+        assert!(out.iter().all(|o| o.len() >= rows.len()), "GEMM: output rows shorter than {}", rows.len());
+        if rows.is_empty() || acts.t == 0 {
+            return;
+        }
+        #[cfg(target_arch = "x86_64")]
+        super::x86::gemm_run(self, w, rows, acts, out);
+        #[cfg(not(target_arch = "x86_64"))]
+        unreachable!("no GEMM is handed out off x86-64");
+    }
+}
+
+/// Blocks of a row of `nb` 32-element blocks that the per-dot kernels put in the f32 lane
+/// holding block offset `k` of each group: groups of eight, then one of four, then the rest.
+pub(crate) fn lane_blocks(nb: usize, k: usize) -> impl Iterator<Item = usize> {
+    let full = nb / 8 * 8;
+    let rem = nb - full;
+    let (four, tail_start) = if rem >= 4 { (k < 4, full + 4) } else { (false, full) };
+    let tail = tail_start + k < nb;
+    (0..nb / 8).map(move |q| 8 * q + k).chain(four.then_some(full + k)).chain(tail.then_some(tail_start + k))
+}
+
+/// i32 corrections per block and token in [`PackedActs::fix`].
+pub(crate) fn fix_per_block(act: ActType) -> usize {
+    match act {
+        ActType::Q8_K => 20,
+        _ => 2,
+    }
+}
+
+/// Super-blocks (K-quants) or blocks per row of `cols` values of `ty`.
+pub(crate) fn blocks_per_row(ty: GgmlType, cols: usize) -> usize {
+    cols / ty.block_size()
+}
+
+const _: () = assert!(QK_K == 256);
+
+#[cfg(test)]
+mod tests {
+    use super::lane_blocks;
+
+    #[test]
+    fn lanes_cover_every_block_once_in_order() {
+        for nb in 0..40 {
+            let mut seen = vec![0; nb];
+            for k in 0..8 {
+                let v: Vec<usize> = lane_blocks(nb, k).collect();
+                assert!(v.windows(2).all(|w| w[0] < w[1]), "nb {nb} k {k}: {v:?}");
+                v.iter().for_each(|&b| seen[b] += 1);
+            }
+            assert!(seen.iter().all(|&s| s == 1), "nb {nb}: {seen:?}");
+        }
+        // 28 blocks (896 columns): 8 + 8 + 8 + a group of four.
+        assert_eq!(lane_blocks(28, 3).collect::<Vec<_>>(), [3, 11, 19, 27]);
+        assert_eq!(lane_blocks(28, 4).collect::<Vec<_>>(), [4, 12, 20]);
+        // 15 = 8 + 4 + 3.
+        assert_eq!(lane_blocks(15, 2).collect::<Vec<_>>(), [2, 10, 14]);
+        assert_eq!(lane_blocks(15, 3).collect::<Vec<_>>(), [3, 11]);
+    }
+}

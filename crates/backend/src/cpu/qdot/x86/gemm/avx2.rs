@@ -1,0 +1,270 @@
+//! AVX2 tile kernels: `R` weight rows x `T` groups of 8 tokens. `maddubs` multiplies four
+//! unsigned weight quants (broadcast) with four quants of each of 8 tokens into i16 pair sums,
+//! which are added in i16 for as many steps as cannot overflow, then widened by `madd` into
+//! the token's i32 lane. The f32 steps reproduce the AVX2 per-dot kernels (`x86/legacy.rs`,
+//! `x86/kquants.rs`): natural lane order for the 32-element formats.
+
+use core::arch::x86_64::*;
+
+use gguf::GgmlType;
+
+use super::{Dst, Tile, R};
+use crate::cpu::qdot::gemm::{blocks_per_row, fix_per_block, lane_blocks, PackedActs};
+use crate::cpu::qdot::x86::rd_u32;
+
+/// Tokens per group.
+const G: usize = 8;
+
+/// One tile: rows of `tile` against token groups `g0 .. g0 + T` of `a`, into `res`.
+pub(super) fn tile<const T: usize>(ty: GgmlType, tile: &Tile, a: &PackedActs, g0: usize, dst: &mut Dst) {
+    let nb = blocks_per_row(ty, a.cols);
+    super::check_groups(a, G, g0 + T, nb, fix_per_block(a.act));
+    // SAFETY: `gemm_flavor` handed out a GEMM only after detecting AVX2, FMA and F16C; the
+    // tile was filled for `nb` blocks of `ty` (its vectors are sized so), and groups
+    // g0 .. g0 + T lie inside the packed activations (checked above).
+    unsafe {
+        match ty {
+            // Q5_0: u <= 31, so four steps of pair sums (<= 2 * 31 * 128 each) fit an i16;
+            // its correction is the first (q + 16).
+            GgmlType::Q5_0 => legacy::<T, 4, false>(tile, a, g0, nb, dst),
+            // Q8_0: |w| <= 128 times |y| <= 127: one step (a pair sum <= 32512); no correction.
+            GgmlType::Q8_0 => legacy::<T, 1, true>(tile, a, g0, nb, dst),
+            GgmlType::Q4_K => q4_k::<T>(tile, a, g0, nb, dst),
+            GgmlType::Q6_K => q6_k::<T>(tile, a, g0, nb, dst),
+            _ => unreachable!("no GEMM for {ty}"),
+        }
+    }
+}
+
+/// Row `r` of token `(g0 + t) * G + c` = lane `c` of `v[r][t]`, into `dst`.
+///
+/// Safety: AVX is available.
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+unsafe fn put<const T: usize>(dst: &mut Dst, g0: usize, v: &[[__m256; T]; R]) {
+    let tok0 = g0 * G;
+    if dst.n == R && tok0 + T * G <= dst.out.len() {
+        // Four rows of 8 tokens transposed into 8 runs of four rows, one store per token.
+        let by_group: [[_; R]; T] = core::array::from_fn(|t| core::array::from_fn(|r| v[r][t]));
+        for (t, &[v0, v1, v2, v3]) in by_group.iter().enumerate() {
+            let (a, b) = (_mm256_unpacklo_ps(v0, v1), _mm256_unpackhi_ps(v0, v1));
+            let (c, d) = (_mm256_unpacklo_ps(v2, v3), _mm256_unpackhi_ps(v2, v3));
+            let pd = _mm256_castps_pd;
+            let four = [
+                _mm256_castpd_ps(_mm256_unpacklo_pd(pd(a), pd(c))),
+                _mm256_castpd_ps(_mm256_unpackhi_pd(pd(a), pd(c))),
+                _mm256_castpd_ps(_mm256_unpacklo_pd(pd(b), pd(d))),
+                _mm256_castpd_ps(_mm256_unpackhi_pd(pd(b), pd(d))),
+            ];
+            // four[k] holds tokens 4 L + k in its 128-bit lanes L.
+            for (k, &x) in four.iter().enumerate() {
+                let lanes = [_mm256_castps256_ps128(x), _mm256_extractf128_ps::<1>(x)];
+                for (l, &y) in lanes.iter().enumerate() {
+                    let o = &mut dst.out[tok0 + t * G + 4 * l + k][dst.col..dst.col + R];
+                    _mm_storeu_ps(o.as_mut_ptr(), y);
+                }
+            }
+        }
+        return;
+    }
+    let mut res = [[[0f32; G]; T]; R];
+    for (rr, vr) in res.iter_mut().zip(v) {
+        for (o, x) in rr.iter_mut().zip(vr) {
+            _mm256_storeu_ps(o.as_mut_ptr(), *x);
+        }
+    }
+    dst.put(&res, g0);
+}
+
+/// 32 bytes at `p`.
+///
+/// Safety: `p..p + 32` is readable; AVX is available.
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+unsafe fn ld(p: *const u8) -> __m256i {
+    _mm256_loadu_si256(p.cast())
+}
+
+/// The u32 at `p` in every lane.
+///
+/// Safety: `p..p + 4` is readable; AVX is available.
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+unsafe fn bcast(p: *const u8) -> __m256i {
+    _mm256_set1_epi32(rd_u32(p) as i32)
+}
+
+/// `acc[r][t] += dot(row r's quants, token group t)` over `steps` k4-steps (a multiple of
+/// `N16`): weights at `u + 32 r + 4 s` (with their signs at `sgn + 32 r + 4 s` when `SIGNED`),
+/// activations at `x[t] + 32 s`. Pair sums are added in i16 over `N16` steps, which the
+/// caller guarantees cannot overflow.
+///
+/// Safety: AVX2 is available; every address read is inside its buffer.
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+unsafe fn dots<const T: usize, const N16: usize, const SIGNED: bool>(
+    acc: &mut [[__m256i; T]; R],
+    u: *const u8,
+    sgn: *const u8,
+    x: [*const u8; T],
+    steps: usize,
+) {
+    let ones = _mm256_set1_epi16(1);
+    for s0 in (0..steps).step_by(N16) {
+        let mut p16 = [[_mm256_setzero_si256(); T]; R];
+        for s in s0..s0 + N16 {
+            let xs: [__m256i; T] = core::array::from_fn(|t| ld(x[t].add(32 * s)));
+            for (r, pr) in p16.iter_mut().enumerate() {
+                let w = bcast(u.add(32 * r + 4 * s));
+                let ws = if SIGNED { bcast(sgn.add(32 * r + 4 * s)) } else { w };
+                for (p, &xt) in pr.iter_mut().zip(&xs) {
+                    let y = if SIGNED { _mm256_sign_epi8(xt, ws) } else { xt };
+                    *p = _mm256_add_epi16(*p, _mm256_maddubs_epi16(w, y));
+                }
+            }
+        }
+        for (ar, pr) in acc.iter_mut().zip(&p16) {
+            for (a, &p) in ar.iter_mut().zip(pr) {
+                *a = _mm256_add_epi32(*a, _mm256_madd_epi16(p, ones));
+            }
+        }
+    }
+}
+
+// Q5_0 / Q8_0: per block, sumi = dot(u, y) - off * sum(y) (the packed `fix`; zero for Q8_0,
+// whose signs ride on y); lane result `(dx * dy) * sumi`, added into the lane of the block's
+// offset; lanes summed as `hsum_ps` does.
+/// Safety: as [`tile`]'s block.
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn legacy<const T: usize, const N16: usize, const SIGNED: bool>(
+    tile: &Tile,
+    a: &PackedActs,
+    g0: usize,
+    nb: usize,
+    dst: &mut Dst,
+) {
+    let (gq, gd, gf) = (a.cols * G, nb * G, nb * 2 * G);
+    let qs: [*const u8; T] = core::array::from_fn(|t| a.qs.as_ptr().add((g0 + t) * gq));
+    let dy: [*const f32; T] = core::array::from_fn(|t| a.dy.as_ptr().add((g0 + t) * gd));
+    let fix: [*const i32; T] = core::array::from_fn(|t| a.fix.as_ptr().add((g0 + t) * gf));
+    let (u, sgn, d) = (tile.u.as_ptr(), tile.sgn.as_ptr(), tile.d.as_ptr());
+    // Lane m's sum over its blocks (each lane written once, nothing zeroed in between).
+    let lanes: [[[__m256; T]; R]; 8] = core::array::from_fn(|m| {
+        let k = m;
+        let mut facc = [[_mm256_setzero_ps(); T]; R];
+        for b in lane_blocks(nb, k) {
+            let init: [__m256i; T] = core::array::from_fn(|t| {
+                if SIGNED {
+                    _mm256_setzero_si256()
+                } else {
+                    _mm256_loadu_si256(fix[t].add(2 * b * G).cast())
+                }
+            });
+            let mut acc = [init; R];
+            let sg = if SIGNED { sgn.add(b * R * 32) } else { sgn };
+            dots::<T, N16, SIGNED>(&mut acc, u.add(b * R * 32), sg, core::array::from_fn(|t| qs[t].add(8 * b * 32)), 8);
+            let y: [__m256; T] = core::array::from_fn(|t| _mm256_loadu_ps(dy[t].add(b * G)));
+            for (r, (fr, ar)) in facc.iter_mut().zip(&acc).enumerate() {
+                let dx = _mm256_set1_ps(*d.add(b * R + r));
+                for ((f, &s), &yt) in fr.iter_mut().zip(ar).zip(&y) {
+                    *f = _mm256_add_ps(*f, _mm256_mul_ps(_mm256_mul_ps(dx, yt), _mm256_cvtepi32_ps(s)));
+                }
+            }
+        }
+        facc
+    });
+    let add = _mm256_add_ps;
+    let sums: [[_; T]; R] = core::array::from_fn(|r| {
+        core::array::from_fn(|t| {
+            let l = |m: usize| lanes[m][r][t];
+            add(add(add(l(0), l(4)), add(l(2), l(6))), add(add(l(1), l(5)), add(l(3), l(7))))
+        })
+    });
+    put::<T>(dst, g0, &sums);
+}
+
+// Q4_K: isum = sum_j sc_j * dot(nibbles_j, y_j) (eight steps of pair sums <= 2 * 15 * 128
+// fit an i16), summins = sum_j min_j * P_j (i16 pairs, madd); sumf += (d * dy) * isum;
+// sumf -= (dmin * dy) * summins.
+/// Safety: as [`tile`]'s block.
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn q4_k<const T: usize>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize, dst: &mut Dst) {
+    let (gq, gd, gf) = (a.cols * G, nb * G, nb * 20 * G);
+    let qs: [*const u8; T] = core::array::from_fn(|t| a.qs.as_ptr().add((g0 + t) * gq));
+    let dy: [*const f32; T] = core::array::from_fn(|t| a.dy.as_ptr().add((g0 + t) * gd));
+    let fix: [*const i32; T] = core::array::from_fn(|t| a.fix.as_ptr().add((g0 + t) * gf));
+    let u = tile.u.as_ptr();
+    let mut sumf = [[_mm256_setzero_ps(); T]; R];
+    for b in 0..nb {
+        let mut isum = [[_mm256_setzero_si256(); T]; R];
+        for j in 0..8 {
+            let c = 8 * b + j;
+            let mut acc = [[_mm256_setzero_si256(); T]; R];
+            dots::<T, 8, false>(&mut acc, u.add(c * R * 32), u, core::array::from_fn(|t| qs[t].add(8 * c * 32)), 8);
+            for (r, (ir, ar)) in isum.iter_mut().zip(&acc).enumerate() {
+                let sc = _mm256_set1_epi32(tile.sc[c * R + r]);
+                for (i, &s) in ir.iter_mut().zip(ar) {
+                    *i = _mm256_add_epi32(*i, _mm256_mullo_epi32(s, sc));
+                }
+            }
+        }
+        let mut mins = [[_mm256_setzero_si256(); T]; R];
+        for m in 0..4 {
+            let p: [__m256i; T] =
+                core::array::from_fn(|t| _mm256_loadu_si256(fix[t].add((20 * b + 16 + m) * G).cast()));
+            for (r, mr) in mins.iter_mut().enumerate() {
+                let mn = _mm256_set1_epi32(tile.mn[(4 * b + m) * R + r]);
+                for (x, &pt) in mr.iter_mut().zip(&p) {
+                    *x = _mm256_add_epi32(*x, _mm256_madd_epi16(pt, mn));
+                }
+            }
+        }
+        let y: [__m256; T] = core::array::from_fn(|t| _mm256_loadu_ps(dy[t].add(b * G)));
+        for r in 0..R {
+            let (d, dmin) = (_mm256_set1_ps(tile.d[b * R + r]), _mm256_set1_ps(tile.dmin[b * R + r]));
+            for t in 0..T {
+                let f = &mut sumf[r][t];
+                *f = _mm256_add_ps(*f, _mm256_mul_ps(_mm256_mul_ps(d, y[t]), _mm256_cvtepi32_ps(isum[r][t])));
+                *f = _mm256_sub_ps(*f, _mm256_mul_ps(_mm256_mul_ps(dmin, y[t]), _mm256_cvtepi32_ps(mins[r][t])));
+            }
+        }
+    }
+    put::<T>(dst, g0, &sumf);
+}
+
+// Q6_K: isum = sum_j sc_j * (dot(q + 32, y_j) - 32 * bsum_j) over 16-element sub-blocks (two
+// steps of pair sums <= 2 * 63 * 128 fit an i16); sumf += (d * dy) * isum.
+/// Safety: as [`tile`]'s block.
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn q6_k<const T: usize>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize, dst: &mut Dst) {
+    let (gq, gd, gf) = (a.cols * G, nb * G, nb * 20 * G);
+    let qs: [*const u8; T] = core::array::from_fn(|t| a.qs.as_ptr().add((g0 + t) * gq));
+    let dy: [*const f32; T] = core::array::from_fn(|t| a.dy.as_ptr().add((g0 + t) * gd));
+    let fix: [*const i32; T] = core::array::from_fn(|t| a.fix.as_ptr().add((g0 + t) * gf));
+    let u = tile.u.as_ptr();
+    let mut sumf = [[_mm256_setzero_ps(); T]; R];
+    for b in 0..nb {
+        let mut isum = [[_mm256_setzero_si256(); T]; R];
+        for j in 0..16 {
+            let init: [__m256i; T] = core::array::from_fn(|t| _mm256_loadu_si256(fix[t].add((20 * b + j) * G).cast()));
+            let mut acc = [init; R];
+            let w = u.add((8 * b + j / 2) * R * 32 + 16 * (j % 2));
+            dots::<T, 2, false>(&mut acc, w, u, core::array::from_fn(|t| qs[t].add((64 * b + 4 * j) * 32)), 4);
+            for (r, (ir, ar)) in isum.iter_mut().zip(&acc).enumerate() {
+                let sc = _mm256_set1_epi32(tile.sc[(16 * b + j) * R + r]);
+                for (i, &s) in ir.iter_mut().zip(ar) {
+                    *i = _mm256_add_epi32(*i, _mm256_mullo_epi32(s, sc));
+                }
+            }
+        }
+        let y: [__m256; T] = core::array::from_fn(|t| _mm256_loadu_ps(dy[t].add(b * G)));
+        for r in 0..R {
+            let d = _mm256_set1_ps(tile.d[b * R + r]);
+            for t in 0..T {
+                let f = &mut sumf[r][t];
+                *f = _mm256_add_ps(*f, _mm256_mul_ps(_mm256_mul_ps(d, y[t]), _mm256_cvtepi32_ps(isum[r][t])));
+            }
+        }
+    }
+    put::<T>(dst, g0, &sumf);
+}

@@ -1,0 +1,244 @@
+//! AVX-512 VNNI tile kernels: `R` weight rows x `T` groups of 16 tokens. Each `vpdpbusd`
+//! multiplies four unsigned weight quants (broadcast) with four quants of each of 16 tokens and
+//! adds them into that token's i32 lane, so a block's integer dot needs no horizontal sum.
+//! The f32 steps reproduce the AVX-512 per-dot kernels (`x86/avx512.rs`).
+
+use core::arch::x86_64::*;
+
+use gguf::GgmlType;
+
+use super::{Dst, Tile, R};
+use crate::cpu::qdot::gemm::{blocks_per_row, fix_per_block, lane_blocks, PackedActs};
+use crate::cpu::qdot::x86::rd_u32;
+
+/// Tokens per group.
+const G: usize = 16;
+
+/// The block offset (within a group of eight) whose f32 result each lane of the AVX-512
+/// per-dot kernels holds (`ORDER` of `x86/avx512.rs`).
+const ORDER: [usize; 8] = [0, 2, 4, 6, 1, 3, 5, 7];
+
+/// One tile: rows of `tile` against token groups `g0 .. g0 + T` of `a`, into `res`.
+pub(super) fn tile<const T: usize>(ty: GgmlType, tile: &Tile, a: &PackedActs, g0: usize, dst: &mut Dst) {
+    let nb = blocks_per_row(ty, a.cols);
+    super::check_groups(a, G, g0 + T, nb, fix_per_block(a.act));
+    // SAFETY: `gemm_flavor` handed out the AVX-512 flavour only after detecting these
+    // features; the tile was filled for `nb` blocks of `ty` (its vectors are sized so), and
+    // groups g0 .. g0 + T lie inside the packed activations (checked above).
+    unsafe {
+        match ty {
+            // Q5_0 as q + 16, Q8_0 as q + 128: the first and second correction.
+            GgmlType::Q5_0 => legacy::<T, 0>(tile, a, g0, nb, dst),
+            GgmlType::Q8_0 => legacy::<T, 1>(tile, a, g0, nb, dst),
+            GgmlType::Q4_K => q4_k::<T>(tile, a, g0, nb, dst),
+            GgmlType::Q6_K => q6_k::<T>(tile, a, g0, nb, dst),
+            _ => unreachable!("no GEMM for {ty}"),
+        }
+    }
+}
+
+/// Row `r` of token `(g0 + t) * G + c` = lane `c` of `v[r][t]`, into `dst`.
+///
+/// Safety: AVX-512F is available.
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
+#[inline]
+unsafe fn put<const T: usize>(dst: &mut Dst, g0: usize, v: &[[__m512; T]; R]) {
+    let tok0 = g0 * G;
+    if dst.n == R && tok0 + T * G <= dst.out.len() {
+        // Four rows of 16 tokens transposed into 16 runs of four rows, one store per token.
+        let by_group: [[_; R]; T] = core::array::from_fn(|t| core::array::from_fn(|r| v[r][t]));
+        for (t, &[v0, v1, v2, v3]) in by_group.iter().enumerate() {
+            let (a, b) = (_mm512_unpacklo_ps(v0, v1), _mm512_unpackhi_ps(v0, v1));
+            let (c, d) = (_mm512_unpacklo_ps(v2, v3), _mm512_unpackhi_ps(v2, v3));
+            let pd = _mm512_castps_pd;
+            let four = [
+                _mm512_castpd_ps(_mm512_unpacklo_pd(pd(a), pd(c))),
+                _mm512_castpd_ps(_mm512_unpackhi_pd(pd(a), pd(c))),
+                _mm512_castpd_ps(_mm512_unpacklo_pd(pd(b), pd(d))),
+                _mm512_castpd_ps(_mm512_unpackhi_pd(pd(b), pd(d))),
+            ];
+            // four[k] holds tokens 4 L + k in its 128-bit lanes L.
+            for (k, &x) in four.iter().enumerate() {
+                let lanes = [
+                    _mm512_castps512_ps128(x),
+                    _mm512_extractf32x4_ps::<1>(x),
+                    _mm512_extractf32x4_ps::<2>(x),
+                    _mm512_extractf32x4_ps::<3>(x),
+                ];
+                for (l, &y) in lanes.iter().enumerate() {
+                    let o = &mut dst.out[tok0 + t * G + 4 * l + k][dst.col..dst.col + R];
+                    _mm_storeu_ps(o.as_mut_ptr(), y);
+                }
+            }
+        }
+        return;
+    }
+    let mut res = [[[0f32; G]; T]; R];
+    for (rr, vr) in res.iter_mut().zip(v) {
+        for (o, x) in rr.iter_mut().zip(vr) {
+            _mm512_storeu_ps(o.as_mut_ptr(), *x);
+        }
+    }
+    dst.put(&res, g0);
+}
+
+/// 64 bytes at `p`.
+///
+/// Safety: `p..p + 64` is readable; AVX-512F is available.
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
+#[inline]
+unsafe fn ld(p: *const u8) -> __m512i {
+    _mm512_loadu_si512(p.cast())
+}
+
+/// The u32 at `p` in every lane.
+///
+/// Safety: `p..p + 4` is readable; AVX-512F is available.
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
+#[inline]
+unsafe fn bcast(p: *const u8) -> __m512i {
+    _mm512_set1_epi32(rd_u32(p) as i32)
+}
+
+/// `acc[r][t] += dot(weight quants of row r at u + (r * 32), 4 elements per step, token group
+/// t)` over `steps` k4-steps: weights `u + r * 32 + 4 s`, activations `x[t] + 64 s`.
+///
+/// Safety: the features are available; every address read is inside its buffer.
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
+#[inline]
+unsafe fn dots<const T: usize>(acc: &mut [[__m512i; T]; R], u: *const u8, x: [*const u8; T], steps: usize) {
+    for s in 0..steps {
+        let xs: [__m512i; T] = core::array::from_fn(|t| ld(x[t].add(64 * s)));
+        for (r, accr) in acc.iter_mut().enumerate() {
+            let w = bcast(u.add(32 * r + 4 * s));
+            for (a, &xt) in accr.iter_mut().zip(&xs) {
+                *a = _mm512_dpbusd_epi32(*a, w, xt);
+            }
+        }
+    }
+}
+
+// Q5_0 / Q8_0: per block, sumi = dot(u, y) - off * sum(y) (the packed `fix`); lane result
+// `(dx * dy) * sumi` (Q8_0's `sumi * (dx * dy)` is the same product), added into the lane of
+// the block's offset; lanes summed as `hsum_ps` does.
+/// Safety: as [`tile`]'s block.
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
+unsafe fn legacy<const T: usize, const FIX: usize>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize, dst: &mut Dst) {
+    let (gq, gd, gf) = (a.cols * G, nb * G, nb * 2 * G); // per-group strides of qs (bytes) and dy / fix
+    let qs: [*const u8; T] = core::array::from_fn(|t| a.qs.as_ptr().add((g0 + t) * gq));
+    let dy: [*const f32; T] = core::array::from_fn(|t| a.dy.as_ptr().add((g0 + t) * gd));
+    let fix: [*const i32; T] = core::array::from_fn(|t| a.fix.as_ptr().add((g0 + t) * gf));
+    let (u, d) = (tile.u.as_ptr(), tile.d.as_ptr());
+    // Lane m's sum over its blocks (each lane written once, nothing zeroed in between).
+    let lanes: [[[__m512; T]; R]; 8] = core::array::from_fn(|m| {
+        let k = ORDER[m];
+        let mut facc = [[_mm512_setzero_ps(); T]; R];
+        for b in lane_blocks(nb, k) {
+            let init: [__m512i; T] = core::array::from_fn(|t| _mm512_loadu_si512(fix[t].add((2 * b + FIX) * G).cast()));
+            let mut acc = [init; R];
+            dots::<T>(&mut acc, u.add(b * R * 32), core::array::from_fn(|t| qs[t].add(8 * b * 64)), 8);
+            let y: [__m512; T] = core::array::from_fn(|t| _mm512_loadu_ps(dy[t].add(b * G)));
+            for (r, (fr, ar)) in facc.iter_mut().zip(&acc).enumerate() {
+                let dx = _mm512_set1_ps(*d.add(b * R + r));
+                for ((f, &s), &yt) in fr.iter_mut().zip(ar).zip(&y) {
+                    *f = _mm512_add_ps(*f, _mm512_mul_ps(_mm512_mul_ps(dx, yt), _mm512_cvtepi32_ps(s)));
+                }
+            }
+        }
+        facc
+    });
+    let add = _mm512_add_ps;
+    let sums: [[_; T]; R] = core::array::from_fn(|r| {
+        core::array::from_fn(|t| {
+            let l = |m: usize| lanes[m][r][t];
+            add(add(add(l(0), l(4)), add(l(2), l(6))), add(add(l(1), l(5)), add(l(3), l(7))))
+        })
+    });
+    put::<T>(dst, g0, &sums);
+}
+
+// Q4_K: isum = sum_j sc_j * dot(nibbles_j, y_j), summins = sum_j min_j * P_j (i16 pairs,
+// vpdpwssd); sumf += (d * dy) * isum; sumf -= (dmin * dy) * summins.
+/// Safety: as [`tile`]'s block.
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
+unsafe fn q4_k<const T: usize>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize, dst: &mut Dst) {
+    let (gq, gd, gf) = (a.cols * G, nb * G, nb * 20 * G);
+    let qs: [*const u8; T] = core::array::from_fn(|t| a.qs.as_ptr().add((g0 + t) * gq));
+    let dy: [*const f32; T] = core::array::from_fn(|t| a.dy.as_ptr().add((g0 + t) * gd));
+    let fix: [*const i32; T] = core::array::from_fn(|t| a.fix.as_ptr().add((g0 + t) * gf));
+    let u = tile.u.as_ptr();
+    let mut sumf = [[_mm512_setzero_ps(); T]; R];
+    for b in 0..nb {
+        let mut isum = [[_mm512_setzero_si512(); T]; R];
+        for j in 0..8 {
+            let c = 8 * b + j;
+            let mut acc = [[_mm512_setzero_si512(); T]; R];
+            dots::<T>(&mut acc, u.add(c * R * 32), core::array::from_fn(|t| qs[t].add(8 * c * 64)), 8);
+            for (r, (ir, ar)) in isum.iter_mut().zip(&acc).enumerate() {
+                let sc = _mm512_set1_epi32(tile.sc[c * R + r]);
+                for (i, &s) in ir.iter_mut().zip(ar) {
+                    *i = _mm512_add_epi32(*i, _mm512_mullo_epi32(s, sc));
+                }
+            }
+        }
+        let mut mins = [[_mm512_setzero_si512(); T]; R];
+        for m in 0..4 {
+            let p: [__m512i; T] =
+                core::array::from_fn(|t| _mm512_loadu_si512(fix[t].add((20 * b + 16 + m) * G).cast()));
+            for (r, mr) in mins.iter_mut().enumerate() {
+                let mn = _mm512_set1_epi32(tile.mn[(4 * b + m) * R + r]);
+                for (x, &pt) in mr.iter_mut().zip(&p) {
+                    *x = _mm512_dpwssd_epi32(*x, pt, mn);
+                }
+            }
+        }
+        let y: [__m512; T] = core::array::from_fn(|t| _mm512_loadu_ps(dy[t].add(b * G)));
+        for r in 0..R {
+            let (d, dmin) = (_mm512_set1_ps(tile.d[b * R + r]), _mm512_set1_ps(tile.dmin[b * R + r]));
+            for t in 0..T {
+                let f = &mut sumf[r][t];
+                *f = _mm512_add_ps(*f, _mm512_mul_ps(_mm512_mul_ps(d, y[t]), _mm512_cvtepi32_ps(isum[r][t])));
+                *f = _mm512_sub_ps(*f, _mm512_mul_ps(_mm512_mul_ps(dmin, y[t]), _mm512_cvtepi32_ps(mins[r][t])));
+            }
+        }
+    }
+    put::<T>(dst, g0, &sumf);
+}
+
+// Q6_K: isum = sum_j sc_j * (dot(q + 32, y_j) - 32 * bsum_j) over 16-element sub-blocks;
+// sumf += (d * dy) * isum.
+/// Safety: as [`tile`]'s block.
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
+unsafe fn q6_k<const T: usize>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize, dst: &mut Dst) {
+    let (gq, gd, gf) = (a.cols * G, nb * G, nb * 20 * G);
+    let qs: [*const u8; T] = core::array::from_fn(|t| a.qs.as_ptr().add((g0 + t) * gq));
+    let dy: [*const f32; T] = core::array::from_fn(|t| a.dy.as_ptr().add((g0 + t) * gd));
+    let fix: [*const i32; T] = core::array::from_fn(|t| a.fix.as_ptr().add((g0 + t) * gf));
+    let u = tile.u.as_ptr();
+    let mut sumf = [[_mm512_setzero_ps(); T]; R];
+    for b in 0..nb {
+        let mut isum = [[_mm512_setzero_si512(); T]; R];
+        for j in 0..16 {
+            let init: [__m512i; T] = core::array::from_fn(|t| _mm512_loadu_si512(fix[t].add((20 * b + j) * G).cast()));
+            let mut acc = [init; R];
+            // Sub-block j: bytes 16 (j % 2) .. of chunk 8 b + j / 2; its elements 16 j ...
+            let w = u.add((8 * b + j / 2) * R * 32 + 16 * (j % 2));
+            dots::<T>(&mut acc, w, core::array::from_fn(|t| qs[t].add((64 * b + 4 * j) * 64)), 4);
+            for (r, (ir, ar)) in isum.iter_mut().zip(&acc).enumerate() {
+                let sc = _mm512_set1_epi32(tile.sc[(16 * b + j) * R + r]);
+                for (i, &s) in ir.iter_mut().zip(ar) {
+                    *i = _mm512_add_epi32(*i, _mm512_mullo_epi32(s, sc));
+                }
+            }
+        }
+        let y: [__m512; T] = core::array::from_fn(|t| _mm512_loadu_ps(dy[t].add(b * G)));
+        for r in 0..R {
+            let d = _mm512_set1_ps(tile.d[b * R + r]);
+            for t in 0..T {
+                let f = &mut sumf[r][t];
+                *f = _mm512_add_ps(*f, _mm512_mul_ps(_mm512_mul_ps(d, y[t]), _mm512_cvtepi32_ps(isum[r][t])));
+            }
+        }
+    }
+    put::<T>(dst, g0, &sumf);
+}
