@@ -13,6 +13,10 @@ pub const ELEMENTWISE: KernelSource =
 /// Quantized matrix products (GEMV, GEMM) and embedding-row gathers for every weight type.
 pub const MATMUL: KernelSource = KernelSource::new_static("matmul.cu", include_str!("kernels/matmul.cu"));
 
+/// The int8 GEMV of the quantized weight types (decode): activations encoded per token as the
+/// CPU backend encodes them, dp4a per block.
+pub const GEMV_Q8: KernelSource = KernelSource::new_static("gemv_q8.cu", include_str!("kernels/gemv_q8.cu"));
+
 /// Rotary position embedding (NORM and NEOX).
 pub const ROPE: KernelSource = KernelSource::new_static("rope.cu", include_str!("kernels/rope.cu"));
 
@@ -23,7 +27,7 @@ pub const ATTENTION: KernelSource = KernelSource::new_static("attention.cu", inc
 pub const SELFTEST: KernelSource = KernelSource::new_static("selftest.cu", include_str!("kernels/selftest.cu"));
 
 /// Every kernel source.
-pub const ALL: &[KernelSource] = &[ELEMENTWISE, MATMUL, ROPE, ATTENTION, SELFTEST];
+pub const ALL: &[KernelSource] = &[ELEMENTWISE, MATMUL, GEMV_Q8, ROPE, ATTENTION, SELFTEST];
 
 /// Directory of the kernel sources in the repository (for tests that list it).
 pub const SOURCE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/gpu/kernels");

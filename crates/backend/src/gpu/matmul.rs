@@ -1,12 +1,16 @@
 //! Products of f32 activations with a quantized weight matrix, and embedding-row gathers, on the
 //! GPU (kernels in `kernels/matmul.cu`), for every weight type of the CPU backend.
 //!
-//! Weights stay in the file's block encoding. A product of few tokens runs a GEMV (each weight
-//! byte read once per group of up to 8 tokens), more tokens a tiled GEMM; both accumulate in f32.
+//! Weights stay in the file's block encoding. A product of few tokens runs a GEMV, more tokens a
+//! tiled GEMM with f32 activations. The GEMV of the quantized types (`kernels/gemv_q8.cu`) encodes
+//! each token's activations as the CPU backend does (`cpu::qdot`: Q8_0, Q8_1 or Q8_K, bit for
+//! bit) and sums integer products per block with dp4a, so it computes the CPU's function; the
+//! float types' GEMV (`kernels/matmul.cu`) keeps f32 activations.
 
 use gguf::GgmlType;
 
 use super::{kernels, DeviceBuffer, Gpu, GpuError, Kernel, LaunchConfig, Result, Stream};
+use crate::cpu::qdot::ActType;
 use crate::WeightView;
 
 /// The weight types the kernels read, and the suffix of their kernel names.
@@ -55,6 +59,77 @@ const GEMM_BN: usize = 32;
 const GEMM_THREADS: u32 = 128;
 /// Threads per block of the row gather.
 const ROWS_THREADS: u32 = 128;
+/// Threads per block of the int8 GEMV (`Q8_THREADS` in gemv_q8.cu).
+const Q8_THREADS: usize = 128;
+/// Its kernels: (rows per warp, tokens per block), `rf_q8_gemv_r<R>_t<NT>_<type>`.
+const Q8_VARIANTS: [(usize, usize); 6] = [(1, 1), (2, 1), (4, 1), (2, 2), (2, 4), (2, 8)];
+/// Bytes a matrix's buffer holds past its last row: the int8 GEMV reads spans of rows in whole
+/// 16-byte pieces.
+const MATRIX_PAD: usize = 64;
+/// Shared memory the int8 GEMV asks for at most (every device has 48 KiB per block).
+const Q8_MAX_SHARED: usize = 48 << 10;
+
+/// How the int8 GEMV reads a weight type (the constants of its struct in gemv_q8.cu).
+#[derive(Clone, Copy, Debug)]
+struct Q8Type {
+    /// The activation encoding (the CPU's `act_type_for`).
+    act: ActType,
+    /// Bytes per weight block.
+    bytes: usize,
+    /// Units (the piece of a block one lane takes per step) per block.
+    upb: usize,
+    /// Whether a warp copies its rows' spans through shared memory (blocks not 8-byte aligned).
+    staged: bool,
+}
+
+fn q8_type(ty: GgmlType) -> Option<Q8Type> {
+    use GgmlType::*;
+    let (act, bytes, upb, staged) = match ty {
+        Q4_0 => (ActType::Q8_0, 18, 1, true),
+        Q4_1 => (ActType::Q8_1, 20, 1, true),
+        Q5_0 => (ActType::Q8_0, 22, 1, true),
+        Q5_1 => (ActType::Q8_1, 24, 1, true),
+        Q8_0 => (ActType::Q8_0, 34, 1, true),
+        Q2_K => (ActType::Q8_K, 84, 4, true),
+        Q3_K => (ActType::Q8_K, 110, 4, true),
+        Q4_K => (ActType::Q8_K, 144, 8, false),
+        Q5_K => (ActType::Q8_K, 176, 8, false),
+        Q6_K => (ActType::Q8_K, 210, 4, true),
+        IQ4_NL => (ActType::Q8_0, 18, 1, true),
+        IQ4_XS => (ActType::Q8_K, 136, 8, false),
+        MXFP4 => (ActType::Q8_0, 17, 1, true),
+        _ => return None,
+    };
+    Some(Q8Type { act, bytes, upb, staged })
+}
+
+impl Q8Type {
+    /// Dynamic shared memory of a launch (`xs_bytes` and `stage_row` in gemv_q8.cu): the
+    /// encoded activations of `nt` tokens, then `r` stage rows per warp for staged types.
+    fn shared_bytes(&self, cols: usize, nt: usize, r: usize, warp: usize) -> usize {
+        let (block, sumv) = if self.act == ActType::Q8_K { (256, 16) } else { (32, 32) };
+        let r16 = |n: usize| n.div_ceil(16) * 16;
+        let xs = nt * (cols.div_ceil(256) * 256 + r16(cols / block * 4) + r16(cols / sumv * 4));
+        let stage_row = ((warp / self.upb) * self.bytes + 15 + 8).div_ceil(16) * 16;
+        xs + if self.staged { (Q8_THREADS / warp) * r * stage_row } else { 0 }
+    }
+}
+
+/// Launch shape of the int8 GEMV (for benchmarks; [`Matmul::matmul`] chooses its own).
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GemvConfig {
+    /// Rows each warp computes at once: 1, 2 or 4 (with one token per block; 2 otherwise).
+    pub rows_per_warp: usize,
+    /// Blocks per multiprocessor the grid is capped at (its warps then loop over row groups).
+    pub blocks_per_sm: usize,
+}
+
+impl Default for GemvConfig {
+    fn default() -> GemvConfig {
+        GemvConfig { rows_per_warp: 2, blocks_per_sm: 8 }
+    }
+}
 
 /// A weight matrix in device memory: `rows x cols` values of `ty` in the file's block encoding,
 /// row r at `r * row_bytes` (not repacked).
@@ -62,7 +137,8 @@ pub struct GpuMatrix {
     ty: GgmlType,
     rows: usize,
     cols: usize,
-    data: DeviceBuffer<u8>, // [rows * row_bytes]
+    bytes: usize,
+    data: DeviceBuffer<u8>, // [rows * row_bytes + MATRIX_PAD], the padding zero
 }
 
 impl GpuMatrix {
@@ -85,7 +161,10 @@ impl GpuMatrix {
         if row_bytes.and_then(|b| b.checked_mul(w.rows)) != Some(w.data.len()) {
             return bad(format!("{} bytes do not hold {} rows of {} {} values", w.data.len(), w.rows, w.cols, w.ty));
         }
-        Ok(GpuMatrix { ty: w.ty, rows: w.rows, cols: w.cols, data: gpu.upload(w.data, what)? })
+        let mut data = gpu.alloc(w.data.len() + MATRIX_PAD, what)?;
+        data.fill_bytes(gpu.stream(), 0)?;
+        data.write_at(gpu.stream(), 0, w.data)?;
+        Ok(GpuMatrix { ty: w.ty, rows: w.rows, cols: w.cols, bytes: w.data.len(), data })
     }
 
     pub fn ty(&self) -> GgmlType {
@@ -100,9 +179,9 @@ impl GpuMatrix {
         self.cols
     }
 
-    /// Device memory the weights take.
+    /// Bytes of the weights (as in the file).
     pub fn size_bytes(&self) -> u64 {
-        self.data.size_bytes()
+        self.bytes as u64
     }
 
     /// The name given at upload.
@@ -123,6 +202,8 @@ struct TypeKernels {
     gemv8: Kernel,
     gemm: Kernel,
     rows: Kernel,
+    /// The int8 GEMV, per entry of Q8_VARIANTS (quantized types only).
+    q8: Option<(Q8Type, Vec<Kernel>)>,
 }
 
 /// The two ways to compute a product (normally chosen by [`Matmul::matmul`]).
@@ -139,30 +220,125 @@ pub struct Matmul {
     kernels: Vec<TypeKernels>, // indexed like TYPES
     warp: usize,
     sms: usize,
+    max_shared: usize,
 }
 
 impl Matmul {
     /// Compiles (or takes from the kernel cache) and loads the kernels.
     pub fn new(gpu: &Gpu) -> Result<Matmul> {
         let module = gpu.compile(&kernels::MATMUL)?;
+        let q8_module = gpu.compile(&kernels::GEMV_Q8)?;
         let kernels = TYPES
             .iter()
-            .map(|(_, s)| {
+            .map(|&(ty, s)| {
+                let q8 = match q8_type(ty) {
+                    Some(q) => Some((
+                        q,
+                        Q8_VARIANTS
+                            .iter()
+                            .map(|(r, nt)| q8_module.kernel(&format!("rf_q8_gemv_r{r}_t{nt}_{s}")))
+                            .collect::<Result<Vec<_>>>()?,
+                    )),
+                    None => None,
+                };
                 Ok(TypeKernels {
                     gemv1: module.kernel(&format!("rf_mm_gemv1_{s}"))?,
                     gemv8: module.kernel(&format!("rf_mm_gemv8_{s}"))?,
                     gemm: module.kernel(&format!("rf_mm_gemm_{s}"))?,
                     rows: module.kernel(&format!("rf_mm_rows_{s}"))?,
+                    q8,
                 })
             })
             .collect::<Result<_>>()?;
         let info = gpu.info();
-        Ok(Matmul { kernels, warp: info.warp_size as usize, sms: info.multiprocessors as usize })
+        Ok(Matmul {
+            kernels,
+            warp: info.warp_size as usize,
+            sms: info.multiprocessors as usize,
+            max_shared: info.max_shared_memory_per_block as usize,
+        })
     }
 
     /// Whether the kernels read weights of type `ty`.
     pub fn supports(ty: GgmlType) -> bool {
         TYPES.iter().any(|(t, _)| *t == ty)
+    }
+
+    /// How the GEMV encodes the activations of a product with `w`: as the CPU backend does for
+    /// the weight type (`Some`, the quantized types), or not at all (`None`: f32, the float
+    /// types). The GEMM always keeps f32 activations.
+    pub fn gemv_activations(&self, w: &GpuMatrix) -> Option<ActType> {
+        let (q, _) = self.kernels_for(w).ok()?.q8.as_ref()?;
+        self.q8_shape(q, w.cols, 1, GemvConfig::default()).map(|_| q.act)
+    }
+
+    /// (rows per warp, tokens per block, shared bytes) of an int8 GEMV launch, or `None` when
+    /// even one token does not fit the shared memory (then the f32 GEMV runs). Rows per warp
+    /// and the tokens per block never change a token's result, only the speed.
+    fn q8_shape(&self, q: &Q8Type, cols: usize, t: usize, cfg: GemvConfig) -> Option<(usize, usize, usize)> {
+        let limit = Q8_MAX_SHARED.min(self.max_shared);
+        let fits = |nt: usize, r: usize| {
+            let b = q.shared_bytes(cols, nt, r, self.warp);
+            (b <= limit).then_some((r, nt, b))
+        };
+        // One token: the configured rows per warp, fewer if the stage does not fit.
+        let one = [cfg.rows_per_warp, 2, 1].into_iter().filter(|r| *r <= cfg.rows_per_warp).find_map(|r| fits(1, r))?;
+        if t == 1 {
+            return Some(one);
+        }
+        // More: up to 8 tokens per block (each weight byte read once per group), 2 rows per warp.
+        let want = t.next_power_of_two().min(8);
+        [8, 4, 2].into_iter().filter(|nt| *nt <= want).find_map(|nt| fits(nt, 2)).or(Some(one))
+    }
+
+    /// The int8 GEMV of `w` (a quantized type), with the launch shape `cfg`. Returns false (and
+    /// launches nothing) for a type or width it does not handle.
+    #[doc(hidden)]
+    pub fn gemv_q8_with(
+        &self,
+        cfg: GemvConfig,
+        stream: &Stream,
+        w: &GpuMatrix,
+        x: &DeviceBuffer<f32>,
+        t: usize,
+        y: &mut DeviceBuffer<f32>,
+    ) -> Result<bool> {
+        let Some((q, ks)) = self.kernels_for(w)?.q8.as_ref() else { return Ok(false) };
+        let Some((r, nt, shared)) = self.q8_shape(q, w.cols, t, cfg) else { return Ok(false) };
+        if t == 0 {
+            return Ok(true);
+        }
+        self.check_args(w, x, t, y)?;
+        let kernel = Q8_VARIANTS
+            .iter()
+            .position(|v| *v == (r, nt))
+            .and_then(|i| ks.get(i))
+            .ok_or_else(|| GpuError::Invalid(format!("no int8 GEMV with {r} rows per warp and {nt} tokens")))?;
+        let warps = Q8_THREADS / self.warp;
+        let groups = w.rows.div_ceil(r);
+        let grid_x = groups.div_ceil(warps).min(self.sms * cfg.blocks_per_sm.max(1)).max(1);
+        let grid = [grid_x as u32, blocks(t, nt)?, 1];
+        if grid[1] > 65535 {
+            return Err(GpuError::Invalid(format!("matmul with {}: {t} tokens is over the GEMV's limit", w.what())));
+        }
+        let cfg = LaunchConfig::new(grid, [Q8_THREADS as u32, 1, 1]).with_shared_bytes(shared as u32);
+        let args = crate::gpu_args![&w.data, x, y, w.rows as i32, w.cols as i32, t as i32];
+        kernel.launch(stream, cfg, &args)?;
+        Ok(true)
+    }
+
+    fn check_args(&self, w: &GpuMatrix, x: &DeviceBuffer<f32>, t: usize, y: &DeviceBuffer<f32>) -> Result<()> {
+        let bad = |why: String| Err(GpuError::Invalid(format!("matmul with {}: {why}", w.what())));
+        if t > MAX_T {
+            return bad(format!("{t} tokens is over the kernels' limit of {MAX_T}"));
+        }
+        if t.checked_mul(w.cols).is_none_or(|n| x.len() < n) {
+            return bad(format!("x ({}) holds {} values, needs {t} x {}", x.what(), x.len(), w.cols));
+        }
+        if t.checked_mul(w.rows).is_none_or(|n| y.len() < n) {
+            return bad(format!("y ({}) holds {} values, needs {t} x {}", y.what(), y.len(), w.rows));
+        }
+        Ok(())
     }
 
     fn kernels_for(&self, w: &GpuMatrix) -> Result<&TypeKernels> {
@@ -216,15 +392,9 @@ impl Matmul {
             return Ok(());
         }
         let k = self.kernels_for(w)?;
-        let bad = |why: String| Err(GpuError::Invalid(format!("matmul with {}: {why}", w.what())));
-        if t > MAX_T {
-            return bad(format!("{t} tokens is over the kernels' limit of {MAX_T}"));
-        }
-        if t.checked_mul(w.cols).is_none_or(|n| x.len() < n) {
-            return bad(format!("x ({}) holds {} values, needs {t} x {}", x.what(), x.len(), w.cols));
-        }
-        if t.checked_mul(w.rows).is_none_or(|n| y.len() < n) {
-            return bad(format!("y ({}) holds {} values, needs {t} x {}", y.what(), y.len(), w.rows));
+        self.check_args(w, x, t, y)?;
+        if kernel == MatmulKernel::Gemv && self.gemv_q8_with(GemvConfig::default(), stream, w, x, t, y)? {
+            return Ok(());
         }
         let args = crate::gpu_args![&w.data, x, y, w.rows as i32, w.cols as i32, t as i32];
         match kernel {
