@@ -30,12 +30,13 @@ const TOKENS: [usize; 8] = [1, 2, 3, 7, 8, 9, 33, 130];
 const KERNELS: [MatmulKernel; 2] = [MatmulKernel::Gemv, MatmulKernel::Gemm];
 
 /// (rows, cols) per test: rows not a multiple of any tile, cols from one chunk (or super-block)
-/// to several GEMV steps, with partial steps.
-fn shapes(ty: GgmlType) -> [(usize, usize); 5] {
+/// to several GEMV steps, with partial steps; few long rows make the int8 GEMV split rows over
+/// several warps (2 for the fourth shape, 8 for the last).
+fn shapes(ty: GgmlType) -> [(usize, usize); 6] {
     if ty.block_size() == 256 {
-        [(1, 256), (37, 768), (896, 512), (1031, 2304), (4864, 256)]
+        [(1, 256), (37, 768), (896, 512), (1031, 2304), (4864, 256), (37, 8448)]
     } else {
-        [(1, 32), (37, 96), (896, 896), (1031, 2080), (4864, 64)]
+        [(1, 32), (37, 96), (896, 896), (1031, 2080), (4864, 64), (37, 8224)]
     }
 }
 
@@ -264,7 +265,7 @@ fn get_rows_is_bit_exact_for_every_type() {
     let s = gpu.stream();
     let mut r = rng("get_rows");
     for ty in WEIGHT_TYPES {
-        let [_, (rows_a, cols_a), _, (rows_b, cols_b), _] = shapes(ty);
+        let [_, (rows_a, cols_a), _, (rows_b, cols_b), _, _] = shapes(ty);
         for (rows, cols) in [(rows_a, cols_a), (rows_b, cols_b)] {
             let bytes = random_matrix(ty, rows, cols, &mut r);
             let w = upload(&gpu, ty, rows, cols, &bytes);
@@ -499,10 +500,15 @@ fn gemv_speed() {
         ("0.5B attn_v", GgmlType::Q8_0, 128, 896),
         ("0.5B output", GgmlType::Q8_0, 151936, 896),
     ];
-    let configs: Vec<GemvConfig> = [1, 2, 4]
+    let mut configs: Vec<GemvConfig> = [1, 2, 4]
         .into_iter()
-        .flat_map(|rpw| [2, 4, 8, 16].map(|bps| GemvConfig { rows_per_warp: rpw, blocks_per_sm: bps }))
+        .flat_map(|rpw| [1, 2, 4].map(|bps| GemvConfig { rows_per_warp: rpw, blocks_per_sm: bps, threads_per_row: 0 }))
         .collect();
+    configs.extend([32, 64, 128, 256].map(|tpr| GemvConfig {
+        rows_per_warp: 2,
+        blocks_per_sm: 2,
+        threads_per_row: tpr,
+    }));
     for (name, ty, rows, cols) in shapes {
         if !only.is_empty() && !name.contains(&only) {
             continue;
@@ -520,7 +526,11 @@ fn gemv_speed() {
             let ms = time_ms(&gpu, s, reps, |i| {
                 assert!(mm.gemv_q8_with(*cfg, s, &ws[i % copies], &x, 1, &mut y).unwrap());
             });
-            line += &format!(" r{}b{} {:.0};", cfg.rows_per_warp, cfg.blocks_per_sm, size / ms / 1e6);
+            let tpr = match cfg.threads_per_row {
+                0 => String::new(),
+                n => format!("t{n}"),
+            };
+            line += &format!(" r{}b{}{tpr} {:.0};", cfg.rows_per_warp, cfg.blocks_per_sm, size / ms / 1e6);
         }
         eprintln!("{name} {ty} {rows}x{cols} ({:.1} MB, {copies} copies) t=1 GB/s by shape:{line}", size / 1e6);
         let (mut gemv, mut gemm) = (String::new(), String::new());
@@ -537,4 +547,26 @@ fn gemv_speed() {
         }
         eprintln!("  GEMV us:{gemv}\n  GEMM us:{gemm}");
     }
+}
+
+/// Runs the default GEMV on one matrix a few times (for a profiler: `GEMV_PROFILE=Q4_K,18944,3584
+/// ncu ... gpu_matmul --ignored gemv_profile`).
+#[test]
+#[ignore]
+fn gemv_profile() {
+    let Some(gpu) = gpu() else { return };
+    let spec = std::env::var("GEMV_PROFILE").unwrap_or_else(|_| "Q4_K,18944,3584".into());
+    let parts: Vec<&str> = spec.split(',').collect();
+    let ty = WEIGHT_TYPES.into_iter().find(|t| t.to_string() == parts[0]).expect("a weight type");
+    let (rows, cols): (usize, usize) = (parts[1].parse().unwrap(), parts[2].parse().unwrap());
+    let mm = Matmul::new(&gpu).unwrap();
+    let s = gpu.stream();
+    let mut r = rng("gemv profile");
+    let w = upload(&gpu, ty, rows, cols, &random_matrix(ty, rows, cols, &mut r));
+    let x = gpu.upload(&random_vec(&mut r, cols, 1.0), "x").unwrap();
+    let mut y = gpu.alloc::<f32>(rows, "y").unwrap();
+    for _ in 0..5 {
+        mm.matmul(s, &w, &x, 1, &mut y).unwrap();
+    }
+    s.synchronize().unwrap();
 }

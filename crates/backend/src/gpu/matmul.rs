@@ -60,14 +60,17 @@ const GEMM_THREADS: u32 = 128;
 /// Threads per block of the row gather.
 const ROWS_THREADS: u32 = 128;
 /// Threads per block of the int8 GEMV (`Q8_THREADS` in gemv_q8.cu).
-const Q8_THREADS: usize = 128;
+const Q8_THREADS: usize = 256;
+/// Threads the device runs at once per multiprocessor, about (for the GEMV's threads per row).
+const Q8_RESIDENT_PER_SM: usize = 1024;
 /// Its kernels: (rows per warp, tokens per block), `rf_q8_gemv_r<R>_t<NT>_<type>`.
 const Q8_VARIANTS: [(usize, usize); 6] = [(1, 1), (2, 1), (4, 1), (2, 2), (2, 4), (2, 8)];
 /// Bytes a matrix's buffer holds past its last row: the int8 GEMV reads spans of rows in whole
 /// 16-byte pieces.
 const MATRIX_PAD: usize = 64;
-/// Shared memory the int8 GEMV asks for at most (every device has 48 KiB per block).
-const Q8_MAX_SHARED: usize = 48 << 10;
+/// Dynamic shared memory the int8 GEMV asks for at most (every device has 48 KiB per block; its
+/// static reduction buffer takes up to 2 KiB).
+const Q8_MAX_SHARED: usize = 46 << 10;
 
 /// How the int8 GEMV reads a weight type (the constants of its struct in gemv_q8.cu).
 #[derive(Clone, Copy, Debug)]
@@ -119,15 +122,19 @@ impl Q8Type {
 #[doc(hidden)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GemvConfig {
-    /// Rows each warp computes at once: 1, 2 or 4 (with one token per block; 2 otherwise).
+    /// Rows each team of threads computes at once: 1, 2 or 4 (with one token per block; 2
+    /// otherwise).
     pub rows_per_warp: usize,
-    /// Blocks per multiprocessor the grid is capped at (its warps then loop over row groups).
+    /// Blocks per multiprocessor the grid is capped at (its teams then loop over row groups).
     pub blocks_per_sm: usize,
+    /// Threads per row (32, 64, 128 or 256), or 0 for the launcher's choice. It sets the order
+    /// of a row's sum: anything but 0 makes results depend on this setting.
+    pub threads_per_row: usize,
 }
 
 impl Default for GemvConfig {
     fn default() -> GemvConfig {
-        GemvConfig { rows_per_warp: 2, blocks_per_sm: 8 }
+        GemvConfig { rows_per_warp: 2, blocks_per_sm: 2, threads_per_row: 0 }
     }
 }
 
@@ -314,17 +321,38 @@ impl Matmul {
             .position(|v| *v == (r, nt))
             .and_then(|i| ks.get(i))
             .ok_or_else(|| GpuError::Invalid(format!("no int8 GEMV with {r} rows per warp and {nt} tokens")))?;
-        let warps = Q8_THREADS / self.warp;
+        let tpr = match cfg.threads_per_row {
+            0 => self.q8_threads_per_row(q, w),
+            n if n.is_power_of_two() && (self.warp..=Q8_THREADS).contains(&n) => n,
+            n => {
+                return Err(GpuError::Invalid(format!(
+                    "{n} threads per row: not a power of two from a warp to a block"
+                )))
+            }
+        };
         let groups = w.rows.div_ceil(r);
-        let grid_x = groups.div_ceil(warps).min(self.sms * cfg.blocks_per_sm.max(1)).max(1);
+        let grid_x = groups.div_ceil(Q8_THREADS / tpr).min(self.sms * cfg.blocks_per_sm.max(1)).max(1);
         let grid = [grid_x as u32, blocks(t, nt)?, 1];
         if grid[1] > 65535 {
             return Err(GpuError::Invalid(format!("matmul with {}: {t} tokens is over the GEMV's limit", w.what())));
         }
         let cfg = LaunchConfig::new(grid, [Q8_THREADS as u32, 1, 1]).with_shared_bytes(shared as u32);
-        let args = crate::gpu_args![&w.data, x, y, w.rows as i32, w.cols as i32, t as i32];
+        let args = crate::gpu_args![&w.data, x, y, w.rows as i32, w.cols as i32, t as i32, tpr as i32];
         kernel.launch(stream, cfg, &args)?;
         Ok(true)
+    }
+
+    /// Threads that share a row in the int8 GEMV: a warp, or more when the matrix has too few
+    /// rows (in pairs) to give every thread of the device work, as long as each warp of the row
+    /// keeps a unit. A function of the matrix alone: it fixes the order of a row's sum.
+    fn q8_threads_per_row(&self, q: &Q8Type, w: &GpuMatrix) -> usize {
+        let units = w.cols / if q.act == ActType::Q8_K { 256 } else { 32 } * q.upb;
+        let (groups, resident) = (w.rows.div_ceil(2), self.sms * Q8_RESIDENT_PER_SM);
+        let mut tpr = self.warp;
+        while tpr < Q8_THREADS && groups * tpr < resident && 2 * tpr <= units.next_multiple_of(self.warp) {
+            tpr *= 2;
+        }
+        tpr
     }
 
     fn check_args(&self, w: &GpuMatrix, x: &DeviceBuffer<f32>, t: usize, y: &DeviceBuffer<f32>) -> Result<()> {

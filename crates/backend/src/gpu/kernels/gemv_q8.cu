@@ -35,7 +35,7 @@ struct alignas(16) q8_f4 {
 };
 
 // Threads per block of every kernel here.
-#define Q8_THREADS 128
+#define Q8_THREADS 256
 // Static member functions of the type structs (RF_DEVICE is for free functions).
 #define Q8_FN static __device__ __forceinline__
 
@@ -161,50 +161,42 @@ RF_DEVICE XS xs_layout(rf_u8* smem, int cols, int nt) {
 // Q8_0 / Q8_1 of the x86 CPU backend (`quantize_row`, Q8Rounding::X86Avx): per 32 values,
 // amax = max |x|, d = amax / 127, id = 127 / amax (0 when amax is 0), q = round-half-even(x *
 // id) saturated to i8; d is stored as f16. Q8_1 adds s = f16(d * sum q). A NaN or infinity in
-// the block makes d NaN (the CPU's result for such a block is not defined).
-// One 32-value block per 8 lanes, 4 values each.
+// the block makes d NaN (the CPU's result for such a block is not defined). One block per
+// thread.
 template <class A, class Q>
 RF_DEVICE void quantize_q8_32(const float* x, int cols, int nt, rf_u8* q, float* d, int* s, const XS& xs) {
-    const int lane = rf_lane(), sub = lane >> 3, sl = lane & 7;
-    const int nwarps = blockDim.x / RF_WARP;
-    constexpr int BPW = RF_WARP / 8;  // blocks per warp pass
     const int nb = cols / 32, total = nt * nb;
-    for (int base = rf_warp_id() * BPW; base < total; base += nwarps * BPW) {  // warp-uniform
-        const int item = base + sub;
-        const bool ok = item < total;
-        const int i = ok ? item / nb : 0, b = ok ? item % nb : 0;
-        float v[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-        if (ok) {
-            const q8_f4 f = *(const q8_f4*)(x + (rf_i64)i * cols + 32 * b + 4 * sl);
-            v[0] = f.x, v[1] = f.y, v[2] = f.z, v[3] = f.w;
+    for (int item = threadIdx.x; item < total; item += blockDim.x) {
+        const int i = item / nb, b = item % nb;
+        const q8_f4* src = (const q8_f4*)(x + (rf_i64)i * cols + 32 * b);
+        float v[32];
+#pragma unroll
+        for (int k = 0; k < 8; k++) {
+            const q8_f4 f = src[k];
+            v[4 * k] = f.x, v[4 * k + 1] = f.y, v[4 * k + 2] = f.z, v[4 * k + 3] = f.w;
         }
         float amax = 0.0f;
 #pragma unroll
-        for (int k = 0; k < 4; k++) amax = max_nan(amax, fabsf(v[k]));
-#pragma unroll
-        for (int o = 1; o < 8; o <<= 1) amax = max_nan(amax, rf_shfl_xor(amax, o));
+        for (int k = 0; k < 32; k++) amax = max_nan(amax, fabsf(v[k]));
         const float dd = amax / 127.0f;
         const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
-        rf_u32 word = 0;
+        rf_u32 w[8];
         int sum = 0;
 #pragma unroll
-        for (int k = 0; k < 4; k++) {
+        for (int k = 0; k < 32; k++) {
             const int qk = min(127, max(-128, rf_float2int_rn(v[k] * id)));
             sum += qk;
-            word |= ((rf_u32)qk & 0xFFu) << (8 * k);
+            if (k % 4 == 0) w[k / 4] = 0;
+            w[k / 4] |= ((rf_u32)qk & 0xFFu) << (8 * (k % 4));
         }
-#pragma unroll
-        for (int o = 1; o < 8; o <<= 1) sum += rf_shfl_xor_int(sum, o);
-        if (ok) {
-            *(rf_u32*)(q + i * xs.qstride + Q::xaddr(b, sl >> 2) + 4 * (sl & 3)) = word;
-            if (sl == 0) {
-                d[i * xs.dstride + b] = f16_round(dd);
-                if constexpr (A::Q8_1) {
-                    s[i * xs.sstride + b] = __float_as_int(f16_round(dd * (float)sum));
-                } else {
-                    s[i * xs.sstride + b] = sum;
-                }
-            }
+        rf_u8* dst = q + i * xs.qstride;
+        *(q8_u4*)(dst + Q::xaddr(b, 0)) = q8_u4{{w[0], w[1], w[2], w[3]}};
+        *(q8_u4*)(dst + Q::xaddr(b, 1)) = q8_u4{{w[4], w[5], w[6], w[7]}};
+        d[i * xs.dstride + b] = f16_round(dd);
+        if constexpr (A::Q8_1) {
+            s[i * xs.sstride + b] = __float_as_int(f16_round(dd * (float)sum));
+        } else {
+            s[i * xs.sstride + b] = sum;
         }
     }
 }
@@ -212,64 +204,74 @@ RF_DEVICE void quantize_q8_32(const float* x, int cols, int nt, rf_u8* q, float*
 // Q8_K of the CPU backend (`quantize_row_q8_K_ref`): per 256 values, max = the value of largest
 // magnitude (the first one on ties), iscale = -127 / max, q = min(127, round-half-even(iscale *
 // x)), d = 1 / iscale; bsums = the sum of each 16 quants. An all-zero block gets d = 0 and zero
-// quants; a NaN or infinity makes d NaN. One 256-value block per warp.
+// quants; a NaN or infinity makes d NaN. One 256-value block per 8 lanes, 32 values each.
 template <class Q>
 RF_DEVICE void quantize_q8_k(const float* x, int cols, int nt, rf_u8* q, float* d, int* s, const XS& xs) {
-    constexpr int PER = 256 / RF_WARP;  // values per lane: 8 or 4
-    const int lane = rf_lane(), nwarps = blockDim.x / RF_WARP;
+    const int lane = rf_lane(), sub = lane >> 3, sl = lane & 7, nwarps = blockDim.x / RF_WARP;
+    constexpr int IPW = RF_WARP / 8;  // blocks per warp pass
     const int nb = cols / 256, total = nt * nb;
-    for (int item = rf_warp_id(); item < total; item += nwarps) {  // warp-uniform
-        const int i = item / nb, b = item % nb;
-        const float* src = x + (rf_i64)i * cols + 256 * b + PER * lane;
-        float v[PER];
+    for (int base = rf_warp_id() * IPW; base < total; base += nwarps * IPW) {  // warp-uniform
+        const int item = base + sub;
+        const bool ok = item < total;
+        const int i = ok ? item / nb : 0, b = ok ? item % nb : 0;
+        float v[32];
+        if (ok) {
+            const q8_f4* src = (const q8_f4*)(x + (rf_i64)i * cols + 256 * b + 32 * sl);
 #pragma unroll
-        for (int k = 0; k < PER; k += 4) {
-            const q8_f4 f = *(const q8_f4*)(src + k);
-            v[k] = f.x, v[k + 1] = f.y, v[k + 2] = f.z, v[k + 3] = f.w;
+            for (int k = 0; k < 8; k++) {
+                const q8_f4 f = src[k];
+                v[4 * k] = f.x, v[4 * k + 1] = f.y, v[4 * k + 2] = f.z, v[4 * k + 3] = f.w;
+            }
+        } else {
+#pragma unroll
+            for (int k = 0; k < 32; k++) v[k] = 0.0f;
         }
         float amax = 0.0f, vmax = 0.0f;
-        int bad = 0;
+        bool bad = false;
 #pragma unroll
-        for (int k = 0; k < PER; k++) {
+        for (int k = 0; k < 32; k++) {
             const float a = fabsf(v[k]);
             if (a > amax) amax = a, vmax = v[k];  // strict: the first on ties
             bad |= !(a <= 3.402823466e38f);       // NaN or infinity
         }
-        // Across lanes: the larger magnitude wins, ties go to the lower lane (lower indices).
+        // A bad lane wins the reduction with a NaN maximum, which makes d NaN.
+        if (bad) amax = __int_as_float(0x7f800000), vmax = __int_as_float(0x7fc00000);
+        // Across the 8 lanes: the larger magnitude wins, ties go to the lower lane (lower
+        // indices).
 #pragma unroll
-        for (int o = 1; o < RF_WARP; o <<= 1) {
+        for (int o = 1; o < 8; o <<= 1) {
             const float oa = rf_shfl_xor(amax, o), ov = rf_shfl_xor(vmax, o);
             if (oa > amax || (oa == amax && (lane & o))) amax = oa, vmax = ov;
         }
-        bad = rf_warp_sum_int(bad);
-        rf_u32 w[PER / 4];
-        int sum = 0;
+        rf_u32 w[8];
+        int s0 = 0, s1 = 0;
         float dd = 0.0f;
         if (amax != 0.0f) {
             const float iscale = -127.0f / vmax;
 #pragma unroll
-            for (int k = 0; k < PER; k++) {
+            for (int k = 0; k < 32; k++) {
                 const int qk = min(127, rf_float2int_rn(iscale * v[k]));
-                sum += qk;
+                if (k < 16) {
+                    s0 += qk;
+                } else {
+                    s1 += qk;
+                }
                 if (k % 4 == 0) w[k / 4] = 0;
                 w[k / 4] |= ((rf_u32)qk & 0xFFu) << (8 * (k % 4));
             }
             dd = 1.0f / iscale;
         } else {
 #pragma unroll
-            for (int k = 0; k < PER / 4; k++) w[k] = 0;
+            for (int k = 0; k < 8; k++) w[k] = 0;
         }
-#pragma unroll
-        for (int o = 1; o < 16 / PER; o <<= 1) sum += rf_shfl_xor_int(sum, o);
-        const int p = PER * lane / 16, in = PER * lane % 16;  // piece, byte in it
-        rf_u8* dst = q + i * xs.qstride + 256 * b + 16 * Q::xslot(p, b) + in;
-        if constexpr (PER == 8) {
-            *(q8_u2*)dst = q8_u2{{w[0], w[1]}};
-        } else {
-            *(rf_u32*)dst = w[0];
+        if (ok) {
+            rf_u8* dst = q + i * xs.qstride + 256 * b;
+            *(q8_u4*)(dst + 16 * Q::xslot(2 * sl, b)) = q8_u4{{w[0], w[1], w[2], w[3]}};
+            *(q8_u4*)(dst + 16 * Q::xslot(2 * sl + 1, b)) = q8_u4{{w[4], w[5], w[6], w[7]}};
+            s[i * xs.sstride + 16 * b + 2 * sl] = s0;
+            s[i * xs.sstride + 16 * b + 2 * sl + 1] = s1;
+            if (sl == 0) d[i * xs.dstride + b] = dd;
         }
-        if (in == 0) s[i * xs.sstride + 16 * b + p] = sum;
-        if (lane == 0) d[i * xs.dstride + b] = bad ? __int_as_float(0x7fc00000) : dd;
     }
 }
 
@@ -882,28 +884,41 @@ RF_DEVICE int xs_bytes(int cols) {
 // Grid (any x, ceil(t / NT)), Q8_THREADS threads, dynamic shared memory xs_bytes<Q, NT>(cols) plus,
 // for staged types, warps * R * stage_row<Q>(). cols a multiple of Q::VALUES; w readable 16 bytes
 // past its last row (staged spans are read in whole 16-byte pieces).
+//
+// The block's threads form teams of `tpr` (threads per row: 32, 64, 128 or 256, dividing the
+// block; the launcher picks it from the matrix alone). A team computes R rows at a time (a row
+// group); thread j of a team takes units j, j + tpr, j + 2 tpr, ... of each row, so a team of
+// several warps splits long rows. Teams take row groups in rounds: in round k, team m of block b
+// has group (b + k * gridDim.x) * teams + m; every team of a block runs every round (idle when
+// its group is past the end) so that the block's barriers line up. A row's sum: each thread's
+// accumulator over its units in order, a butterfly over each warp, then the team's warps in
+// order.
 template <class Q, int R, int NT>
 RF_DEVICE void q8_gemv(const rf_u8* RF_RESTRICT w, const float* RF_RESTRICT x, float* RF_RESTRICT y, int rows,
-                       int cols, int t) {
+                       int cols, int t, int tpr) {
     extern __shared__ q8_u4 q8_smem[];
+    __shared__ float red[2][Q8_THREADS / RF_WARP][R * NT];  // warps' sums, by round parity
     rf_u8* smem = (rf_u8*)q8_smem;
-    const int nwarps = blockDim.x / RF_WARP, warp = rf_warp_id();
+    const int warp = rf_warp_id(), lane = rf_lane();
+    const int teams = blockDim.x / tpr, team = threadIdx.x / tpr, j = threadIdx.x % tpr;
+    const int wpt = tpr / RF_WARP, wbase = j - lane;  // warps per team; this warp's first thread in the team
     const int tok0 = blockIdx.y * NT, nt = min(NT, t - tok0);
     x += (rf_i64)tok0 * cols;
     y += (rf_i64)tok0 * rows;
     const XS xs = xs_layout<typename Q::Act>(smem, cols, NT);
     rf_u8* stage = smem + xs_bytes<Q, NT>(cols) + warp * R * stage_row<Q>();
     const int units = cols / Q::VALUES * Q::UPB;
-    const int groups = (rows + R - 1) / R, gstride = gridDim.x * nwarps;
+    const int steps = (units + tpr - 1) / tpr;  // per row group
+    const int groups = (rows + R - 1) / R, rstride = gridDim.x * teams;
     const rf_i64 rb = (rf_i64)(cols / Q::VALUES) * Q::BYTES;
 
-    // Row group g of this warp, step `base` (its first unit) within the rows.
-    int g = blockIdx.x * nwarps + warp, base = 0;
+    // Round `rbase` (the group of team 0), step s of the group.
+    int rbase = blockIdx.x * teams, s = 0, parity = 0;
     const rf_u8* rowp[R];
 #pragma unroll
-    for (int r = 0; r < R; r++) rowp[r] = w + (rf_i64)min(g * R + r, rows - 1) * rb;
+    for (int r = 0; r < R; r++) rowp[r] = w + (rf_i64)min((rbase + team) * R + r, rows - 1) * rb;
     Step<Q, R> step;
-    if (g < groups) step.load(rowp, base, units);  // in flight while the activations are encoded
+    if (rbase + team < groups) step.load(rowp, wbase, units);  // in flight while x is encoded
     quantize_x<Q>(x, cols, nt, smem, xs);
     __syncthreads();
 
@@ -912,137 +927,158 @@ RF_DEVICE void q8_gemv(const rf_u8* RF_RESTRICT w, const float* RF_RESTRICT x, f
     for (int r = 0; r < R; r++)
 #pragma unroll
         for (int k = 0; k < NT; k++) acc[r][k] = 0.0f;
-    while (g < groups) {
-        // The next step: the next units of these rows, or the first of the next row group.
-        int nbase = base + RF_WARP, ng = g;
-        if (nbase >= units) nbase = 0, ng += gstride;
+    while (rbase < groups) {  // block-uniform
+        const bool active = rbase + team < groups;  // team-uniform
+        int ns = s + 1, nrbase = rbase;
+        if (ns == steps) ns = 0, nrbase += rstride;
+        const bool nactive = nrbase + team < groups;
         const rf_u8* nrowp[R];
 #pragma unroll
-        for (int r = 0; r < R; r++) nrowp[r] = ng == g ? rowp[r] : w + (rf_i64)min(ng * R + r, rows - 1) * rb;
+        for (int r = 0; r < R; r++)
+            nrowp[r] = ns != 0 ? rowp[r] : w + (rf_i64)min((nrbase + team) * R + r, rows - 1) * rb;
+        const int base = s * tpr + wbase, nbase = ns * tpr + wbase;
         if constexpr (Q::STAGED) {
-            int off[R];
-            step.store(rowp, base, units, stage, off);
-            rf_syncwarp();
-            if (ng < groups) step.load(nrowp, nbase, units);  // in flight during the arithmetic
-            Step<Q, R>::template dots<NT>(stage, off, base, units, xs, nt, acc);
-            rf_syncwarp();
+            if (active) {
+                int off[R];
+                step.store(rowp, base, units, stage, off);
+                rf_syncwarp();
+                if (nactive) step.load(nrowp, nbase, units);  // in flight during the arithmetic
+                Step<Q, R>::template dots<NT>(stage, off, base, units, xs, nt, acc);
+                rf_syncwarp();
+            } else if (nactive) {
+                step.load(nrowp, nbase, units);
+            }
         } else {
             Step<Q, R> next;
-            if (ng < groups) next.load(nrowp, nbase, units);
-            step.template dots<NT>(base, units, xs, nt, acc);
+            if (nactive) next.load(nrowp, nbase, units);
+            if (active) step.template dots<NT>(base, units, xs, nt, acc);
             step = next;
         }
-        if (ng != g) {
+        if (ns == 0) {  // the group is done: sum and write its rows
+            const int row0 = (rbase + team) * R;
 #pragma unroll
-            for (int r = 0; r < R; r++) {
-                const int row = g * R + r;
+            for (int r = 0; r < R; r++)
 #pragma unroll
                 for (int k = 0; k < NT; k++) {
-                    if (k < nt) {
-                        const float s = rf_warp_sum(acc[r][k]);
-                        if (rf_lane() == 0 && row < rows) y[(rf_i64)k * rows + row] = s;
-                        acc[r][k] = 0.0f;
+                    const float v = rf_warp_sum(acc[r][k]);
+                    acc[r][k] = 0.0f;
+                    if (wpt == 1) {
+                        if (lane == 0 && active && k < nt && row0 + r < rows) y[(rf_i64)k * rows + row0 + r] = v;
+                    } else if (lane == 0) {
+                        red[parity][warp][r * NT + k] = v;
                     }
                 }
+            if (wpt > 1) {
+                __syncthreads();
+                if (j < R * NT) {
+                    const int r = j / NT, k = j % NT;
+                    if (active && k < nt && row0 + r < rows) {
+                        const int w0 = team * wpt;
+                        float v = red[parity][w0][j];
+                        for (int wi = 1; wi < wpt; wi++) v += red[parity][w0 + wi][j];
+                        y[(rf_i64)k * rows + row0 + r] = v;
+                    }
+                }
+                parity ^= 1;
             }
         }
 #pragma unroll
         for (int r = 0; r < R; r++) rowp[r] = nrowp[r];
-        g = ng;
-        base = nbase;
+        rbase = nrbase;
+        s = ns;
     }
 }
 
 // ---- kernels: rf_q8_gemv_r<R>_t<NT>_<type> (R rows per warp, NT tokens per block) -------------
 // clang-format off
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q4_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ4_0, 1, 1>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q4_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ4_0, 2, 1>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q4_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ4_0, 4, 1>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q4_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ4_0, 2, 2>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q4_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ4_0, 2, 4>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q4_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ4_0, 2, 8>(w, x, y, rows, cols, t); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q4_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_0, 1, 1>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q4_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_0, 2, 1>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q4_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_0, 4, 1>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q4_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_0, 2, 2>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q4_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_0, 2, 4>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q4_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_0, 2, 8>(w, x, y, rows, cols, t, tpr); }
 
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q4_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ4_1, 1, 1>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q4_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ4_1, 2, 1>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q4_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ4_1, 4, 1>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q4_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ4_1, 2, 2>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q4_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ4_1, 2, 4>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q4_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ4_1, 2, 8>(w, x, y, rows, cols, t); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q4_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_1, 1, 1>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q4_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_1, 2, 1>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q4_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_1, 4, 1>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q4_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_1, 2, 2>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q4_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_1, 2, 4>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q4_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_1, 2, 8>(w, x, y, rows, cols, t, tpr); }
 
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q5_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ5_0, 1, 1>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q5_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ5_0, 2, 1>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q5_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ5_0, 4, 1>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q5_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ5_0, 2, 2>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q5_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ5_0, 2, 4>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q5_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ5_0, 2, 8>(w, x, y, rows, cols, t); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q5_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_0, 1, 1>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q5_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_0, 2, 1>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q5_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_0, 4, 1>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q5_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_0, 2, 2>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q5_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_0, 2, 4>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q5_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_0, 2, 8>(w, x, y, rows, cols, t, tpr); }
 
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q5_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ5_1, 1, 1>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q5_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ5_1, 2, 1>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q5_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ5_1, 4, 1>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q5_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ5_1, 2, 2>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q5_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ5_1, 2, 4>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q5_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ5_1, 2, 8>(w, x, y, rows, cols, t); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q5_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_1, 1, 1>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q5_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_1, 2, 1>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q5_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_1, 4, 1>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q5_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_1, 2, 2>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q5_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_1, 2, 4>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q5_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_1, 2, 8>(w, x, y, rows, cols, t, tpr); }
 
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q8_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ8_0, 1, 1>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q8_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ8_0, 2, 1>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q8_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ8_0, 4, 1>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q8_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ8_0, 2, 2>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q8_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ8_0, 2, 4>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q8_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ8_0, 2, 8>(w, x, y, rows, cols, t); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q8_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ8_0, 1, 1>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q8_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ8_0, 2, 1>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q8_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ8_0, 4, 1>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q8_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ8_0, 2, 2>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q8_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ8_0, 2, 4>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q8_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ8_0, 2, 8>(w, x, y, rows, cols, t, tpr); }
 
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q2_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ2_K, 1, 1>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q2_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ2_K, 2, 1>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q2_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ2_K, 4, 1>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q2_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ2_K, 2, 2>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q2_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ2_K, 2, 4>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q2_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ2_K, 2, 8>(w, x, y, rows, cols, t); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q2_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ2_K, 1, 1>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q2_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ2_K, 2, 1>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q2_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ2_K, 4, 1>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q2_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ2_K, 2, 2>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q2_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ2_K, 2, 4>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q2_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ2_K, 2, 8>(w, x, y, rows, cols, t, tpr); }
 
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q3_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ3_K, 1, 1>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q3_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ3_K, 2, 1>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q3_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ3_K, 4, 1>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q3_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ3_K, 2, 2>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q3_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ3_K, 2, 4>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q3_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ3_K, 2, 8>(w, x, y, rows, cols, t); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q3_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ3_K, 1, 1>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q3_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ3_K, 2, 1>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q3_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ3_K, 4, 1>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q3_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ3_K, 2, 2>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q3_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ3_K, 2, 4>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q3_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ3_K, 2, 8>(w, x, y, rows, cols, t, tpr); }
 
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q4_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ4_K, 1, 1>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q4_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ4_K, 2, 1>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q4_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ4_K, 4, 1>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q4_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ4_K, 2, 2>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q4_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ4_K, 2, 4>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q4_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ4_K, 2, 8>(w, x, y, rows, cols, t); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q4_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_K, 1, 1>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q4_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_K, 2, 1>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q4_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_K, 4, 1>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q4_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_K, 2, 2>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q4_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_K, 2, 4>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q4_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_K, 2, 8>(w, x, y, rows, cols, t, tpr); }
 
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q5_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ5_K, 1, 1>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q5_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ5_K, 2, 1>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q5_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ5_K, 4, 1>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q5_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ5_K, 2, 2>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q5_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ5_K, 2, 4>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q5_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ5_K, 2, 8>(w, x, y, rows, cols, t); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q5_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_K, 1, 1>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q5_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_K, 2, 1>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q5_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_K, 4, 1>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q5_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_K, 2, 2>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q5_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_K, 2, 4>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q5_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_K, 2, 8>(w, x, y, rows, cols, t, tpr); }
 
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q6_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ6_K, 1, 1>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q6_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ6_K, 2, 1>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q6_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ6_K, 4, 1>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q6_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ6_K, 2, 2>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q6_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ6_K, 2, 4>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q6_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GQ6_K, 2, 8>(w, x, y, rows, cols, t); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q6_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ6_K, 1, 1>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q6_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ6_K, 2, 1>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q6_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ6_K, 4, 1>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q6_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ6_K, 2, 2>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q6_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ6_K, 2, 4>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q6_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ6_K, 2, 8>(w, x, y, rows, cols, t, tpr); }
 
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_iq4_nl(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GIQ4_NL, 1, 1>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_iq4_nl(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GIQ4_NL, 2, 1>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_iq4_nl(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GIQ4_NL, 4, 1>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_iq4_nl(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GIQ4_NL, 2, 2>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_iq4_nl(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GIQ4_NL, 2, 4>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_iq4_nl(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GIQ4_NL, 2, 8>(w, x, y, rows, cols, t); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_iq4_nl(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GIQ4_NL, 1, 1>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_iq4_nl(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GIQ4_NL, 2, 1>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_iq4_nl(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GIQ4_NL, 4, 1>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_iq4_nl(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GIQ4_NL, 2, 2>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_iq4_nl(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GIQ4_NL, 2, 4>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_iq4_nl(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GIQ4_NL, 2, 8>(w, x, y, rows, cols, t, tpr); }
 
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_iq4_xs(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GIQ4_XS, 1, 1>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_iq4_xs(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GIQ4_XS, 2, 1>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_iq4_xs(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GIQ4_XS, 4, 1>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_iq4_xs(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GIQ4_XS, 2, 2>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_iq4_xs(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GIQ4_XS, 2, 4>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_iq4_xs(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GIQ4_XS, 2, 8>(w, x, y, rows, cols, t); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_iq4_xs(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GIQ4_XS, 1, 1>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_iq4_xs(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GIQ4_XS, 2, 1>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_iq4_xs(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GIQ4_XS, 4, 1>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_iq4_xs(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GIQ4_XS, 2, 2>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_iq4_xs(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GIQ4_XS, 2, 4>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_iq4_xs(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GIQ4_XS, 2, 8>(w, x, y, rows, cols, t, tpr); }
 
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_mxfp4(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GMXFP4, 1, 1>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_mxfp4(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GMXFP4, 2, 1>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_mxfp4(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GMXFP4, 4, 1>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_mxfp4(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GMXFP4, 2, 2>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_mxfp4(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GMXFP4, 2, 4>(w, x, y, rows, cols, t); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_mxfp4(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { q8_gemv<GMXFP4, 2, 8>(w, x, y, rows, cols, t); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_mxfp4(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GMXFP4, 1, 1>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_mxfp4(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GMXFP4, 2, 1>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_mxfp4(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GMXFP4, 4, 1>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_mxfp4(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GMXFP4, 2, 2>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_mxfp4(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GMXFP4, 2, 4>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_mxfp4(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GMXFP4, 2, 8>(w, x, y, rows, cols, t, tpr); }
 // clang-format on
