@@ -502,7 +502,9 @@ fn gemv_speed() {
     ];
     let mut configs: Vec<GemvConfig> = [1, 2, 4]
         .into_iter()
-        .flat_map(|rpw| [1, 2, 4].map(|bps| GemvConfig { rows_per_warp: rpw, blocks_per_sm: bps, threads_per_row: 0 }))
+        .flat_map(|rpw| {
+            [1, 2, 3, 4, 6].map(|bps| GemvConfig { rows_per_warp: rpw, blocks_per_sm: bps, threads_per_row: 0 })
+        })
         .collect();
     configs.extend([32, 64, 128, 256].map(|tpr| GemvConfig {
         rows_per_warp: 2,

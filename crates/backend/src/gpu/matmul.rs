@@ -9,7 +9,7 @@
 
 use gguf::GgmlType;
 
-use super::{kernels, DeviceBuffer, Gpu, GpuError, Kernel, LaunchConfig, Result, Stream};
+use super::{kernels, Arch, DeviceBuffer, Gpu, GpuError, Kernel, LaunchConfig, Result, Stream};
 use crate::cpu::qdot::ActType;
 use crate::WeightView;
 
@@ -43,13 +43,14 @@ const GEMV_MAX_T: usize = 16;
 const GEMV_GROUP: usize = 8;
 /// Rows per GEMV block (`GEMV_ROWS` in matmul.cu).
 const GEMV_ROWS: usize = 4;
-/// Warps per GEMV block: at least GEMV_MIN_WARPS (a sweep of an earlier version of the kernel
-/// on an H200 favoured 4 on large matrices), more for matrices with few rows, up to
-/// GEMV_MAX_WARPS, so that the device holds about GEMV_WARPS_PER_SM warps, but never more than
-/// a row has halves for. A function of the matrix alone, never of t: one token and groups of 8
-/// then sum in the same order, so a token's result does not depend on its batch.
+/// Warps per GEMV block (the float types' f32 GEMV): at least GEMV_MIN_WARPS (a sweep of an
+/// earlier version of the kernel on an H200 favoured 4 on large matrices), more for matrices with
+/// few rows, up to GEMV_MAX_WARPS (256 threads: more could ask for more registers than a block
+/// has), so that the device holds about GEMV_WARPS_PER_SM warps, but never more than a row has
+/// halves for. A function of the matrix alone, never of t: one token and groups of 8 then sum in
+/// the same order, so a token's result does not depend on its batch.
 const GEMV_MIN_WARPS: usize = 4;
-const GEMV_MAX_WARPS: usize = 16;
+const GEMV_MAX_WARPS: usize = 8;
 const GEMV_WARPS_PER_SM: usize = 32;
 /// Most tokens of one product: the grid's y dimension (65535) times the GEMV's token group.
 const MAX_T: usize = 65535 * GEMV_GROUP;
@@ -64,7 +65,7 @@ const Q8_THREADS: usize = 256;
 /// Threads the device runs at once per multiprocessor, about (for the GEMV's threads per row).
 const Q8_RESIDENT_PER_SM: usize = 1024;
 /// Its kernels: (rows per warp, tokens per block), `rf_q8_gemv_r<R>_t<NT>_<type>`.
-const Q8_VARIANTS: [(usize, usize); 6] = [(1, 1), (2, 1), (4, 1), (2, 2), (2, 4), (2, 8)];
+const Q8_VARIANTS: [(usize, usize); 9] = [(1, 1), (2, 1), (4, 1), (1, 2), (2, 2), (1, 4), (2, 4), (1, 8), (2, 8)];
 /// Bytes a matrix's buffer holds past its last row: the int8 GEMV reads spans of rows in whole
 /// 16-byte pieces.
 const MATRIX_PAD: usize = 64;
@@ -107,15 +108,35 @@ fn q8_type(ty: GgmlType) -> Option<Q8Type> {
 }
 
 impl Q8Type {
+    /// Values per weight block.
+    fn values(&self) -> usize {
+        if self.act == ActType::Q8_K {
+            256
+        } else {
+            32
+        }
+    }
+
     /// Dynamic shared memory of a launch (`xs_bytes` and `stage_row` in gemv_q8.cu): the
-    /// encoded activations of `nt` tokens, then `r` stage rows per warp for staged types.
-    fn shared_bytes(&self, cols: usize, nt: usize, r: usize, warp: usize) -> usize {
+    /// encoded activations of `nt` tokens, then `stages` slots of `r` rows per warp (staged
+    /// types, or every type where the copies are asynchronous).
+    fn shared_bytes(&self, cols: usize, nt: usize, r: usize, warp: usize, threads: usize, stages: usize) -> usize {
         let (block, sumv) = if self.act == ActType::Q8_K { (256, 16) } else { (32, 32) };
         let r16 = |n: usize| n.div_ceil(16) * 16;
         let xs = nt * (cols.div_ceil(256) * 256 + r16(cols / block * 4) + r16(cols / sumv * 4));
         let stage_row = ((warp / self.upb) * self.bytes + 15 + 8).div_ceil(16) * 16;
-        xs + if self.staged { (Q8_THREADS / warp) * r * stage_row } else { 0 }
+        xs + if self.staged || stages > 1 { (threads / warp) * stages * r * stage_row } else { 0 }
     }
+}
+
+/// One launch of the int8 GEMV.
+#[derive(Clone, Copy, Debug)]
+struct Q8Launch {
+    threads: usize,
+    rows_per_team: usize,
+    tokens: usize,
+    shared: usize,
+    threads_per_row: usize,
 }
 
 /// Launch shape of the int8 GEMV (for benchmarks; [`Matmul::matmul`] chooses its own).
@@ -134,7 +155,7 @@ pub struct GemvConfig {
 
 impl Default for GemvConfig {
     fn default() -> GemvConfig {
-        GemvConfig { rows_per_warp: 2, blocks_per_sm: 2, threads_per_row: 0 }
+        GemvConfig { rows_per_warp: 2, blocks_per_sm: 3, threads_per_row: 0 }
     }
 }
 
@@ -228,6 +249,8 @@ pub struct Matmul {
     warp: usize,
     sms: usize,
     max_shared: usize,
+    /// Slots per warp of the int8 GEMV's ring of weight spans (1: no ring).
+    q8_stages: usize,
 }
 
 impl Matmul {
@@ -258,11 +281,14 @@ impl Matmul {
             })
             .collect::<Result<_>>()?;
         let info = gpu.info();
+        // gemv_q8.cu's Q8_STAGES: asynchronous copies from sm_80 on.
+        let q8_stages = if matches!(info.arch, Arch::Nvidia { major, .. } if major >= 8) { 3 } else { 1 };
         Ok(Matmul {
             kernels,
             warp: info.warp_size as usize,
             sms: info.multiprocessors as usize,
             max_shared: info.max_shared_memory_per_block as usize,
+            q8_stages,
         })
     }
 
@@ -276,26 +302,46 @@ impl Matmul {
     /// types). The GEMM always keeps f32 activations.
     pub fn gemv_activations(&self, w: &GpuMatrix) -> Option<ActType> {
         let (q, _) = self.kernels_for(w).ok()?.q8.as_ref()?;
-        self.q8_shape(q, w.cols, 1, GemvConfig::default()).map(|_| q.act)
+        self.q8_block_threads(q, w.cols).map(|_| q.act)
     }
 
-    /// (rows per warp, tokens per block, shared bytes) of an int8 GEMV launch, or `None` when
-    /// even one token does not fit the shared memory (then the f32 GEMV runs). Rows per warp
-    /// and the tokens per block never change a token's result, only the speed.
-    fn q8_shape(&self, q: &Q8Type, cols: usize, t: usize, cfg: GemvConfig) -> Option<(usize, usize, usize)> {
+    /// Threads per block of the int8 GEMV for a matrix of `cols` columns: 256, or 128 when the
+    /// shared memory of 256 does not fit (`None` when neither does: then the f32 GEMV runs). A
+    /// function of the matrix alone, as the threads per row (at most a block) must be.
+    fn q8_block_threads(&self, q: &Q8Type, cols: usize) -> Option<usize> {
         let limit = Q8_MAX_SHARED.min(self.max_shared);
-        let fits = |nt: usize, r: usize| {
-            let b = q.shared_bytes(cols, nt, r, self.warp);
-            (b <= limit).then_some((r, nt, b))
+        [Q8_THREADS, Q8_THREADS / 2]
+            .into_iter()
+            .find(|&threads| q.shared_bytes(cols, 1, 1, self.warp, threads, self.q8_stages) <= limit)
+    }
+
+    /// The launch for `t` tokens of `w`, or `None` when the int8 GEMV cannot take the matrix.
+    /// Rows per team and tokens per block never change a token's result, only the speed.
+    fn q8_launch(&self, q: &Q8Type, w: &GpuMatrix, t: usize, cfg: GemvConfig) -> Result<Option<Q8Launch>> {
+        let Some(threads) = self.q8_block_threads(q, w.cols) else { return Ok(None) };
+        let threads_per_row = match cfg.threads_per_row {
+            0 => self.q8_threads_per_row(q, w, threads),
+            n if n.is_power_of_two() && (self.warp..=threads).contains(&n) => n,
+            n => {
+                return Err(GpuError::Invalid(format!(
+                    "{n} threads per row: not a power of two from a warp to a block"
+                )))
+            }
         };
-        // One token: the configured rows per warp, fewer if the stage does not fit.
-        let one = [cfg.rows_per_warp, 2, 1].into_iter().filter(|r| *r <= cfg.rows_per_warp).find_map(|r| fits(1, r))?;
+        let limit = Q8_MAX_SHARED.min(self.max_shared);
+        let fits = |tokens: usize, r: usize| {
+            let shared = q.shared_bytes(w.cols, tokens, r, self.warp, threads, self.q8_stages);
+            (shared <= limit).then_some(Q8Launch { threads, rows_per_team: r, tokens, shared, threads_per_row })
+        };
+        // One token: the configured rows per team, fewer if the stages do not fit (1 does).
+        let one = [cfg.rows_per_warp, 2, 1].into_iter().filter(|r| *r <= cfg.rows_per_warp).find_map(|r| fits(1, r));
         if t == 1 {
-            return Some(one);
+            return Ok(one);
         }
-        // More: up to 8 tokens per block (each weight byte read once per group), 2 rows per warp.
+        // More: up to 8 tokens per block (each weight byte read once per group), 2 rows per team
+        // or 1 where that does not fit.
         let want = t.next_power_of_two().min(8);
-        [8, 4, 2].into_iter().filter(|nt| *nt <= want).find_map(|nt| fits(nt, 2)).or(Some(one))
+        Ok([8, 4, 2].into_iter().filter(|nt| *nt <= want).find_map(|nt| fits(nt, 2).or_else(|| fits(nt, 1))).or(one))
     }
 
     /// The int8 GEMV of `w` (a quantized type), with the launch shape `cfg`. Returns false (and
@@ -311,45 +357,38 @@ impl Matmul {
         y: &mut DeviceBuffer<f32>,
     ) -> Result<bool> {
         let Some((q, ks)) = self.kernels_for(w)?.q8.as_ref() else { return Ok(false) };
-        let Some((r, nt, shared)) = self.q8_shape(q, w.cols, t, cfg) else { return Ok(false) };
+        let Some(l) = self.q8_launch(q, w, t, cfg)? else { return Ok(false) };
         if t == 0 {
             return Ok(true);
         }
         self.check_args(w, x, t, y)?;
+        let (r, nt) = (l.rows_per_team, l.tokens);
         let kernel = Q8_VARIANTS
             .iter()
             .position(|v| *v == (r, nt))
             .and_then(|i| ks.get(i))
-            .ok_or_else(|| GpuError::Invalid(format!("no int8 GEMV with {r} rows per warp and {nt} tokens")))?;
-        let tpr = match cfg.threads_per_row {
-            0 => self.q8_threads_per_row(q, w),
-            n if n.is_power_of_two() && (self.warp..=Q8_THREADS).contains(&n) => n,
-            n => {
-                return Err(GpuError::Invalid(format!(
-                    "{n} threads per row: not a power of two from a warp to a block"
-                )))
-            }
-        };
+            .ok_or_else(|| GpuError::Invalid(format!("no int8 GEMV with {r} rows per team and {nt} tokens")))?;
         let groups = w.rows.div_ceil(r);
-        let grid_x = groups.div_ceil(Q8_THREADS / tpr).min(self.sms * cfg.blocks_per_sm.max(1)).max(1);
+        let grid_x = groups.div_ceil(l.threads / l.threads_per_row).min(self.sms * cfg.blocks_per_sm.max(1)).max(1);
         let grid = [grid_x as u32, blocks(t, nt)?, 1];
         if grid[1] > 65535 {
             return Err(GpuError::Invalid(format!("matmul with {}: {t} tokens is over the GEMV's limit", w.what())));
         }
-        let cfg = LaunchConfig::new(grid, [Q8_THREADS as u32, 1, 1]).with_shared_bytes(shared as u32);
-        let args = crate::gpu_args![&w.data, x, y, w.rows as i32, w.cols as i32, t as i32, tpr as i32];
-        kernel.launch(stream, cfg, &args)?;
+        let launch = LaunchConfig::new(grid, [l.threads as u32, 1, 1]).with_shared_bytes(l.shared as u32);
+        let args = crate::gpu_args![&w.data, x, y, w.rows as i32, w.cols as i32, t as i32, l.threads_per_row as i32];
+        kernel.launch(stream, launch, &args)?;
         Ok(true)
     }
 
-    /// Threads that share a row in the int8 GEMV: a warp, or more when the matrix has too few
-    /// rows (in pairs) to give every thread of the device work, as long as each warp of the row
-    /// keeps a unit. A function of the matrix alone: it fixes the order of a row's sum.
-    fn q8_threads_per_row(&self, q: &Q8Type, w: &GpuMatrix) -> usize {
-        let units = w.cols / if q.act == ActType::Q8_K { 256 } else { 32 } * q.upb;
+    /// Threads that share a row in the int8 GEMV: a warp, or more (up to a block of `threads`)
+    /// when the matrix has too few rows (in pairs) to give every thread of the device work, as
+    /// long as each warp of the row keeps a unit. A function of the matrix alone: it fixes the
+    /// order of a row's sum.
+    fn q8_threads_per_row(&self, q: &Q8Type, w: &GpuMatrix, threads: usize) -> usize {
+        let units = w.cols / q.values() * q.upb;
         let (groups, resident) = (w.rows.div_ceil(2), self.sms * Q8_RESIDENT_PER_SM);
         let mut tpr = self.warp;
-        while tpr < Q8_THREADS && groups * tpr < resident && 2 * tpr <= units.next_multiple_of(self.warp) {
+        while tpr < threads && groups * tpr < resident && 2 * tpr <= units.next_multiple_of(self.warp) {
             tpr *= 2;
         }
         tpr

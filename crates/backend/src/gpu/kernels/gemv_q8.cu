@@ -39,6 +39,33 @@ struct alignas(16) q8_f4 {
 // Static member functions of the type structs (RF_DEVICE is for free functions).
 #define Q8_FN static __device__ __forceinline__
 
+// Where the hardware copies global memory to shared memory asynchronously (NVIDIA sm_80+), each
+// warp keeps a ring of Q8_STAGES steps of its rows in shared memory, Q8_STAGES - 1 of them in
+// flight while it computes one; elsewhere a step is prefetched into registers.
+#if defined(RF_CUDA) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+#define Q8_ASYNC 1
+#define Q8_STAGES 3
+#else
+#define Q8_ASYNC 0
+#define Q8_STAGES 1
+#endif
+
+#if Q8_ASYNC
+// Starts copying 16 bytes from global src to shared dst (both 16-byte aligned).
+RF_DEVICE void cp_async16(void* dst, const void* src) {
+    unsigned d;
+    asm("{ .reg .u64 a; cvta.to.shared.u64 a, %1; cvt.u32.u64 %0, a; }" : "=r"(d) : "l"(dst));
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(d), "l"(src) : "memory");
+}
+// Closes the group of copies started since the last commit.
+RF_DEVICE void cp_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
+// Waits until at most N of this thread's groups are still in flight.
+template <int N>
+RF_DEVICE void cp_async_wait() {
+    asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory");
+}
+#endif
+
 // ---- small helpers ---------------------------------------------------------------------------
 
 // Bytes s..s+3 (s < 4) of the 8 bytes lo | hi << 32.
@@ -796,6 +823,17 @@ RF_DEVICE constexpr int stage_pieces() {
     return (stage_row<Q>() / 16 + RF_WARP - 1) / RF_WARP;
 }
 
+// The span of the blocks of units base .. base + RF_WARP of a row: its 16-byte aligned start
+// and the number of 16-byte pieces up to its end.
+template <class Q>
+RF_DEVICE const rf_u8* q8_span(const rf_u8* row, int base, int units, int& n16) {
+    const int blk0 = base / Q::UPB, blk1 = min(base + RF_WARP, units) / Q::UPB;
+    const rf_u8* start = row + (rf_i64)blk0 * Q::BYTES;
+    const rf_u8* a = (const rf_u8*)((rf_u64)start & ~(rf_u64)15);
+    n16 = (int)((row + (rf_i64)blk1 * Q::BYTES - a + 15) >> 4);
+    return a;
+}
+
 // What a lane loads for one step (a unit of each of its R rows): the unit's registers (direct
 // types) or its share of the rows' spans (staged types).
 template <class Q, int R, bool STAGED = Q::STAGED>
@@ -828,11 +866,7 @@ struct Step<Q, R, true> {
     // The span of the blocks of units base .. base + RF_WARP of a row: its 16-byte aligned start
     // and the number of 16-byte pieces up to its end.
     Q8_FN const rf_u8* span(const rf_u8* row, int base, int units, int& n16) {
-        const int blk0 = base / Q::UPB, blk1 = min(base + RF_WARP, units) / Q::UPB;
-        const rf_u8* start = row + (rf_i64)blk0 * Q::BYTES;
-        const rf_u8* a = (const rf_u8*)((rf_u64)start & ~(rf_u64)15);
-        n16 = (int)((row + (rf_i64)blk1 * Q::BYTES - a + 15) >> 4);
-        return a;
+        return q8_span<Q>(row, base, units, n16);
     }
     __device__ __forceinline__ void load(const rf_u8* const* rowp, int base, int units) {
 #pragma unroll
@@ -881,9 +915,43 @@ RF_DEVICE int xs_bytes(int cols) {
     return NT * (xs_qbytes<A>(cols) + xs_dbytes<A>(cols) + xs_sbytes<A>(cols));
 }
 
-// Grid (any x, ceil(t / NT)), Q8_THREADS threads, dynamic shared memory xs_bytes<Q, NT>(cols) plus,
-// for staged types, warps * R * stage_row<Q>(). cols a multiple of Q::VALUES; w readable 16 bytes
-// past its last row (staged spans are read in whole 16-byte pieces).
+// Sums a finished row group over its team and writes it: a butterfly over each warp, then (teams
+// of several warps) the team's warps in order through `red`, behind a block barrier that every
+// thread of the block reaches at the same step.
+template <int R, int NT>
+RF_DEVICE void q8_finish(float (*acc)[NT], float (*red)[R * NT], int wpt, int j, int team, bool active, int row0,
+                         int rows, int nt, float* y) {
+    const int warp = rf_warp_id(), lane = rf_lane();
+#pragma unroll
+    for (int r = 0; r < R; r++)
+#pragma unroll
+        for (int k = 0; k < NT; k++) {
+            const float v = rf_warp_sum(acc[r][k]);
+            acc[r][k] = 0.0f;
+            if (wpt == 1) {
+                if (lane == 0 && active && k < nt && row0 + r < rows) y[(rf_i64)k * rows + row0 + r] = v;
+            } else if (lane == 0) {
+                red[warp][r * NT + k] = v;
+            }
+        }
+    if (wpt > 1) {
+        __syncthreads();
+        if (j < R * NT) {
+            const int r = j / NT, k = j % NT;
+            if (active && k < nt && row0 + r < rows) {
+                const int w0 = team * wpt;
+                float v = red[w0][j];
+                for (int wi = 1; wi < wpt; wi++) v += red[w0 + wi][j];
+                y[(rf_i64)k * rows + row0 + r] = v;
+            }
+        }
+    }
+}
+
+// Grid (any x, ceil(t / NT)), blockDim.x of 128 or 256 threads, dynamic shared memory
+// xs_bytes<Q, NT>(cols) plus, for staged types or with Q8_ASYNC, warps * Q8_STAGES * R *
+// stage_row<Q>(). cols a multiple of Q::VALUES; w readable 16 bytes past its last row (spans are
+// read in whole 16-byte pieces).
 //
 // The block's threads form teams of `tpr` (threads per row: 32, 64, 128 or 256, dividing the
 // block; the launcher picks it from the matrix alone). A team computes R rows at a time (a row
@@ -906,13 +974,83 @@ RF_DEVICE void q8_gemv(const rf_u8* RF_RESTRICT w, const float* RF_RESTRICT x, f
     x += (rf_i64)tok0 * cols;
     y += (rf_i64)tok0 * rows;
     const XS xs = xs_layout<typename Q::Act>(smem, cols, NT);
-    rf_u8* stage = smem + xs_bytes<Q, NT>(cols) + warp * R * stage_row<Q>();
+    constexpr int SROW = stage_row<Q>();
+    rf_u8* stage = smem + xs_bytes<Q, NT>(cols) + warp * Q8_STAGES * R * SROW;
     const int units = cols / Q::VALUES * Q::UPB;
     const int steps = (units + tpr - 1) / tpr;  // per row group
     const int groups = (rows + R - 1) / R, rstride = gridDim.x * teams;
     const rf_i64 rb = (rf_i64)(cols / Q::VALUES) * Q::BYTES;
+    float acc[R][NT];
+#pragma unroll
+    for (int r = 0; r < R; r++)
+#pragma unroll
+        for (int k = 0; k < NT; k++) acc[r][k] = 0.0f;
 
-    // Round `rbase` (the group of team 0), step s of the group.
+#if Q8_ASYNC
+    // Step k of this block: round k / steps, step k % steps of the team's row group.
+    const int first = blockIdx.x * teams;
+    const int total = first < groups ? (groups - first + rstride - 1) / rstride * steps : 0;  // block-uniform
+    auto rows_of = [&](int k, const rf_u8** rp, int& base) {
+        const int grp = first + (k / steps) * rstride + team;
+        base = (k % steps) * tpr + wbase;
+#pragma unroll
+        for (int r = 0; r < R; r++) rp[r] = w + (rf_i64)min(grp * R + r, rows - 1) * rb;
+        return grp < groups;
+    };
+    // Starts the copies of step k into its ring slot (an empty group past the end or for an
+    // idle team, so that every thread counts the same groups).
+    auto issue = [&](int k) {
+        const rf_u8* rp[R];
+        int base;
+        if (k < total && rows_of(k, rp, base)) {
+            rf_u8* slot = stage + (k % Q8_STAGES) * R * SROW;
+#pragma unroll
+            for (int r = 0; r < R; r++) {
+                int n16;
+                const q8_u4* a = (const q8_u4*)q8_span<Q>(rp[r], base, units, n16);
+                for (int p = lane; p < n16; p += RF_WARP) cp_async16(slot + r * SROW + 16 * p, a + p);
+            }
+        }
+        cp_async_commit();
+    };
+#pragma unroll
+    for (int k = 0; k < Q8_STAGES - 1; k++) issue(k);  // in flight while x is encoded
+    quantize_x<Q>(x, cols, nt, smem, xs);
+    __syncthreads();
+
+    for (int k = 0; k < total; k++) {
+        cp_async_wait<Q8_STAGES - 2>();  // this thread's copies of step k are done
+        rf_syncwarp();                   // everyone's are; and slot (k - 1) % Q8_STAGES is read
+        issue(k + Q8_STAGES - 1);
+        const rf_u8* rp[R];
+        int base;
+        const bool active = rows_of(k, rp, base);  // team-uniform
+        const int u = base + lane;
+        if (active && u < units) {
+            const rf_u8* slot = stage + (k % Q8_STAGES) * R * SROW;
+            const int rel = (lane / Q::UPB) * Q::BYTES;  // this unit's block in the span
+#pragma unroll
+            for (int r = 0; r < R; r++) {
+                int n16;
+                const rf_u8* a = q8_span<Q>(rp[r], base, units, n16);
+                const int off = r * SROW + (int)(rp[r] + (rf_i64)(base / Q::UPB) * Q::BYTES - a) + rel;
+                if constexpr (Q::STAGED) {
+                    Q::template dot<NT>(slot, off, u, xs, nt, acc[r]);
+                } else {
+                    typename Q::Raw raw;
+                    Q::load(slot + off, u % Q::UPB, raw);
+                    Q::template dot<NT>(raw, u, xs, nt, acc[r]);
+                }
+            }
+        }
+        if (k % steps == steps - 1) {  // the row group is done
+            const int grp = first + (k / steps) * rstride + team;
+            q8_finish<R, NT>(acc, red[(k / steps) & 1], wpt, j, team, active, grp * R, rows, nt, y);
+        }
+    }
+#else
+    // Round `rbase` (the group of team 0), step s of the group; the next step's loads are in
+    // registers while this one is computed.
     int rbase = blockIdx.x * teams, s = 0, parity = 0;
     const rf_u8* rowp[R];
 #pragma unroll
@@ -922,11 +1060,6 @@ RF_DEVICE void q8_gemv(const rf_u8* RF_RESTRICT w, const float* RF_RESTRICT x, f
     quantize_x<Q>(x, cols, nt, smem, xs);
     __syncthreads();
 
-    float acc[R][NT];
-#pragma unroll
-    for (int r = 0; r < R; r++)
-#pragma unroll
-        for (int k = 0; k < NT; k++) acc[r][k] = 0.0f;
     while (rbase < groups) {  // block-uniform
         const bool active = rbase + team < groups;  // team-uniform
         int ns = s + 1, nrbase = rbase;
@@ -954,131 +1087,147 @@ RF_DEVICE void q8_gemv(const rf_u8* RF_RESTRICT w, const float* RF_RESTRICT x, f
             if (active) step.template dots<NT>(base, units, xs, nt, acc);
             step = next;
         }
-        if (ns == 0) {  // the group is done: sum and write its rows
-            const int row0 = (rbase + team) * R;
-#pragma unroll
-            for (int r = 0; r < R; r++)
-#pragma unroll
-                for (int k = 0; k < NT; k++) {
-                    const float v = rf_warp_sum(acc[r][k]);
-                    acc[r][k] = 0.0f;
-                    if (wpt == 1) {
-                        if (lane == 0 && active && k < nt && row0 + r < rows) y[(rf_i64)k * rows + row0 + r] = v;
-                    } else if (lane == 0) {
-                        red[parity][warp][r * NT + k] = v;
-                    }
-                }
-            if (wpt > 1) {
-                __syncthreads();
-                if (j < R * NT) {
-                    const int r = j / NT, k = j % NT;
-                    if (active && k < nt && row0 + r < rows) {
-                        const int w0 = team * wpt;
-                        float v = red[parity][w0][j];
-                        for (int wi = 1; wi < wpt; wi++) v += red[parity][w0 + wi][j];
-                        y[(rf_i64)k * rows + row0 + r] = v;
-                    }
-                }
-                parity ^= 1;
-            }
+        if (ns == 0) {
+            q8_finish<R, NT>(acc, red[parity], wpt, j, team, active, (rbase + team) * R, rows, nt, y);
+            parity ^= 1;
         }
 #pragma unroll
         for (int r = 0; r < R; r++) rowp[r] = nrowp[r];
         rbase = nrbase;
         s = ns;
     }
+#endif
 }
 
-// ---- kernels: rf_q8_gemv_r<R>_t<NT>_<type> (R rows per warp, NT tokens per block) -------------
+// ---- kernels: rf_q8_gemv_r<R>_t<NT>_<type> (R rows per team, NT tokens per block) -------------
 // clang-format off
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q4_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_0, 1, 1>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q4_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_0, 2, 1>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q4_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_0, 4, 1>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t2_q4_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_0, 1, 2>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q4_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_0, 2, 2>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t4_q4_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_0, 1, 4>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q4_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_0, 2, 4>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t8_q4_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_0, 1, 8>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q4_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_0, 2, 8>(w, x, y, rows, cols, t, tpr); }
 
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q4_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_1, 1, 1>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q4_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_1, 2, 1>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q4_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_1, 4, 1>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t2_q4_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_1, 1, 2>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q4_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_1, 2, 2>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t4_q4_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_1, 1, 4>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q4_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_1, 2, 4>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t8_q4_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_1, 1, 8>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q4_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_1, 2, 8>(w, x, y, rows, cols, t, tpr); }
 
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q5_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_0, 1, 1>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q5_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_0, 2, 1>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q5_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_0, 4, 1>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t2_q5_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_0, 1, 2>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q5_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_0, 2, 2>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t4_q5_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_0, 1, 4>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q5_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_0, 2, 4>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t8_q5_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_0, 1, 8>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q5_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_0, 2, 8>(w, x, y, rows, cols, t, tpr); }
 
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q5_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_1, 1, 1>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q5_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_1, 2, 1>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q5_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_1, 4, 1>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t2_q5_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_1, 1, 2>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q5_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_1, 2, 2>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t4_q5_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_1, 1, 4>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q5_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_1, 2, 4>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t8_q5_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_1, 1, 8>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q5_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_1, 2, 8>(w, x, y, rows, cols, t, tpr); }
 
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q8_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ8_0, 1, 1>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q8_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ8_0, 2, 1>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q8_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ8_0, 4, 1>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t2_q8_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ8_0, 1, 2>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q8_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ8_0, 2, 2>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t4_q8_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ8_0, 1, 4>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q8_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ8_0, 2, 4>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t8_q8_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ8_0, 1, 8>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q8_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ8_0, 2, 8>(w, x, y, rows, cols, t, tpr); }
 
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q2_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ2_K, 1, 1>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q2_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ2_K, 2, 1>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q2_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ2_K, 4, 1>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t2_q2_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ2_K, 1, 2>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q2_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ2_K, 2, 2>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t4_q2_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ2_K, 1, 4>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q2_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ2_K, 2, 4>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t8_q2_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ2_K, 1, 8>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q2_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ2_K, 2, 8>(w, x, y, rows, cols, t, tpr); }
 
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q3_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ3_K, 1, 1>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q3_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ3_K, 2, 1>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q3_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ3_K, 4, 1>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t2_q3_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ3_K, 1, 2>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q3_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ3_K, 2, 2>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t4_q3_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ3_K, 1, 4>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q3_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ3_K, 2, 4>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t8_q3_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ3_K, 1, 8>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q3_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ3_K, 2, 8>(w, x, y, rows, cols, t, tpr); }
 
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q4_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_K, 1, 1>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q4_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_K, 2, 1>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q4_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_K, 4, 1>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t2_q4_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_K, 1, 2>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q4_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_K, 2, 2>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t4_q4_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_K, 1, 4>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q4_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_K, 2, 4>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t8_q4_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_K, 1, 8>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q4_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_K, 2, 8>(w, x, y, rows, cols, t, tpr); }
 
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q5_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_K, 1, 1>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q5_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_K, 2, 1>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q5_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_K, 4, 1>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t2_q5_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_K, 1, 2>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q5_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_K, 2, 2>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t4_q5_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_K, 1, 4>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q5_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_K, 2, 4>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t8_q5_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_K, 1, 8>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q5_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_K, 2, 8>(w, x, y, rows, cols, t, tpr); }
 
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q6_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ6_K, 1, 1>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q6_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ6_K, 2, 1>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q6_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ6_K, 4, 1>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t2_q6_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ6_K, 1, 2>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q6_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ6_K, 2, 2>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t4_q6_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ6_K, 1, 4>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q6_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ6_K, 2, 4>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t8_q6_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ6_K, 1, 8>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q6_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ6_K, 2, 8>(w, x, y, rows, cols, t, tpr); }
 
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_iq4_nl(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GIQ4_NL, 1, 1>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_iq4_nl(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GIQ4_NL, 2, 1>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_iq4_nl(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GIQ4_NL, 4, 1>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t2_iq4_nl(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GIQ4_NL, 1, 2>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_iq4_nl(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GIQ4_NL, 2, 2>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t4_iq4_nl(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GIQ4_NL, 1, 4>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_iq4_nl(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GIQ4_NL, 2, 4>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t8_iq4_nl(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GIQ4_NL, 1, 8>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_iq4_nl(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GIQ4_NL, 2, 8>(w, x, y, rows, cols, t, tpr); }
 
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_iq4_xs(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GIQ4_XS, 1, 1>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_iq4_xs(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GIQ4_XS, 2, 1>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_iq4_xs(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GIQ4_XS, 4, 1>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t2_iq4_xs(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GIQ4_XS, 1, 2>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_iq4_xs(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GIQ4_XS, 2, 2>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t4_iq4_xs(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GIQ4_XS, 1, 4>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_iq4_xs(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GIQ4_XS, 2, 4>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t8_iq4_xs(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GIQ4_XS, 1, 8>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_iq4_xs(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GIQ4_XS, 2, 8>(w, x, y, rows, cols, t, tpr); }
 
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_mxfp4(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GMXFP4, 1, 1>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_mxfp4(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GMXFP4, 2, 1>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_mxfp4(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GMXFP4, 4, 1>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t2_mxfp4(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GMXFP4, 1, 2>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_mxfp4(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GMXFP4, 2, 2>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t4_mxfp4(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GMXFP4, 1, 4>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_mxfp4(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GMXFP4, 2, 4>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t8_mxfp4(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GMXFP4, 1, 8>(w, x, y, rows, cols, t, tpr); }
 RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_mxfp4(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GMXFP4, 2, 8>(w, x, y, rows, cols, t, tpr); }
 // clang-format on
