@@ -500,17 +500,19 @@ fn gemv_speed() {
         ("0.5B attn_v", GgmlType::Q8_0, 128, 896),
         ("0.5B output", GgmlType::Q8_0, 151936, 896),
     ];
-    let mut configs: Vec<GemvConfig> = [1, 2, 4]
-        .into_iter()
-        .flat_map(|rpw| {
-            [1, 2, 3, 4, 6].map(|bps| GemvConfig { rows_per_warp: rpw, blocks_per_sm: bps, threads_per_row: 0 })
-        })
-        .collect();
-    configs.extend([32, 64, 128, 256].map(|tpr| GemvConfig {
-        rows_per_warp: 2,
-        blocks_per_sm: 2,
-        threads_per_row: tpr,
-    }));
+    // The default first, then one setting changed at a time.
+    let d = GemvConfig::default();
+    let configs = [
+        d,
+        GemvConfig { blocks_per_sm: 1, ..d },
+        GemvConfig { blocks_per_sm: 3, ..d },
+        GemvConfig { rows_per_warp: 1, ..d },
+        GemvConfig { rows_per_warp: 2, ..d },
+        GemvConfig { rows_per_warp: 4, ..d },
+        GemvConfig { threads_per_row: 32, ..d },
+        GemvConfig { threads_per_row: 64, ..d },
+        GemvConfig { threads_per_row: 128, ..d },
+    ];
     for (name, ty, rows, cols) in shapes {
         if !only.is_empty() && !name.contains(&only) {
             continue;
@@ -528,13 +530,15 @@ fn gemv_speed() {
             let ms = time_ms(&gpu, s, reps, |i| {
                 assert!(mm.gemv_q8_with(*cfg, s, &ws[i % copies], &x, 1, &mut y).unwrap());
             });
-            let tpr = match cfg.threads_per_row {
-                0 => String::new(),
-                n => format!("t{n}"),
-            };
-            line += &format!(" r{}b{}{tpr} {:.0};", cfg.rows_per_warp, cfg.blocks_per_sm, size / ms / 1e6);
+            let opt = |v: usize, tag: &str| if v == 0 { String::new() } else { format!("{tag}{v}") };
+            let name =
+                format!("{}b{}{}", opt(cfg.rows_per_warp, "r"), cfg.blocks_per_sm, opt(cfg.threads_per_row, "t"));
+            line += &format!(" {name} {:.0};", size / ms / 1e6);
         }
-        eprintln!("{name} {ty} {rows}x{cols} ({:.1} MB, {copies} copies) t=1 GB/s by shape:{line}", size / 1e6);
+        eprintln!(
+            "{name} {ty} {rows}x{cols} ({:.1} MB, {copies} copies) t=1 GB/s by launch (default first):{line}",
+            size / 1e6
+        );
         let (mut gemv, mut gemm) = (String::new(), String::new());
         for t in [1, 2, 3, 4, 8, 16, 32, 64] {
             let reps = if size > 1e8 { 5 } else { 50 };

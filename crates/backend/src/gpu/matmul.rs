@@ -9,7 +9,7 @@
 
 use gguf::GgmlType;
 
-use super::{kernels, Arch, DeviceBuffer, Gpu, GpuError, Kernel, LaunchConfig, Result, Stream};
+use super::{kernels, DeviceBuffer, Gpu, GpuError, Kernel, LaunchConfig, Result, Stream};
 use crate::cpu::qdot::ActType;
 use crate::WeightView;
 
@@ -62,8 +62,12 @@ const GEMM_THREADS: u32 = 128;
 const ROWS_THREADS: u32 = 128;
 /// Threads per block of the int8 GEMV (`Q8_THREADS` in gemv_q8.cu).
 const Q8_THREADS: usize = 256;
-/// Threads the device runs at once per multiprocessor, about (for the GEMV's threads per row).
-const Q8_RESIDENT_PER_SM: usize = 1024;
+/// Threads per multiprocessor the int8 GEMV wants busy before it lets a row take more than a
+/// warp: rows split over warps only paid on matrices with few rows (an H200 sweep: 512 x 3584
+/// Q4_K and 896 x 4864 Q6_K gained from 64 or 128 threads per row, 3584-row matrices lost).
+const Q8_RESIDENT_PER_SM: usize = 256;
+/// Rows from which the int8 GEMV computes 4 rows per team at a time (else 2).
+const Q8_MANY_ROWS: usize = 8192;
 /// Its kernels: (rows per warp, tokens per block), `rf_q8_gemv_r<R>_t<NT>_<type>`.
 const Q8_VARIANTS: [(usize, usize); 9] = [(1, 1), (2, 1), (4, 1), (1, 2), (2, 2), (1, 4), (2, 4), (1, 8), (2, 8)];
 /// Bytes a matrix's buffer holds past its last row: the int8 GEMV reads spans of rows in whole
@@ -118,14 +122,13 @@ impl Q8Type {
     }
 
     /// Dynamic shared memory of a launch (`xs_bytes` and `stage_row` in gemv_q8.cu): the
-    /// encoded activations of `nt` tokens, then `stages` slots of `r` rows per warp (staged
-    /// types, or every type where the copies are asynchronous).
-    fn shared_bytes(&self, cols: usize, nt: usize, r: usize, warp: usize, threads: usize, stages: usize) -> usize {
+    /// encoded activations of `nt` tokens, then `r` stage rows per warp for staged types.
+    fn shared_bytes(&self, cols: usize, nt: usize, r: usize, warp: usize, threads: usize) -> usize {
         let (block, sumv) = if self.act == ActType::Q8_K { (256, 16) } else { (32, 32) };
         let r16 = |n: usize| n.div_ceil(16) * 16;
         let xs = nt * (cols.div_ceil(256) * 256 + r16(cols / block * 4) + r16(cols / sumv * 4));
         let stage_row = ((warp / self.upb) * self.bytes + 15 + 8).div_ceil(16) * 16;
-        xs + if self.staged || stages > 1 { (threads / warp) * stages * r * stage_row } else { 0 }
+        xs + if self.staged { (threads / warp) * r * stage_row } else { 0 }
     }
 }
 
@@ -144,7 +147,7 @@ struct Q8Launch {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GemvConfig {
     /// Rows each team of threads computes at once: 1, 2 or 4 (with one token per block; 2
-    /// otherwise).
+    /// otherwise), or 0 for the launcher's choice.
     pub rows_per_warp: usize,
     /// Blocks per multiprocessor the grid is capped at (its teams then loop over row groups).
     pub blocks_per_sm: usize,
@@ -155,7 +158,7 @@ pub struct GemvConfig {
 
 impl Default for GemvConfig {
     fn default() -> GemvConfig {
-        GemvConfig { rows_per_warp: 2, blocks_per_sm: 3, threads_per_row: 0 }
+        GemvConfig { rows_per_warp: 0, blocks_per_sm: 2, threads_per_row: 0 }
     }
 }
 
@@ -249,8 +252,6 @@ pub struct Matmul {
     warp: usize,
     sms: usize,
     max_shared: usize,
-    /// Slots per warp of the int8 GEMV's ring of weight spans (1: no ring).
-    q8_stages: usize,
 }
 
 impl Matmul {
@@ -281,14 +282,11 @@ impl Matmul {
             })
             .collect::<Result<_>>()?;
         let info = gpu.info();
-        // gemv_q8.cu's Q8_STAGES: asynchronous copies from sm_80 on.
-        let q8_stages = if matches!(info.arch, Arch::Nvidia { major, .. } if major >= 8) { 3 } else { 1 };
         Ok(Matmul {
             kernels,
             warp: info.warp_size as usize,
             sms: info.multiprocessors as usize,
             max_shared: info.max_shared_memory_per_block as usize,
-            q8_stages,
         })
     }
 
@@ -312,7 +310,7 @@ impl Matmul {
         let limit = Q8_MAX_SHARED.min(self.max_shared);
         [Q8_THREADS, Q8_THREADS / 2]
             .into_iter()
-            .find(|&threads| q.shared_bytes(cols, 1, 1, self.warp, threads, self.q8_stages) <= limit)
+            .find(|&threads| q.shared_bytes(cols, 1, 1, self.warp, threads) <= limit)
     }
 
     /// The launch for `t` tokens of `w`, or `None` when the int8 GEMV cannot take the matrix.
@@ -330,11 +328,18 @@ impl Matmul {
         };
         let limit = Q8_MAX_SHARED.min(self.max_shared);
         let fits = |tokens: usize, r: usize| {
-            let shared = q.shared_bytes(w.cols, tokens, r, self.warp, threads, self.q8_stages);
+            let shared = q.shared_bytes(w.cols, tokens, r, self.warp, threads);
             (shared <= limit).then_some(Q8Launch { threads, rows_per_team: r, tokens, shared, threads_per_row })
         };
-        // One token: the configured rows per team, fewer if the stages do not fit (1 does).
-        let one = [cfg.rows_per_warp, 2, 1].into_iter().filter(|r| *r <= cfg.rows_per_warp).find_map(|r| fits(1, r));
+        // One token: 4 rows per team on matrices of many rows (an H200 streamed a 18944-row Q4_K
+        // matrix at 2.2 TB/s against 2.0 with 2; smaller ones were as fast or slower), else 2; fewer
+        // if the stage does not fit (1 does).
+        let rows_per_team = match cfg.rows_per_warp {
+            0 if w.rows >= Q8_MANY_ROWS => 4,
+            0 => 2,
+            r => r,
+        };
+        let one = [rows_per_team, 2, 1].into_iter().filter(|r| *r <= rows_per_team).find_map(|r| fits(1, r));
         if t == 1 {
             return Ok(one);
         }

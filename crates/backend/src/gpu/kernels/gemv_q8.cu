@@ -9,19 +9,23 @@
 // scales in f32, as the CPU's dot products do. So the GPU computes the CPU's function; only the
 // f32 order of the per-block terms differs.
 //
-// Work split. A warp owns R consecutive rows at a time (a "row group"); warps take row groups
-// grid-stride, so a launch of any size covers the matrix. A row is cut into "units" (a piece of
-// a block, UPB per block, chosen per type so that a lane's loads are wide and its scales
-// amortised); lane l takes units l, l + W, l + 2W, ... (W = RF_WARP) of each of its rows, adds
-// each unit's f32 term to its accumulator in that order, and the warp sums its lanes with a
-// butterfly. The order of every f32 operation for a (row, token) thus depends on cols and the
-// type alone: a token's result is the same bit for bit whatever the batch, R or the grid.
+// Work split. A team of threads (a warp, or up to a block for matrices of few rows) owns R
+// consecutive rows at a time (a "row group"); teams take row groups grid-stride, so a launch of
+// any size covers the matrix. A row is cut into "units" (a piece of a block, UPB per block,
+// chosen per type so that a lane's loads are wide and its scales amortised); thread j of a team
+// of T takes units j, j + T, j + 2T, ... of each of its rows, adds each unit's f32 term to its
+// accumulator in that order, each warp sums its lanes with a butterfly and the team its warps
+// in order. The order of every f32 operation for a (row, token) thus depends on the matrix alone
+// (T is chosen from it): a token's result is the same bit for bit whatever the batch, R or the
+// grid.
 //
 // Loads. Types whose blocks are 16-byte aligned (or 8) load their units straight from global
 // memory ("direct"). Types with 2- or 1-byte aligned blocks ("staged") copy the span of W units
 // of each row into a per-warp shared buffer with 16-byte loads (coalesced), then each lane reads
 // its unit from there with realigned 4-byte reads. The next step's global loads are issued before
-// the current step's arithmetic.
+// the current step's arithmetic. (A ring of three steps per warp in shared memory filled with
+// cp.async, measured on an H200, was slower: 1.5 against 2.2 TB/s on a 18944 x 3584 Q4_K matrix;
+// the address arithmetic of the ring cost more than the deeper pipeline gained.)
 #include "prelude.h"
 
 struct alignas(16) q8_u4 {
@@ -38,33 +42,6 @@ struct alignas(16) q8_f4 {
 #define Q8_THREADS 256
 // Static member functions of the type structs (RF_DEVICE is for free functions).
 #define Q8_FN static __device__ __forceinline__
-
-// Where the hardware copies global memory to shared memory asynchronously (NVIDIA sm_80+), each
-// warp keeps a ring of Q8_STAGES steps of its rows in shared memory, Q8_STAGES - 1 of them in
-// flight while it computes one; elsewhere a step is prefetched into registers.
-#if defined(RF_CUDA) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-#define Q8_ASYNC 1
-#define Q8_STAGES 3
-#else
-#define Q8_ASYNC 0
-#define Q8_STAGES 1
-#endif
-
-#if Q8_ASYNC
-// Starts copying 16 bytes from global src to shared dst (both 16-byte aligned).
-RF_DEVICE void cp_async16(void* dst, const void* src) {
-    unsigned d;
-    asm("{ .reg .u64 a; cvta.to.shared.u64 a, %1; cvt.u32.u64 %0, a; }" : "=r"(d) : "l"(dst));
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(d), "l"(src) : "memory");
-}
-// Closes the group of copies started since the last commit.
-RF_DEVICE void cp_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
-// Waits until at most N of this thread's groups are still in flight.
-template <int N>
-RF_DEVICE void cp_async_wait() {
-    asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory");
-}
-#endif
 
 // ---- small helpers ---------------------------------------------------------------------------
 
@@ -188,42 +165,51 @@ RF_DEVICE XS xs_layout(rf_u8* smem, int cols, int nt) {
 // Q8_0 / Q8_1 of the x86 CPU backend (`quantize_row`, Q8Rounding::X86Avx): per 32 values,
 // amax = max |x|, d = amax / 127, id = 127 / amax (0 when amax is 0), q = round-half-even(x *
 // id) saturated to i8; d is stored as f16. Q8_1 adds s = f16(d * sum q). A NaN or infinity in
-// the block makes d NaN (the CPU's result for such a block is not defined). One block per
-// thread.
+// the block makes d NaN (the CPU's result for such a block is not defined). One block per 8
+// lanes, 4 values each (a short dependency chain: the encoding is on every launch's critical
+// path).
 template <class A, class Q>
 RF_DEVICE void quantize_q8_32(const float* x, int cols, int nt, rf_u8* q, float* d, int* s, const XS& xs) {
+    const int lane = rf_lane(), sub = lane >> 3, sl = lane & 7;
+    const int nwarps = blockDim.x / RF_WARP;
+    constexpr int BPW = RF_WARP / 8;  // blocks per warp pass
     const int nb = cols / 32, total = nt * nb;
-    for (int item = threadIdx.x; item < total; item += blockDim.x) {
-        const int i = item / nb, b = item % nb;
-        const q8_f4* src = (const q8_f4*)(x + (rf_i64)i * cols + 32 * b);
-        float v[32];
-#pragma unroll
-        for (int k = 0; k < 8; k++) {
-            const q8_f4 f = src[k];
-            v[4 * k] = f.x, v[4 * k + 1] = f.y, v[4 * k + 2] = f.z, v[4 * k + 3] = f.w;
+    for (int base = rf_warp_id() * BPW; base < total; base += nwarps * BPW) {  // warp-uniform
+        const int item = base + sub;
+        const bool ok = item < total;
+        const int i = ok ? item / nb : 0, b = ok ? item % nb : 0;
+        float v[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+        if (ok) {
+            const q8_f4 f = *(const q8_f4*)(x + (rf_i64)i * cols + 32 * b + 4 * sl);
+            v[0] = f.x, v[1] = f.y, v[2] = f.z, v[3] = f.w;
         }
         float amax = 0.0f;
 #pragma unroll
-        for (int k = 0; k < 32; k++) amax = max_nan(amax, fabsf(v[k]));
+        for (int k = 0; k < 4; k++) amax = max_nan(amax, fabsf(v[k]));
+#pragma unroll
+        for (int o = 1; o < 8; o <<= 1) amax = max_nan(amax, rf_shfl_xor(amax, o));
         const float dd = amax / 127.0f;
         const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
-        rf_u32 w[8];
+        rf_u32 word = 0;
         int sum = 0;
 #pragma unroll
-        for (int k = 0; k < 32; k++) {
+        for (int k = 0; k < 4; k++) {
             const int qk = min(127, max(-128, rf_float2int_rn(v[k] * id)));
             sum += qk;
-            if (k % 4 == 0) w[k / 4] = 0;
-            w[k / 4] |= ((rf_u32)qk & 0xFFu) << (8 * (k % 4));
+            word |= ((rf_u32)qk & 0xFFu) << (8 * k);
         }
-        rf_u8* dst = q + i * xs.qstride;
-        *(q8_u4*)(dst + Q::xaddr(b, 0)) = q8_u4{{w[0], w[1], w[2], w[3]}};
-        *(q8_u4*)(dst + Q::xaddr(b, 1)) = q8_u4{{w[4], w[5], w[6], w[7]}};
-        d[i * xs.dstride + b] = f16_round(dd);
-        if constexpr (A::Q8_1) {
-            s[i * xs.sstride + b] = __float_as_int(f16_round(dd * (float)sum));
-        } else {
-            s[i * xs.sstride + b] = sum;
+#pragma unroll
+        for (int o = 1; o < 8; o <<= 1) sum += rf_shfl_xor_int(sum, o);
+        if (ok) {
+            *(rf_u32*)(q + i * xs.qstride + Q::xaddr(b, sl >> 2) + 4 * (sl & 3)) = word;
+            if (sl == 0) {
+                d[i * xs.dstride + b] = f16_round(dd);
+                if constexpr (A::Q8_1) {
+                    s[i * xs.sstride + b] = __float_as_int(f16_round(dd * (float)sum));
+                } else {
+                    s[i * xs.sstride + b] = sum;
+                }
+            }
         }
     }
 }
@@ -231,72 +217,62 @@ RF_DEVICE void quantize_q8_32(const float* x, int cols, int nt, rf_u8* q, float*
 // Q8_K of the CPU backend (`quantize_row_q8_K_ref`): per 256 values, max = the value of largest
 // magnitude (the first one on ties), iscale = -127 / max, q = min(127, round-half-even(iscale *
 // x)), d = 1 / iscale; bsums = the sum of each 16 quants. An all-zero block gets d = 0 and zero
-// quants; a NaN or infinity makes d NaN. One 256-value block per 8 lanes, 32 values each.
+// quants; a NaN or infinity makes d NaN. One 256-value block per 16 lanes, 16 values (one bsum)
+// each.
 template <class Q>
 RF_DEVICE void quantize_q8_k(const float* x, int cols, int nt, rf_u8* q, float* d, int* s, const XS& xs) {
-    const int lane = rf_lane(), sub = lane >> 3, sl = lane & 7, nwarps = blockDim.x / RF_WARP;
-    constexpr int IPW = RF_WARP / 8;  // blocks per warp pass
+    const int lane = rf_lane(), sub = lane >> 4, sl = lane & 15, nwarps = blockDim.x / RF_WARP;
+    constexpr int IPW = RF_WARP / 16;  // blocks per warp pass
     const int nb = cols / 256, total = nt * nb;
     for (int base = rf_warp_id() * IPW; base < total; base += nwarps * IPW) {  // warp-uniform
         const int item = base + sub;
         const bool ok = item < total;
         const int i = ok ? item / nb : 0, b = ok ? item % nb : 0;
-        float v[32];
+        float v[16];
         if (ok) {
-            const q8_f4* src = (const q8_f4*)(x + (rf_i64)i * cols + 256 * b + 32 * sl);
+            const q8_f4* src = (const q8_f4*)(x + (rf_i64)i * cols + 256 * b + 16 * sl);
 #pragma unroll
-            for (int k = 0; k < 8; k++) {
+            for (int k = 0; k < 4; k++) {
                 const q8_f4 f = src[k];
                 v[4 * k] = f.x, v[4 * k + 1] = f.y, v[4 * k + 2] = f.z, v[4 * k + 3] = f.w;
             }
         } else {
 #pragma unroll
-            for (int k = 0; k < 32; k++) v[k] = 0.0f;
+            for (int k = 0; k < 16; k++) v[k] = 0.0f;
         }
         float amax = 0.0f, vmax = 0.0f;
         bool bad = false;
 #pragma unroll
-        for (int k = 0; k < 32; k++) {
+        for (int k = 0; k < 16; k++) {
             const float a = fabsf(v[k]);
             if (a > amax) amax = a, vmax = v[k];  // strict: the first on ties
             bad |= !(a <= 3.402823466e38f);       // NaN or infinity
         }
         // A bad lane wins the reduction with a NaN maximum, which makes d NaN.
         if (bad) amax = __int_as_float(0x7f800000), vmax = __int_as_float(0x7fc00000);
-        // Across the 8 lanes: the larger magnitude wins, ties go to the lower lane (lower
+        // Across the 16 lanes: the larger magnitude wins, ties go to the lower lane (lower
         // indices).
 #pragma unroll
-        for (int o = 1; o < 8; o <<= 1) {
+        for (int o = 1; o < 16; o <<= 1) {
             const float oa = rf_shfl_xor(amax, o), ov = rf_shfl_xor(vmax, o);
             if (oa > amax || (oa == amax && (lane & o))) amax = oa, vmax = ov;
         }
-        rf_u32 w[8];
-        int s0 = 0, s1 = 0;
+        rf_u32 w[4] = {0, 0, 0, 0};
+        int sum = 0;
         float dd = 0.0f;
         if (amax != 0.0f) {
             const float iscale = -127.0f / vmax;
 #pragma unroll
-            for (int k = 0; k < 32; k++) {
+            for (int k = 0; k < 16; k++) {
                 const int qk = min(127, rf_float2int_rn(iscale * v[k]));
-                if (k < 16) {
-                    s0 += qk;
-                } else {
-                    s1 += qk;
-                }
-                if (k % 4 == 0) w[k / 4] = 0;
+                sum += qk;
                 w[k / 4] |= ((rf_u32)qk & 0xFFu) << (8 * (k % 4));
             }
             dd = 1.0f / iscale;
-        } else {
-#pragma unroll
-            for (int k = 0; k < 8; k++) w[k] = 0;
         }
         if (ok) {
-            rf_u8* dst = q + i * xs.qstride + 256 * b;
-            *(q8_u4*)(dst + 16 * Q::xslot(2 * sl, b)) = q8_u4{{w[0], w[1], w[2], w[3]}};
-            *(q8_u4*)(dst + 16 * Q::xslot(2 * sl + 1, b)) = q8_u4{{w[4], w[5], w[6], w[7]}};
-            s[i * xs.sstride + 16 * b + 2 * sl] = s0;
-            s[i * xs.sstride + 16 * b + 2 * sl + 1] = s1;
+            *(q8_u4*)(q + i * xs.qstride + 256 * b + 16 * Q::xslot(sl, b)) = q8_u4{{w[0], w[1], w[2], w[3]}};
+            s[i * xs.sstride + 16 * b + sl] = sum;
             if (sl == 0) d[i * xs.dstride + b] = dd;
         }
     }
@@ -949,9 +925,9 @@ RF_DEVICE void q8_finish(float (*acc)[NT], float (*red)[R * NT], int wpt, int j,
 }
 
 // Grid (any x, ceil(t / NT)), blockDim.x of 128 or 256 threads, dynamic shared memory
-// xs_bytes<Q, NT>(cols) plus, for staged types or with Q8_ASYNC, warps * Q8_STAGES * R *
-// stage_row<Q>(). cols a multiple of Q::VALUES; w readable 16 bytes past its last row (spans are
-// read in whole 16-byte pieces).
+// xs_bytes<Q, NT>(cols) plus, for staged types, warps * R * stage_row<Q>(). cols a multiple of
+// Q::VALUES; w readable 16 bytes past its last row (staged spans are read in whole 16-byte
+// pieces). The next step's loads are in registers while a step is computed.
 //
 // The block's threads form teams of `tpr` (threads per row: 32, 64, 128 or 256, dividing the
 // block; the launcher picks it from the matrix alone). A team computes R rows at a time (a row
@@ -975,7 +951,7 @@ RF_DEVICE void q8_gemv(const rf_u8* RF_RESTRICT w, const float* RF_RESTRICT x, f
     y += (rf_i64)tok0 * rows;
     const XS xs = xs_layout<typename Q::Act>(smem, cols, NT);
     constexpr int SROW = stage_row<Q>();
-    rf_u8* stage = smem + xs_bytes<Q, NT>(cols) + warp * Q8_STAGES * R * SROW;
+    rf_u8* stage = smem + xs_bytes<Q, NT>(cols) + warp * R * SROW;
     const int units = cols / Q::VALUES * Q::UPB;
     const int steps = (units + tpr - 1) / tpr;  // per row group
     const int groups = (rows + R - 1) / R, rstride = gridDim.x * teams;
@@ -986,71 +962,7 @@ RF_DEVICE void q8_gemv(const rf_u8* RF_RESTRICT w, const float* RF_RESTRICT x, f
 #pragma unroll
         for (int k = 0; k < NT; k++) acc[r][k] = 0.0f;
 
-#if Q8_ASYNC
-    // Step k of this block: round k / steps, step k % steps of the team's row group.
-    const int first = blockIdx.x * teams;
-    const int total = first < groups ? (groups - first + rstride - 1) / rstride * steps : 0;  // block-uniform
-    auto rows_of = [&](int k, const rf_u8** rp, int& base) {
-        const int grp = first + (k / steps) * rstride + team;
-        base = (k % steps) * tpr + wbase;
-#pragma unroll
-        for (int r = 0; r < R; r++) rp[r] = w + (rf_i64)min(grp * R + r, rows - 1) * rb;
-        return grp < groups;
-    };
-    // Starts the copies of step k into its ring slot (an empty group past the end or for an
-    // idle team, so that every thread counts the same groups).
-    auto issue = [&](int k) {
-        const rf_u8* rp[R];
-        int base;
-        if (k < total && rows_of(k, rp, base)) {
-            rf_u8* slot = stage + (k % Q8_STAGES) * R * SROW;
-#pragma unroll
-            for (int r = 0; r < R; r++) {
-                int n16;
-                const q8_u4* a = (const q8_u4*)q8_span<Q>(rp[r], base, units, n16);
-                for (int p = lane; p < n16; p += RF_WARP) cp_async16(slot + r * SROW + 16 * p, a + p);
-            }
-        }
-        cp_async_commit();
-    };
-#pragma unroll
-    for (int k = 0; k < Q8_STAGES - 1; k++) issue(k);  // in flight while x is encoded
-    quantize_x<Q>(x, cols, nt, smem, xs);
-    __syncthreads();
-
-    for (int k = 0; k < total; k++) {
-        cp_async_wait<Q8_STAGES - 2>();  // this thread's copies of step k are done
-        rf_syncwarp();                   // everyone's are; and slot (k - 1) % Q8_STAGES is read
-        issue(k + Q8_STAGES - 1);
-        const rf_u8* rp[R];
-        int base;
-        const bool active = rows_of(k, rp, base);  // team-uniform
-        const int u = base + lane;
-        if (active && u < units) {
-            const rf_u8* slot = stage + (k % Q8_STAGES) * R * SROW;
-            const int rel = (lane / Q::UPB) * Q::BYTES;  // this unit's block in the span
-#pragma unroll
-            for (int r = 0; r < R; r++) {
-                int n16;
-                const rf_u8* a = q8_span<Q>(rp[r], base, units, n16);
-                const int off = r * SROW + (int)(rp[r] + (rf_i64)(base / Q::UPB) * Q::BYTES - a) + rel;
-                if constexpr (Q::STAGED) {
-                    Q::template dot<NT>(slot, off, u, xs, nt, acc[r]);
-                } else {
-                    typename Q::Raw raw;
-                    Q::load(slot + off, u % Q::UPB, raw);
-                    Q::template dot<NT>(raw, u, xs, nt, acc[r]);
-                }
-            }
-        }
-        if (k % steps == steps - 1) {  // the row group is done
-            const int grp = first + (k / steps) * rstride + team;
-            q8_finish<R, NT>(acc, red[(k / steps) & 1], wpt, j, team, active, grp * R, rows, nt, y);
-        }
-    }
-#else
-    // Round `rbase` (the group of team 0), step s of the group; the next step's loads are in
-    // registers while this one is computed.
+    // Round `rbase` (the group of team 0), step s of the group.
     int rbase = blockIdx.x * teams, s = 0, parity = 0;
     const rf_u8* rowp[R];
 #pragma unroll
@@ -1096,7 +1008,6 @@ RF_DEVICE void q8_gemv(const rf_u8* RF_RESTRICT w, const float* RF_RESTRICT x, f
         rbase = nrbase;
         s = ns;
     }
-#endif
 }
 
 // ---- kernels: rf_q8_gemv_r<R>_t<NT>_<type> (R rows per team, NT tokens per block) -------------
