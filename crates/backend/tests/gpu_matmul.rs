@@ -2,11 +2,18 @@
 //! CPU backend, against an f64 product of the reference dequantization (`gguf::quants`); the
 //! GEMV's result for a token is the same, bit for bit, whatever the batch around it.
 //! Skipped without a GPU; `ROCMFORGE_REQUIRE_GPU=1` makes that a failure.
+//!
+//! The GEMV of a quantized type encodes each token's activations as the CPU backend does
+//! (`cpu::qdot::quantize_row`: 8-bit blocks) and sums integer products per block, so it is
+//! checked twice: against the f64 product with the encoded activations (MATMUL_TOL, as any f32
+//! accumulation), which shows it computes the CPU's function, and against the f64 product with
+//! the f32 activations, off by at most the encoding's rounding (`act_error_bound`: about half a
+//! quant step per value, the bound tests/qdot.rs states for the CPU).
 
 mod common;
 
-use backend::cpu::qdot::WEIGHT_TYPES;
-use backend::gpu::{DeviceBuffer, Gpu, GpuError, GpuMatrix, Matmul, MatmulKernel, Stream};
+use backend::cpu::qdot::{act_row_bytes, quantize_row, ActType, WEIGHT_TYPES};
+use backend::gpu::{DeviceBuffer, GemvConfig, Gpu, GpuError, GpuMatrix, Matmul, MatmulKernel, Stream};
 use backend::WeightView;
 use common::*;
 use gguf::quants::{dequantize_to_vec, random_blocks};
@@ -23,12 +30,13 @@ const TOKENS: [usize; 8] = [1, 2, 3, 7, 8, 9, 33, 130];
 const KERNELS: [MatmulKernel; 2] = [MatmulKernel::Gemv, MatmulKernel::Gemm];
 
 /// (rows, cols) per test: rows not a multiple of any tile, cols from one chunk (or super-block)
-/// to several GEMV steps, with partial steps.
-fn shapes(ty: GgmlType) -> [(usize, usize); 5] {
+/// to several GEMV steps, with partial steps; few long rows make the int8 GEMV split rows over
+/// several warps (2 for the fourth shape, 8 for the last).
+fn shapes(ty: GgmlType) -> [(usize, usize); 6] {
     if ty.block_size() == 256 {
-        [(1, 256), (37, 768), (896, 512), (1031, 2304), (4864, 256)]
+        [(1, 256), (37, 768), (896, 512), (1031, 2304), (4864, 256), (37, 8448)]
     } else {
-        [(1, 32), (37, 96), (896, 896), (1031, 2080), (4864, 64)]
+        [(1, 32), (37, 96), (896, 896), (1031, 2080), (4864, 64), (37, 8224)]
     }
 }
 
@@ -41,9 +49,23 @@ fn upload(gpu: &Gpu, ty: GgmlType, rows: usize, cols: usize, bytes: &[u8]) -> Gp
     GpuMatrix::upload(gpu, &view, &format!("{ty} {rows}x{cols}")).unwrap()
 }
 
-/// (sum_c w[r, c] x[i, c], sum_c |w[r, c] x[i, c]|) for i < t, r < rows, in f64; [t, rows].
-fn reference(w: &[f32], x: &[f32], rows: usize, cols: usize, t: usize) -> Vec<(f64, f64)> {
-    let mut out = vec![(0.0, 0.0); t * rows];
+/// The exact products of one (token, row), in f64.
+#[derive(Clone, Copy, Default)]
+struct Exact {
+    /// sum_c w x and sum_c |w x| with the f32 activations.
+    sum: f64,
+    abs: f64,
+    /// The same with the encoded activations (as the GEMV of a quantized type sees them).
+    sum_q: f64,
+    abs_q: f64,
+    /// sum_c |w| * (bound on |encoded x - x|).
+    bound: f64,
+}
+
+/// The f64 products for i < t, r < rows; [t, rows]. `xq` and `e`: the encoded activations and
+/// the bound on their error (both [t, cols]).
+fn reference(w: &[f32], x: &[f32], xq: &[f64], e: &[f64], rows: usize, cols: usize, t: usize) -> Vec<Exact> {
+    let mut out = vec![Exact::default(); t * rows];
     let threads = std::thread::available_parallelism().map_or(4, |n| n.get());
     let per = out.len().div_ceil(threads);
     std::thread::scope(|s| {
@@ -51,15 +73,90 @@ fn reference(w: &[f32], x: &[f32], rows: usize, cols: usize, t: usize) -> Vec<(f
             s.spawn(move || {
                 for (k, o) in chunk.iter_mut().enumerate() {
                     let (i, r) = ((n * per + k) / rows, (n * per + k) % rows);
-                    let (wr, xr) = (&w[r * cols..(r + 1) * cols], &x[i * cols..(i + 1) * cols]);
-                    *o = wr.iter().zip(xr).fold((0.0, 0.0), |(s, a), (&w, &x)| {
-                        let p = f64::from(w) * f64::from(x);
-                        (s + p, a + p.abs())
-                    });
+                    let row = r * cols..(r + 1) * cols;
+                    let tok = i * cols..(i + 1) * cols;
+                    for (((&w, &x), &xq), &e) in w[row].iter().zip(&x[tok.clone()]).zip(&xq[tok.clone()]).zip(&e[tok]) {
+                        let w = f64::from(w);
+                        let (p, pq) = (w * f64::from(x), w * xq);
+                        o.sum += p;
+                        o.abs += p.abs();
+                        o.sum_q += pq;
+                        o.abs_q += pq.abs();
+                        o.bound += w.abs() * e;
+                    }
                 }
             });
         }
     });
+    out
+}
+
+/// The activations as the GEMV encodes them for `act` (`None`: unchanged): (the encoded values,
+/// a bound on |encoded - x| per value, the encoded rows). The bound is tests/qdot.rs's.
+fn encode(act: Option<ActType>, x: &[f32], cols: usize) -> (Vec<f64>, Vec<f64>, Vec<Vec<u8>>) {
+    let Some(act) = act else { return (x.iter().map(|&v| f64::from(v)).collect(), vec![0.0; x.len()], vec![]) };
+    let f16 = |b: &[u8], at: usize| f64::from(half::f16::from_le_bytes([b[at], b[at + 1]]).to_f32());
+    let (mut xq, mut e, mut raw) = (Vec::with_capacity(x.len()), Vec::with_capacity(x.len()), Vec::new());
+    for row in x.chunks_exact(cols) {
+        let mut a = vec![0u8; act_row_bytes(act, cols)];
+        quantize_row(act, row, &mut a);
+        let (bs, k) = match act {
+            ActType::Q8_0 => {
+                a.chunks_exact(34).for_each(|b| xq.extend(b[2..].iter().map(|&q| f64::from(q as i8) * f16(b, 0))));
+                (32, 0.57)
+            }
+            ActType::Q8_1 => {
+                a.chunks_exact(36).for_each(|b| xq.extend(b[4..].iter().map(|&q| f64::from(q as i8) * f16(b, 0))));
+                (32, 0.57)
+            }
+            ActType::Q8_K => {
+                for b in a.chunks_exact(292) {
+                    let d = f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+                    xq.extend(b[4..260].iter().map(|&q| f64::from(q as i8) * d));
+                }
+                (256, 0.5 * (1.0 + 1e-5))
+            }
+            other => panic!("the GEMV does not encode activations as {other:?}"),
+        };
+        // Rounding (half a step of d = amax / 127), plus d stored as f16 for Q8_0 and Q8_1 (|q|
+        // <= 127 times a relative 2^-11): d * (0.5 + 127 / 2048) < 0.57 d.
+        for b in row.chunks_exact(bs) {
+            let amax = b.iter().fold(0f32, |m, v| m.max(v.abs()));
+            e.extend(std::iter::repeat_n(k * f64::from(amax) / 127.0, bs));
+        }
+        raw.push(a);
+    }
+    (xq, e, raw)
+}
+
+/// For Q4_1/Q5_1 weights with Q8_1 activations, per (token, row): (the term the encoded product
+/// lacks, its magnitude). ggml's dot adds m * s per block, s = f16(d * sum q) of the activation
+/// block, where the dequantized product has m * d * sum q.
+fn q8_1_min_terms(ty: GgmlType, w: &[u8], raw: &[Vec<u8>], rows: usize, cols: usize) -> Vec<(f64, f64)> {
+    if !matches!(ty, GgmlType::Q4_1 | GgmlType::Q5_1) || raw.is_empty() {
+        return vec![(0.0, 0.0); raw.len().max(1) * rows];
+    }
+    let f16 = |b: &[u8], at: usize| f64::from(half::f16::from_le_bytes([b[at], b[at + 1]]).to_f32());
+    let (nb, bb) = (cols / 32, ty.type_size());
+    let mut out = Vec::with_capacity(raw.len() * rows);
+    for a in raw {
+        let act: Vec<(f64, f64)> = a
+            .chunks_exact(36)
+            .map(|b| {
+                let sum_q: i32 = b[4..36].iter().map(|&q| i32::from(q as i8)).sum();
+                (f16(b, 2), f16(b, 2) - f16(b, 0) * f64::from(sum_q))
+            })
+            .collect();
+        for r in 0..rows {
+            let (mut add, mut mag) = (0.0, 0.0);
+            for (blk, (s, c)) in act.iter().enumerate().take(nb) {
+                let m = f16(&w[(r * nb + blk) * bb..], 2);
+                add += m * c;
+                mag += (m * s).abs();
+            }
+            out.push((add, mag));
+        }
+    }
     out
 }
 
@@ -75,13 +172,18 @@ fn products_match_the_reference_for_every_type() {
     let mut r = rng("matmul");
     let t_max = TOKENS[TOKENS.len() - 1];
     for ty in WEIGHT_TYPES {
-        let mut worst = 0f64;
+        let (mut worst, mut worst_q, mut worst_x) = (0f64, 0f64, 0f64);
+        let mut act = None;
         for (rows, cols) in shapes(ty) {
             let bytes = random_matrix(ty, rows, cols, &mut r);
             let w = upload(&gpu, ty, rows, cols, &bytes);
             let wf = dequantize_to_vec(ty, &bytes).unwrap();
             let x = random_vec(&mut r, t_max * cols, 1.0);
-            let want = reference(&wf, &x, rows, cols, t_max); // token i's row depends on x[i] only
+            act = mm.gemv_activations(&w);
+            let (xq, e, raw) = encode(act, &x, cols);
+            // Token i's row depends on x[i] only.
+            let want = reference(&wf, &x, &xq, &e, rows, cols, t_max);
+            let min_terms = q8_1_min_terms(ty, &bytes, &raw, rows, cols);
             let dx = gpu.upload(&x, "x").unwrap();
             let mut gemv_all = poisoned(&gpu, t_max * rows, "y of all tokens");
             mm.matmul_with(MatmulKernel::Gemv, s, &w, &dx, t_max, &mut gemv_all).unwrap();
@@ -92,15 +194,39 @@ fn products_match_the_reference_for_every_type() {
                 let mut dy = poisoned(&gpu, t * rows + extra, "y");
                 mm.matmul_with(kernel, s, &w, &dx, t, &mut dy).unwrap_or_else(|e| panic!("{what}: {e}"));
                 let y = dy.read(s).unwrap();
-                for (k, (&got, &(sum, abs))) in y[..t * rows].iter().zip(&want).enumerate() {
-                    let err = (f64::from(got) - sum).abs() / abs.max(f64::MIN_POSITIVE);
-                    assert!(
-                        err <= MATMUL_TOL,
-                        "{what}: y[{}, {}] = {got}, want {sum} (error {err:e} of sum |w x| = {abs})",
-                        k / rows,
-                        k % rows
-                    );
-                    worst = worst.max(err);
+                let encoded = kernel == MatmulKernel::Gemv && act.is_some();
+                for (k, (&got, ex)) in y[..t * rows].iter().zip(&want).enumerate() {
+                    let (i, row, got) = (k / rows, k % rows, f64::from(got));
+                    if encoded {
+                        // The CPU's function: the product with the encoded activations.
+                        let (add, mag) = min_terms[k];
+                        let (sum, abs) = (ex.sum_q + add, ex.abs_q + mag);
+                        let err = (got - sum).abs() / abs.max(f64::MIN_POSITIVE);
+                        assert!(
+                            err <= MATMUL_TOL,
+                            "{what}: y[{i}, {row}] = {got}, want {sum} with the encoded activations (error {err:e} of \
+                             sum |w xq| = {abs})"
+                        );
+                        worst_q = worst_q.max(err);
+                        // The f32 product, off by the encoding's rounding.
+                        let tol = MATMUL_TOL * ex.abs + ex.bound + mag / 1024.0;
+                        let diff = (got - ex.sum).abs();
+                        assert!(
+                            diff <= tol,
+                            "{what}: y[{i}, {row}] = {got}, want {} within {tol:e} of the f32 product",
+                            ex.sum
+                        );
+                        worst_x = worst_x.max(diff / ex.abs.max(f64::MIN_POSITIVE));
+                    } else {
+                        let err = (got - ex.sum).abs() / ex.abs.max(f64::MIN_POSITIVE);
+                        assert!(
+                            err <= MATMUL_TOL,
+                            "{what}: y[{i}, {row}] = {got}, want {} (error {err:e} of sum |w x| = {})",
+                            ex.sum,
+                            ex.abs
+                        );
+                        worst = worst.max(err);
+                    }
                 }
                 assert!(y[t * rows..].iter().all(|&v| is_poison(v)), "{what}: wrote past y[t * rows]");
                 if kernel == MatmulKernel::Gemv {
@@ -118,8 +244,16 @@ fn products_match_the_reference_for_every_type() {
             assert!(a.iter().zip(&b).all(|(p, q)| p.to_bits() == q.to_bits()), "{ty}: matmul is matmul_with");
         }
         eprintln!(
-            "{ty:>6}: {} shapes x t in {TOKENS:?} x GEMV, GEMM: worst error {worst:.2e} of sum |w x| (tolerance {MATMUL_TOL:e})",
-            shapes(ty).len()
+            "{ty:>6}: {} shapes x t in {TOKENS:?} x GEMV, GEMM: worst error {worst:.2e} of sum |w x| (tolerance \
+             {MATMUL_TOL:e}){}",
+            shapes(ty).len(),
+            match act {
+                Some(a) => format!(
+                    "; GEMV with {a:?} activations: {worst_q:.2e} of sum |w xq| (tolerance {MATMUL_TOL:e}), \
+                     {worst_x:.2e} of sum |w x| from the f32 product (within the encoding's bound)"
+                ),
+                None => String::new(),
+            }
         );
     }
 }
@@ -131,7 +265,7 @@ fn get_rows_is_bit_exact_for_every_type() {
     let s = gpu.stream();
     let mut r = rng("get_rows");
     for ty in WEIGHT_TYPES {
-        let [_, (rows_a, cols_a), _, (rows_b, cols_b), _] = shapes(ty);
+        let [_, (rows_a, cols_a), _, (rows_b, cols_b), _, _] = shapes(ty);
         for (rows, cols) in [(rows_a, cols_a), (rows_b, cols_b)] {
             let bytes = random_matrix(ty, rows, cols, &mut r);
             let w = upload(&gpu, ty, rows, cols, &bytes);
@@ -303,4 +437,142 @@ fn speed() {
         line += &format!(" {ty} {:.0};", ws[0].size_bytes() as f64 / ms / 1e6);
     }
     eprintln!("GEMV t=1 {rows}x{cols}, cold, GB/s:{line}");
+}
+
+/// A token whose activations hold a NaN or an infinity gets non-finite outputs (the encoded
+/// GEMV marks the block's scale NaN rather than dropping the value), and the other tokens of the
+/// batch are unaffected: the same bits as alone.
+#[test]
+fn gemv_keeps_nan_and_infinity_to_their_token() {
+    let Some(gpu) = gpu() else { return };
+    let mm = Matmul::new(&gpu).unwrap();
+    let s = gpu.stream();
+    let mut r = rng("gemv nan");
+    let (rows, cols, t) = (37, 512, 4);
+    for ty in WEIGHT_TYPES {
+        let bytes = random_matrix(ty, rows, cols, &mut r);
+        let w = upload(&gpu, ty, rows, cols, &bytes);
+        let mut x = random_vec(&mut r, t * cols, 1.0);
+        x[cols + 5] = f32::NAN;
+        x[2 * cols + 300] = f32::INFINITY;
+        let dx = gpu.upload(&x, "x").unwrap();
+        let mut dy = poisoned(&gpu, t * rows, "y");
+        mm.matmul_with(MatmulKernel::Gemv, s, &w, &dx, t, &mut dy).unwrap();
+        let y = dy.read(s).unwrap();
+        for i in [1, 2] {
+            assert!(y[i * rows..(i + 1) * rows].iter().all(|v| !v.is_finite()), "{ty}: token {i} has a finite output");
+        }
+        for i in [0, 3] {
+            let alone = gpu.upload(&x[i * cols..(i + 1) * cols], "x alone").unwrap();
+            let mut ya = poisoned(&gpu, rows, "y alone");
+            mm.matmul_with(MatmulKernel::Gemv, s, &w, &alone, 1, &mut ya).unwrap();
+            let ya = ya.read(s).unwrap();
+            assert!(ya.iter().all(|v| v.is_finite()), "{ty}: token {i} alone");
+            let same = y[i * rows..(i + 1) * rows].iter().zip(&ya).all(|(a, b)| a.to_bits() == b.to_bits());
+            assert!(same, "{ty}: token {i} changed by the NaN and infinity of its batch");
+        }
+    }
+}
+
+/// Prints (asserts nothing) the int8 GEMV's weight bandwidth on the decode matrices of Qwen2.5
+/// 0.5B and 7B (Q4_K_M files), streamed from memory (rotating over copies that exceed the L2 4x):
+/// at t = 1 for each launch shape, then by token count with the default shape, with the GEMM's
+/// time beside it.
+#[test]
+fn gemv_speed() {
+    let Some(gpu) = gpu() else { return };
+    let mm = Matmul::new(&gpu).unwrap();
+    let s = gpu.stream();
+    let mut r = rng("gemv speed");
+    let l2 = u64::from(gpu.info().l2_cache_bytes).max(1 << 20);
+    eprintln!("{} ({} MiB L2, {} SMs)", gpu.info().name, l2 >> 20, gpu.info().multiprocessors);
+    let only = std::env::var("GEMV_SPEED_ONLY").unwrap_or_default();
+    let shapes = [
+        ("7B ffn_up", GgmlType::Q4_K, 18944, 3584),
+        ("7B attn_q", GgmlType::Q4_K, 3584, 3584),
+        ("7B attn_k", GgmlType::Q4_K, 512, 3584),
+        ("7B ffn_down", GgmlType::Q6_K, 3584, 18944),
+        ("7B output", GgmlType::Q6_K, 152064, 3584),
+        ("0.5B ffn_down", GgmlType::Q6_K, 896, 4864),
+        ("0.5B ffn_up", GgmlType::Q5_0, 4864, 896),
+        ("0.5B attn_q", GgmlType::Q5_0, 896, 896),
+        ("0.5B attn_k", GgmlType::Q5_0, 128, 896),
+        ("0.5B attn_v", GgmlType::Q8_0, 128, 896),
+        ("0.5B output", GgmlType::Q8_0, 151936, 896),
+    ];
+    // The default first, then one setting changed at a time.
+    let d = GemvConfig::default();
+    let configs = [
+        d,
+        GemvConfig { blocks_per_sm: 1, ..d },
+        GemvConfig { blocks_per_sm: 3, ..d },
+        GemvConfig { rows_per_warp: 1, ..d },
+        GemvConfig { rows_per_warp: 2, ..d },
+        GemvConfig { rows_per_warp: 4, ..d },
+        GemvConfig { threads_per_row: 32, ..d },
+        GemvConfig { threads_per_row: 64, ..d },
+        GemvConfig { threads_per_row: 128, ..d },
+    ];
+    for (name, ty, rows, cols) in shapes {
+        if !only.is_empty() && !name.contains(&only) {
+            continue;
+        }
+        let bytes = random_matrix(ty, rows, cols, &mut r);
+        let copies = (4 * l2).div_ceil(bytes.len() as u64).clamp(2, 64) as usize;
+        let ws: Vec<GpuMatrix> = (0..copies).map(|_| upload(&gpu, ty, rows, cols, &bytes)).collect();
+        let size = ws[0].size_bytes() as f64;
+        let t_big = 64;
+        let x = gpu.upload(&random_vec(&mut r, t_big * cols, 1.0), "x").unwrap();
+        let mut y = gpu.alloc::<f32>(t_big * rows, "y").unwrap();
+        let reps = if size > 1e8 { 30 } else { 200 };
+        let mut line = String::new();
+        for cfg in &configs {
+            let ms = time_ms(&gpu, s, reps, |i| {
+                assert!(mm.gemv_q8_with(*cfg, s, &ws[i % copies], &x, 1, &mut y).unwrap());
+            });
+            let opt = |v: usize, tag: &str| if v == 0 { String::new() } else { format!("{tag}{v}") };
+            let name =
+                format!("{}b{}{}", opt(cfg.rows_per_warp, "r"), cfg.blocks_per_sm, opt(cfg.threads_per_row, "t"));
+            line += &format!(" {name} {:.0};", size / ms / 1e6);
+        }
+        eprintln!(
+            "{name} {ty} {rows}x{cols} ({:.1} MB, {copies} copies) t=1 GB/s by launch (default first):{line}",
+            size / 1e6
+        );
+        let (mut gemv, mut gemm) = (String::new(), String::new());
+        for t in [1, 2, 3, 4, 8, 16, 32, 64] {
+            let reps = if size > 1e8 { 5 } else { 50 };
+            let a = time_ms(&gpu, s, reps, |i| {
+                mm.matmul_with(MatmulKernel::Gemv, s, &ws[i % copies], &x, t, &mut y).unwrap()
+            });
+            let b = time_ms(&gpu, s, reps, |i| {
+                mm.matmul_with(MatmulKernel::Gemm, s, &ws[i % copies], &x, t, &mut y).unwrap()
+            });
+            gemv += &format!(" t={t} {:.1};", a * 1e3);
+            gemm += &format!(" t={t} {:.1};", b * 1e3);
+        }
+        eprintln!("  GEMV us:{gemv}\n  GEMM us:{gemm}");
+    }
+}
+
+/// Runs the default GEMV on one matrix a few times (for a profiler: `GEMV_PROFILE=Q4_K,18944,3584
+/// ncu ... gpu_matmul --ignored gemv_profile`).
+#[test]
+#[ignore]
+fn gemv_profile() {
+    let Some(gpu) = gpu() else { return };
+    let spec = std::env::var("GEMV_PROFILE").unwrap_or_else(|_| "Q4_K,18944,3584".into());
+    let parts: Vec<&str> = spec.split(',').collect();
+    let ty = WEIGHT_TYPES.into_iter().find(|t| t.to_string() == parts[0]).expect("a weight type");
+    let (rows, cols): (usize, usize) = (parts[1].parse().unwrap(), parts[2].parse().unwrap());
+    let mm = Matmul::new(&gpu).unwrap();
+    let s = gpu.stream();
+    let mut r = rng("gemv profile");
+    let w = upload(&gpu, ty, rows, cols, &random_matrix(ty, rows, cols, &mut r));
+    let x = gpu.upload(&random_vec(&mut r, cols, 1.0), "x").unwrap();
+    let mut y = gpu.alloc::<f32>(rows, "y").unwrap();
+    for _ in 0..5 {
+        mm.matmul(s, &w, &x, 1, &mut y).unwrap();
+    }
+    s.synchronize().unwrap();
 }

@@ -22,6 +22,10 @@ pub const MATMUL: KernelSource = KernelSource::new_static("matmul.cu", include_s
 /// Weight matrices dequantized to f16 and activations converted to f16, for the vendor BLAS.
 pub const DEQUANT: KernelSource = KernelSource::new_static("dequant.cu", include_str!("kernels/dequant.cu"));
 
+/// The int8 GEMV of the quantized weight types (decode): activations encoded per token as the
+/// CPU backend encodes them, dp4a per block.
+pub const GEMV_Q8: KernelSource = KernelSource::new_static("gemv_q8.cu", include_str!("kernels/gemv_q8.cu"));
+
 /// Rotary position embedding (NORM and NEOX).
 pub const ROPE: KernelSource = KernelSource::new_static("rope.cu", include_str!("kernels/rope.cu"));
 
@@ -32,7 +36,7 @@ pub const ATTENTION: KernelSource = KernelSource::new_static("attention.cu", inc
 pub const SELFTEST: KernelSource = KernelSource::new_static("selftest.cu", include_str!("kernels/selftest.cu"));
 
 /// Every kernel source.
-pub const ALL: &[KernelSource] = &[ELEMENTWISE, MATMUL, DEQUANT, ROPE, ATTENTION, SELFTEST];
+pub const ALL: &[KernelSource] = &[ELEMENTWISE, MATMUL, GEMV_Q8, DEQUANT, ROPE, ATTENTION, SELFTEST];
 
 /// Directory of the kernel sources in the repository (for tests that list it).
 pub const SOURCE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/gpu/kernels");

@@ -1,10 +1,13 @@
 //! Products of f32 activations with a quantized weight matrix, and embedding-row gathers, on the
 //! GPU (kernels in `kernels/matmul.cu`), for every weight type of the CPU backend.
 //!
-//! Weights stay in the file's block encoding. A product of few tokens runs a GEMV (each weight
-//! byte read once per group of up to 8 tokens), more tokens a tiled GEMM; both accumulate in f32.
-//! Large products (prefill) go to the vendor BLAS when it is installed ([`MatmulKernel::Blas`]:
-//! weights dequantized to f16, f16 activations, f32 accumulation on the matrix cores).
+//! Weights stay in the file's block encoding. A product of few tokens runs a GEMV, more tokens a
+//! tiled GEMM with f32 activations. The GEMV of the quantized types (`kernels/gemv_q8.cu`) encodes
+//! each token's activations as the CPU backend does (`cpu::qdot`: Q8_0, Q8_1 or Q8_K, bit for
+//! bit) and sums integer products per block with dp4a, so it computes the CPU's function; the
+//! float types' GEMV (`kernels/matmul.cu`) keeps f32 activations. Large products (prefill) go to
+//! the vendor BLAS when it is installed ([`MatmulKernel::Blas`]: weights dequantized to f16, f16
+//! activations, f32 accumulation on the matrix cores).
 
 use std::sync::OnceLock;
 
@@ -12,6 +15,7 @@ use gguf::GgmlType;
 
 use super::blas::{Blas, W_SCRATCH, X_SCRATCH};
 use super::{kernels, DeviceBuffer, Gpu, GpuError, Kernel, LaunchConfig, Result, Stream};
+use crate::cpu::qdot::ActType;
 use crate::WeightView;
 
 /// The weight types the kernels read, and the suffix of their kernel names.
@@ -44,13 +48,14 @@ const GEMV_MAX_T: usize = 16;
 const GEMV_GROUP: usize = 8;
 /// Rows per GEMV block (`GEMV_ROWS` in matmul.cu).
 const GEMV_ROWS: usize = 4;
-/// Warps per GEMV block: at least GEMV_MIN_WARPS (a sweep of an earlier version of the kernel
-/// on an H200 favoured 4 on large matrices), more for matrices with few rows, up to
-/// GEMV_MAX_WARPS, so that the device holds about GEMV_WARPS_PER_SM warps, but never more than
-/// a row has halves for. A function of the matrix alone, never of t: one token and groups of 8
-/// then sum in the same order, so a token's result does not depend on its batch.
+/// Warps per GEMV block (the float types' f32 GEMV): at least GEMV_MIN_WARPS (a sweep of an
+/// earlier version of the kernel on an H200 favoured 4 on large matrices), more for matrices with
+/// few rows, up to GEMV_MAX_WARPS (256 threads: more could ask for more registers than a block
+/// has), so that the device holds about GEMV_WARPS_PER_SM warps, but never more than a row has
+/// halves for. A function of the matrix alone, never of t: one token and groups of 8 then sum in
+/// the same order, so a token's result does not depend on its batch.
 const GEMV_MIN_WARPS: usize = 4;
-const GEMV_MAX_WARPS: usize = 16;
+const GEMV_MAX_WARPS: usize = 8;
 const GEMV_WARPS_PER_SM: usize = 32;
 /// Most tokens of one product: the grid's y dimension (65535) times the GEMV's token group.
 const MAX_T: usize = 65535 * GEMV_GROUP;
@@ -63,6 +68,107 @@ const ROWS_THREADS: u32 = 128;
 /// From this many tokens [`Matmul::matmul`] uses the vendor BLAS when it is available: above
 /// the largest captured decode step (64 sequences), so decode never depends on the library.
 const BLAS_MIN_T: usize = 65;
+/// Threads per block of the int8 GEMV (`Q8_THREADS` in gemv_q8.cu).
+const Q8_THREADS: usize = 256;
+/// Threads per multiprocessor the int8 GEMV wants busy before it lets a row take more than a
+/// warp: rows split over warps only paid on matrices with few rows (an H200 sweep: 512 x 3584
+/// Q4_K and 896 x 4864 Q6_K gained from 64 or 128 threads per row, 3584-row matrices lost).
+const Q8_RESIDENT_PER_SM: usize = 256;
+/// Rows from which the int8 GEMV computes 4 rows per team at a time (else 2).
+const Q8_MANY_ROWS: usize = 8192;
+/// Its kernels: (rows per warp, tokens per block), `rf_q8_gemv_r<R>_t<NT>_<type>`.
+const Q8_VARIANTS: [(usize, usize); 9] = [(1, 1), (2, 1), (4, 1), (1, 2), (2, 2), (1, 4), (2, 4), (1, 8), (2, 8)];
+/// Bytes a matrix's buffer holds past its last row: the int8 GEMV reads spans of rows in whole
+/// 16-byte pieces.
+const MATRIX_PAD: usize = 64;
+/// Dynamic shared memory the int8 GEMV asks for at most (every device has 48 KiB per block; its
+/// static reduction buffer takes up to 2 KiB).
+const Q8_MAX_SHARED: usize = 46 << 10;
+
+/// How the int8 GEMV reads a weight type (the constants of its struct in gemv_q8.cu).
+#[derive(Clone, Copy, Debug)]
+struct Q8Type {
+    /// The activation encoding (the CPU's `act_type_for`).
+    act: ActType,
+    /// Bytes per weight block.
+    bytes: usize,
+    /// Units (the piece of a block one lane takes per step) per block.
+    upb: usize,
+    /// Whether a warp copies its rows' spans through shared memory (blocks not 8-byte aligned).
+    staged: bool,
+}
+
+fn q8_type(ty: GgmlType) -> Option<Q8Type> {
+    use GgmlType::*;
+    let (act, bytes, upb, staged) = match ty {
+        Q4_0 => (ActType::Q8_0, 18, 1, true),
+        Q4_1 => (ActType::Q8_1, 20, 1, true),
+        Q5_0 => (ActType::Q8_0, 22, 1, true),
+        Q5_1 => (ActType::Q8_1, 24, 1, true),
+        Q8_0 => (ActType::Q8_0, 34, 1, true),
+        Q2_K => (ActType::Q8_K, 84, 4, true),
+        Q3_K => (ActType::Q8_K, 110, 4, true),
+        Q4_K => (ActType::Q8_K, 144, 8, false),
+        Q5_K => (ActType::Q8_K, 176, 8, false),
+        Q6_K => (ActType::Q8_K, 210, 4, true),
+        IQ4_NL => (ActType::Q8_0, 18, 1, true),
+        IQ4_XS => (ActType::Q8_K, 136, 8, false),
+        MXFP4 => (ActType::Q8_0, 17, 1, true),
+        _ => return None,
+    };
+    Some(Q8Type { act, bytes, upb, staged })
+}
+
+impl Q8Type {
+    /// Values per weight block.
+    fn values(&self) -> usize {
+        if self.act == ActType::Q8_K {
+            256
+        } else {
+            32
+        }
+    }
+
+    /// Dynamic shared memory of a launch (`xs_bytes` and `stage_row` in gemv_q8.cu): the
+    /// encoded activations of `nt` tokens, then `r` stage rows per warp for staged types.
+    fn shared_bytes(&self, cols: usize, nt: usize, r: usize, warp: usize, threads: usize) -> usize {
+        let (block, sumv) = if self.act == ActType::Q8_K { (256, 16) } else { (32, 32) };
+        let r16 = |n: usize| n.div_ceil(16) * 16;
+        let xs = nt * (cols.div_ceil(256) * 256 + r16(cols / block * 4) + r16(cols / sumv * 4));
+        let stage_row = ((warp / self.upb) * self.bytes + 15 + 8).div_ceil(16) * 16;
+        xs + if self.staged { (threads / warp) * r * stage_row } else { 0 }
+    }
+}
+
+/// One launch of the int8 GEMV.
+#[derive(Clone, Copy, Debug)]
+struct Q8Launch {
+    threads: usize,
+    rows_per_team: usize,
+    tokens: usize,
+    shared: usize,
+    threads_per_row: usize,
+}
+
+/// Launch shape of the int8 GEMV (for benchmarks; [`Matmul::matmul`] chooses its own).
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GemvConfig {
+    /// Rows each team of threads computes at once: 1, 2 or 4 (with one token per block; 2
+    /// otherwise), or 0 for the launcher's choice.
+    pub rows_per_warp: usize,
+    /// Blocks per multiprocessor the grid is capped at (its teams then loop over row groups).
+    pub blocks_per_sm: usize,
+    /// Threads per row (32, 64, 128 or 256), or 0 for the launcher's choice. It sets the order
+    /// of a row's sum: anything but 0 makes results depend on this setting.
+    pub threads_per_row: usize,
+}
+
+impl Default for GemvConfig {
+    fn default() -> GemvConfig {
+        GemvConfig { rows_per_warp: 0, blocks_per_sm: 2, threads_per_row: 0 }
+    }
+}
 
 /// A weight matrix in device memory: `rows x cols` values of `ty` in the file's block encoding,
 /// row r at `r * row_bytes` (not repacked).
@@ -70,7 +176,8 @@ pub struct GpuMatrix {
     ty: GgmlType,
     rows: usize,
     cols: usize,
-    data: DeviceBuffer<u8>, // [rows * row_bytes]
+    bytes: usize,
+    data: DeviceBuffer<u8>, // [rows * row_bytes + MATRIX_PAD], the padding zero
 }
 
 impl GpuMatrix {
@@ -93,7 +200,10 @@ impl GpuMatrix {
         if row_bytes.and_then(|b| b.checked_mul(w.rows)) != Some(w.data.len()) {
             return bad(format!("{} bytes do not hold {} rows of {} {} values", w.data.len(), w.rows, w.cols, w.ty));
         }
-        Ok(GpuMatrix { ty: w.ty, rows: w.rows, cols: w.cols, data: gpu.upload(w.data, what)? })
+        let mut data = gpu.alloc(w.data.len() + MATRIX_PAD, what)?;
+        data.fill_bytes(gpu.stream(), 0)?;
+        data.write_at(gpu.stream(), 0, w.data)?;
+        Ok(GpuMatrix { ty: w.ty, rows: w.rows, cols: w.cols, bytes: w.data.len(), data })
     }
 
     pub fn ty(&self) -> GgmlType {
@@ -108,9 +218,9 @@ impl GpuMatrix {
         self.cols
     }
 
-    /// Device memory the weights take.
+    /// Bytes of the weights (as in the file).
     pub fn size_bytes(&self) -> u64 {
-        self.data.size_bytes()
+        self.bytes as u64
     }
 
     /// The name given at upload.
@@ -131,6 +241,8 @@ struct TypeKernels {
     gemv8: Kernel,
     gemm: Kernel,
     rows: Kernel,
+    /// The int8 GEMV, per entry of Q8_VARIANTS (quantized types only).
+    q8: Option<(Q8Type, Vec<Kernel>)>,
 }
 
 /// The two ways to compute a product (normally chosen by [`Matmul::matmul`]).
@@ -155,6 +267,7 @@ pub struct Matmul {
     use_blas: bool,
     blas_limits: (usize, usize),
     blas: OnceLock<std::result::Result<Blas, String>>,
+    max_shared: usize,
 }
 
 impl Matmul {
@@ -175,14 +288,26 @@ impl Matmul {
     /// tokens; tests use small limits to exercise the chunking).
     pub fn with_blas_scratch(gpu: &Gpu, use_blas: bool, w_values: usize, x_values: usize) -> Result<Matmul> {
         let module = gpu.compile(&kernels::MATMUL)?;
+        let q8_module = gpu.compile(&kernels::GEMV_Q8)?;
         let kernels = TYPES
             .iter()
-            .map(|(_, s)| {
+            .map(|&(ty, s)| {
+                let q8 = match q8_type(ty) {
+                    Some(q) => Some((
+                        q,
+                        Q8_VARIANTS
+                            .iter()
+                            .map(|(r, nt)| q8_module.kernel(&format!("rf_q8_gemv_r{r}_t{nt}_{s}")))
+                            .collect::<Result<Vec<_>>>()?,
+                    )),
+                    None => None,
+                };
                 Ok(TypeKernels {
                     gemv1: module.kernel(&format!("rf_mm_gemv1_{s}"))?,
                     gemv8: module.kernel(&format!("rf_mm_gemv8_{s}"))?,
                     gemm: module.kernel(&format!("rf_mm_gemm_{s}"))?,
                     rows: module.kernel(&format!("rf_mm_rows_{s}"))?,
+                    q8,
                 })
             })
             .collect::<Result<_>>()?;
@@ -195,6 +320,7 @@ impl Matmul {
             use_blas,
             blas_limits: (w_values, x_values),
             blas: OnceLock::new(),
+            max_shared: info.max_shared_memory_per_block as usize,
         })
     }
 
@@ -224,6 +350,124 @@ impl Matmul {
     /// Whether the kernels read weights of type `ty`.
     pub fn supports(ty: GgmlType) -> bool {
         TYPES.iter().any(|(t, _)| *t == ty)
+    }
+
+    /// How the GEMV encodes the activations of a product with `w`: as the CPU backend does for
+    /// the weight type (`Some`, the quantized types), or not at all (`None`: f32, the float
+    /// types). The GEMM always keeps f32 activations.
+    pub fn gemv_activations(&self, w: &GpuMatrix) -> Option<ActType> {
+        let (q, _) = self.kernels_for(w).ok()?.q8.as_ref()?;
+        self.q8_block_threads(q, w.cols).map(|_| q.act)
+    }
+
+    /// Threads per block of the int8 GEMV for a matrix of `cols` columns: 256, or 128 when the
+    /// shared memory of 256 does not fit (`None` when neither does: then the f32 GEMV runs). A
+    /// function of the matrix alone, as the threads per row (at most a block) must be.
+    fn q8_block_threads(&self, q: &Q8Type, cols: usize) -> Option<usize> {
+        let limit = Q8_MAX_SHARED.min(self.max_shared);
+        [Q8_THREADS, Q8_THREADS / 2]
+            .into_iter()
+            .find(|&threads| q.shared_bytes(cols, 1, 1, self.warp, threads) <= limit)
+    }
+
+    /// The launch for `t` tokens of `w`, or `None` when the int8 GEMV cannot take the matrix.
+    /// Rows per team and tokens per block never change a token's result, only the speed.
+    fn q8_launch(&self, q: &Q8Type, w: &GpuMatrix, t: usize, cfg: GemvConfig) -> Result<Option<Q8Launch>> {
+        let Some(threads) = self.q8_block_threads(q, w.cols) else { return Ok(None) };
+        let threads_per_row = match cfg.threads_per_row {
+            0 => self.q8_threads_per_row(q, w, threads),
+            n if n.is_power_of_two() && (self.warp..=threads).contains(&n) => n,
+            n => {
+                return Err(GpuError::Invalid(format!(
+                    "{n} threads per row: not a power of two from a warp to a block"
+                )))
+            }
+        };
+        let limit = Q8_MAX_SHARED.min(self.max_shared);
+        let fits = |tokens: usize, r: usize| {
+            let shared = q.shared_bytes(w.cols, tokens, r, self.warp, threads);
+            (shared <= limit).then_some(Q8Launch { threads, rows_per_team: r, tokens, shared, threads_per_row })
+        };
+        // One token: 4 rows per team on matrices of many rows (an H200 streamed a 18944-row Q4_K
+        // matrix at 2.2 TB/s against 2.0 with 2; smaller ones were as fast or slower), else 2; fewer
+        // if the stage does not fit (1 does).
+        let rows_per_team = match cfg.rows_per_warp {
+            0 if w.rows >= Q8_MANY_ROWS => 4,
+            0 => 2,
+            r => r,
+        };
+        let one = [rows_per_team, 2, 1].into_iter().filter(|r| *r <= rows_per_team).find_map(|r| fits(1, r));
+        if t == 1 {
+            return Ok(one);
+        }
+        // More: up to 8 tokens per block (each weight byte read once per group), 2 rows per team
+        // or 1 where that does not fit.
+        let want = t.next_power_of_two().min(8);
+        Ok([8, 4, 2].into_iter().filter(|nt| *nt <= want).find_map(|nt| fits(nt, 2).or_else(|| fits(nt, 1))).or(one))
+    }
+
+    /// The int8 GEMV of `w` (a quantized type), with the launch shape `cfg`. Returns false (and
+    /// launches nothing) for a type or width it does not handle.
+    #[doc(hidden)]
+    pub fn gemv_q8_with(
+        &self,
+        cfg: GemvConfig,
+        stream: &Stream,
+        w: &GpuMatrix,
+        x: &DeviceBuffer<f32>,
+        t: usize,
+        y: &mut DeviceBuffer<f32>,
+    ) -> Result<bool> {
+        let Some((q, ks)) = self.kernels_for(w)?.q8.as_ref() else { return Ok(false) };
+        let Some(l) = self.q8_launch(q, w, t, cfg)? else { return Ok(false) };
+        if t == 0 {
+            return Ok(true);
+        }
+        self.check_args(w, x, t, y)?;
+        let (r, nt) = (l.rows_per_team, l.tokens);
+        let kernel = Q8_VARIANTS
+            .iter()
+            .position(|v| *v == (r, nt))
+            .and_then(|i| ks.get(i))
+            .ok_or_else(|| GpuError::Invalid(format!("no int8 GEMV with {r} rows per team and {nt} tokens")))?;
+        let groups = w.rows.div_ceil(r);
+        let grid_x = groups.div_ceil(l.threads / l.threads_per_row).min(self.sms * cfg.blocks_per_sm.max(1)).max(1);
+        let grid = [grid_x as u32, blocks(t, nt)?, 1];
+        if grid[1] > 65535 {
+            return Err(GpuError::Invalid(format!("matmul with {}: {t} tokens is over the GEMV's limit", w.what())));
+        }
+        let launch = LaunchConfig::new(grid, [l.threads as u32, 1, 1]).with_shared_bytes(l.shared as u32);
+        let args = crate::gpu_args![&w.data, x, y, w.rows as i32, w.cols as i32, t as i32, l.threads_per_row as i32];
+        kernel.launch(stream, launch, &args)?;
+        Ok(true)
+    }
+
+    /// Threads that share a row in the int8 GEMV: a warp, or more (up to a block of `threads`)
+    /// when the matrix has too few rows (in pairs) to give every thread of the device work, as
+    /// long as each warp of the row keeps a unit. A function of the matrix alone: it fixes the
+    /// order of a row's sum.
+    fn q8_threads_per_row(&self, q: &Q8Type, w: &GpuMatrix, threads: usize) -> usize {
+        let units = w.cols / q.values() * q.upb;
+        let (groups, resident) = (w.rows.div_ceil(2), self.sms * Q8_RESIDENT_PER_SM);
+        let mut tpr = self.warp;
+        while tpr < threads && groups * tpr < resident && 2 * tpr <= units.next_multiple_of(self.warp) {
+            tpr *= 2;
+        }
+        tpr
+    }
+
+    fn check_args(&self, w: &GpuMatrix, x: &DeviceBuffer<f32>, t: usize, y: &DeviceBuffer<f32>) -> Result<()> {
+        let bad = |why: String| Err(GpuError::Invalid(format!("matmul with {}: {why}", w.what())));
+        if t > MAX_T {
+            return bad(format!("{t} tokens is over the kernels' limit of {MAX_T}"));
+        }
+        if t.checked_mul(w.cols).is_none_or(|n| x.len() < n) {
+            return bad(format!("x ({}) holds {} values, needs {t} x {}", x.what(), x.len(), w.cols));
+        }
+        if t.checked_mul(w.rows).is_none_or(|n| y.len() < n) {
+            return bad(format!("y ({}) holds {} values, needs {t} x {}", y.what(), y.len(), w.rows));
+        }
+        Ok(())
     }
 
     fn kernels_for(&self, w: &GpuMatrix) -> Result<&TypeKernels> {
@@ -294,20 +538,14 @@ impl Matmul {
             return Ok(());
         }
         let k = self.kernels_for(w)?;
-        let bad = |why: String| Err(GpuError::Invalid(format!("matmul with {}: {why}", w.what())));
-        if t > MAX_T {
-            return bad(format!("{t} tokens is over the kernels' limit of {MAX_T}"));
-        }
-        if t.checked_mul(w.cols).is_none_or(|n| x.len() < n) {
-            return bad(format!("x ({}) holds {} values, needs {t} x {}", x.what(), x.len(), w.cols));
-        }
-        if t.checked_mul(w.rows).is_none_or(|n| y.len() < n) {
-            return bad(format!("y ({}) holds {} values, needs {t} x {}", y.what(), y.len(), w.rows));
+        self.check_args(w, x, t, y)?;
+        if kernel == MatmulKernel::Gemv && self.gemv_q8_with(GemvConfig::default(), stream, w, x, t, y)? {
+            return Ok(());
         }
         if kernel == MatmulKernel::Blas {
             let Some(blas) = self.blas() else {
                 let why = self.blas_status().err().unwrap_or_default();
-                return bad(format!("the vendor BLAS is not usable: {why}"));
+                return Err(GpuError::Invalid(format!("matmul with {}: the vendor BLAS is not usable: {why}", w.what())));
             };
             return blas.matmul(stream, w.ty, &w.data, w.rows, w.cols, x, t, y);
         }

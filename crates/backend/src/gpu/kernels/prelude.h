@@ -174,3 +174,27 @@ RF_DEVICE int rf_dp4a(int a, int b, int c) {
     return s;
 #endif
 }
+
+// ---- warp-level memory ordering and integer conversion ---------------------------------------
+// Orders this warp's shared-memory writes before its later reads (all lanes must call it).
+RF_DEVICE void rf_syncwarp() {
+#if defined(RF_CUDA)
+    __syncwarp();
+#else
+    // A wavefront runs in lockstep; the fences keep the compiler (and the memory model) from
+    // moving shared accesses across this point.
+    __builtin_amdgcn_fence(__ATOMIC_RELEASE, "wavefront");
+    __builtin_amdgcn_wave_barrier();
+    __builtin_amdgcn_fence(__ATOMIC_ACQUIRE, "wavefront");
+#endif
+}
+
+// f rounded to the nearest integer, ties to even (f within int range; NaN gives an unspecified
+// value).
+RF_DEVICE int rf_float2int_rn(float f) {
+#if defined(RF_CUDA)
+    return __float2int_rn(f);
+#else
+    return (int)__builtin_rintf(f);
+#endif
+}
