@@ -545,7 +545,10 @@ impl Matmul {
         if kernel == MatmulKernel::Blas {
             let Some(blas) = self.blas() else {
                 let why = self.blas_status().err().unwrap_or_default();
-                return Err(GpuError::Invalid(format!("matmul with {}: the vendor BLAS is not usable: {why}", w.what())));
+                return Err(GpuError::Invalid(format!(
+                    "matmul with {}: the vendor BLAS is not usable: {why}",
+                    w.what()
+                )));
             };
             return blas.matmul(stream, w.ty, &w.data, w.rows, w.cols, x, t, y);
         }
