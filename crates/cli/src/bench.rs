@@ -243,7 +243,9 @@ fn batched(args: Args) -> Result<()> {
             t_decode: (end - first).as_secs_f64(),
         })
     };
-    run_level(1, n_prompt.min(8), n_gen.min(2))?; // warm-up
+    // Warm-up with a full prompt: one-time costs (kernel loads, the vendor BLAS and its self-check
+    // for long products) stay out of the first level.
+    run_level(1, n_prompt, n_gen.min(2))?;
     let results = args.concurrency.iter().map(|&c| run_level(c, n_prompt, n_gen)).collect::<Result<Vec<_>>>()?;
     let out = if args.json {
         let rows: Vec<_> = results
