@@ -3,13 +3,15 @@
 # carry/gpu/: the release binary, the GPU test binaries, and skeletons (metadata + tensor
 # table, no data) of the real test models, from which the suite writes synthetic models with
 # their exact shapes and types. Then: device run with carry ["carry/gpu"] and
-# `bash scripts/gpu_suite.sh`.
+# `bash scripts/gpu_suite.sh` (or scripts/prefill_device.sh). Usage: gpu_carry.sh [OUT_DIR]
+# (default carry/gpu); CARGO_TARGET_DIR is honoured.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=carry/gpu
+out=${1:-carry/gpu}
+target=${CARGO_TARGET_DIR:-target}
 rm -rf "$out" && mkdir -p "$out"
 cargo build --release -p rocmforge
-cp target/release/rocmforge "$out/"
+cp "$target/release/rocmforge" "$out/"
 for t in "backend gpu_kernels" "backend gpu_matmul" "backend gpu_ops" "backend gpu_prefill" "model gpu_forward" \
   "engine gpu_engine"; do
   set -- $t

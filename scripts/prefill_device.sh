@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The prefill helper's device run, in one call on the GPU machine. Built here by
-# scripts/prefill_carry.sh into a carry folder (default carry/gpu-prefill): release binary, test
-# binaries, model skeletons. Steps (each with its own time limit; a summary table last):
+# The prefill measurements' device run, in one call on the GPU machine. Built here by
+# `scripts/gpu_carry.sh` into carry/gpu (release binary, test binaries, model skeletons); run
+# there as `bash scripts/prefill_device.sh` with carry ["carry/gpu"] (CARRY overrides the folder). Steps (each with its own time limit; a summary table last):
 #   tests  kernel tests: BLAS products, tiled and per-token attention (gpu_prefill, gpu_ops)
 #   matmul the matmul kernel tests (gpu_matmul, without its speed report)
 #   synth  synthetic models: qwen05 (real 0.5B shapes), qwen7b (7B preset), gemma270m
@@ -12,9 +12,9 @@
 #   speed  per-projection and attention timings (ignored tests of gpu_prefill)
 #   prof   Nsight Compute per-kernel durations of one pp512 bench (warm-up + 1) per model, into
 #          $OUT/ncu-<model>.txt
-# Usage: bash <carry>/prefill_device.sh [steps...]   (default: all, in that order)
+# Usage: bash scripts/prefill_device.sh [steps...]   (default: all, in that order)
 set -uo pipefail
-C=$(cd "$(dirname "$0")" && pwd)
+C=${CARRY:-carry/gpu}
 M=${PREFILL_MODELS:-/tmp/rf-models}
 OUTDIR=${OUT:-/tmp/prefill-out}
 mkdir -p "$M" "$OUTDIR"
