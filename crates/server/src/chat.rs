@@ -11,10 +11,10 @@ use engine::FinishReason;
 use model::Tokenizer;
 use serde_json::{json, Value};
 
-use crate::common::{self, blocking, check_model, token_bytes, token_text, usage};
+use crate::common::{self, blocking, check_model, token_bytes, token_text, usage, Prepared};
 use crate::error::ApiError;
 use crate::generate::{self, lp_json, Job, TokenLogprob};
-use crate::params::{self, Options, MAX_TOP_LOGPROBS};
+use crate::params::{self, MAX_TOP_LOGPROBS};
 use crate::prompt;
 use crate::request::{fields, parse_json, ChatFields, CommonFields};
 use crate::sse::{self, StreamShape};
@@ -22,12 +22,6 @@ use crate::state::AppState;
 
 /// The `object` of every streamed chat chunk.
 const CHUNK_OBJECT: &str = "chat.completion.chunk";
-
-struct Prepared {
-    opts: Options,
-    jobs: Vec<Job>,
-    prompt_tokens: usize,
-}
 
 pub async fn handler(State(state): State<Arc<AppState>>, body: Result<Bytes, BytesRejection>) -> Response {
     run(state, body).await.unwrap_or_else(IntoResponse::into_response)
@@ -67,16 +61,15 @@ async fn run(state: Arc<AppState>, body: Result<Bytes, BytesRejection>) -> Resul
             })
         })
         .collect();
-    Ok(Json(json!({
-        "id": shape.id,
-        "object": "chat.completion",
-        "created": shape.created,
-        "model": shape.model,
-        "system_fingerprint": crate::FINGERPRINT,
-        "choices": choices,
-        "usage": usage(p.prompt_tokens, completion),
-    }))
-    .into_response())
+    let body = common::full_response(
+        &shape.id,
+        "chat.completion",
+        shape.created,
+        &shape.model,
+        choices,
+        usage(p.prompt_tokens, completion),
+    );
+    Ok(Json(body).into_response())
 }
 
 fn prepare(state: &AppState, body: &[u8]) -> Result<Prepared, ApiError> {

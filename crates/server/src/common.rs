@@ -47,6 +47,20 @@ pub fn token_bytes(tok: &Tokenizer, id: u32) -> Vec<u8> {
     tok.token_piece(id).to_vec()
 }
 
+/// A request checked and turned into engine jobs (one per choice).
+pub struct Prepared {
+    pub opts: crate::params::Options,
+    pub jobs: Vec<crate::generate::Job>,
+    pub prompt_tokens: usize,
+}
+
+/// A whole (not streamed) response: the envelope around its choices, with usage.
+pub fn full_response(id: &str, object: &str, created: u64, model: &str, choices: Vec<Value>, usage: Value) -> Value {
+    let mut r = chunk(id, object, created, model, Value::Array(choices));
+    r["usage"] = usage;
+    r
+}
+
 /// A streamed chunk: the fields every chunk of a response repeats, around its `choices`.
 pub fn chunk(id: &str, object: &str, created: u64, model: &str, choices: Value) -> Value {
     json!({

@@ -12,10 +12,10 @@ use engine::FinishReason;
 use model::Tokenizer;
 use serde_json::{json, Map, Value};
 
-use crate::common::{self, blocking, check_model, token_text, usage};
+use crate::common::{self, blocking, check_model, token_text, usage, Prepared};
 use crate::error::ApiError;
 use crate::generate::{self, lp_json, Job, TokenLogprob};
-use crate::params::{self, Options, MAX_CHOICES, MAX_TOP_LOGPROBS};
+use crate::params::{self, MAX_CHOICES, MAX_TOP_LOGPROBS};
 use crate::prompt;
 use crate::request::{fields, parse_json, CommonFields, CompletionFields};
 use crate::sse::{self, StreamShape};
@@ -23,12 +23,6 @@ use crate::state::AppState;
 
 /// The `object` of completions and of their streamed chunks.
 const OBJECT: &str = "text_completion";
-
-struct Prepared {
-    opts: Options,
-    jobs: Vec<Job>,
-    prompt_tokens: usize,
-}
 
 pub async fn handler(State(state): State<Arc<AppState>>, body: Result<Bytes, BytesRejection>) -> Response {
     run(state, body).await.unwrap_or_else(IntoResponse::into_response)
@@ -67,16 +61,15 @@ async fn run(state: Arc<AppState>, body: Result<Bytes, BytesRejection>) -> Resul
             json!({ "index": i, "text": r.text, "logprobs": logprobs, "finish_reason": r.finish.map(|f| f.as_openai()) })
         })
         .collect();
-    Ok(Json(json!({
-        "id": shape.id,
-        "object": OBJECT,
-        "created": shape.created,
-        "model": shape.model,
-        "system_fingerprint": crate::FINGERPRINT,
-        "choices": choices,
-        "usage": usage(p.prompt_tokens, completion),
-    }))
-    .into_response())
+    let body = common::full_response(
+        &shape.id,
+        OBJECT,
+        shape.created,
+        &shape.model,
+        choices,
+        usage(p.prompt_tokens, completion),
+    );
+    Ok(Json(body).into_response())
 }
 
 fn prepare(state: &AppState, body: &[u8]) -> Result<Prepared, ApiError> {
