@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use backend::cpu::Cpu;
-use backend::gpu::{self, Gpu};
+use backend::gpu::{Gpu, GpuError};
 use indicatif::{ProgressBar, ProgressStyle};
 use model::compute::gpu::GpuModel;
 use model::{ChatTemplate, Device, Model, Tokenizer};
@@ -87,21 +87,27 @@ fn progress_bar(verb: &str, name: &str, len: u64) -> ProgressBar {
 }
 
 /// The device `--device` asks for, with the model's weights on it. `auto` takes the first GPU
-/// when one is usable and says why not otherwise (then runs on the CPU); `gpu[:N]` is an error
-/// without that GPU. A GPU in use is always named on stderr.
+/// when there is one, runs on the CPU quietly when there is none, and says why when a GPU is
+/// there but cannot be used; `gpu[:N]` is an error without that GPU. A GPU in use is always
+/// named on stderr.
 fn open_device(choice: &DeviceChoice, model: &Model, name: &str, threads: usize) -> Result<Device> {
     let ordinal = match choice {
         DeviceChoice::Cpu => return Ok(Device::Cpu(Cpu::new(threads)?)),
         DeviceChoice::Gpu(n) => *n,
-        DeviceChoice::Auto => {
-            if gpu::discover().devices.is_empty() {
-                return Ok(Device::Cpu(Cpu::new(threads)?));
-            }
-            0
+        DeviceChoice::Auto => 0,
+    };
+    let gpu = match (Gpu::new(ordinal), choice) {
+        (Ok(g), _) => g,
+        (Err(GpuError::NoDevice(_) | GpuError::NoRuntime(_)), DeviceChoice::Auto) => {
+            return Ok(Device::Cpu(Cpu::new(threads)?))
         }
+        (Err(e), DeviceChoice::Auto) => {
+            eprintln!("note: running on the CPU: {e}");
+            return Ok(Device::Cpu(Cpu::new(threads)?));
+        }
+        (Err(e), _) => return Err(anyhow::Error::new(e).context(format!("--device gpu:{ordinal}"))),
     };
     let on_gpu = || -> Result<Device> {
-        let gpu = Gpu::new(ordinal).with_context(|| format!("--device gpu:{ordinal}"))?;
         let bar = progress_bar("uploading", name, 0);
         let loaded = GpuModel::load(model, gpu, &mut |done, total| {
             bar.set_length(total);

@@ -25,6 +25,13 @@ struct Scratch<A> {
     up: A,   // [T, n_ff]
 }
 
+/// Row widths of the step buffers: n_head * hd, n_kv * hd, n_ff (largest over the layers).
+struct Widths {
+    q: usize,
+    kv: usize,
+    ff: usize,
+}
+
 impl Model {
     /// Runs one step on the CPU: writes the K/V of every token of `plan` into `kv` and returns
     /// the logits of `plan.logits_rows`, as [rows, vocab].
@@ -64,18 +71,16 @@ impl Model {
     ) -> Result<Option<C::Act>, ModelError> {
         let hp = &self.hparams;
         let e = hp.n_embd as usize;
-        let max_q = hp.n_head.iter().max().copied().unwrap_or(0) as usize * hp.head_dim_k as usize;
-        let max_kv = hp.n_head_kv.iter().max().copied().unwrap_or(0) as usize * hp.head_dim_k as usize;
-        let max_ff = hp.n_ff.iter().max().copied().unwrap_or(0) as usize;
+        let wd = self.widths();
         let mut s = Scratch {
             x: dev.act(t * e)?,
             h: dev.act(t * e)?,
-            q: dev.act(t * max_q)?,
-            k: dev.act(t * max_kv)?,
-            v: dev.act(t * max_kv)?,
-            attn: dev.act(t * max_q)?,
-            gate: dev.act(t * max_ff)?,
-            up: dev.act(t * max_ff)?,
+            q: dev.act(t * wd.q)?,
+            k: dev.act(t * wd.kv)?,
+            v: dev.act(t * wd.kv)?,
+            attn: dev.act(t * wd.q)?,
+            gate: dev.act(t * wd.ff)?,
+            up: dev.act(t * wd.ff)?,
         };
         let scale = if self.spec.scale_embeddings { (e as f32).sqrt() } else { 1.0 };
         dev.embed(&w.token_embd, at, t, scale, &mut s.x)?;
@@ -88,6 +93,22 @@ impl Model {
             return Ok(None);
         }
         dev.logits(&s.x, at, &w.output_norm, self.eps(), &w.output).map(Some)
+    }
+
+    /// f32 values of every activation buffer a step of `t` tokens with `n_logits` rows of
+    /// logits allocates (the scratch above plus the logits' gather, norm and output), so a
+    /// device can size one allocation for it up front.
+    pub(crate) fn step_act_floats(&self, t: usize, n_logits: usize) -> usize {
+        let (e, w) = (self.hparams.n_embd as usize, self.widths());
+        t * (2 * e + 2 * w.q + 2 * w.kv + 2 * w.ff) + n_logits * (2 * e + self.vocab_size())
+    }
+
+    /// The widest query, KV and FFN rows over the layers (the scratch buffers' widths).
+    fn widths(&self) -> Widths {
+        let hp = &self.hparams;
+        let widest = |v: &[u32]| v.iter().max().copied().unwrap_or(0) as usize;
+        let hd = hp.head_dim_k as usize;
+        Widths { q: widest(&hp.n_head) * hd, kv: widest(&hp.n_head_kv) * hd, ff: widest(&hp.n_ff) }
     }
 
     fn eps(&self) -> f32 {

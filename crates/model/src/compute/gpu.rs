@@ -323,13 +323,16 @@ pub struct GpuModel {
     pub compute: GpuCompute,
     pub weights: GpuWeights,
     graphs: RefCell<HashMap<GraphKey, DecodeGraph>>,
+    /// Decode steps replay captured graphs unless ROCMFORGE_NO_GRAPHS is set (read at load).
+    use_graphs: bool,
 }
 
 impl GpuModel {
     pub fn load(model: &Model, gpu: Gpu, progress: &mut dyn FnMut(u64, u64)) -> Result<GpuModel> {
         let compute = GpuCompute::new(gpu)?;
         let weights = compute.upload(model, progress)?;
-        Ok(GpuModel { compute, weights, graphs: RefCell::new(HashMap::new()) })
+        let use_graphs = std::env::var_os("ROCMFORGE_NO_GRAPHS").is_none();
+        Ok(GpuModel { compute, weights, graphs: RefCell::new(HashMap::new()), use_graphs })
     }
 
     pub fn kv_cache(&self, model: &Model, n_blocks: usize, block_size: usize) -> Result<KvCache<GpuLayerKv>> {
@@ -341,7 +344,7 @@ impl GpuModel {
     /// launch instead of hundreds.
     pub fn forward(&self, model: &Model, kv: &mut KvCache<GpuLayerKv>, plan: &BatchPlan) -> Result<Vec<f32>> {
         match graph_shape(plan, kv.block_size()) {
-            Some((bucket, max_blocks)) if std::env::var_os("ROCMFORGE_NO_GRAPHS").is_none() => {
+            Some((bucket, max_blocks)) if self.use_graphs => {
                 plan.validate(model.vocab_size(), kv.block_size(), kv.n_blocks())?;
                 self.replay(model, kv, plan, bucket, max_blocks)
             }
@@ -380,15 +383,8 @@ impl GpuModel {
     /// their own, sized up front (nothing may be allocated while capturing).
     fn capture(&self, model: &Model, kv: &mut KvCache<GpuLayerKv>, arrays: &PlaceArrays) -> Result<DecodeGraph> {
         let c = &self.compute;
-        let (b, hp) = (arrays.tokens.len(), &model.hparams);
-        let widest = |v: &[u32]| v.iter().copied().max().unwrap_or(0) as usize;
-        let (e, hd) = (hp.n_embd as usize, hp.head_dim_k as usize);
-        let floats = b
-            * (4 * e
-                + 2 * widest(&hp.n_head) * hd
-                + 2 * widest(&hp.n_head_kv) * hd
-                + 2 * widest(&hp.n_ff)
-                + model.vocab_size());
+        let b = arrays.tokens.len();
+        let floats = model.step_act_floats(b, b);
         let u32s = 5 * b + arrays.tables.len() + b;
         let bytes = 4 * (floats + u32s) + 64 * backend::gpu::ARENA_ALIGN as usize;
         let arena = c.gpu.arena(bytes, "decode graph buffers")?;
