@@ -7,7 +7,8 @@
 //! llama-batched-bench does: for each C, C requests of `-p` random prompt tokens are submitted
 //! at once and each generates `-n` tokens (EOS ignored). Aggregate prefill tokens/s is C * p over
 //! the time until every request has its first token; aggregate decode tokens/s is C * n over the
-//! time from then until the last request ends.
+//! time from then until the last request ends. With `--verbose`, each level also prints where the
+//! engine thread spent its steps (scheduling, forward, sampling) to stderr.
 
 use std::fmt::Write as _;
 use std::time::Instant;
@@ -218,11 +219,12 @@ fn batched(args: Args) -> Result<()> {
         ..EngineConfig::default()
     };
     let engine = Engine::start(loaded.model, loaded.device, loaded.tok, cfg)?;
+    let verbose = args.model.verbose;
     let mut rng = rand::rngs::StdRng::seed_from_u64(0x6265_6e63);
-    let mut run_level = |c: usize, n_prompt: usize, n_gen: usize| -> Result<BatchedResult> {
+    let mut run_level = |c: usize, n_prompt: usize, n_gen: usize, report: bool| -> Result<BatchedResult> {
         let params =
             SamplingParams { max_tokens: Some(n_gen as u32 + 1), ignore_eos: true, ..SamplingParams::greedy() };
-        let t0 = Instant::now();
+        let (t0, times) = (Instant::now(), engine.step_times());
         let handles = (0..c)
             .map(|_| engine.submit((0..n_prompt).map(|_| rng.gen_range(0..vocab)).collect(), params.clone()))
             .collect::<Result<Vec<_>, _>>()?;
@@ -235,6 +237,9 @@ fn batched(args: Args) -> Result<()> {
             first = first.max(done.usage.first_token.unwrap_or(done.usage.finished));
             end = end.max(done.usage.finished);
         }
+        if verbose && report {
+            eprintln!("concurrency {c}: {}", engine.step_times().since(&times).summary());
+        }
         Ok(BatchedResult {
             concurrency: c,
             n_prompt,
@@ -245,8 +250,8 @@ fn batched(args: Args) -> Result<()> {
     };
     // Warm-up with a full prompt: one-time costs (kernel loads, the vendor BLAS and its self-check
     // for long products) stay out of the first level.
-    run_level(1, n_prompt, n_gen.min(2))?;
-    let results = args.concurrency.iter().map(|&c| run_level(c, n_prompt, n_gen)).collect::<Result<Vec<_>>>()?;
+    run_level(1, n_prompt, n_gen.min(2), false)?;
+    let results = args.concurrency.iter().map(|&c| run_level(c, n_prompt, n_gen, true)).collect::<Result<Vec<_>>>()?;
     let out = if args.json {
         let rows: Vec<_> = results
             .iter()

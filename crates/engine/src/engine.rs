@@ -10,15 +10,16 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use model::{Detokenizer, Device, DeviceKv, Model, ModelError, Tokenizer};
+use model::{Detokenizer, Device, DeviceKv, Model, ModelError, Row, RowNeed, Tokenizer};
 
 use crate::finish::FinishReason;
 use crate::sampler::{Sampler, SamplingParams, TokenConstraint};
 use crate::scheduler::{Scheduler, SchedulerConfig, SeqId, SubmitError};
+use crate::step_times::StepTimes;
 use crate::stop::StopMatcher;
 
 #[derive(Clone, Debug)]
@@ -191,6 +192,7 @@ pub struct Engine {
     pending: Arc<AtomicUsize>,
     /// KV blocks free or evictable, as of the engine thread's last step.
     free_blocks: Arc<AtomicUsize>,
+    times: Arc<Mutex<StepTimes>>,
 }
 
 impl Engine {
@@ -211,7 +213,16 @@ impl Engine {
         let (tx, rx) = mpsc::channel();
         let pending = Arc::new(AtomicUsize::new(0));
         let free_blocks = Arc::new(AtomicUsize::new(scfg.n_blocks));
-        let worker = Worker { model, device, kv, sched, pending: pending.clone(), free_blocks: free_blocks.clone() };
+        let times = Arc::new(Mutex::new(StepTimes::default()));
+        let worker = Worker {
+            model,
+            device,
+            kv,
+            sched,
+            pending: pending.clone(),
+            free_blocks: free_blocks.clone(),
+            times: times.clone(),
+        };
         let thread = std::thread::Builder::new().name("engine".into()).spawn(move || worker.run(&tok, rx))?;
         Ok(Engine {
             commands: tx,
@@ -221,6 +232,7 @@ impl Engine {
             next_id: AtomicUsize::new(0),
             pending,
             free_blocks,
+            times,
         })
     }
 
@@ -286,6 +298,11 @@ impl Engine {
     pub fn n_blocks(&self) -> usize {
         self.cfg.n_blocks
     }
+
+    /// The engine thread's time so far, by phase (see [`StepTimes`]).
+    pub fn step_times(&self) -> StepTimes {
+        *self.times.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 impl Drop for Engine {
@@ -321,6 +338,7 @@ struct Worker {
     sched: Scheduler,
     pending: Arc<AtomicUsize>,
     free_blocks: Arc<AtomicUsize>,
+    times: Arc<Mutex<StepTimes>>,
 }
 
 impl Worker {
@@ -417,6 +435,7 @@ impl Worker {
     }
 
     fn step<'t>(&mut self, tok: &'t Tokenizer, live: &mut HashMap<SeqId, Live<'t>>) {
+        let t0 = Instant::now();
         let step = self.sched.schedule();
         for id in &step.started {
             if let Some(l) = live.get_mut(id) {
@@ -428,7 +447,18 @@ impl Worker {
             return;
         }
         let plan = self.sched.plan(&step);
-        let mut logits = match self.device.forward(&self.model, &mut self.kv, &plan) {
+        let sampling: Vec<SeqId> = step.seqs.iter().filter(|s| s.logits).map(|s| s.id).collect();
+        let needs: Vec<RowNeed> = sampling
+            .iter()
+            .map(|id| match live.get(id).is_some_and(|l| l.sampler.wants_argmax_only()) {
+                true => RowNeed::Argmax,
+                false => RowNeed::Full,
+            })
+            .collect();
+        let t1 = Instant::now();
+        let logits = self.device.forward_rows(&self.model, &mut self.kv, &plan, &needs);
+        let t2 = Instant::now();
+        let mut logits = match logits {
             Ok(l) => l,
             Err(e) => {
                 for s in &step.seqs {
@@ -438,13 +468,16 @@ impl Worker {
             }
         };
         self.sched.complete(&step);
-        if plan.logits_rows.is_empty() {
-            return;
-        }
-        let vocab = logits.len() / plan.logits_rows.len();
-        let sampling = step.seqs.iter().filter(|s| s.logits).map(|s| s.id);
-        for (row, id) in sampling.enumerate() {
-            let l = &mut logits[row * vocab..(row + 1) * vocab];
+        for (row, &id) in sampling.iter().enumerate() {
+            let Some(l) = logits.row(row) else {
+                self.finish(
+                    id,
+                    FinishReason::Error,
+                    Some("the step returned no logits for this sequence".into()),
+                    live,
+                );
+                continue;
+            };
             if let Some(reason) = self.sample(tok, id, l, live) {
                 let error = (reason == FinishReason::Error).then(|| {
                     live.get_mut(&id).and_then(|l| l.error.take()).unwrap_or_else(|| "no token could be sampled".into())
@@ -452,6 +485,12 @@ impl Worker {
                 self.finish(id, reason, error, live);
             }
         }
+        let mut times = self.times.lock().unwrap_or_else(|p| p.into_inner());
+        times.steps += 1;
+        times.tokens += plan.len() as u64;
+        times.schedule += t1 - t0;
+        times.forward += t2 - t1;
+        times.sample += t2.elapsed();
     }
 
     /// Samples sequence `id`'s next token, streams it, and says whether the request ends.
@@ -459,7 +498,7 @@ impl Worker {
         &mut self,
         tok: &Tokenizer,
         id: SeqId,
-        logits: &mut [f32],
+        logits: Row,
         live: &mut HashMap<SeqId, Live>,
     ) -> Option<FinishReason> {
         let l = live.get_mut(&id)?;
@@ -469,7 +508,11 @@ impl Worker {
             true => &seq.tokens[..],
             false => seq.tokens.get(seq.prompt_len..).unwrap_or_default(),
         };
-        let t = match l.sampler.sample(logits, history) {
+        let t = match logits {
+            Row::Full(logits) => l.sampler.sample(logits, history),
+            Row::Argmax(pick) => l.sampler.take_argmax(pick),
+        };
+        let t = match t {
             Ok(t) => t,
             Err(e) => {
                 l.error = Some(e.to_string());

@@ -8,6 +8,7 @@
 //! - [`scheduler`]: continuous batching: decode tokens plus chunked prefill per step, FCFS,
 //!   preemption by recompute, a bounded queue.
 //! - [`engine`]: the engine thread and request handles that stream token events.
+//! - [`step_times`]: where the engine thread's time goes, by phase.
 
 pub mod block_manager;
 pub mod engine;
@@ -15,6 +16,7 @@ pub mod finish;
 pub mod generate;
 pub mod sampler;
 pub mod scheduler;
+pub mod step_times;
 pub mod stop;
 
 pub use engine::{Completion, Engine, EngineConfig, EngineError, Event, RequestHandle, Usage};
@@ -22,4 +24,5 @@ pub use finish::FinishReason;
 pub use generate::{generate, GenStats, GenerateError};
 pub use sampler::{ParamError, SampledToken, Sampler, SamplerError, SamplingParams};
 pub use scheduler::{Scheduler, SchedulerConfig, SubmitError};
+pub use step_times::StepTimes;
 pub use stop::{StopMatcher, StopPush};

@@ -80,3 +80,34 @@ fn concurrent_greedy_requests_agree_with_each_alone() {
     let share = common as f64 / (REQUESTS * MAX_TOKENS as usize) as f64;
     assert!(share >= MIN_AGREEING_SHARE, "only {:.1}% of the tokens agree before the first difference", 100.0 * share);
 }
+
+/// A greedy request's tokens chosen on the device (the argmax path: nothing but the id comes
+/// back) are the host sampler's choices over the whole row (asking for logprobs keeps that
+/// path): exactly, since both see the same logits, one request at a time. Prompts are shorter
+/// than a KV block, so the second request of a pair reuses no cached prefix and computes
+/// exactly what the first did.
+#[test]
+fn device_greedy_choice_is_the_host_samplers() {
+    let models = std::env::var("ROCMFORGE_GPU_MODELS").unwrap_or_default();
+    let Some(path) = models.split(',').find(|p| !p.is_empty()) else {
+        eprintln!("skipped: ROCMFORGE_GPU_MODELS names no model");
+        return;
+    };
+    let model = Model::load(path).unwrap();
+    let Some(dev) = gpu_device(&model) else { return };
+    let tok = Tokenizer::from_metadata(&model.file.metadata).unwrap();
+    let vocab = model.vocab_size() as u32;
+    let cfg = EngineConfig { kv_tokens: 4 * 128, n_ctx: 128, ..EngineConfig::default() };
+    let engine = Engine::start(model, dev, tok, cfg).unwrap();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(12);
+    let greedy = SamplingParams { max_tokens: Some(MAX_TOKENS), ignore_eos: true, ..SamplingParams::greedy() };
+    let with_logprobs = SamplingParams { logprobs: Some(1), ..greedy.clone() };
+    for _ in 0..4 {
+        let prompt: Vec<u32> = (0..rng.gen_range(4..16)).map(|_| rng.gen_range(0..vocab)).collect();
+        let on_device = engine.submit(prompt.clone(), greedy.clone()).unwrap().wait().unwrap();
+        let on_host = engine.submit(prompt, with_logprobs.clone()).unwrap().wait().unwrap();
+        assert_eq!(on_device.reason, FinishReason::Length, "{:?}", on_device.error);
+        assert_eq!(on_device.tokens.len(), MAX_TOKENS as usize);
+        assert_eq!(on_device.tokens, on_host.tokens);
+    }
+}

@@ -8,6 +8,7 @@ use crate::batch::BatchPlan;
 use crate::compute::gpu::{GpuLayerKv, GpuModel};
 use crate::error::ModelError;
 use crate::kv_cache::KvCache;
+use crate::step_logits::{RowNeed, StepLogits};
 use crate::Model;
 
 pub enum Device {
@@ -39,9 +40,23 @@ impl Device {
     /// One forward step of `model` (the model this device was loaded with) over `plan`; the
     /// logits of `plan.logits_rows` as [rows, vocab].
     pub fn forward(&self, model: &Model, kv: &mut DeviceKv, plan: &BatchPlan) -> Result<Vec<f32>, ModelError> {
+        Ok(self.forward_rows(model, kv, plan, &[])?.into_values())
+    }
+
+    /// The same step with each row of logits read as `needs` asks (whole where it says
+    /// nothing): a GPU takes the greedy choice of Argmax rows itself.
+    pub fn forward_rows(
+        &self,
+        model: &Model,
+        kv: &mut DeviceKv,
+        plan: &BatchPlan,
+        needs: &[RowNeed],
+    ) -> Result<StepLogits, ModelError> {
         match (self, kv) {
-            (Device::Cpu(cpu), DeviceKv::Cpu(kv)) => model.forward(cpu, kv, plan),
-            (Device::Gpu(g), DeviceKv::Gpu(kv)) => g.forward(model, kv, plan),
+            (Device::Cpu(cpu), DeviceKv::Cpu(kv)) => {
+                Ok(StepLogits::whole(model.forward(cpu, kv, plan)?, model.vocab_size()))
+            }
+            (Device::Gpu(g), DeviceKv::Gpu(kv)) => g.forward(model, kv, plan, needs),
             _ => Err(ModelError::KvCache("the cache lives on another device than the one running the step".into())),
         }
     }

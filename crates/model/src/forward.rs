@@ -10,6 +10,7 @@ use crate::compute::cpu::CpuCompute;
 use crate::compute::Compute;
 use crate::error::ModelError;
 use crate::kv_cache::KvCache;
+use crate::step_logits::{RowNeed, StepLogits};
 use crate::weights::Weights;
 use crate::Model;
 
@@ -37,22 +38,25 @@ impl Model {
     /// the logits of `plan.logits_rows`, as [rows, vocab].
     // hot: every generated token passes through here.
     pub fn forward(&self, cpu: &Cpu, kv: &mut KvCache, plan: &BatchPlan) -> Result<Vec<f32>, ModelError> {
-        self.forward_on(&CpuCompute { cpu, file: &self.file }, &self.weights, kv, plan)
+        Ok(self.forward_on(&CpuCompute { cpu, file: &self.file }, &self.weights, kv, plan, &[])?.into_values())
     }
 
-    /// The same step on any device, with the weights as that device holds them.
+    /// The same step on any device, with the weights as that device holds them; each row of
+    /// logits as `needs` asks (whole where it says nothing).
     pub fn forward_on<C: Compute>(
         &self,
         dev: &C,
         w: &Weights<C::Mat, C::Vector>,
         kv: &mut KvCache<C::LayerKv>,
         plan: &BatchPlan,
-    ) -> Result<Vec<f32>, ModelError> {
+        needs: &[RowNeed],
+    ) -> Result<StepLogits, ModelError> {
         plan.validate(self.vocab_size(), kv.block_size(), kv.n_blocks())?;
         let at = dev.places(plan, kv.block_size())?;
-        match self.forward_device(dev, w, kv, &at, plan.len(), plan.logits_rows.len())? {
-            Some(logits) => dev.to_host(logits, plan.logits_rows.len() * self.vocab_size()),
-            None => Ok(Vec::new()),
+        let rows = plan.logits_rows.len();
+        match self.forward_device(dev, w, kv, &at, plan.len(), rows)? {
+            Some(logits) => dev.read_logits(logits, rows, self.vocab_size(), needs),
+            None => Ok(StepLogits::default()),
         }
     }
 

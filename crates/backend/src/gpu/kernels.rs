@@ -32,11 +32,14 @@ pub const ROPE: KernelSource = KernelSource::new_static("rope.cu", include_str!(
 /// Paged attention over the f16 KV cache, and the KV cache write.
 pub const ATTENTION: KernelSource = KernelSource::new_static("attention.cu", include_str!("kernels/attention.cu"));
 
+/// Greedy token choice per row of logits.
+pub const ARGMAX: KernelSource = KernelSource::new_static("argmax.cu", include_str!("kernels/argmax.cu"));
+
 /// Kernels that check the prelude's helpers on a device.
 pub const SELFTEST: KernelSource = KernelSource::new_static("selftest.cu", include_str!("kernels/selftest.cu"));
 
 /// Every kernel source.
-pub const ALL: &[KernelSource] = &[ELEMENTWISE, MATMUL, GEMV_Q8, DEQUANT, ROPE, ATTENTION, SELFTEST];
+pub const ALL: &[KernelSource] = &[ELEMENTWISE, MATMUL, GEMV_Q8, DEQUANT, ROPE, ATTENTION, ARGMAX, SELFTEST];
 
 /// Directory of the kernel sources in the repository (for tests that list it).
 pub const SOURCE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/gpu/kernels");

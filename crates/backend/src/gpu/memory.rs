@@ -197,10 +197,15 @@ impl<T: DeviceElem> DeviceBuffer<T> {
 
     /// Copies the first `dst.len()` elements into `dst` (waits for the stream first).
     pub fn read_prefix(&self, stream: &Stream, dst: &mut [T]) -> Result<()> {
+        self.read_at(stream, 0, dst)
+    }
+
+    /// Copies elements `offset..offset + dst.len()` into `dst` (waits for the stream first).
+    pub fn read_at(&self, stream: &Stream, offset: usize, dst: &mut [T]) -> Result<()> {
         self.same_device(stream)?;
-        if dst.len() > self.len {
+        if offset.checked_add(dst.len()).is_none_or(|end| end > self.len) {
             return Err(GpuError::Invalid(format!(
-                "reading {} elements of {} of {} elements",
+                "reading {} elements at {offset} of {} of {} elements",
                 dst.len(),
                 self.what,
                 self.len
@@ -211,8 +216,9 @@ impl<T: DeviceElem> DeviceBuffer<T> {
         }
         let gpu = stream.gpu();
         gpu.bind()?;
+        let src = self.device_ptr() + (offset * std::mem::size_of::<T>()) as u64;
         gpu.driver()
-            .memcpy_dtoh(as_bytes_mut(dst), self.device_ptr(), stream.handle())
+            .memcpy_dtoh(as_bytes_mut(dst), src, stream.handle())
             .map_err(|e| stream.annotate(e, &format!("downloading {}", self.what)))?;
         stream.release_kept();
         Ok(())

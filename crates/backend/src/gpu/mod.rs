@@ -16,6 +16,7 @@
 //! - [`Matmul`] / [`GpuMatrix`] — quantized weight matrices and their products with f32
 //!   activations (GEMV, GEMM), and embedding-row gathers.
 //! - [`Ops`] — the forward pass's ops (norms, rope, KV write, paged attention, activations).
+//! - [`Argmax`] — greedy token choice per row of logits.
 //!
 //! Every driver call's status is checked and turned into a [`GpuError`] naming the call and the
 //! driver's own description. Synchronisation is per stream, never the whole device.
@@ -25,6 +26,7 @@
 //! memory is never exposed to it.
 
 pub mod arch;
+mod argmax;
 mod blas;
 mod device;
 mod error;
@@ -42,6 +44,7 @@ mod util;
 pub mod vendor;
 
 pub use arch::Arch;
+pub use argmax::{decode_pick, Argmax};
 pub use device::{discover, discover_with, DeviceInfo, Discovery, Gpu, Runtime};
 pub use error::{GpuError, Result};
 pub use ffi::DeviceElem;

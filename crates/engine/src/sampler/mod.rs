@@ -141,6 +141,30 @@ impl Sampler {
         self.vocab_size
     }
 
+    /// Whether the next token is the argmax of the raw logits: greedy with nothing that changes
+    /// them (bias, penalties, a constraint) and no logprobs asked. The caller may then hand
+    /// [`Sampler::take_argmax`] the argmax alone (a GPU finds it without copying the logits).
+    pub fn wants_argmax_only(&self) -> bool {
+        let p = &self.params;
+        p.is_greedy()
+            && p.logit_bias.is_empty()
+            && Penalties::of(p).is_neutral()
+            && self.constraint.is_none()
+            && p.logprobs.is_none()
+    }
+
+    /// The token [`Sampler::sample`] would choose when [`Sampler::wants_argmax_only`] holds,
+    /// from the row's argmax (id, logit) found elsewhere (NaN counted as -inf, ties to the
+    /// lowest id); `None` means the row held only NaN and -inf.
+    pub fn take_argmax(&mut self, argmax: Option<(u32, f32)>) -> Result<SampledToken, SamplerError> {
+        match argmax {
+            Some((id, l)) if (id as usize) < self.vocab_size && l > f32::NEG_INFINITY => {
+                Ok(SampledToken { id, logprob: None, top_logprobs: Vec::new() })
+            }
+            _ => Err(SamplerError::NoFiniteLogit),
+        }
+    }
+
     /// Chooses the next token. HOT: runs once per generated token over the whole vocabulary.
     ///
     /// `logits` (`[vocab_size]`, the model's last row for this sequence) is modified in place:
@@ -160,11 +184,7 @@ impl Sampler {
         }
 
         // 2. Penalties.
-        let pen = Penalties {
-            repetition: p.repetition_penalty,
-            presence: p.presence_penalty,
-            frequency: p.frequency_penalty,
-        };
+        let pen = Penalties::of(p);
         let window = penalties::window(history, p.penalty_last_n);
         if !pen.is_neutral() && !window.is_empty() {
             if self.counts.len() != self.vocab_size {

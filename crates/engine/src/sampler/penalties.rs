@@ -1,5 +1,7 @@
 //! Repetition (llama.cpp), presence and frequency (OpenAI) penalties over a window of history.
 
+use super::SamplingParams;
+
 /// The three penalties of one request.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Penalties {
@@ -9,6 +11,10 @@ pub(crate) struct Penalties {
 }
 
 impl Penalties {
+    pub fn of(p: &SamplingParams) -> Self {
+        Penalties { repetition: p.repetition_penalty, presence: p.presence_penalty, frequency: p.frequency_penalty }
+    }
+
     pub fn is_neutral(&self) -> bool {
         self.repetition == 1.0 && self.presence == 0.0 && self.frequency == 0.0
     }

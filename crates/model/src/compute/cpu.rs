@@ -11,6 +11,7 @@ use super::{Compute, Result};
 use crate::arch::Activation;
 use crate::batch::BatchPlan;
 use crate::error::ModelError;
+use crate::step_logits::{RowNeed, StepLogits};
 use crate::weights::MatrixRef;
 
 /// The CPU pool and the file the weights live in.
@@ -172,8 +173,9 @@ impl Compute for CpuCompute<'_> {
         Ok(logits)
     }
 
-    fn to_host(&self, mut a: Vec<f32>, len: usize) -> Result<Vec<f32>> {
-        a.truncate(len);
-        Ok(a)
+    /// Every row whole: a greedy choice costs the sampler one pass over a row already in memory.
+    fn read_logits(&self, mut a: Vec<f32>, rows: usize, vocab: usize, _: &[RowNeed]) -> Result<StepLogits> {
+        a.truncate(rows * vocab);
+        Ok(StepLogits::whole(a, vocab))
     }
 }

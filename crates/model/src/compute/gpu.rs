@@ -1,13 +1,16 @@
 //! A GPU's [`Compute`]: activations in device buffers, weights uploaded once in their file
 //! encoding, the f16 KV cache in device memory. Every op is an asynchronous launch on the
-//! device's stream; the only synchronisation of a step is the copy of its logits to the host.
+//! device's stream; the only synchronisation of a step is the copy of its logits (or of their
+//! greedy choices) to the host.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use backend::cpu::{AttnParams, RopeParams};
-use backend::gpu::{Arena, DeviceBuffer, DeviceElem, Gpu, GpuMatrix, Graph, Matmul, Ops, PagedPlaces};
+use backend::gpu::{
+    decode_pick, Arena, Argmax, DeviceBuffer, DeviceElem, Gpu, GpuMatrix, Graph, Matmul, Ops, PagedPlaces,
+};
 use half::f16;
 
 use super::{Compute, Result};
@@ -15,6 +18,7 @@ use crate::arch::Activation;
 use crate::batch::BatchPlan;
 use crate::error::ModelError;
 use crate::kv_cache::KvCache;
+use crate::step_logits::{RowNeed, StepLogits};
 use crate::weights::{MatrixRef, Weights};
 use crate::Model;
 
@@ -23,6 +27,7 @@ pub struct GpuCompute {
     gpu: Gpu,
     ops: Ops,
     mm: Matmul,
+    argmax: Argmax,
     /// Every buffer of a step (activations, the uploaded plan) is a piece of this arena, which
     /// starts over at the next step: no allocation (and no implicit device synchronisation of
     /// a free) per step once it has grown to the largest step.
@@ -61,8 +66,9 @@ impl GpuCompute {
     pub fn new(gpu: Gpu) -> Result<GpuCompute> {
         let ops = Ops::new(&gpu)?;
         let mm = Matmul::new(&gpu)?;
+        let argmax = Argmax::new(&gpu)?;
         let step = RefCell::new(gpu.arena(STEP_ARENA_BYTES, "step buffers")?);
-        Ok(GpuCompute { gpu, ops, mm, step })
+        Ok(GpuCompute { gpu, ops, mm, argmax, step })
     }
 
     /// A piece of the step arena, growing it when the step needs more.
@@ -100,6 +106,42 @@ impl GpuCompute {
         };
         let vector = |v: &Vec<f32>| -> Result<DeviceBuffer<f32>> { Ok(self.gpu.upload(v, "norm or bias vector")?) };
         model.weights.try_map(matrix, vector)
+    }
+
+    /// Reads `logits` ([rows, vocab]) as `needs` asks: the greedy choices of the Argmax rows
+    /// are taken on the device (one launch over every row) and copied back as (id, value)
+    /// pairs, the other rows whole, each run of consecutive whole rows in one copy.
+    fn read_rows(
+        &self,
+        logits: &DeviceBuffer<f32>,
+        rows: usize,
+        vocab: usize,
+        needs: &[RowNeed],
+    ) -> Result<StepLogits> {
+        let s = self.gpu.stream();
+        let whole: Vec<bool> = (0..rows).map(|i| needs.get(i) != Some(&RowNeed::Argmax)).collect();
+        let mut picks = vec![None; rows];
+        if whole.contains(&false) {
+            let mut out = self.piece::<u32>(2 * rows, "greedy choices")?; // [rows, 2] (id, value bits)
+            self.argmax.rows(s, logits, rows, vocab, &mut out)?;
+            let mut host = vec![0u32; 2 * rows];
+            out.read_prefix(s, &mut host)?;
+            for (p, pair) in picks.iter_mut().zip(host.chunks_exact(2)) {
+                *p = decode_pick([pair[0], pair[1]], vocab);
+            }
+        }
+        let n_whole = whole.iter().filter(|&&w| w).count();
+        let mut values = vec![0f32; n_whole * vocab];
+        let (mut r, mut at) = (0, 0);
+        while r < rows {
+            let run = whole[r..].iter().take_while(|&&w| w).count();
+            if run > 0 {
+                logits.read_at(s, r * vocab, &mut values[at * vocab..(at + run) * vocab])?;
+                at += run;
+            }
+            r += run.max(1);
+        }
+        Ok(StepLogits::mixed(vocab, values, &whole, &picks))
     }
 
     fn upload_u32(&self, v: &[u32], what: &str) -> Result<DeviceBuffer<u32>> {
@@ -294,10 +336,8 @@ impl Compute for GpuCompute {
         Ok(logits)
     }
 
-    fn to_host(&self, a: Self::Act, len: usize) -> Result<Vec<f32>> {
-        let mut host = vec![0f32; len];
-        a.read_prefix(self.gpu.stream(), &mut host)?;
-        Ok(host)
+    fn read_logits(&self, a: Self::Act, rows: usize, vocab: usize, needs: &[RowNeed]) -> Result<StepLogits> {
+        self.read_rows(&a, rows, vocab, needs)
     }
 }
 
@@ -339,16 +379,22 @@ impl GpuModel {
         KvCache::on(&self.compute, &model.hparams, n_blocks, block_size)
     }
 
-    /// One step; decode-only steps (one token per sequence, every row's logits) of up to 64
-    /// sequences replay a graph captured for their size bucket, so a decode step costs one
-    /// launch instead of hundreds.
-    pub fn forward(&self, model: &Model, kv: &mut KvCache<GpuLayerKv>, plan: &BatchPlan) -> Result<Vec<f32>> {
+    /// One step, each row of logits read as `needs` asks; decode-only steps (one token per
+    /// sequence, every row's logits) of up to 64 sequences replay a graph captured for their
+    /// size bucket, so a decode step costs one launch instead of hundreds.
+    pub fn forward(
+        &self,
+        model: &Model,
+        kv: &mut KvCache<GpuLayerKv>,
+        plan: &BatchPlan,
+        needs: &[RowNeed],
+    ) -> Result<StepLogits> {
         match graph_shape(plan, kv.block_size()) {
             Some((bucket, max_blocks)) if self.use_graphs => {
                 plan.validate(model.vocab_size(), kv.block_size(), kv.n_blocks())?;
-                self.replay(model, kv, plan, bucket, max_blocks)
+                self.replay(model, kv, plan, bucket, max_blocks, needs)
             }
-            _ => model.forward_on(&self.compute, &self.weights, kv, plan),
+            _ => model.forward_on(&self.compute, &self.weights, kv, plan, needs),
         }
     }
 
@@ -359,7 +405,8 @@ impl GpuModel {
         plan: &BatchPlan,
         bucket: usize,
         max_blocks: usize,
-    ) -> Result<Vec<f32>> {
+        needs: &[RowNeed],
+    ) -> Result<StepLogits> {
         let arrays = PlaceArrays::new(plan, kv.block_size(), Some((bucket, max_blocks)));
         let key = (bucket, max_blocks, kv.layer(0).k.device_ptr(), kv.n_blocks());
         let mut graphs = self.graphs.borrow_mut();
@@ -374,9 +421,9 @@ impl GpuModel {
         let s = self.compute.gpu.stream();
         self.compute.rewrite_places(&mut g.places, &arrays)?;
         g.graph.launch(s)?;
-        let mut logits = vec![0f32; plan.len() * model.vocab_size()];
-        g.logits.read_prefix(s, &mut logits)?;
-        Ok(logits)
+        // A new step for the step arena too (the graph has its own): the reads may take pieces.
+        self.compute.step.borrow_mut().reset();
+        self.compute.read_rows(&g.logits, plan.len(), model.vocab_size(), needs)
     }
 
     /// Captures the decode step of `arrays`' shape: its inputs and activations in an arena of

@@ -14,6 +14,7 @@ use backend::cpu::{AttnParams, RopeParams};
 use crate::arch::Activation;
 use crate::batch::BatchPlan;
 use crate::error::ModelError;
+use crate::step_logits::{RowNeed, StepLogits};
 
 pub type Result<T> = std::result::Result<T, ModelError>;
 
@@ -89,6 +90,7 @@ pub trait Compute {
         eps: f32,
         output: &Self::Mat,
     ) -> Result<Self::Act>;
-    /// The first `len` values of `a` in host memory (waits for the device).
-    fn to_host(&self, a: Self::Act, len: usize) -> Result<Vec<f32>>;
+    /// The logits `a` ([rows, vocab]) in host memory as `needs` asks for each row (a row past
+    /// its end is wanted whole); waits for the device.
+    fn read_logits(&self, a: Self::Act, rows: usize, vocab: usize, needs: &[RowNeed]) -> Result<StepLogits>;
 }
