@@ -118,7 +118,7 @@ impl<T: DeviceElem> DeviceBuffer<T> {
 
     /// Elements `start..start + len` as a buffer of their own, sharing the allocation (for
     /// kernels that take a pointer into the middle of a buffer).
-    pub(crate) fn view(&self, start: usize, len: usize) -> Result<DeviceBuffer<T>> {
+    pub fn view(&self, start: usize, len: usize) -> Result<DeviceBuffer<T>> {
         if start.checked_add(len).is_none_or(|end| end > self.len) {
             return Err(GpuError::Invalid(format!(
                 "{}: elements {start}..{start}+{len} are outside its {} elements",

@@ -44,8 +44,9 @@ pub struct GpuLayerKv {
     width: usize,
 }
 
-/// The step's plan on the device.
+/// The step's plan on the device: views of one buffer, so a step uploads it with one copy.
 pub struct GpuPlaces {
+    all: DeviceBuffer<u32>, // the arrays below, in their order
     t: usize,
     tokens: DeviceBuffer<u32>,       // [T]
     positions: DeviceBuffer<u32>,    // [T]
@@ -143,12 +144,6 @@ impl GpuCompute {
         }
         Ok(StepLogits::mixed(vocab, values, &whole, &picks))
     }
-
-    fn upload_u32(&self, v: &[u32], what: &str) -> Result<DeviceBuffer<u32>> {
-        let mut b = self.piece(v.len(), what)?;
-        b.write(self.gpu.stream(), v)?;
-        Ok(b)
-    }
 }
 
 /// A step's plan as the kernels read it, before upload.
@@ -196,34 +191,41 @@ impl PlaceArrays {
     fn max_pos(&self) -> u32 {
         self.positions.iter().copied().max().unwrap_or(0)
     }
+
+    /// The arrays in GpuPlaces' order, one after the other.
+    fn packed(&self) -> Vec<u32> {
+        [&self.tokens, &self.positions, &self.token_seq, &self.slots, &self.tables, &self.rows].map(|v| &v[..]).concat()
+    }
 }
 
 impl GpuCompute {
     fn upload_places(&self, a: &PlaceArrays) -> Result<GpuPlaces> {
+        let packed = a.packed();
+        let mut all = self.piece::<u32>(packed.len(), "step plan")?;
+        all.write(self.gpu.stream(), &packed)?;
+        let mut at = 0;
+        let mut next = |len: usize| {
+            at += len;
+            all.view(at - len, len)
+        };
         Ok(GpuPlaces {
             t: a.tokens.len(),
-            tokens: self.upload_u32(&a.tokens, "step token ids")?,
-            positions: self.upload_u32(&a.positions, "step positions")?,
-            token_seq: self.upload_u32(&a.token_seq, "step sequence indices")?,
-            slots: self.upload_u32(&a.slots, "step cache slots")?,
-            block_tables: self.upload_u32(&a.tables, "step block tables")?,
+            tokens: next(a.tokens.len())?,
+            positions: next(a.positions.len())?,
+            token_seq: next(a.token_seq.len())?,
+            slots: next(a.slots.len())?,
+            block_tables: next(a.tables.len())?,
             max_blocks: a.max_blocks,
             max_pos: a.max_pos(),
-            logits_rows: self.upload_u32(&a.rows, "step logits rows")?,
+            logits_rows: next(a.rows.len())?,
             n_logits: a.rows.len(),
+            all,
         })
     }
 
     /// Rewrites a captured step's inputs (same shapes) in place.
     fn rewrite_places(&self, p: &mut GpuPlaces, a: &PlaceArrays) -> Result<()> {
-        let s = self.gpu.stream();
-        p.tokens.write(s, &a.tokens)?;
-        p.positions.write(s, &a.positions)?;
-        p.token_seq.write(s, &a.token_seq)?;
-        p.slots.write(s, &a.slots)?;
-        p.block_tables.write(s, &a.tables)?;
-        p.logits_rows.write(s, &a.rows)?;
-        Ok(())
+        Ok(p.all.write(self.gpu.stream(), &a.packed())?)
     }
 }
 
@@ -341,6 +343,10 @@ impl Compute for GpuCompute {
     }
 }
 
+/// Tokens of the warm-up prefill at load: enough for every matmul kernel a prefill takes (the
+/// vendor BLAS from 65 tokens).
+const WARM_UP_TOKENS: usize = 128;
+
 /// Decode steps of up to this many sequences replay a captured graph (padded to the bucket).
 const GRAPH_BUCKETS: [usize; 7] = [1, 2, 4, 8, 16, 32, 64];
 /// Captured graphs kept at once (they hold their activation buffers).
@@ -368,11 +374,27 @@ pub struct GpuModel {
 }
 
 impl GpuModel {
+    /// Uploads the weights and runs one warm-up prefill, so that the first prompt does not pay
+    /// the one-time costs (the vendor BLAS library's start and self-check, the kernels' loads,
+    /// the step arena's growth).
     pub fn load(model: &Model, gpu: Gpu, progress: &mut dyn FnMut(u64, u64)) -> Result<GpuModel> {
         let compute = GpuCompute::new(gpu)?;
         let weights = compute.upload(model, progress)?;
         let use_graphs = std::env::var_os("ROCMFORGE_NO_GRAPHS").is_none();
-        Ok(GpuModel { compute, weights, graphs: RefCell::new(HashMap::new()), use_graphs })
+        let g = GpuModel { compute, weights, graphs: RefCell::new(HashMap::new()), use_graphs };
+        g.warm_up(model)?;
+        Ok(g)
+    }
+
+    /// A prefill of WARM_UP_TOKENS tokens on a cache of its own (no graph: a decode graph would
+    /// keep pointing at this cache after it is freed).
+    fn warm_up(&self, model: &Model) -> Result<()> {
+        let bs = crate::kv_cache::DEFAULT_BLOCK_SIZE;
+        let n_blocks = WARM_UP_TOKENS.div_ceil(bs);
+        let mut kv = self.kv_cache(model, n_blocks, bs)?;
+        let table: Vec<u32> = (0..n_blocks as u32).collect();
+        let plan = BatchPlan::single(&[0; WARM_UP_TOKENS], 0, &table, false);
+        model.forward_on(&self.compute, &self.weights, &mut kv, &plan, &[]).map(drop)
     }
 
     pub fn kv_cache(&self, model: &Model, n_blocks: usize, block_size: usize) -> Result<KvCache<GpuLayerKv>> {
