@@ -146,6 +146,8 @@ fn_table! {
         mem_get_info: fn(*mut usize, *mut usize) -> Status = cuda ["cuMemGetInfo_v2"] hip ["hipMemGetInfo"];
         mem_alloc: fn(*mut u64, usize) -> Status = cuda ["cuMemAlloc_v2"] hip ["hipMalloc"];
         mem_free: fn(u64) -> Status = cuda ["cuMemFree_v2"] hip ["hipFree"];
+        mem_host_alloc: fn(*mut Ptr, usize, c_uint) -> Status = cuda ["cuMemHostAlloc"] hip ["hipHostMalloc"];
+        mem_free_host: fn(Ptr) -> Status = cuda ["cuMemFreeHost"] hip ["hipHostFree"];
         memcpy_htod_async: fn(u64, *const c_void, usize, Ptr) -> Status = cuda ["cuMemcpyHtoDAsync_v2"] hip ["hipMemcpyHtoDAsync"];
         memcpy_dtoh_async: fn(Ptr, u64, usize, Ptr) -> Status = cuda ["cuMemcpyDtoHAsync_v2"] hip ["hipMemcpyDtoHAsync"];
         memcpy_dtod_async: fn(u64, u64, usize, Ptr) -> Status = cuda ["cuMemcpyDtoDAsync_v2"] hip ["hipMemcpyDtoDAsync"];
@@ -597,6 +599,22 @@ impl Driver {
         let rc = unsafe { (self.f.stream_create)(&mut s, self.vendor.stream_non_blocking()) };
         self.check(rc, self.n.stream_create)?;
         Ok(Handle(s))
+    }
+
+    /// A staging buffer of `bytes` page-locked host bytes (see [`Staging`]).
+    pub fn staging(&self, bytes: usize) -> Result<Staging<'_>> {
+        let mut p: Ptr = std::ptr::null_mut();
+        // SAFETY: `p` is a valid out-pointer; flags 0 = default (cuMemHostAlloc, hipHostMalloc).
+        self.check(unsafe { (self.f.mem_host_alloc)(&mut p, bytes.max(1), 0) }, self.n.mem_host_alloc)?;
+        let event = match self.event_create() {
+            Ok(e) => e,
+            Err(e) => {
+                // SAFETY: `p` was allocated just above and is not used elsewhere.
+                let _ = self.check(unsafe { (self.f.mem_free_host)(p) }, self.n.mem_free_host);
+                return Err(e);
+            }
+        };
+        Ok(Staging { driver: self, ptr: p.cast(), cap: bytes, event, in_flight: false })
     }
 
     pub fn stream_destroy(&self, s: Handle) -> Result<()> {
@@ -1087,6 +1105,81 @@ device_elem! {
 }
 
 /// The bytes of a slice of device elements.
+/// Page-locked host memory through which host bytes reach the device: [`Staging::send`] copies
+/// them in (on several threads) and queues the device's copy from it without waiting, so the
+/// host can fill another staging buffer while the copy engine reads this one. The memory is
+/// written again only after the last copy from it has finished (an event marks it), and freed
+/// only then.
+pub struct Staging<'d> {
+    driver: &'d Driver,
+    ptr: *mut u8,
+    cap: usize,
+    event: Handle,
+    in_flight: bool,
+}
+
+/// Host threads that fill a staging buffer (reads of a mapped file's pages are the slow part),
+/// each with at least STAGING_PART_MIN bytes.
+const STAGING_THREADS: usize = 4;
+const STAGING_PART_MIN: usize = 1 << 20;
+
+impl Staging<'_> {
+    pub fn capacity(&self) -> usize {
+        self.cap
+    }
+
+    /// Copies `src` (at most [`Staging::capacity`] bytes) to device address `dst` on `stream`:
+    /// waits for this buffer's previous copy, fills it, queues the copy and returns.
+    pub fn send(&mut self, src: &[u8], dst: u64, stream: Handle) -> Result<()> {
+        if src.len() > self.cap {
+            return Err(GpuError::Invalid(format!("staging {} bytes through a {}-byte buffer", src.len(), self.cap)));
+        }
+        self.wait()?;
+        // SAFETY: `ptr` holds `cap` bytes owned by this buffer, no copy from it is in flight
+        // (waited above), and `&mut self` keeps every other user away.
+        let buf = unsafe { std::slice::from_raw_parts_mut(self.ptr, src.len()) };
+        let part = src.len().div_ceil(STAGING_THREADS).max(STAGING_PART_MIN);
+        if src.len() <= part {
+            buf.copy_from_slice(src);
+        } else {
+            std::thread::scope(|scope| {
+                for (d, s) in buf.chunks_mut(part).zip(src.chunks(part)) {
+                    scope.spawn(move || d.copy_from_slice(s));
+                }
+            });
+        }
+        // SAFETY: the copy reads `src.len()` bytes of this buffer, which stays allocated and
+        // unwritten until the event recorded below has completed (`wait`, and `Drop`).
+        let rc = unsafe { (self.driver.f.memcpy_htod_async)(dst, self.ptr.cast(), src.len(), stream.0) };
+        self.driver.check(rc, self.driver.n.memcpy_htod_async)?;
+        self.in_flight = true;
+        self.driver.event_record(self.event, stream)
+    }
+
+    /// Waits until the last copy from this buffer has finished.
+    pub fn wait(&mut self) -> Result<()> {
+        if self.in_flight {
+            self.driver.event_synchronize(self.event)?;
+            self.in_flight = false;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Staging<'_> {
+    fn drop(&mut self) {
+        // A copy that cannot be waited for leaves the memory allocated rather than freed
+        // under the copy engine.
+        if self.wait().is_ok() {
+            // SAFETY: nothing reads the buffer any more; it was allocated by `mem_host_alloc`.
+            let _ = self
+                .driver
+                .check(unsafe { (self.driver.f.mem_free_host)(self.ptr.cast()) }, self.driver.n.mem_free_host);
+        }
+        let _ = self.driver.event_destroy(self.event);
+    }
+}
+
 pub fn as_bytes<T: DeviceElem>(s: &[T]) -> &[u8] {
     // SAFETY: `T` has no padding (DeviceElem's contract), so its memory is initialised bytes;
     // the length is the slice's size in bytes and the lifetime is the slice's.

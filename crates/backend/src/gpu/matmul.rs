@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 use gguf::GgmlType;
 
 use super::blas::{Blas, W_SCRATCH, X_SCRATCH};
-use super::{kernels, DeviceBuffer, Gpu, GpuError, Kernel, LaunchConfig, Result, Stream};
+use super::{kernels, DeviceBuffer, Gpu, GpuError, Kernel, LaunchConfig, Result, Stream, Uploader};
 use crate::cpu::qdot::ActType;
 use crate::WeightView;
 
@@ -186,6 +186,21 @@ impl GpuMatrix {
     /// plain-float matrices of other widths are not supported), for sizes over the kernels'
     /// 32-bit indices, and for a view whose bytes do not match its shape.
     pub fn upload(gpu: &Gpu, w: &WeightView, what: &str) -> Result<GpuMatrix> {
+        let mut m = GpuMatrix::alloc(gpu, w, what)?;
+        m.data.write_at(gpu.stream(), 0, w.data)?;
+        Ok(m)
+    }
+
+    /// The same through `up`, whose copies may still be running when this returns (a model's
+    /// matrices are queued one after the other, then [`Uploader::finish`] waits for them all).
+    pub fn upload_via(up: &mut Uploader, gpu: &Gpu, w: &WeightView, what: &str) -> Result<GpuMatrix> {
+        let mut m = GpuMatrix::alloc(gpu, w, what)?;
+        up.write(&mut m.data, w.data)?;
+        Ok(m)
+    }
+
+    /// The checked shape and a zeroed device buffer for `w`.
+    fn alloc(gpu: &Gpu, w: &WeightView, what: &str) -> Result<GpuMatrix> {
         let bad = |why: String| Err(GpuError::Invalid(format!("{what}: {why}")));
         if !Matmul::supports(w.ty) {
             return bad(format!("no GPU matmul kernel for type {}", w.ty));
@@ -202,7 +217,6 @@ impl GpuMatrix {
         }
         let mut data = gpu.alloc(w.data.len() + MATRIX_PAD, what)?;
         data.fill_bytes(gpu.stream(), 0)?;
-        data.write_at(gpu.stream(), 0, w.data)?;
         Ok(GpuMatrix { ty: w.ty, rows: w.rows, cols: w.cols, bytes: w.data.len(), data })
     }
 

@@ -13,6 +13,8 @@
 //! - [`Module`] / [`Kernel`] — loaded code objects; launches are checked against the kernel's
 //!   parameter list (read from its source) and the device's limits.
 //! - [`Graph`] — captured launch sequences, replayed with one call.
+//! - [`Uploader`] — large uploads through page-locked staging buffers, the host's reads
+//!   overlapping the device's copies.
 //! - [`Matmul`] / [`GpuMatrix`] — quantized weight matrices and their products with f32
 //!   activations (GEMV, GEMM), and embedding-row gathers.
 //! - [`Ops`] — the forward pass's ops (norms, rope, KV write, paged attention, activations).
@@ -40,6 +42,7 @@ pub mod rtc;
 pub mod search;
 pub mod signature;
 mod stream;
+mod upload;
 mod util;
 pub mod vendor;
 
@@ -56,5 +59,6 @@ pub use rtc::{cache_key, Built, Compiler, KernelCache, KernelSource, Rtc};
 pub use search::{LibKind, SearchEnv};
 pub use signature::ElemType;
 pub use stream::{Event, Graph, Stream};
+pub use upload::Uploader;
 pub use util::human_bytes;
 pub use vendor::Vendor;

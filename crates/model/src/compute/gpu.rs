@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use backend::cpu::{AttnParams, RopeParams};
 use backend::gpu::{
-    decode_pick, Arena, Argmax, DeviceBuffer, DeviceElem, Gpu, GpuMatrix, Graph, Matmul, Ops, PagedPlaces,
+    decode_pick, Arena, Argmax, DeviceBuffer, DeviceElem, Gpu, GpuMatrix, Graph, Matmul, Ops, PagedPlaces, Uploader,
 };
 use half::f16;
 
@@ -87,9 +87,11 @@ impl GpuCompute {
         &self.gpu
     }
 
-    /// Uploads the model's weights; `progress(done, total)` in bytes.
+    /// Uploads the model's weights, the file's reading overlapping the device's copies
+    /// ([`Uploader`]); `progress(done, total)` in bytes.
     pub fn upload(&self, model: &Model, progress: &mut dyn FnMut(u64, u64)) -> Result<GpuWeights> {
         let total: u64 = model.file.tensors.iter().filter(|t| t.dims.len() >= 2).map(|t| t.n_bytes).sum();
+        let up = RefCell::new(Uploader::new(&self.gpu)?);
         let uploaded = std::cell::RefCell::new((HashMap::<usize, Arc<GpuMatrix>>::new(), 0u64));
         let progress = std::cell::RefCell::new(progress);
         let matrix = |m: &MatrixRef| -> Result<Arc<GpuMatrix>> {
@@ -99,14 +101,16 @@ impl GpuCompute {
             }
             let view = m.view(&model.file);
             let name = &model.file.tensors[m.index()].name;
-            let up = Arc::new(GpuMatrix::upload(&self.gpu, &view, name)?);
-            state.0.insert(m.index(), up.clone());
+            let matrix = Arc::new(GpuMatrix::upload_via(&mut up.borrow_mut(), &self.gpu, &view, name)?);
+            state.0.insert(m.index(), matrix.clone());
             state.1 += view.data.len() as u64;
             (progress.borrow_mut())(state.1, total);
-            Ok(up)
+            Ok(matrix)
         };
         let vector = |v: &Vec<f32>| -> Result<DeviceBuffer<f32>> { Ok(self.gpu.upload(v, "norm or bias vector")?) };
-        model.weights.try_map(matrix, vector)
+        let weights = model.weights.try_map(matrix, vector)?;
+        up.into_inner().finish()?;
+        Ok(weights)
     }
 
     /// Reads `logits` ([rows, vocab]) as `needs` asks: the greedy choices of the Argmax rows
