@@ -16,7 +16,7 @@
 use backend::cpu::Cpu;
 use backend::gpu::Gpu;
 use model::compute::gpu::GpuModel;
-use model::{BatchPlan, Device, DeviceKv, Model};
+use model::{BatchPlan, Device, DeviceKv, KvType, Model};
 use rand::{Rng, SeedableRng};
 
 /// Largest |gpu - cpu| of a row of logits, as a fraction of the row's standard deviation. The
@@ -121,8 +121,8 @@ fn gpu_logits_match_the_cpu() {
         let on_gpu = Device::Gpu(Box::new(GpuModel::load(&model, gpu.clone(), &mut |_, _| {}).unwrap()));
         let upload = t0.elapsed().as_secs_f64();
         let vocab = model.vocab_size();
-        let mut kv_c = cpu.kv_cache(&model, 32, BLOCK).unwrap();
-        let mut kv_g = on_gpu.kv_cache(&model, 32, BLOCK).unwrap();
+        let mut kv_c = cpu.kv_cache(&model, KvType::F16, 32, BLOCK).unwrap();
+        let mut kv_g = on_gpu.kv_cache(&model, KvType::F16, 32, BLOCK).unwrap();
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
         let mut s = Stats { rows: 0, worst: 0.0, clear: 0, agree: 0 };
         let (mut t_cpu, mut t_gpu) = (0.0, 0.0);

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use backend::cpu::{AttnParams, RopeParams};
 use backend::gpu::{Arena, DeviceBuffer, DeviceElem, Gpu, GpuMatrix, Graph, Matmul, Ops, PagedPlaces};
+use backend::KvType;
 use half::f16;
 
 use super::{Compute, Result};
@@ -202,7 +203,10 @@ impl Compute for GpuCompute {
         self.piece(len, "activations")
     }
 
-    fn layer_kv(&self, slots: usize, width: usize) -> Result<GpuLayerKv> {
+    fn layer_kv(&self, ty: KvType, slots: usize, width: usize) -> Result<GpuLayerKv> {
+        if ty != KvType::F16 {
+            return Err(ModelError::KvCache(format!("a {ty} KV cache is not on the GPU yet")));
+        }
         let n = slots.checked_mul(width).ok_or_else(|| ModelError::KvCache(format!("{slots} x {width} overflows")))?;
         Ok(GpuLayerKv { k: self.gpu.alloc(n, "KV cache (K)")?, v: self.gpu.alloc(n, "KV cache (V)")?, width })
     }
@@ -335,8 +339,14 @@ impl GpuModel {
         Ok(GpuModel { compute, weights, graphs: RefCell::new(HashMap::new()), use_graphs })
     }
 
-    pub fn kv_cache(&self, model: &Model, n_blocks: usize, block_size: usize) -> Result<KvCache<GpuLayerKv>> {
-        KvCache::on(&self.compute, &model.hparams, n_blocks, block_size)
+    pub fn kv_cache(
+        &self,
+        model: &Model,
+        ty: KvType,
+        n_blocks: usize,
+        block_size: usize,
+    ) -> Result<KvCache<GpuLayerKv>> {
+        KvCache::on(&self.compute, &model.hparams, ty, n_blocks, block_size)
     }
 
     /// One step; decode-only steps (one token per sequence, every row's logits) of up to 64
