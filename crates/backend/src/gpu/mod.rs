@@ -15,7 +15,8 @@
 //! - [`Graph`] — captured launch sequences, replayed with one call.
 //! - [`Matmul`] / [`GpuMatrix`] — quantized weight matrices and their products with f32
 //!   activations (GEMV, GEMM), and embedding-row gathers.
-//! - [`Ops`] — the forward pass's ops (norms, rope, KV write, paged attention, activations).
+//! - [`Ops`] — the forward pass's ops (norms, rope, KV write, paged attention, activations);
+//!   [`KvBuffers`] — a layer's KV cache (f16 or q8_0).
 //!
 //! Every driver call's status is checked and turned into a [`GpuError`] naming the call and the
 //! driver's own description. Synchronisation is per stream, never the whole device.
@@ -30,6 +31,7 @@ mod device;
 mod error;
 pub mod ffi;
 pub mod kernels;
+mod kv;
 pub mod matmul;
 mod memory;
 mod module;
@@ -45,6 +47,7 @@ pub use arch::Arch;
 pub use device::{discover, discover_with, DeviceInfo, Discovery, Gpu, Runtime};
 pub use error::{GpuError, Result};
 pub use ffi::DeviceElem;
+pub use kv::{host_bytes, KvBuffers};
 pub use matmul::{GemvConfig, GpuMatrix, Matmul, MatmulKernel};
 pub use memory::{Allocation, Arena, DeviceBuffer, ARENA_ALIGN};
 pub use module::{Arg, Kernel, LaunchConfig, Module};

@@ -1,5 +1,5 @@
 //! A GPU's [`Compute`]: activations in device buffers, weights uploaded once in their file
-//! encoding, the f16 KV cache in device memory. Every op is an asynchronous launch on the
+//! encoding, the KV cache (f16 or q8_0) in device memory. Every op is an asynchronous launch on the
 //! device's stream; the only synchronisation of a step is the copy of its logits to the host.
 
 use std::cell::RefCell;
@@ -7,9 +7,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use backend::cpu::{AttnParams, RopeParams};
-use backend::gpu::{Arena, DeviceBuffer, DeviceElem, Gpu, GpuMatrix, Graph, Matmul, Ops, PagedPlaces};
+use backend::gpu::{Arena, DeviceBuffer, DeviceElem, Gpu, GpuMatrix, Graph, KvBuffers, Matmul, Ops, PagedPlaces};
 use backend::KvType;
-use half::f16;
 
 use super::{Compute, Result};
 use crate::arch::Activation;
@@ -33,12 +32,9 @@ pub struct GpuCompute {
 /// First size of the step arena; it doubles past the largest step seen.
 const STEP_ARENA_BYTES: usize = 16 << 20;
 
-/// One layer's cache in device memory.
-pub struct GpuLayerKv {
-    k: DeviceBuffer<f16>, // [slots, width] = [n_blocks, block_size, n_kv_head, head_dim]
-    v: DeviceBuffer<f16>, // [slots, width]
-    width: usize,
-}
+/// One layer's cache in device memory: K and V [slots, width] = [n_blocks, block_size,
+/// n_kv_head, head_dim] values of the cache's type.
+pub type GpuLayerKv = KvBuffers;
 
 /// The step's plan on the device.
 pub struct GpuPlaces {
@@ -204,11 +200,7 @@ impl Compute for GpuCompute {
     }
 
     fn layer_kv(&self, ty: KvType, slots: usize, width: usize) -> Result<GpuLayerKv> {
-        if ty != KvType::F16 {
-            return Err(ModelError::KvCache(format!("a {ty} KV cache is not on the GPU yet")));
-        }
-        let n = slots.checked_mul(width).ok_or_else(|| ModelError::KvCache(format!("{slots} x {width} overflows")))?;
-        Ok(GpuLayerKv { k: self.gpu.alloc(n, "KV cache (K)")?, v: self.gpu.alloc(n, "KV cache (V)")?, width })
+        Ok(KvBuffers::alloc(&self.gpu, ty, slots, width)?)
     }
 
     fn embed(&self, table: &Arc<GpuMatrix>, at: &GpuPlaces, t: usize, scale: f32, x: &mut Self::Act) -> Result<()> {
@@ -248,7 +240,7 @@ impl Compute for GpuCompute {
     }
 
     fn kv_write(&self, kv: &mut GpuLayerKv, at: &GpuPlaces, k: &Self::Act, v: &Self::Act, t: usize) -> Result<()> {
-        Ok(self.ops.kv_write(self.gpu.stream(), k, v, &at.slots, t, kv.width, &mut kv.k, &mut kv.v)?)
+        Ok(self.ops.kv_write(self.gpu.stream(), k, v, &at.slots, t, kv)?)
     }
 
     fn attention(
@@ -268,7 +260,7 @@ impl Compute for GpuCompute {
             t: at.t,
             max_pos: at.max_pos,
         };
-        Ok(self.ops.attention(self.gpu.stream(), q, &places, &kv.k, &kv.v, block_size, p, out)?)
+        Ok(self.ops.attention(self.gpu.stream(), q, &places, kv, block_size, p, out)?)
     }
 
     fn glu(&self, act: Activation, gate: &mut Self::Act, up: &Self::Act, n: usize) -> Result<()> {
