@@ -42,9 +42,10 @@ impl KvBuffers {
                 v.len()
             )));
         }
-        Self::bytes(ty, k.len() / width, width)?;
+        let slots = k.len() / width;
+        Self::bytes(ty, slots, width)?;
         let (k, v) = (gpu.upload(&host_bytes(k), "KV cache (K)")?, gpu.upload(&host_bytes(v), "KV cache (V)")?);
-        Ok(KvBuffers { slots: k.len() / width, k, v, ty, width })
+        Ok(KvBuffers { k, v, ty, slots, width })
     }
 
     fn bytes(ty: KvType, slots: usize, width: usize) -> Result<usize> {
