@@ -3,6 +3,8 @@
 
 pub mod cpu;
 pub mod gpu;
+mod kv_type;
 pub mod weight;
 
+pub use kv_type::{KvType, Q8_0_BLOCK};
 pub use weight::{WeightError, WeightView};

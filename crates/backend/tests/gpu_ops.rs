@@ -5,8 +5,9 @@
 
 mod common;
 
-use backend::cpu::{self, AttnParams, Cpu, KvView, RopeParams, RopeStyle, SeqView, TokenPlaces};
-use backend::gpu::{AttnKernel, DeviceBuffer, Gpu, GpuError, Ops, PagedPlaces};
+use backend::cpu::{self, AttnParams, Cpu, KvData, KvRows, KvView, RopeParams, RopeStyle, SeqView, TokenPlaces};
+use backend::gpu::{host_bytes, AttnKernel, DeviceBuffer, Gpu, GpuError, KvBuffers, Ops, PagedPlaces};
+use backend::KvType;
 use common::*;
 use half::f16;
 use rand::rngs::StdRng;
@@ -21,13 +22,15 @@ const TAIL: usize = 37;
 const GEGLU_TOL: f64 = 1e-3;
 
 /// GPU attention against the f64 reference of the same semantics (no f16 rounding of Q or of
-/// the weights), relative to the row's sum of |weight * v| (the scale of a weighted sum's
-/// rounding): f32 scores, exponentials and sums.
+/// the weights; K and V as the kernel reads them: a q8_0 cache's d * q exactly in the per-token
+/// kernel, rounded to f16 in the tiled kernels' tiles), relative to the row's sum of
+/// |weight * v| (the scale of a weighted sum's rounding): f32 scores, exponentials and sums.
 const ATTN_F64_TOL: f64 = 2e-5;
 
-/// GPU attention against Cpu::attention, same scale: the CPU rounds Q and the softmax weights to
-/// f16 (as llama.cpp's CPU path does) and the GPU keeps them f32; a weight's rounding alone is
-/// 2^-12 of it.
+/// GPU attention against Cpu::attention, same scale. f16 cache: the CPU rounds Q and the softmax
+/// weights to f16 (as llama.cpp's CPU path does) and the GPU keeps them f32; a weight's rounding
+/// alone is 2^-12 of it. q8_0 cache: the CPU keeps them f32, and the tiled kernels round d * q to
+/// f16 (2^-12 of each K and V value).
 const ATTN_VS_CPU_TOL: f64 = 1e-3;
 
 fn setup(tag: &str) -> Option<(Gpu, Ops)> {
@@ -219,38 +222,47 @@ fn rope_matches_the_cpu() {
     }
 }
 
+/// kv_write of each cache type against the CPU's `KvRows::write`, byte for byte over the whole
+/// cache: written rows encoded alike (f16 rounding, or q8_0 quants and scales), every other
+/// slot untouched, a slot out of range skipped.
 #[test]
-fn kv_write_stores_f16_rows_at_their_slots() {
+fn kv_write_stores_rows_at_their_slots_as_the_cpu_does() {
     let Some((gpu, ops)) = setup("ops-kv") else { return };
     let s = gpu.stream();
     let mut r = rng("kv_write");
     let (n_slots, width, t) = (64 * 16, 2 * 128, 40);
-    let mut slots: Vec<u32> = (0..n_slots as u32).collect();
-    slots.shuffle(&mut r);
-    slots.truncate(t);
-    slots[t - 1] = n_slots as u32; // out of range: skipped
-    let (k, v) = (random_vec(&mut r, t * width, 70000.0), random_vec(&mut r, t * width, 3.0));
-    let fill = f16::from_f32(-1.5);
-    let mut kc = gpu.upload(&vec![fill; n_slots * width], "k cache").unwrap();
-    let mut vc = gpu.upload(&vec![fill; n_slots * width], "v cache").unwrap();
-    let ds = gpu.upload(&slots, "slots").unwrap();
-    ops.kv_write(s, &upload_padded(&gpu, &k, "k"), &upload_padded(&gpu, &v, "v"), &ds, t, width, &mut kc, &mut vc)
-        .unwrap();
-    let (kc, vc) = (kc.read(s).unwrap(), vc.read(s).unwrap());
-    let mut written = vec![false; n_slots];
-    for (i, &slot) in slots.iter().enumerate().take(t - 1) {
-        written[slot as usize] = true;
-        for c in 0..width {
-            let at = slot as usize * width + c;
-            assert_eq!(kc[at].to_bits(), f16::from_f32(k[i * width + c]).to_bits(), "k token {i} col {c}");
-            assert_eq!(vc[at].to_bits(), f16::from_f32(v[i * width + c]).to_bits(), "v token {i} col {c}");
+    for ty in KvType::ALL {
+        let mut slots: Vec<u32> = (0..n_slots as u32).collect();
+        slots.shuffle(&mut r);
+        slots.truncate(t);
+        slots[t - 1] = n_slots as u32; // out of range: skipped
+                                       // K over f16's range (q8_0 scales of up to 70000 / 127), V small.
+        let (k, v) = (random_vec(&mut r, t * width, 70000.0), random_vec(&mut r, t * width, 3.0));
+        let (mut hk, mut hv) = (KvRows::new(ty, n_slots, width), KvRows::new(ty, n_slots, width));
+        let fill = vec![-1.5f32; width];
+        for slot in 0..n_slots {
+            hk.write(slot, &fill);
+            hv.write(slot, &fill);
         }
+        let mut cache = KvBuffers::upload(&gpu, hk.data(), hv.data(), width).unwrap();
+        let ds = gpu.upload(&slots, "slots").unwrap();
+        ops.kv_write(s, &upload_padded(&gpu, &k, "k"), &upload_padded(&gpu, &v, "v"), &ds, t, &mut cache).unwrap();
+        for (i, &slot) in slots.iter().enumerate().take(t - 1) {
+            hk.write(slot as usize, &k[i * width..(i + 1) * width]);
+            hv.write(slot as usize, &v[i * width..(i + 1) * width]);
+        }
+        for (what, got, want) in [("K", &cache.k, hk.data()), ("V", &cache.v, hv.data())] {
+            let (got, want) = (got.read(s).unwrap(), host_bytes(want));
+            assert_eq!(got.len(), want.len(), "{ty} {what}: cache bytes");
+            if let Some(i) = got.iter().zip(&want).position(|(a, b)| a != b) {
+                panic!("{ty} {what}: byte {i} is {} on the GPU, {} on the CPU", got[i], want[i]);
+            }
+        }
+        eprintln!(
+            "kv_write {ty}: {} rows as the CPU writes them, other slots untouched, an out-of-range slot skipped",
+            t - 1
+        );
     }
-    for (slot, _) in written.iter().enumerate().filter(|(_, w)| !**w) {
-        let row = slot * width..(slot + 1) * width;
-        assert!(kc[row.clone()].iter().chain(&vc[row]).all(|h| *h == fill), "slot {slot} was not to be written");
-    }
-    eprintln!("kv_write: {} rows bit-exact, other slots untouched, an out-of-range slot skipped", t - 1);
 }
 
 /// One attention test step: sequences given as (context length, query tokens at its end).
@@ -265,13 +277,13 @@ struct AttnCase {
     seqs: &'static [(usize, usize)],
 }
 
-/// A random paged KV cache with the sequences' blocks scattered over it, the step's tokens and
-/// their places.
+/// A random paged KV cache of one type with the sequences' blocks scattered over it, the step's
+/// tokens and their places.
 struct AttnStep {
     p: AttnParams,
     block_size: usize,
-    k: Vec<f16>,           // [n_phys * block_size, n_kv * hd]
-    v: Vec<f16>,           // [n_phys * block_size, n_kv * hd]
+    k: KvRows,             // [n_phys * block_size, n_kv * hd]
+    v: KvRows,             // [n_phys * block_size, n_kv * hd]
     tables: Vec<Vec<u32>>, // [n_seq][blocks of the sequence]
     max_blocks: usize,     // row length of the device block table
     positions: Vec<u32>,   // [t]
@@ -280,7 +292,7 @@ struct AttnStep {
 }
 
 impl AttnStep {
-    fn new(c: &AttnCase, r: &mut StdRng) -> AttnStep {
+    fn new(c: &AttnCase, ty: KvType, r: &mut StdRng) -> AttnStep {
         let bs = c.block_size;
         let need: Vec<usize> = c.seqs.iter().map(|&(len, _)| len.div_ceil(bs)).collect();
         let n_phys = need.iter().sum::<usize>() + 7; // spare blocks, never attended to
@@ -289,10 +301,12 @@ impl AttnStep {
         let mut next = phys.into_iter();
         let tables: Vec<Vec<u32>> = need.iter().map(|&n| next.by_ref().take(n).collect()).collect();
         let width = c.n_kv * c.hd;
-        let rand_f16 =
-            |r: &mut StdRng, n: usize| -> Vec<f16> { (0..n).map(|_| f16::from_f32(r.gen_range(-1.0..1.0))).collect() };
-        let k = rand_f16(r, n_phys * bs * width);
-        let v = rand_f16(r, n_phys * bs * width);
+        let rows = |r: &mut StdRng| {
+            let mut rows = KvRows::new(ty, n_phys * bs, width);
+            (0..n_phys * bs).for_each(|slot| rows.write(slot, &random_vec(r, width, 1.0)));
+            rows
+        };
+        let (k, v) = (rows(r), rows(r));
         let (mut positions, mut token_seq) = (Vec::new(), Vec::new());
         for (si, &(len, nq)) in c.seqs.iter().enumerate() {
             positions.extend((len - nq..len).map(|p| p as u32));
@@ -323,10 +337,18 @@ impl AttnStep {
             .collect()
     }
 
-    /// The f64 reference of the op's semantics: the output and, per (token, head) row, the
-    /// largest sum of |weight * v| over its dimensions.
-    fn reference(&self) -> (Vec<f64>, Vec<f64>) {
+    /// The f64 reference of the op's semantics for `kernel`: the output and, per (token, head)
+    /// row, the largest sum of |weight * v| over its dimensions. K and V as the kernel reads
+    /// them: f32 values, rounded to f16 for the tiled kernels' tiles (a no-op for f16 caches).
+    fn reference(&self, kernel: AttnKernel) -> (Vec<f64>, Vec<f64>) {
         let (hd, nh, nkv, bs) = (self.p.head_dim, self.p.n_head, self.p.n_kv_head, self.block_size);
+        let read = |rows: &KvRows| -> Vec<f64> {
+            let mut x = vec![0f32; rows.data().len()];
+            rows.data().read(0, &mut x);
+            let tiled = kernel != AttnKernel::PerToken;
+            x.iter().map(|&v| if tiled { f16::from_f32(v).to_f64() } else { f64::from(v) }).collect()
+        };
+        let (kf, vf) = (read(&self.k), read(&self.v));
         let mut out = vec![0f64; self.q.len()];
         let mut mags = Vec::with_capacity(self.t() * nh);
         for (i, (&pos, &seq)) in self.positions.iter().zip(&self.token_seq).enumerate() {
@@ -341,9 +363,8 @@ impl AttnStep {
                 let q = &self.q[(i * nh + h) * hd..][..hd];
                 let scores: Vec<f64> = (start..=pos)
                     .map(|j| {
-                        let k = &self.k[row(j, kvh)..][..hd];
-                        let x = q.iter().zip(k).map(|(&a, b)| f64::from(a) * b.to_f64()).sum::<f64>()
-                            * f64::from(self.p.scale);
+                        let k = &kf[row(j, kvh)..][..hd];
+                        let x = q.iter().zip(k).map(|(&a, b)| f64::from(a) * b).sum::<f64>() * f64::from(self.p.scale);
                         self.p.softcap.map_or(x, |c| f64::from(c) * (x / f64::from(c)).tanh())
                     })
                     .collect();
@@ -353,9 +374,9 @@ impl AttnStep {
                 let mut mag = vec![0f64; hd];
                 for (j, s) in (start..=pos).zip(&scores) {
                     let w = (s - m).exp() / z;
-                    for ((o, mg), v) in o.iter_mut().zip(&mut mag).zip(&self.v[row(j, kvh)..][..hd]) {
-                        *o += w * v.to_f64();
-                        *mg += (w * v.to_f64()).abs();
+                    for ((o, mg), v) in o.iter_mut().zip(&mut mag).zip(&vf[row(j, kvh)..][..hd]) {
+                        *o += w * v;
+                        *mg += (w * v).abs();
                     }
                 }
                 mags.push(mag.into_iter().fold(0f64, f64::max));
@@ -368,7 +389,7 @@ impl AttnStep {
         let mut out = vec![f32::NAN; self.q.len()];
         let seqs: Vec<SeqView> = self.tables.iter().map(|b| SeqView { blocks: b }).collect();
         let at = TokenPlaces { positions: &self.positions, token_seq: &self.token_seq };
-        let kv = KvView { k: &self.k, v: &self.v, block_size: self.block_size };
+        let kv = KvView { k: self.k.data(), v: self.v.data(), block_size: self.block_size };
         cpu.attention(&self.q, &at, &seqs, &kv, &self.p, &mut out);
         out
     }
@@ -377,8 +398,7 @@ impl AttnStep {
 /// The step's buffers on the device.
 struct DeviceStep {
     q: DeviceBuffer<f32>,
-    k: DeviceBuffer<f16>,
-    v: DeviceBuffer<f16>,
+    kv: KvBuffers,
     positions: DeviceBuffer<u32>,
     token_seq: DeviceBuffer<u32>,
     tables: DeviceBuffer<u32>,
@@ -389,8 +409,7 @@ impl DeviceStep {
         let seq32: Vec<u32> = st.token_seq.iter().map(|&s| s as u32).collect();
         DeviceStep {
             q: upload_padded(gpu, &st.q, "q"),
-            k: gpu.upload(&st.k, "k cache").unwrap(),
-            v: gpu.upload(&st.v, "v cache").unwrap(),
+            kv: KvBuffers::upload(gpu, st.k.data(), st.v.data(), st.p.n_kv_head * st.p.head_dim).unwrap(),
             positions: gpu.upload(&st.positions, "positions").unwrap(),
             token_seq: gpu.upload(&seq32, "token_seq").unwrap(),
             tables: gpu.upload(&st.device_table(), "block tables").unwrap(),
@@ -524,23 +543,28 @@ fn kernels(ops: &Ops, head_dim: usize) -> Vec<AttnKernel> {
     k
 }
 
+/// The cache types a case's head size allows (q8_0 needs whole blocks of 32 per head).
+fn cache_types(hd: usize) -> impl Iterator<Item = KvType> {
+    KvType::ALL.into_iter().filter(move |ty| ty.check_head_dim(hd).is_ok())
+}
+
 #[test]
 fn attention_matches_the_cpu_and_an_f64_reference() {
     let Some((gpu, ops)) = setup("ops-attention") else { return };
     let s = gpu.stream();
     let cpu = Cpu::new(0).unwrap();
     let mut r = rng("attention");
-    for c in ATTN_CASES {
-        let st = AttnStep::new(c, &mut r);
+    for (c, ty) in ATTN_CASES.iter().flat_map(|c| cache_types(c.hd).map(move |ty| (c, ty))) {
+        let st = AttnStep::new(c, ty, &mut r);
         let d = DeviceStep::new(&gpu, &st);
         let n = st.q.len();
-        let (want, mags) = st.reference();
         let cpu_out = f64s(&st.cpu(&cpu));
         let chosen = ops.attention_kernel_for(&d.places(&st), c.hd);
         for kernel in kernels(&ops, c.hd) {
-            let name = format!("{} ({kernel:?})", c.name);
+            let name = format!("{}, {ty} cache ({kernel:?})", c.name);
+            let (want, mags) = st.reference(kernel);
             let mut dout = out_buf(&gpu, n, "attention out");
-            ops.attention_with(kernel, s, &d.q, &d.places(&st), &d.k, &d.v, st.block_size, &st.p, &mut dout).unwrap();
+            ops.attention_with(kernel, s, &d.q, &d.places(&st), &d.kv, st.block_size, &st.p, &mut dout).unwrap();
             let got = read_prefix(&gpu, &dout, n, &name);
             let e64 = check_attention(&name, &got, &want, &mags, c.hd, ATTN_F64_TOL);
             let e_cpu = check_attention(&name, &got, &cpu_out, &mags, c.hd, ATTN_VS_CPU_TOL);
@@ -552,7 +576,7 @@ fn attention_matches_the_cpu_and_an_f64_reference() {
             );
             if kernel == chosen {
                 let mut auto = out_buf(&gpu, n, "attention out");
-                ops.attention(s, &d.q, &d.places(&st), &d.k, &d.v, st.block_size, &st.p, &mut auto).unwrap();
+                ops.attention(s, &d.q, &d.places(&st), &d.kv, st.block_size, &st.p, &mut auto).unwrap();
                 let auto = read_prefix(&gpu, &auto, n, &name);
                 assert!(auto.iter().zip(&got).all(|(a, b)| a.to_bits() == b.to_bits()), "{name}: attention() differs");
             }
@@ -573,7 +597,7 @@ fn attention_matches_the_cpu_and_an_f64_reference() {
                     max_pos: st.positions[i],
                 };
                 let mut o1 = out_buf(&gpu, row, "out alone");
-                ops.attention_with(kernel, s, &q1, &at, &d.k, &d.v, st.block_size, &st.p, &mut o1).unwrap();
+                ops.attention_with(kernel, s, &q1, &at, &d.kv, st.block_size, &st.p, &mut o1).unwrap();
                 let alone = read_prefix(&gpu, &o1, row, "attention alone");
                 let batched = &got[i * row..(i + 1) * row];
                 assert!(
@@ -593,25 +617,29 @@ fn attention_bad_device_indices_give_nan() {
     let s = gpu.stream();
     let mut r = rng("attention-bad");
     let c = &ATTN_CASES[0];
-    let mut st = AttnStep::new(c, &mut r);
-    st.tables[3][5] = 1_000_000; // the 1000-long sequence reads a block that does not exist
-    let mut d = DeviceStep::new(&gpu, &st);
-    let mut seqs: Vec<u32> = st.token_seq.iter().map(|&s| s as u32).collect();
-    seqs[1] = 99; // no such sequence
-    d.token_seq = gpu.upload(&seqs, "token_seq").unwrap();
-    let n = st.q.len();
-    for kernel in kernels(&ops, c.hd) {
-        let mut dout = out_buf(&gpu, n, "attention out");
-        ops.attention_with(kernel, s, &d.q, &d.places(&st), &d.k, &d.v, st.block_size, &st.p, &mut dout).unwrap();
-        let got = read_prefix(&gpu, &dout, n, "attention with bad indices");
-        let row = c.n_head * c.hd;
-        for (i, o) in got.chunks(row).enumerate() {
-            let nan = o.iter().filter(|v| v.is_nan()).count();
-            let want = if i == 1 || i == 3 { row } else { 0 };
-            assert_eq!(nan, want, "{kernel:?}: token {i}: NaN outputs");
+    for ty in KvType::ALL {
+        let mut st = AttnStep::new(c, ty, &mut r);
+        st.tables[3][5] = 1_000_000; // the 1000-long sequence reads a block that does not exist
+        let mut d = DeviceStep::new(&gpu, &st);
+        let mut seqs: Vec<u32> = st.token_seq.iter().map(|&s| s as u32).collect();
+        seqs[1] = 99; // no such sequence
+        d.token_seq = gpu.upload(&seqs, "token_seq").unwrap();
+        let n = st.q.len();
+        for kernel in kernels(&ops, c.hd) {
+            let mut dout = out_buf(&gpu, n, "attention out");
+            ops.attention_with(kernel, s, &d.q, &d.places(&st), &d.kv, st.block_size, &st.p, &mut dout).unwrap();
+            let got = read_prefix(&gpu, &dout, n, "attention with bad indices");
+            let row = c.n_head * c.hd;
+            for (i, o) in got.chunks(row).enumerate() {
+                let nan = o.iter().filter(|v| v.is_nan()).count();
+                let want = if i == 1 || i == 3 { row } else { 0 };
+                assert_eq!(nan, want, "{ty} {kernel:?}: token {i}: NaN outputs");
+            }
         }
     }
-    eprintln!("attention: bad block ids and sequence indices give NaN rows, other tokens unaffected (every kernel)");
+    eprintln!(
+        "attention: bad block ids and sequence indices give NaN rows, other tokens unaffected (every kernel and cache type)"
+    );
 }
 
 /// Informational: time of one attention launch for the decode and prefill cases.
@@ -620,12 +648,14 @@ fn attention_timing() {
     let Some((gpu, ops)) = setup("ops-attention-time") else { return };
     let s = gpu.stream();
     let mut r = rng("attention-time");
-    for c in [&ATTN_CASES[0], &ATTN_CASES[2], &ATTN_CASES[4]] {
-        let st = AttnStep::new(c, &mut r);
+    for (c, ty) in
+        [&ATTN_CASES[0], &ATTN_CASES[2], &ATTN_CASES[4]].into_iter().flat_map(|c| KvType::ALL.map(|ty| (c, ty)))
+    {
+        let st = AttnStep::new(c, ty, &mut r);
         let d = DeviceStep::new(&gpu, &st);
         let mut dout = out_buf(&gpu, st.q.len(), "out");
         let at = d.places(&st);
-        let run = |out: &mut DeviceBuffer<f32>| ops.attention(s, &d.q, &at, &d.k, &d.v, st.block_size, &st.p, out);
+        let run = |out: &mut DeviceBuffer<f32>| ops.attention(s, &d.q, &at, &d.kv, st.block_size, &st.p, out);
         run(&mut dout).unwrap();
         let (e0, e1) = (gpu.event().unwrap(), gpu.event().unwrap());
         let reps = 20;
@@ -635,9 +665,9 @@ fn attention_timing() {
         }
         e1.record(s).unwrap();
         let ms = e0.elapsed_ms(&e1).unwrap() / reps as f32;
-        let kv_bytes: usize = c.seqs.iter().map(|&(len, _)| len).sum::<usize>() * c.n_kv * c.hd * 2 * 2;
+        let kv_bytes = 2 * ty.bytes((c.seqs.iter().map(|&(len, _)| len).sum::<usize>() * c.n_kv * c.hd) as u64);
         eprintln!(
-            "attention {}: {:.1} us per launch ({:.1} MB of K/V in the sequences)",
+            "attention {}, {ty} cache: {:.1} us per launch ({:.1} MB of K/V in the sequences)",
             c.name,
             ms * 1000.0,
             kv_bytes as f64 / 1e6
@@ -654,8 +684,8 @@ fn empty_steps_are_no_ops_and_bad_sizes_are_errors() {
     let mut x = poisoned(&gpu, 256, "x");
     let mut y = poisoned(&gpu, 256, "y");
     let none = gpu.upload(&[0u32; 4], "indices").unwrap();
-    let mut kc = gpu.upload(&vec![f16::ZERO; 16 * 64], "k cache").unwrap();
-    let mut vc = gpu.upload(&vec![f16::ZERO; 16 * 64], "v cache").unwrap();
+    let zeros = vec![f16::ZERO; 16 * 64];
+    let mut kv = KvBuffers::upload(&gpu, KvData::F16(&zeros), KvData::F16(&zeros), 64).unwrap();
     let rope = RopeParams { n_rot: 64, base: 10000.0, freq_scale: 1.0, style: RopeStyle::Neox };
     let p = AttnParams { n_head: 1, n_kv_head: 1, head_dim: 64, scale: 0.125, window: None, softcap: None };
     let places =
@@ -666,8 +696,8 @@ fn empty_steps_are_no_ops_and_bad_sizes_are_errors() {
     ops.add_bias(s, &mut x, &w, 0).unwrap();
     ops.add(s, &mut x, &y, 0).unwrap();
     ops.rope(s, &mut x, 0, 1, 64, &none, &rope).unwrap();
-    ops.kv_write(s, &y, &y, &none, 0, 64, &mut kc, &mut vc).unwrap();
-    ops.attention(s, &y, &places(0), &kc, &vc, 16, &p, &mut x).unwrap();
+    ops.kv_write(s, &y, &y, &none, 0, &mut kv).unwrap();
+    ops.attention(s, &y, &places(0), &kv, 16, &p, &mut x).unwrap();
     ops.swiglu(s, &mut x, &y, 0).unwrap();
     ops.geglu(s, &mut x, &y, 0).unwrap();
     ops.gather_rows(s, &y, &none, 0, 64, &mut x).unwrap();
@@ -682,12 +712,17 @@ fn empty_steps_are_no_ops_and_bad_sizes_are_errors() {
     invalid(ops.rms_norm(s, &x, &w, 5, 1e-6, &mut y), "x has 256 elements, the op needs 320");
     invalid(ops.add(s, &mut x, &y, 257), "needs 257");
     invalid(ops.rope(s, &mut x, 4, 1, 64, &none, &RopeParams { n_rot: 66, ..rope }), "n_rot 66");
-    invalid(ops.kv_write(s, &y, &y, &none, 2, 96, &mut kc, &mut vc), "whole rows of 96");
-    invalid(ops.attention(s, &y, &places(1), &kc, &vc, 16, &AttnParams { head_dim: 60, ..p }, &mut x), "head_dim 60");
+    invalid(ops.kv_write(s, &y, &y, &none, 5, &mut kv), "y has 256 elements, the op needs 320");
+    invalid(ops.attention(s, &y, &places(1), &kv, 16, &AttnParams { head_dim: 60, ..p }, &mut x), "head_dim 60");
+    invalid(ops.attention(s, &y, &places(1), &kv, 16, &AttnParams { head_dim: 32, ..p }, &mut x), "rows of 64 values");
     invalid(
-        ops.attention(s, &y, &PagedPlaces { max_pos: 16, ..places(1) }, &kc, &vc, 16, &p, &mut x),
+        ops.attention(s, &y, &PagedPlaces { max_pos: 16, ..places(1) }, &kv, 16, &p, &mut x),
         "position 16 is beyond the block table",
     );
-    invalid(ops.attention(s, &y, &places(5), &kc, &vc, 16, &p, &mut x), "y has 256 elements, the op needs 320");
+    invalid(ops.attention(s, &y, &places(5), &kv, 16, &p, &mut x), "y has 256 elements, the op needs 320");
+    let q8 = KvBuffers::alloc(&gpu, KvType::Q8_0, 16, 96).unwrap();
+    let p48 = AttnParams { n_head: 2, n_kv_head: 2, head_dim: 48, ..p };
+    invalid(ops.attention(s, &y, &places(1), &q8, 16, &p48, &mut x), "multiple of 32");
+    invalid(KvBuffers::alloc(&gpu, KvType::Q8_0, 16, 48).map(|_| ()), "not whole blocks of 32");
     invalid(ops.gather_rows(s, &y, &none, 5, 64, &mut x), "indices has 4 elements");
 }

@@ -9,13 +9,14 @@
 mod common;
 
 use backend::cpu::qdot::WEIGHT_TYPES;
-use backend::cpu::AttnParams;
-use backend::gpu::{AttnKernel, DeviceBuffer, Gpu, GpuMatrix, Matmul, MatmulKernel, Ops, PagedPlaces, Stream};
-use backend::WeightView;
+use backend::cpu::{AttnParams, KvRows};
+use backend::gpu::{
+    AttnKernel, DeviceBuffer, Gpu, GpuMatrix, KvBuffers, Matmul, MatmulKernel, Ops, PagedPlaces, Stream,
+};
+use backend::{KvType, WeightView};
 use common::*;
 use gguf::quants::{dequantize_to_vec, random_blocks};
 use gguf::GgmlType;
-use half::f16;
 use rand::rngs::StdRng;
 
 /// Largest error of a BLAS product, relative to sum_c |W[r, c] x[i, c]|. Both operands are
@@ -294,7 +295,7 @@ fn prefill_matmul_speed() {
 }
 
 /// Informational: one attention launch of a 512-token prefill with the models' head layouts,
-/// per kernel, and how far apart the two kernels' results are.
+/// per kernel and KV cache type, and how far apart the kernels' results are.
 #[test]
 #[ignore]
 fn prefill_attention_speed() {
@@ -302,16 +303,18 @@ fn prefill_attention_speed() {
     let ops = Ops::new(&gpu).unwrap();
     let s = gpu.stream();
     let mut r = rng("attention speed");
-    for (model, n_head, n_kv, hd, layers) in
-        [("Qwen2.5-0.5B", 14, 2, 64, 24), ("Qwen2.5-7B", 28, 4, 128, 28), ("Gemma3-270M", 4, 1, 256, 18)]
-    {
+    let models = [("Qwen2.5-0.5B", 14, 2, 64, 24), ("Qwen2.5-7B", 28, 4, 128, 28), ("Gemma3-270M", 4, 1, 256, 18)];
+    for ((model, n_head, n_kv, hd, layers), ty) in models.into_iter().flat_map(|m| KvType::ALL.map(|ty| (m, ty))) {
         let (t, bs) = (512usize, 16usize);
         let blocks = t.div_ceil(bs);
         let width = n_kv * hd;
-        let rand_f16 =
-            |r: &mut StdRng, n: usize| -> Vec<f16> { random_vec(r, n, 1.0).into_iter().map(f16::from_f32).collect() };
-        let k = gpu.upload(&rand_f16(&mut r, blocks * bs * width), "k").unwrap();
-        let v = gpu.upload(&rand_f16(&mut r, blocks * bs * width), "v").unwrap();
+        let rows = |r: &mut StdRng| {
+            let mut rows = KvRows::new(ty, blocks * bs, width);
+            (0..blocks * bs).for_each(|slot| rows.write(slot, &random_vec(r, width, 1.0)));
+            rows
+        };
+        let (k, v) = (rows(&mut r), rows(&mut r));
+        let kv = KvBuffers::upload(&gpu, k.data(), v.data(), width).unwrap();
         let q = gpu.upload(&random_vec(&mut r, t * n_head * hd, 2.0), "q").unwrap();
         let positions = gpu.upload(&(0..t as u32).collect::<Vec<_>>(), "positions").unwrap();
         let token_seq = gpu.upload(&vec![0u32; t], "token_seq").unwrap();
@@ -333,14 +336,14 @@ fn prefill_attention_speed() {
             softcap: None,
         };
         let mut outs: Vec<Vec<f32>> = Vec::new();
-        let mut line = format!("{model} attention, prefill of {t} ({n_head}/{n_kv} heads, hd {hd}):");
+        let mut line = format!("{model} attention, prefill of {t} ({n_head}/{n_kv} heads, hd {hd}, {ty} cache):");
         let mut kernels = vec![AttnKernel::PerToken, AttnKernel::Tiled];
         if ops.has_mma(hd) {
             kernels.push(AttnKernel::TiledMma);
         }
         for &kernel in &kernels {
             let mut out: DeviceBuffer<f32> = poisoned(&gpu, t * n_head * hd, "out");
-            let ms = time_ms(&gpu, s, 9, |_| ops.attention_with(kernel, s, &q, &at, &k, &v, bs, &p, &mut out).unwrap());
+            let ms = time_ms(&gpu, s, 9, |_| ops.attention_with(kernel, s, &q, &at, &kv, bs, &p, &mut out).unwrap());
             line += &format!(" {kernel:?} {:.0} us ({:.2} ms for {layers} layers);", ms * 1e3, ms * layers as f64);
             outs.push(out.read(s).unwrap());
         }

@@ -108,7 +108,7 @@ pub fn run(args: Args) -> Result<()> {
 fn time_test(loaded: &Loaded, n_prompt: usize, n_gen: usize) -> Result<f64> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(0x6265_6e63);
     let vocab = loaded.model.vocab_size() as u32;
-    let mut session = Session::new(&loaded.model, &loaded.device, n_prompt.max(n_gen).max(1))?;
+    let mut session = Session::new(&loaded.model, &loaded.device, loaded.kv_type, n_prompt.max(n_gen).max(1))?;
     let t0 = Instant::now();
     if n_prompt > 0 {
         let tokens: Vec<u32> = (0..n_prompt).map(|_| rng.gen_range(0..vocab)).collect();
@@ -129,6 +129,7 @@ fn table(loaded: &Loaded, args: &Args, results: &[TestResult]) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "model: {}", model_name(loaded, args));
     let _ = writeln!(s, "device: {}", loaded.device.describe());
+    let _ = writeln!(s, "KV cache: {}", loaded.kv_type);
     let _ = writeln!(s, "{:>8} {:>8} {:>8} {:>20}", "backend", "threads", "test", "t/s");
     for r in results {
         let ts = format!("{:.2} ± {:.2}", r.mean(), r.stddev());
@@ -156,6 +157,8 @@ fn to_json(loaded: &Loaded, args: &Args, results: &[TestResult]) -> serde_json::
                 "backends": loaded.device.backend_name(),
                 "device": loaded.device.describe(),
                 "n_threads": loaded.device.threads(),
+                "type_k": loaded.kv_type.name(),
+                "type_v": loaded.kv_type.name(),
                 "n_prompt": r.n_prompt,
                 "n_gen": r.n_gen,
                 "test": r.name(),
@@ -208,7 +211,7 @@ fn batched(args: Args) -> Result<()> {
         loaded.model.hparams.name.clone().unwrap_or_else(|| loaded.model.hparams.arch.clone()),
         loaded.model.file.file_len(),
     );
-    let vocab = loaded.model.vocab_size() as u32;
+    let (vocab, kv_type) = (loaded.model.vocab_size() as u32, loaded.kv_type);
     // Every prompt of a level is prefilled in one step, then every step decodes all sequences.
     let cfg = EngineConfig {
         kv_tokens: max_c * n_ctx.next_multiple_of(16),
@@ -216,6 +219,7 @@ fn batched(args: Args) -> Result<()> {
         token_budget: max_c * n_prompt,
         max_running: max_c,
         max_waiting: max_c,
+        kv_type,
         ..EngineConfig::default()
     };
     let engine = Engine::start(loaded.model, loaded.device, loaded.tok, cfg)?;
@@ -263,6 +267,8 @@ fn batched(args: Args) -> Result<()> {
                     "backends": backend,
                     "device": device,
                     "n_threads": threads,
+                    "type_k": kv_type.name(),
+                    "type_v": kv_type.name(),
                     "concurrency": r.concurrency,
                     "n_prompt": r.n_prompt,
                     "n_gen": r.n_gen,
@@ -278,6 +284,7 @@ fn batched(args: Args) -> Result<()> {
         let mut s = String::new();
         let _ = writeln!(s, "model: {name}");
         let _ = writeln!(s, "device: {device}");
+        let _ = writeln!(s, "KV cache: {kv_type}");
         let _ = writeln!(
             s,
             "{:>8} {:>8} {:>6} {:>6} {:>6} {:>10} {:>12} {:>10} {:>12}",

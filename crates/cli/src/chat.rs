@@ -44,7 +44,7 @@ pub fn run(args: Args) -> Result<()> {
     }
     let opening: Vec<Message> = args.system.iter().map(Message::system).collect();
     let mut messages = opening.clone();
-    let mut session = Session::new(&loaded.model, &loaded.device, loaded.n_ctx)?;
+    let mut session = Session::new(&loaded.model, &loaded.device, loaded.kv_type, loaded.n_ctx)?;
     let mut out = io::stdout();
     let mut lines = io::stdin().lock().lines();
     loop {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use gguf::{GgmlType, GgufFile, Value};
-use model::HParams;
+use model::{HParams, KvType};
 use serde_json::json;
 
 #[derive(clap::Args)]
@@ -19,9 +19,6 @@ pub struct Args {
     json: bool,
 }
 
-/// KV cache entries are f16 by default.
-const KV_BYTES_PER_ELEM: u64 = 2;
-
 struct Summary {
     file: GgufFile,
     hp: HParams,
@@ -29,7 +26,8 @@ struct Summary {
     pre: Option<String>,
     chat_template_bytes: Option<usize>,
     weight_bytes: u64,
-    kv_per_1000: u64,
+    /// Per KV cache type: bytes of 1000 tokens, None where the model's heads cannot use it.
+    kv_per_1000: Vec<(KvType, Option<u64>)>,
     /// type -> (tensor count, bytes)
     by_type: BTreeMap<GgmlType, (usize, u64)>,
 }
@@ -50,7 +48,10 @@ pub fn run(args: Args) -> Result<()> {
         pre: m.opt_str("tokenizer.ggml.pre").with_context(|| path.clone())?.map(str::to_string),
         chat_template_bytes: m.opt_str("tokenizer.chat_template").with_context(|| path.clone())?.map(str::len),
         weight_bytes: file.tensors.iter().map(|t| t.n_bytes).sum(),
-        kv_per_1000: hp.kv_bytes_per_token(KV_BYTES_PER_ELEM) * 1000,
+        kv_per_1000: KvType::ALL
+            .iter()
+            .map(|&ty| (ty, ty.check_head_dim(hp.head_dim_k as usize).ok().map(|()| hp.kv_bytes_per_token(ty) * 1000)))
+            .collect(),
         by_type,
         file,
         hp,
@@ -85,11 +86,18 @@ fn to_json(s: &Summary, path: &str) -> serde_json::Value {
         "chat_template": s.chat_template_bytes.is_some(),
         "chat_template_bytes": s.chat_template_bytes,
         "weight_bytes": s.weight_bytes,
-        "kv_cache_f16_bytes_per_1000_tokens": s.kv_per_1000,
+        "kv_cache_f16_bytes_per_1000_tokens": s.kv_bytes(KvType::F16),
+        "kv_cache_q8_0_bytes_per_1000_tokens": s.kv_bytes(KvType::Q8_0),
         "tensor_count": s.file.tensors.len(),
         "totals_by_type": totals,
         "tensors": tensors,
     })
+}
+
+impl Summary {
+    fn kv_bytes(&self, ty: KvType) -> Option<u64> {
+        self.kv_per_1000.iter().find(|(t, _)| *t == ty).and_then(|(_, b)| *b)
+    }
 }
 
 fn render_text(s: &Summary, path: &str) -> String {
@@ -143,7 +151,10 @@ fn render_text(s: &Summary, path: &str) -> String {
     writeln!(o, "chat template   {}", s.chat_template_bytes.map_or("no".to_string(), |n| format!("yes ({n} bytes)")))
         .ok();
     writeln!(o, "weights         {} ({} bytes)", human(s.weight_bytes), s.weight_bytes).ok();
-    writeln!(o, "KV cache (f16)  {} per 1000 tokens", human(s.kv_per_1000)).ok();
+    for (ty, bytes) in &s.kv_per_1000 {
+        let what = bytes.map_or("n/a (head size not a multiple of 32)".to_string(), |b| human(b) + " per 1000 tokens");
+        writeln!(o, "{:16}{what}", format!("KV cache ({ty})")).ok();
+    }
 
     writeln!(o, "\ntensors ({}):", s.file.tensors.len()).ok();
     let width = s.file.tensors.iter().map(|t| t.name.len()).max().unwrap_or(4);

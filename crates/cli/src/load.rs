@@ -8,7 +8,7 @@ use backend::cpu::Cpu;
 use backend::gpu::{Gpu, GpuError};
 use indicatif::{ProgressBar, ProgressStyle};
 use model::compute::gpu::GpuModel;
-use model::{ChatTemplate, Device, Model, Tokenizer};
+use model::{ChatTemplate, Device, KvType, Model, Tokenizer};
 
 use crate::options::ModelArgs;
 use crate::usage::usage;
@@ -20,6 +20,8 @@ pub struct Loaded {
     pub device: Device,
     pub tok: Tokenizer,
     pub n_ctx: usize,
+    /// The KV cache's element type (--kv-cache-type).
+    pub kv_type: KvType,
     pub load_secs: f64,
 }
 
@@ -58,6 +60,10 @@ pub fn load(args: &ModelArgs) -> Result<Loaded> {
         bar.set_position(done);
     });
     bar.finish_and_clear();
+    let kv_type = args.kv_cache_type;
+    if let Err(why) = kv_type.check_head_dim(model.hparams.head_dim_k as usize) {
+        usage!("--kv-cache-type {kv_type}: {why}");
+    }
     let device = open_device(&choice, &model, &file_name, args.threads)?;
     let tok = Tokenizer::from_metadata(&model.file.metadata).with_context(|| path.clone())?;
     let train_ctx = model.hparams.context_length as usize;
@@ -68,13 +74,14 @@ pub fn load(args: &ModelArgs) -> Result<Loaded> {
     let load_secs = t0.elapsed().as_secs_f64();
     if args.verbose {
         eprintln!(
-            "loaded {path}: {} ({} layers), {}, context {n_ctx}, in {load_secs:.2}s",
+            "loaded {path}: {} ({} layers), {}, context {n_ctx}, KV cache {kv_type} ({} per token), in {load_secs:.2}s",
             model.hparams.arch,
             model.hparams.n_layer,
-            device.describe()
+            device.describe(),
+            backend::gpu::human_bytes(model.hparams.kv_bytes_per_token(kv_type)),
         );
     }
-    Ok(Loaded { model, device, tok, n_ctx, load_secs })
+    Ok(Loaded { model, device, tok, n_ctx, kv_type, load_secs })
 }
 
 fn progress_bar(verb: &str, name: &str, len: u64) -> ProgressBar {

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use engine::SamplingParams;
+use model::KvType;
 
 use crate::usage::usage;
 
@@ -91,6 +92,10 @@ pub struct ModelArgs {
     /// A built-in chat template (chatml, llama3, gemma, mistral) or a Jinja file.
     #[arg(long)]
     pub chat_template: Option<String>,
+    /// KV cache element type, for K and V: f16 or q8_0 (half the memory per token; the
+    /// model's head size must be a multiple of 32).
+    #[arg(long = "kv-cache-type", default_value_t = KvType::F16)]
+    pub kv_cache_type: KvType,
     /// Load time, prompt and generation speed on stderr.
     #[arg(short, long)]
     pub verbose: bool,

@@ -65,7 +65,7 @@ pub fn run(args: Args) -> Result<()> {
     if tokens.len() >= loaded.n_ctx {
         usage!("the prompt is {} tokens and the context holds {}; raise --ctx-size", tokens.len(), loaded.n_ctx);
     }
-    let mut session = Session::new(&loaded.model, &loaded.device, loaded.n_ctx)?;
+    let mut session = Session::new(&loaded.model, &loaded.device, loaded.kv_type, loaded.n_ctx)?;
     let mut out = io::stdout().lock();
     let mut last = '\n';
     let stats = generate(&mut session, &loaded.tok, &tokens, &params, |piece| {

@@ -55,7 +55,7 @@ pub struct Args {
 
 /// The cache size when --kv-tokens is not given (see KV_MEMORY_SHARE).
 fn default_kv_tokens(loaded: &load::Loaded, max_concurrency: usize) -> usize {
-    let fits = |share| loaded.device.kv_tokens_that_fit(&loaded.model, share).unwrap_or(HOST_KV_TOKENS);
+    let fits = |share| loaded.device.kv_tokens_that_fit(&loaded.model, loaded.kv_type, share).unwrap_or(HOST_KV_TOKENS);
     match loaded.device {
         model::Device::Cpu(_) => fits(KV_HOST_SHARE).min(HOST_KV_TOKENS),
         model::Device::Gpu(_) => fits(KV_MEMORY_SHARE).min(max_concurrency.saturating_mul(loaded.n_ctx)),
@@ -91,11 +91,12 @@ pub fn run(args: Args) -> Result<()> {
         max_running: args.max_concurrency,
         max_waiting: args.max_queue,
         token_budget: EngineConfig::default().token_budget.max(args.max_concurrency),
+        kv_type: loaded.kv_type,
         ..EngineConfig::default()
     };
-    let kv_tokens = cfg.kv_tokens;
+    let (kv_tokens, kv_type) = (cfg.kv_tokens, cfg.kv_type);
     let engine = Engine::start(loaded.model, loaded.device, loaded.tok, cfg).context("cannot start the engine")?;
-    eprintln!("loaded in {:.1} s: context {n_ctx} tokens, KV cache {kv_tokens} tokens", loaded.load_secs);
+    eprintln!("loaded in {:.1} s: context {n_ctx} tokens, KV cache {kv_tokens} tokens of {kv_type}", loaded.load_secs);
     let state = Arc::new(AppState::new(
         ServerConfig {
             model_id: model_id.clone(),

@@ -87,6 +87,8 @@ fn info_on_a_valid_model() {
     assert_eq!(j["chat_template"], true);
     // 1 layer x 2 KV heads x (16 + 16) dims x 2 bytes x 1000 tokens.
     assert_eq!(j["kv_cache_f16_bytes_per_1000_tokens"], 2 * 32 * 2 * 1000);
+    // Heads of 16 values cannot hold q8_0 blocks of 32.
+    assert!(j["kv_cache_q8_0_bytes_per_1000_tokens"].is_null());
     assert_eq!(j["totals_by_type"]["Q8_0"]["tensors"], 3);
     let text = info(&path, false);
     assert!(text.status.success());

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use model::{Detokenizer, Device, DeviceKv, Model, ModelError, Row, RowNeed, Tokenizer};
+use model::{Detokenizer, Device, DeviceKv, KvType, Model, ModelError, Row, RowNeed, Tokenizer};
 
 use crate::finish::FinishReason;
 use crate::sampler::{Sampler, SamplingParams, TokenConstraint};
@@ -36,6 +36,8 @@ pub struct EngineConfig {
     pub max_running: usize,
     /// Most requests waiting to start; more are refused as overload.
     pub max_waiting: usize,
+    /// The KV cache's element type.
+    pub kv_type: KvType,
 }
 
 impl Default for EngineConfig {
@@ -47,6 +49,7 @@ impl Default for EngineConfig {
             token_budget: 512,
             max_running: 64,
             max_waiting: 1024,
+            kv_type: KvType::F16,
         }
     }
 }
@@ -208,7 +211,7 @@ impl Engine {
         scfg.validate().map_err(EngineError::Config)?;
         let sched = Scheduler::new(scfg.clone()).map_err(EngineError::Config)?;
         let device = device.into();
-        let kv = device.kv_cache(&model, scfg.n_blocks, scfg.block_size)?;
+        let kv = device.kv_cache(&model, cfg.kv_type, scfg.n_blocks, scfg.block_size)?;
         let vocab = model.vocab_size();
         let (tx, rx) = mpsc::channel();
         let pending = Arc::new(AtomicUsize::new(0));

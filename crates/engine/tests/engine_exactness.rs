@@ -9,7 +9,7 @@ use backend::cpu::Cpu;
 use engine::{generate, Completion, Engine, EngineConfig, FinishReason, SamplingParams};
 use gguf::{Array, GgufFile, GgufWriter, Value};
 use model::synth::{Preset, SynthOptions};
-use model::{Device, Model, Session, Tokenizer};
+use model::{Device, KvType, Model, Session, Tokenizer};
 use rand::{Rng, SeedableRng};
 
 const VOCAB: u32 = 300;
@@ -35,9 +35,9 @@ fn prompt(rng: &mut impl Rng, n: usize) -> Vec<u32> {
     (0..n).map(|_| rng.gen_range(0..VOCAB)).collect()
 }
 
-/// What the request gives alone, through `generate` on its own Session.
-fn alone(m: &Model, cpu: &Device, tok: &Tokenizer, prompt: &[u32], params: &SamplingParams) -> Vec<u32> {
-    let mut s = Session::new(m, cpu, 256).unwrap();
+/// What the request gives alone, through `generate` on its own Session with a `ty` cache.
+fn alone(m: &Model, cpu: &Device, tok: &Tokenizer, ty: KvType, prompt: &[u32], params: &SamplingParams) -> Vec<u32> {
+    let mut s = Session::new(m, cpu, ty, 256).unwrap();
     generate(&mut s, tok, prompt, params, |_| ControlFlow::Continue(())).unwrap().generated
 }
 
@@ -67,6 +67,7 @@ fn wait_all_free(e: &Engine) {
 
 fn run_batch(cfg: EngineConfig, n: usize, seed: u64) -> Vec<Completion> {
     let f = fixture();
+    let ty = cfg.kv_type;
     let e = engine(cfg);
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let reqs: Vec<(Vec<u32>, SamplingParams)> = (0..n)
@@ -78,7 +79,7 @@ fn run_batch(cfg: EngineConfig, n: usize, seed: u64) -> Vec<Completion> {
     let handles: Vec<_> = reqs.iter().map(|(p, sp)| e.submit(p.clone(), sp.clone()).unwrap()).collect();
     let done: Vec<Completion> = handles.into_iter().map(|h| h.wait().unwrap()).collect();
     for (i, ((p, sp), c)) in reqs.iter().zip(&done).enumerate() {
-        let want = alone(&f.reference, &f.cpu, &f.tok, p, sp);
+        let want = alone(&f.reference, &f.cpu, &f.tok, ty, p, sp);
         assert_eq!(c.tokens, want, "request {i}: batched tokens differ from alone");
         assert_eq!(c.reason, FinishReason::Length);
         assert_eq!(c.usage.completion_tokens, sp.max_tokens.unwrap() as usize);
@@ -93,6 +94,20 @@ fn sixteen_concurrent_greedy_requests_match_alone() {
     // A budget of 48 tokens per step: prompts are prefilled in chunks mixed with decodes.
     let cfg = EngineConfig { kv_tokens: 4096, n_ctx: 256, token_budget: 48, max_running: 16, ..Default::default() };
     let done = run_batch(cfg, 16, 1);
+    assert!(done.iter().all(|c| c.usage.preemptions == 0));
+}
+
+#[test]
+fn sixteen_concurrent_greedy_requests_match_alone_with_a_q8_0_cache() {
+    let cfg = EngineConfig {
+        kv_tokens: 4096,
+        n_ctx: 256,
+        token_budget: 48,
+        max_running: 16,
+        kv_type: KvType::Q8_0,
+        ..Default::default()
+    };
+    let done = run_batch(cfg, 16, 4);
     assert!(done.iter().all(|c| c.usage.preemptions == 0));
 }
 
@@ -126,7 +141,7 @@ fn prefix_cache_reuse_is_exact() {
         p.extend(prompt(&mut rng, tail));
         let c = e.submit(p.clone(), greedy(10)).unwrap().wait().unwrap();
         assert_eq!(c.usage.cached_tokens, 32, "tail {tail}");
-        assert_eq!(c.tokens, alone(&f.reference, &f.cpu, &f.tok, &p, &greedy(10)), "tail {tail}");
+        assert_eq!(c.tokens, alone(&f.reference, &f.cpu, &f.tok, KvType::F16, &p, &greedy(10)), "tail {tail}");
     }
     wait_all_free(&e);
 }
@@ -166,7 +181,7 @@ fn cancelling_ten_of_a_hundred_leaves_the_others_exact() {
         let c = h.wait().unwrap();
         assert_eq!(c.reason, FinishReason::Length, "request {i}");
         assert_eq!(c.tokens.len(), sp.max_tokens.unwrap() as usize, "request {i}");
-        assert_eq!(c.tokens, alone(&f.reference, &f.cpu, &f.tok, p, sp), "request {i}");
+        assert_eq!(c.tokens, alone(&f.reference, &f.cpu, &f.tok, KvType::F16, p, sp), "request {i}");
     }
     wait_all_free(&e);
 }

@@ -7,7 +7,7 @@ use std::process::Command;
 
 use backend::cpu::Cpu;
 use engine::{generate, Engine, EngineConfig, SamplingParams};
-use model::{Device, Model, Session, Tokenizer};
+use model::{Device, KvType, Model, Session, Tokenizer};
 
 fn qwen() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -36,7 +36,7 @@ fn concurrent_requests_match_alone_on_qwen() {
         prompts.iter().map(|p| e.submit(tok.encode(p, true, false), params.clone()).unwrap()).collect();
     let done: Vec<_> = handles.into_iter().map(|h| h.wait().unwrap()).collect();
     for (p, c) in prompts.iter().zip(&done) {
-        let mut s = Session::new(&m, &cpu, 64).unwrap();
+        let mut s = Session::new(&m, &cpu, KvType::F16, 64).unwrap();
         let mut text = String::new();
         let alone = generate(&mut s, &tok, &tok.encode(p, true, false), &params, |t| {
             text.push_str(t);

@@ -18,7 +18,7 @@ use std::ops::ControlFlow;
 use backend::gpu::Gpu;
 use engine::{generate, Engine, EngineConfig, FinishReason, SamplingParams};
 use model::compute::gpu::GpuModel;
-use model::{Device, Model, Session, Tokenizer};
+use model::{Device, KvType, Model, Session, Tokenizer};
 use rand::{Rng, SeedableRng};
 
 const REQUESTS: usize = 16;
@@ -66,7 +66,7 @@ fn concurrent_greedy_requests_agree_with_each_alone() {
     for (p, c) in prompts.iter().zip(&together) {
         assert_eq!(c.reason, FinishReason::Length, "{:?}", c.error);
         assert_eq!(c.tokens.len(), MAX_TOKENS as usize);
-        let mut s = Session::new(&reference, &dev, 128).unwrap();
+        let mut s = Session::new(&reference, &dev, KvType::F16, 128).unwrap();
         let alone = generate(&mut s, &tok, p, &params, |_| ControlFlow::Continue(())).unwrap().generated;
         let same = alone.iter().zip(&c.tokens).take_while(|(a, b)| a == b).count();
         common += same;

@@ -3,6 +3,7 @@
 //! model's weights. A KV cache lives on the device that runs the forward pass.
 
 use backend::cpu::Cpu;
+use backend::KvType;
 
 use crate::batch::BatchPlan;
 use crate::compute::gpu::{GpuLayerKv, GpuModel};
@@ -29,11 +30,17 @@ impl From<Cpu> for Device {
 }
 
 impl Device {
-    /// `n_blocks` blocks of `block_size` tokens on this device.
-    pub fn kv_cache(&self, model: &Model, n_blocks: usize, block_size: usize) -> Result<DeviceKv, ModelError> {
+    /// `n_blocks` blocks of `block_size` tokens of `ty` on this device.
+    pub fn kv_cache(
+        &self,
+        model: &Model,
+        ty: KvType,
+        n_blocks: usize,
+        block_size: usize,
+    ) -> Result<DeviceKv, ModelError> {
         Ok(match self {
-            Device::Cpu(_) => DeviceKv::Cpu(KvCache::new(&model.hparams, n_blocks, block_size)?),
-            Device::Gpu(g) => DeviceKv::Gpu(g.kv_cache(model, n_blocks, block_size)?),
+            Device::Cpu(_) => DeviceKv::Cpu(KvCache::new(&model.hparams, ty, n_blocks, block_size)?),
+            Device::Gpu(g) => DeviceKv::Gpu(g.kv_cache(model, ty, n_blocks, block_size)?),
         })
     }
 
@@ -83,15 +90,15 @@ impl Device {
         }
     }
 
-    /// How many tokens of f16 KV cache fit in `share` of the memory this device has free now
+    /// How many tokens of a `ty` KV cache fit in `share` of the memory this device has free now
     /// (GPU memory after the weights; the host's available memory for the CPU), or None when
     /// the device cannot say.
-    pub fn kv_tokens_that_fit(&self, model: &Model, share: f64) -> Option<usize> {
+    pub fn kv_tokens_that_fit(&self, model: &Model, ty: KvType, share: f64) -> Option<usize> {
         let free = match self {
             Device::Gpu(g) => g.compute.gpu().memory_info().ok()?.0,
             Device::Cpu(_) => host_available_bytes()?,
         };
-        let per_token = kv_bytes_per_token(model).max(1);
+        let per_token = kv_bytes_per_token(model, ty).max(1);
         Some((free as f64 * share / per_token as f64) as usize)
     }
 
@@ -112,6 +119,13 @@ impl DeviceKv {
         }
     }
 
+    pub fn kv_type(&self) -> KvType {
+        match self {
+            DeviceKv::Cpu(kv) => kv.kv_type(),
+            DeviceKv::Gpu(kv) => kv.kv_type(),
+        }
+    }
+
     /// Grows `table` until it covers `tokens` tokens (see [`KvCache::reserve`]).
     pub fn reserve(&mut self, table: &mut Vec<u32>, tokens: usize) -> bool {
         match self {
@@ -121,10 +135,9 @@ impl DeviceKv {
     }
 }
 
-/// Bytes one token takes in an f16 KV cache: K and V of every KV head of every layer.
-pub fn kv_bytes_per_token(model: &Model) -> u64 {
-    let hp = &model.hparams;
-    hp.n_head_kv.iter().map(|&kv| 2 * 2 * u64::from(kv) * u64::from(hp.head_dim_k)).sum()
+/// Bytes one token takes in a `ty` KV cache: K and V of every KV head of every layer.
+pub fn kv_bytes_per_token(model: &Model, ty: KvType) -> u64 {
+    model.hparams.kv_bytes_per_token(ty)
 }
 
 /// `MemAvailable` of /proc/meminfo (Linux), in bytes.

@@ -122,10 +122,10 @@ impl HParams {
         })
     }
 
-    /// Bytes of K and V for one token over all layers, at `bytes_per_elem` (2 for f16).
-    pub fn kv_bytes_per_token(&self, bytes_per_elem: u64) -> u64 {
+    /// Bytes of K and V for one token over all layers in a `ty` KV cache.
+    pub fn kv_bytes_per_token(&self, ty: backend::KvType) -> u64 {
         let per_head = u64::from(self.head_dim_k + self.head_dim_v);
-        self.n_head_kv.iter().map(|&kv| u64::from(kv) * per_head * bytes_per_elem).sum()
+        self.n_head_kv.iter().map(|&kv| ty.bytes(u64::from(kv) * per_head)).sum()
     }
 }
 

@@ -1,6 +1,9 @@
 //! The paged KV cache: per layer, K and V in fixed-size blocks of `block_size` tokens, f16 (as
-//! llama.cpp's default cache type), holding only the KV heads (GQA). Sequences own blocks
-//! through block tables; the cache itself only stores, and hands out free blocks.
+//! llama.cpp's default cache type) or q8_0 ([`KvType`], chosen at load), holding only the KV
+//! heads (GQA). Sequences own blocks through block tables; the cache itself only stores, and
+//! hands out free blocks.
+
+use backend::KvType;
 
 use crate::compute::cpu::CpuLayerKv;
 use crate::compute::Compute;
@@ -11,6 +14,7 @@ pub const DEFAULT_BLOCK_SIZE: usize = 16;
 
 /// `L` is the device's storage of one layer (host memory on the CPU, device memory on a GPU).
 pub struct KvCache<L = CpuLayerKv> {
+    ty: KvType,
     block_size: usize,
     n_blocks: usize,
     layers: Vec<L>,
@@ -21,13 +25,13 @@ pub struct KvCache<L = CpuLayerKv> {
 
 impl KvCache<CpuLayerKv> {
     /// A host-memory cache of `n_blocks` blocks.
-    pub fn new(hp: &HParams, n_blocks: usize, block_size: usize) -> Result<KvCache, ModelError> {
-        Self::build(hp, n_blocks, block_size, |slots, width| Ok(CpuLayerKv::new(slots, width)))
+    pub fn new(hp: &HParams, ty: KvType, n_blocks: usize, block_size: usize) -> Result<KvCache, ModelError> {
+        Self::build(hp, ty, n_blocks, block_size, |slots, width| Ok(CpuLayerKv::new(ty, slots, width)))
     }
 
     /// A host-memory cache with room for `tokens` tokens.
-    pub fn for_tokens(hp: &HParams, tokens: usize, block_size: usize) -> Result<KvCache, ModelError> {
-        Self::new(hp, tokens.div_ceil(block_size).max(1), block_size)
+    pub fn for_tokens(hp: &HParams, ty: KvType, tokens: usize, block_size: usize) -> Result<KvCache, ModelError> {
+        Self::new(hp, ty, tokens.div_ceil(block_size).max(1), block_size)
     }
 }
 
@@ -36,14 +40,16 @@ impl<L> KvCache<L> {
     pub fn on<C: Compute<LayerKv = L>>(
         dev: &C,
         hp: &HParams,
+        ty: KvType,
         n_blocks: usize,
         block_size: usize,
     ) -> Result<KvCache<L>, ModelError> {
-        Self::build(hp, n_blocks, block_size, |slots, width| dev.layer_kv(slots, width))
+        Self::build(hp, ty, n_blocks, block_size, |slots, width| dev.layer_kv(ty, slots, width))
     }
 
     fn build(
         hp: &HParams,
+        ty: KvType,
         n_blocks: usize,
         block_size: usize,
         mut layer: impl FnMut(usize, usize) -> Result<L, ModelError>,
@@ -57,6 +63,7 @@ impl<L> KvCache<L> {
                 hp.head_dim_k, hp.head_dim_v
             )));
         }
+        ty.check_head_dim(hp.head_dim_k as usize).map_err(ModelError::KvCache)?;
         let slots = n_blocks
             .checked_mul(block_size)
             .ok_or_else(|| ModelError::KvCache(format!("{n_blocks} blocks of {block_size} tokens overflow")))?;
@@ -66,12 +73,17 @@ impl<L> KvCache<L> {
             .map(|&kv| layer(slots, kv as usize * hp.head_dim_k as usize))
             .collect::<Result<_, _>>()?;
         Ok(KvCache {
+            ty,
             block_size,
             n_blocks,
             layers,
             free: (0..n_blocks as u32).rev().collect(),
             is_free: vec![true; n_blocks],
         })
+    }
+
+    pub fn kv_type(&self) -> KvType {
+        self.ty
     }
 
     pub fn block_size(&self) -> usize {

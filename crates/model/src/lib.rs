@@ -18,6 +18,7 @@ pub mod tokenizer;
 pub mod weights;
 
 pub use arch::ArchSpec;
+pub use backend::KvType;
 pub use batch::BatchPlan;
 pub use chat::{ChatTemplate, Message};
 pub use device::{Device, DeviceKv};

@@ -1,6 +1,8 @@
 //! One sequence's state for terminal use (`run`, `chat`, goldens): its KV blocks and the tokens
 //! already in them. The engine schedules many sequences itself; this is the simple case.
 
+use backend::KvType;
+
 use crate::batch::BatchPlan;
 use crate::device::{Device, DeviceKv};
 use crate::error::ModelError;
@@ -18,9 +20,9 @@ pub struct Session<'m> {
 }
 
 impl<'m> Session<'m> {
-    /// A session holding up to `n_ctx` tokens (the cache is sized for exactly that).
-    pub fn new(model: &'m Model, device: &'m Device, n_ctx: usize) -> Result<Self, ModelError> {
-        let kv = device.kv_cache(model, n_ctx.div_ceil(DEFAULT_BLOCK_SIZE).max(1), DEFAULT_BLOCK_SIZE)?;
+    /// A session holding up to `n_ctx` tokens in a `ty` KV cache (sized for exactly that).
+    pub fn new(model: &'m Model, device: &'m Device, ty: KvType, n_ctx: usize) -> Result<Self, ModelError> {
+        let kv = device.kv_cache(model, ty, n_ctx.div_ceil(DEFAULT_BLOCK_SIZE).max(1), DEFAULT_BLOCK_SIZE)?;
         Ok(Session { model, device, kv, table: Vec::new(), tokens: Vec::new(), n_ctx })
     }
 

@@ -5,7 +5,7 @@
 use backend::cpu::Cpu;
 use gguf::{Array, GgufFile, GgufWriter, Value};
 use model::synth::{Preset, SynthOptions};
-use model::{BatchPlan, KvCache, Model, ModelError};
+use model::{BatchPlan, KvCache, KvType, Model, ModelError};
 
 /// Every (row, token) dot product and every (token, head) attention row is computed the same
 /// way whatever else is in the batch, so results are bit-identical: rows never interact.
@@ -49,7 +49,7 @@ fn prefill_chunked_prefill_and_decode_agree() {
     for preset in [Preset::TinyLlama, Preset::TinyQwen3] {
         let m = tiny_model(preset);
         let toks = prompt(40, 1);
-        let fresh = || KvCache::for_tokens(&m.hparams, 64, 16).unwrap();
+        let fresh = || KvCache::for_tokens(&m.hparams, KvType::F16, 64, 16).unwrap();
         let whole = chunked(&m, &cpu, &toks, 40, &mut fresh());
         assert_close(&whole, &chunked(&m, &cpu, &toks, 7, &mut fresh()), &format!("{preset:?} chunks of 7"));
         assert_close(&whole, &chunked(&m, &cpu, &toks, 1, &mut fresh()), &format!("{preset:?} token by token"));
@@ -61,10 +61,11 @@ fn sequences_in_one_batch_do_not_interact() {
     let cpu = Cpu::new(2).unwrap();
     let m = tiny_model(Preset::TinyLlama);
     let (a, b) = (prompt(19, 2), prompt(33, 3));
-    let alone = |t: &[u32]| chunked(&m, &cpu, t, t.len(), &mut KvCache::for_tokens(&m.hparams, 64, 16).unwrap());
+    let alone =
+        |t: &[u32]| chunked(&m, &cpu, t, t.len(), &mut KvCache::for_tokens(&m.hparams, KvType::F16, 64, 16).unwrap());
     let (la, lb) = (alone(&a), alone(&b));
     // Both prompts in one step, their blocks interleaved in a shared cache.
-    let mut kv = KvCache::for_tokens(&m.hparams, 160, 4).unwrap();
+    let mut kv = KvCache::for_tokens(&m.hparams, KvType::F16, 160, 4).unwrap();
     let (mut ta, mut tb) = (Vec::new(), Vec::new());
     for i in 0..12 {
         assert!(kv.reserve(if i % 2 == 0 { &mut ta } else { &mut tb }, 4 * (i / 2 + 1)));
@@ -89,7 +90,7 @@ fn sequences_in_one_batch_do_not_interact() {
 fn invalid_plans_are_errors_not_panics() {
     let cpu = Cpu::new(1).unwrap();
     let m = tiny_model(Preset::TinyQwen3);
-    let mut kv = KvCache::for_tokens(&m.hparams, 32, 16).unwrap();
+    let mut kv = KvCache::for_tokens(&m.hparams, KvType::F16, 32, 16).unwrap();
     let mut table = Vec::new();
     kv.reserve(&mut table, 16);
     let cases = [
@@ -107,7 +108,7 @@ fn invalid_plans_are_errors_not_panics() {
 fn a_step_that_needs_no_logits_returns_none() {
     let cpu = Cpu::new(1).unwrap();
     let m = tiny_model(Preset::TinyLlama);
-    let mut kv = KvCache::for_tokens(&m.hparams, 32, 16).unwrap();
+    let mut kv = KvCache::for_tokens(&m.hparams, KvType::F16, 32, 16).unwrap();
     let mut table = Vec::new();
     kv.reserve(&mut table, 8);
     let mut plan = BatchPlan::single(&prompt(8, 4), 0, &table, false);

@@ -6,7 +6,7 @@
 mod golden;
 
 use backend::cpu::Cpu;
-use model::{Device, Model, Session};
+use model::{Device, KvType, Model, Session};
 
 fn argmax(row: &[f32]) -> u32 {
     // Lowest id on ties, as the goldens' greedy loop.
@@ -25,12 +25,12 @@ fn check(name: &str) {
     let vocab = model.vocab_size();
     let n_ctx = 1024;
     let logits = golden::check_logits(name, |ids| {
-        let mut s = Session::new(&model, &cpu, n_ctx).unwrap();
+        let mut s = Session::new(&model, &cpu, KvType::F16, n_ctx).unwrap();
         s.eval(ids, true).unwrap().chunks(vocab).map(<[f32]>::to_vec).collect()
     });
     println!("{logits}");
     let greedy = golden::check_greedy(name, |prompt, n| {
-        let mut s = Session::new(&model, &cpu, n_ctx).unwrap();
+        let mut s = Session::new(&model, &cpu, KvType::F16, n_ctx).unwrap();
         let mut row = s.eval(prompt, false).unwrap();
         let mut out = Vec::with_capacity(n);
         while out.len() < n {

@@ -1,11 +1,12 @@
-//! Paged attention over an f16 KV cache, for prefill and decode alike: each query token attends
-//! to the positions of its own sequence up to its own (causal), optionally within a sliding
-//! window. Query heads share their KV head (GQA) without copying it.
+//! Paged attention over the KV cache (f16 or q8_0), for prefill and decode alike: each query
+//! token attends to the positions of its own sequence up to its own (causal), optionally within
+//! a sliding window. Query heads share their KV head (GQA) without copying it.
 
 use half::f16;
 use rayon::prelude::*;
 
-use super::dot::f16_kernels;
+use super::dot::{dot, f16_kernels};
+use super::kv::KvData;
 use super::Cpu;
 
 #[cfg(target_arch = "x86_64")]
@@ -13,8 +14,8 @@ mod x86;
 
 /// One layer's cache: K and V as [n_blocks, block_size, n_kv_heads, head_dim].
 pub struct KvView<'a> {
-    pub k: &'a [f16],
-    pub v: &'a [f16],
+    pub k: KvData<'a>,
+    pub v: KvData<'a>,
     pub block_size: usize,
 }
 
@@ -86,14 +87,17 @@ impl Cpu {
                     j = end;
                 }
                 let q = &q[i * hd..(i + 1) * hd];
+                let (KvData::F16(k), KvData::F16(v)) = (kv.k, kv.v) else {
+                    return widened_row(q, &kv.k, &kv.v, slots, p, qh, scores, o);
+                };
                 #[cfg(target_arch = "x86_64")]
                 if simd {
                     let last = slots.iter().max().map_or(0, |&s| s + hd);
-                    assert!(last <= kv.k.len() && last <= kv.v.len(), "attention: block table outside the cache");
+                    assert!(last <= k.len() && last <= v.len(), "attention: block table outside the cache");
                     // SAFETY: AVX2, FMA and F16C were detected and hd is a multiple of 8 (just
                     // above); every row read lies inside K and V (checked just above); q, qh and
                     // o hold hd values.
-                    return unsafe { x86::row(q, kv.k, kv.v, slots, p.scale, p.softcap, qh, scores, o) };
+                    return unsafe { x86::row(q, k, v, slots, p.scale, p.softcap, qh, scores, o) };
                 }
                 // llama.cpp's CPU path rounds Q to f16 for the K·Q product and the softmax
                 // weights to f16 for the V product (mul_mat converts to the f16 cache's
@@ -103,16 +107,45 @@ impl Cpu {
                 }
                 scores.clear();
                 scores.extend(slots.iter().map(|&s| {
-                    let x = (f16k.dot)(qh, &kv.k[s..s + hd]) * p.scale;
+                    let x = (f16k.dot)(qh, &k[s..s + hd]) * p.scale;
                     p.softcap.map_or(x, |c| c * (x / c).tanh())
                 }));
                 softmax(scores);
                 o.fill(0.0);
                 for (&s, w) in slots.iter().zip(scores.iter()) {
-                    (f16k.axpy)(o, f16::from_f32(*w).to_f32(), &kv.v[s..s + hd]);
+                    (f16k.axpy)(o, f16::from_f32(*w).to_f32(), &v[s..s + hd]);
                 }
             })
         });
+    }
+}
+
+/// One attention row over K and V rows read back as f32 (the q8_0 cache: `d * q`, exact), for
+/// the query `q` ([hd]) at the cache's value offsets `slots`. Q and the softmax weights stay f32,
+/// as in llama.cpp's CPU flash attention over a quantized V and in the GPU kernels; `row` ([hd])
+/// and `scores` are scratch.
+#[allow(clippy::too_many_arguments)]
+fn widened_row(
+    q: &[f32],
+    k: &KvData,
+    v: &KvData,
+    slots: &[usize],
+    p: &AttnParams,
+    row: &mut [f32],
+    scores: &mut Vec<f32>,
+    o: &mut [f32],
+) {
+    scores.clear();
+    for &s in slots {
+        k.read(s, row);
+        let x = dot(q, row) * p.scale;
+        scores.push(p.softcap.map_or(x, |c| c * (x / c).tanh()));
+    }
+    softmax(scores);
+    o.fill(0.0);
+    for (&s, &w) in slots.iter().zip(scores.iter()) {
+        v.read(s, row);
+        o.iter_mut().zip(row.iter()).for_each(|(acc, x)| *acc += w * x);
     }
 }
 
@@ -166,7 +199,7 @@ mod tests {
                 &q,
                 &TokenPlaces { positions: &positions, token_seq: &[0, 0, 0] },
                 &seqs,
-                &KvView { k: &k, v: &v, block_size: bs },
+                &KvView { k: KvData::F16(&k), v: KvData::F16(&v), block_size: bs },
                 &p,
                 &mut out,
             );
@@ -197,6 +230,83 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// The q8_0 cache: paged, GQA, windowed (and soft-capped) attention of a prefill chunk and of
+    /// decode tokens of two sequences against a dense f64 reference on the values the cache
+    /// reads back (d * q), for head sizes 64, 128 and 256.
+    #[test]
+    fn q8_0_cache_matches_dense_reference() {
+        use crate::cpu::KvRows;
+        use crate::KvType;
+        let cpu = Cpu::new(2).unwrap();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        for (hd, window, softcap) in [(64, None, None), (128, Some(9), None), (256, None, Some(30.0))] {
+            let (n_head, n_kv, bs, n_blocks) = (8, 2, 4, 24);
+            let width = n_kv * hd;
+            let mut k = KvRows::new(KvType::Q8_0, n_blocks * bs, width);
+            let mut v = KvRows::new(KvType::Q8_0, n_blocks * bs, width);
+            let mut blocks: Vec<u32> = (0..n_blocks as u32).collect();
+            blocks.shuffle(&mut rng);
+            // Sequence 0: 30 positions in blocks[..8]; sequence 1: 13 in blocks[8..12].
+            let tables = [&blocks[..8], &blocks[8..12]];
+            let lens = [30usize, 13];
+            for (table, &len) in tables.iter().zip(&lens) {
+                for j in 0..len {
+                    let slot = table[j / bs] as usize * bs + j % bs;
+                    let row = |rng: &mut rand::rngs::StdRng| -> Vec<f32> {
+                        (0..width).map(|_| rng.gen_range(-1.0..1.0)).collect()
+                    };
+                    k.write(slot, &row(&mut rng));
+                    v.write(slot, &row(&mut rng));
+                }
+            }
+            // A prefill chunk of sequence 0 (its last 5 positions) and one decode token of 1.
+            let positions = [25u32, 26, 27, 28, 29, 12];
+            let token_seq = [0usize, 0, 0, 0, 0, 1];
+            let t = positions.len();
+            let q: Vec<f32> = (0..t * n_head * hd).map(|_| rng.gen_range(-1.0..1.0)).collect();
+            let scale = 1.0 / (hd as f32).sqrt();
+            let p = AttnParams { n_head, n_kv_head: n_kv, head_dim: hd, scale, window, softcap };
+            let mut out = vec![f32::NAN; q.len()];
+            let seqs = [SeqView { blocks: tables[0] }, SeqView { blocks: tables[1] }];
+            let kv = KvView { k: k.data(), v: v.data(), block_size: bs };
+            cpu.attention(&q, &TokenPlaces { positions: &positions, token_seq: &token_seq }, &seqs, &kv, &p, &mut out);
+            let mut worst = 0f64;
+            let mut row = vec![0f32; hd];
+            for (ti, (&pos, &sq)) in positions.iter().zip(&token_seq).enumerate() {
+                for h in 0..n_head {
+                    let kvh = h / (n_head / n_kv);
+                    let at = |j: usize| (tables[sq][j / bs] as usize * bs + j % bs) * width + kvh * hd;
+                    let lo = window.map_or(0, |w| (pos as usize + 1).saturating_sub(w));
+                    let qr = &q[(ti * n_head + h) * hd..][..hd];
+                    let s: Vec<f64> = (lo..=pos as usize)
+                        .map(|j| {
+                            kv.k.read(at(j), &mut row);
+                            let x = qr.iter().zip(&row).map(|(&a, &b)| f64::from(a) * f64::from(b)).sum::<f64>()
+                                * f64::from(scale);
+                            softcap.map_or(x, |c| f64::from(c) * (x / f64::from(c)).tanh())
+                        })
+                        .collect();
+                    let m = s.iter().cloned().fold(f64::MIN, f64::max);
+                    let z: f64 = s.iter().map(|x| (x - m).exp()).sum();
+                    let mut want = vec![0f64; hd];
+                    for (j, x) in (lo..=pos as usize).zip(&s) {
+                        kv.v.read(at(j), &mut row);
+                        let w = (x - m).exp() / z;
+                        want.iter_mut().zip(&row).for_each(|(a, &b)| *a += w * f64::from(b));
+                    }
+                    for (d, (&got, want)) in out[(ti * n_head + h) * hd..][..hd].iter().zip(&want).enumerate() {
+                        // f32 arithmetic over at most 30 keys of |v| <= 1 against f64.
+                        const TOL: f64 = 1e-6;
+                        let e = (f64::from(got) - want).abs();
+                        assert!(e <= TOL, "hd {hd} token {ti} head {h} dim {d}: {got} vs {want}");
+                        worst = worst.max(e);
+                    }
+                }
+            }
+            eprintln!("q8_0 attention hd {hd}: worst error {worst:.1e} vs f64");
         }
     }
 
@@ -254,7 +364,7 @@ mod tests {
                 &q,
                 &TokenPlaces { positions: &positions, token_seq: &token_seq },
                 &seqs,
-                &KvView { k: &k, v: &v, block_size: bs },
+                &KvView { k: KvData::F16(&k), v: KvData::F16(&v), block_size: bs },
                 &p,
                 &mut out,
             );

@@ -4,6 +4,7 @@
 mod activation;
 mod attention;
 mod dot;
+mod kv;
 mod matmul;
 mod norm;
 pub mod qdot;
@@ -11,6 +12,7 @@ mod rope;
 
 pub use activation::{geglu, gelu, silu, swiglu};
 pub use attention::{softmax, AttnParams, KvView, SeqView, TokenPlaces};
+pub use kv::{KvData, KvRows};
 pub use norm::{add_in_place, rms_norm, rms_norm_in_place, rms_norm_rows};
 pub use rope::{rope, RopeParams, RopeStyle};
 

@@ -17,7 +17,8 @@
 //!   overlapping the device's copies.
 //! - [`Matmul`] / [`GpuMatrix`] — quantized weight matrices and their products with f32
 //!   activations (GEMV, GEMM), and embedding-row gathers.
-//! - [`Ops`] — the forward pass's ops (norms, rope, KV write, paged attention, activations).
+//! - [`Ops`] — the forward pass's ops (norms, rope, KV write, paged attention, activations);
+//!   [`KvBuffers`] — a layer's KV cache (f16 or q8_0).
 //! - [`Argmax`] — greedy token choice per row of logits.
 //!
 //! Every driver call's status is checked and turned into a [`GpuError`] naming the call and the
@@ -34,6 +35,7 @@ mod device;
 mod error;
 pub mod ffi;
 pub mod kernels;
+mod kv;
 pub mod matmul;
 mod memory;
 mod module;
@@ -51,6 +53,7 @@ pub use argmax::{decode_pick, Argmax};
 pub use device::{discover, discover_with, DeviceInfo, Discovery, Gpu, Runtime};
 pub use error::{GpuError, Result};
 pub use ffi::DeviceElem;
+pub use kv::{host_bytes, KvBuffers};
 pub use matmul::{GemvConfig, GpuMatrix, Matmul, MatmulKernel};
 pub use memory::{Allocation, Arena, DeviceBuffer, ARENA_ALIGN};
 pub use module::{Arg, Kernel, LaunchConfig, Module};

@@ -1,6 +1,6 @@
 //! The forward pass's ops on the GPU (all but the quantized matrix products): RMS norms, adds,
 //! rope, the KV cache write, paged attention, gated activations and row gathers. Semantics are
-//! those of the CPU ops in `crate::cpu`; activations are f32, the KV cache f16.
+//! those of the CPU ops in `crate::cpu`; activations are f32, the KV cache f16 or q8_0.
 //!
 //! Buffers may be longer than an op needs (they are sized for the largest step): only the stated
 //! prefix is read or written. Sizes are checked before any launch, and a bad one is a
@@ -9,17 +9,16 @@
 //! and turn a bad one into NaN outputs (or, for the cache write, a skipped row), never an access
 //! out of bounds.
 
-use half::f16;
-
 use super::arch::Arch;
 use super::device::Gpu;
 use super::error::{GpuError, Result};
 use super::kernels;
+use super::kv::KvBuffers;
 use super::memory::DeviceBuffer;
 use super::module::{Kernel, LaunchConfig};
 use super::stream::Stream;
 use crate::cpu::{AttnParams, RopeParams, RopeStyle};
-use crate::gpu_args;
+use crate::{gpu_args, KvType, Q8_0_BLOCK};
 
 /// Threads per block of the element-wise kernels.
 const ELEMENT_THREADS: u32 = 256;
@@ -83,12 +82,27 @@ pub struct Ops {
     geglu: Kernel,
     gather_rows: Kernel,
     rope: Kernel,
-    kv_write: Kernel,
-    attention: [Kernel; ATTN_GROUPS.len()],
-    tiled: [Kernel; TILED.len()],
-    mma: Option<[Kernel; MMA_HD.len()]>,
+    /// The cache-type-specific kernels, indexed by [`type_index`].
+    kv_write: [Kernel; KvType::ALL.len()],
+    attention: [[Kernel; ATTN_GROUPS.len()]; KvType::ALL.len()],
+    tiled: [[Kernel; TILED.len()]; KvType::ALL.len()],
+    mma: Option<[[Kernel; MMA_HD.len()]; KvType::ALL.len()]>,
     /// `ROCMFORGE_ATTENTION=per-token|tiled|tiled-mma`: one kernel for every step (measurements).
     attn_forced: Option<AttnKernel>,
+}
+
+/// Where a cache type's kernels sit in [`Ops`]' arrays (KvType::ALL's order).
+fn type_index(ty: KvType) -> usize {
+    match ty {
+        KvType::F16 => 0,
+        KvType::Q8_0 => 1,
+    }
+}
+
+/// `f(type name)` for each cache type, in KvType::ALL's order: the kernels of every type
+/// (`<name>_<type>` in attention.cu).
+fn per_type<T>(f: impl Fn(&str) -> Result<T>) -> Result<[T; KvType::ALL.len()]> {
+    Ok([f(KvType::ALL[0].name())?, f(KvType::ALL[1].name())?])
 }
 
 fn invalid<T>(msg: String) -> Result<T> {
@@ -119,18 +133,21 @@ impl Ops {
         let ew = gpu.compile(&kernels::ELEMENTWISE)?;
         let rope = gpu.compile(&kernels::ROPE)?;
         let attn = gpu.compile(&kernels::ATTENTION)?;
-        let attention =
-            [attn.kernel("rf_attention_g1")?, attn.kernel("rf_attention_g2")?, attn.kernel("rf_attention_g4")?];
-        let tiled = [
-            attn.kernel("rf_attention_tiled_64")?,
-            attn.kernel("rf_attention_tiled_128")?,
-            attn.kernel("rf_attention_tiled_256")?,
-        ];
+        let kv_write = per_type(|ty| attn.kernel(&format!("rf_kv_write_{ty}")))?;
+        let attention = per_type(|ty| {
+            let k = |group: usize| attn.kernel(&format!("rf_attention_g{group}_{ty}"));
+            Ok([k(1)?, k(2)?, k(4)?])
+        })?;
+        let tiled = per_type(|ty| {
+            let k = |hd: usize| attn.kernel(&format!("rf_attention_tiled_{hd}_{ty}"));
+            Ok([k(64)?, k(128)?, k(256)?])
+        })?;
         // The matrix-core kernels exist in the code object only for NVIDIA sm_80 and later.
         let mma = match gpu.arch() {
-            Arch::Nvidia { major, .. } if *major >= 8 => {
-                Some([attn.kernel("rf_attention_mma_64")?, attn.kernel("rf_attention_mma_128")?])
-            }
+            Arch::Nvidia { major, .. } if *major >= 8 => Some(per_type(|ty| {
+                let k = |hd: usize| attn.kernel(&format!("rf_attention_mma_{hd}_{ty}"));
+                Ok([k(64)?, k(128)?])
+            })?),
             _ => None,
         };
         let attn_forced = match std::env::var("ROCMFORGE_ATTENTION").as_deref() {
@@ -150,7 +167,7 @@ impl Ops {
             geglu: ew.kernel("rf_geglu_f32")?,
             gather_rows: ew.kernel("rf_gather_rows_f32")?,
             rope: rope.kernel("rf_rope_f32")?,
-            kv_write: attn.kernel("rf_kv_write_f16")?,
+            kv_write,
             attention,
             tiled,
             mma,
@@ -275,9 +292,9 @@ impl Ops {
         )
     }
 
-    /// Stores k[i, :] and v[i, :] ([t, width] f32) as f16 into row slots[i] of the caches
-    /// ([n_slots, width] f16, slot = physical block * block_size + offset).
-    #[allow(clippy::too_many_arguments)] // the op's shape: inputs, where, and the two caches
+    /// Stores k[i, :] and v[i, :] ([t, width] f32) into row slots[i] of the caches (slot =
+    /// physical block * block_size + offset) in their type: rounded to f16, or encoded as q8_0
+    /// blocks bit for bit as the CPU's `KvRows::write`.
     pub fn kv_write(
         &self,
         s: &Stream,
@@ -285,11 +302,10 @@ impl Ops {
         v: &DeviceBuffer<f32>,
         slots: &DeviceBuffer<u32>,
         t: usize,
-        width: usize,
-        k_cache: &mut DeviceBuffer<f16>,
-        v_cache: &mut DeviceBuffer<f16>,
+        cache: &mut KvBuffers,
     ) -> Result<()> {
         const OP: &str = "kv_write";
+        let width = cache.width();
         let n = mul(OP, t, width)?;
         check_len(OP, k, n)?;
         check_len(OP, v, n)?;
@@ -297,33 +313,35 @@ impl Ops {
         if width == 0 {
             return invalid(format!("{OP}: width 0"));
         }
-        if k_cache.len() != v_cache.len() || !k_cache.len().is_multiple_of(width) {
-            return invalid(format!(
-                "{OP}: caches {} ({} elements) and {} ({} elements) must be equal whole rows of {width}",
-                k_cache.what(),
-                k_cache.len(),
-                v_cache.what(),
-                v_cache.len()
-            ));
-        }
         if n == 0 {
             return Ok(());
         }
-        let n_slots = u32::try_from(k_cache.len() / width).unwrap_or(u32::MAX);
-        self.kv_write.launch(
+        let n_slots = u32::try_from(cache.slots()).unwrap_or(u32::MAX);
+        let width_arg = as_i32(OP, "width", width)?;
+        let ty = cache.ty();
+        // f16: a thread per value; q8_0: a thread per block of 32 (KvBuffers holds whole blocks).
+        let units = match ty {
+            KvType::F16 => n,
+            KvType::Q8_0 => n / Q8_0_BLOCK,
+        };
+        self.kv_write[type_index(ty)].launch(
             s,
-            LaunchConfig::for_elements(n, ELEMENT_THREADS),
-            &gpu_args![k, v, slots, k_cache, v_cache, n as i64, as_i32(OP, "width", width)?, n_slots],
+            LaunchConfig::for_elements(units, ELEMENT_THREADS),
+            &gpu_args![k, v, slots, &mut cache.k, &mut cache.v, units as i64, width_arg, n_slots],
         )
     }
 
     /// Paged causal attention, semantics of Cpu::attention: q [t, n_head, hd] -> out [t, n_head, hd];
     /// token i attends to positions max(0, pos-window+1)..=pos of its own sequence, read through
-    /// its block table from the f16 caches ([n_blocks * block_size, n_kv_head * hd]); query head h
-    /// uses KV head h / (n_head / n_kv_head) without copying; scores * p.scale, optional softcap.
+    /// its block table from the caches ([n_blocks * block_size, n_kv_head * hd], f16 or q8_0);
+    /// query head h uses KV head h / (n_head / n_kv_head) without copying; scores * p.scale,
+    /// optional softcap.
     ///
-    /// Unlike the CPU, Q and the softmax weights stay f32 (the CPU rounds them to f16 as
-    /// llama.cpp's CPU path does). head_dim must be a multiple of 8, at most 256. Each token's
+    /// Unlike the CPU's f16 path, Q and the softmax weights stay f32 (the CPU rounds them to f16
+    /// as llama.cpp's CPU path does). A q8_0 cache reads back as d * q, exactly in the per-token
+    /// kernels and rounded to f16 in the tiled kernels' shared tiles (as llama.cpp's CUDA flash
+    /// attention converts a quantized cache to f16). head_dim must be a multiple of 8 (of 32 for
+    /// q8_0), at most 256. Each token's
     /// result depends only on its own query and context, never on the rest of the step, for a
     /// given kernel ([`Ops::attention_kernel_for`]: the per-token and the tiled kernels sum in
     /// different orders, so a token may differ in the last bits between a decode-sized and a
@@ -334,13 +352,12 @@ impl Ops {
         s: &Stream,
         q: &DeviceBuffer<f32>,
         at: &PagedPlaces,
-        k_cache: &DeviceBuffer<f16>,
-        v_cache: &DeviceBuffer<f16>,
+        cache: &KvBuffers,
         block_size: usize,
         p: &AttnParams,
         out: &mut DeviceBuffer<f32>,
     ) -> Result<()> {
-        self.attention_with(self.attention_kernel_for(at, p.head_dim), s, q, at, k_cache, v_cache, block_size, p, out)
+        self.attention_with(self.attention_kernel_for(at, p.head_dim), s, q, at, cache, block_size, p, out)
     }
 
     /// The kernel [`Ops::attention`] runs for a step of `head_dim`: a tiled kernel when the step
@@ -374,8 +391,7 @@ impl Ops {
         s: &Stream,
         q: &DeviceBuffer<f32>,
         at: &PagedPlaces,
-        k_cache: &DeviceBuffer<f16>,
-        v_cache: &DeviceBuffer<f16>,
+        cache: &KvBuffers,
         block_size: usize,
         p: &AttnParams,
         out: &mut DeviceBuffer<f32>,
@@ -388,6 +404,7 @@ impl Ops {
         if hd == 0 || !hd.is_multiple_of(8) || hd > ATTN_MAX_HEAD_DIM {
             return invalid(format!("{OP}: head_dim {hd} must be a multiple of 8 in 8..={ATTN_MAX_HEAD_DIM}"));
         }
+        cache.ty().check_head_dim(hd).map_err(|why| GpuError::Invalid(format!("{OP}: {why}")))?;
         if block_size == 0 || at.max_blocks == 0 {
             return invalid(format!("{OP}: block_size {block_size} and max_blocks {} must be > 0", at.max_blocks));
         }
@@ -412,20 +429,18 @@ impl Ops {
             ));
         }
         let width = mul(OP, n_kv, hd)?;
-        let row = mul(OP, block_size, width)?;
-        if k_cache.len() != v_cache.len() || !k_cache.len().is_multiple_of(row) {
+        if cache.width() != width || !cache.slots().is_multiple_of(block_size) {
             return invalid(format!(
-                "{OP}: caches {} ({} elements) and {} ({} elements) must be equal whole blocks of {block_size} x {width}",
-                k_cache.what(),
-                k_cache.len(),
-                v_cache.what(),
-                v_cache.len()
+                "{OP}: the cache's {} rows of {} values are not whole blocks of {block_size} x {width}",
+                cache.slots(),
+                cache.width()
             ));
         }
         if t == 0 {
             return Ok(());
         }
-        let n_phys = u32::try_from(k_cache.len() / row).unwrap_or(u32::MAX);
+        let n_phys = u32::try_from(cache.slots() / block_size).unwrap_or(u32::MAX);
+        let ti = type_index(cache.ty());
         let window = p.window.map_or(0, |w| i32::try_from(w).unwrap_or(i32::MAX));
         if kernel != AttnKernel::PerToken {
             let (k, r, threads) = if kernel == AttnKernel::TiledMma {
@@ -435,12 +450,12 @@ impl Ops {
                     ));
                 };
                 let ki = MMA_HD.iter().position(|&max_hd| hd <= max_hd).unwrap_or(MMA_HD.len() - 1);
-                (&mma[ki], MMA_ROWS, MMA_THREADS)
+                (&mma[ti][ki], MMA_ROWS, MMA_THREADS)
             } else {
                 let Some(ki) = TILED.iter().position(|&(max_hd, _)| hd <= max_hd) else {
                     return invalid(format!("{OP}: head_dim {hd} is over the tiled kernels' {}", TILED[2].0));
                 };
-                (&self.tiled[ki], TILED[ki].1, TILED_THREADS)
+                (&self.tiled[ti][ki], TILED[ki].1, TILED_THREADS)
             };
             let group = n_head / n_kv;
             let hb = group.min(r); // query heads per block
@@ -455,8 +470,8 @@ impl Ops {
                 LaunchConfig::new(grid, [threads, 1, 1]),
                 &gpu_args![
                     q,
-                    k_cache,
-                    v_cache,
+                    &cache.k,
+                    &cache.v,
                     at.positions,
                     at.token_seq,
                     at.block_tables,
@@ -491,13 +506,13 @@ impl Ops {
         // Lanes per key: 8 dimensions each, a power of two.
         let lk = (hd / 8).next_power_of_two();
         let cfg = LaunchConfig::new([grid, parts as u32, 1], [ATTN_THREADS, 1, 1]);
-        self.attention[gi].launch(
+        self.attention[ti][gi].launch(
             s,
             cfg,
             &gpu_args![
                 q,
-                k_cache,
-                v_cache,
+                &cache.k,
+                &cache.v,
                 at.positions,
                 at.token_seq,
                 at.block_tables,

@@ -1,11 +1,11 @@
-//! The CPU's [`Compute`]: f32 slices, weights read in place from the mapped file, the f16 KV
-//! cache in host memory. Every op is the CPU backend's, rounded as llama.cpp's CPU build rounds
+//! The CPU's [`Compute`]: f32 slices, weights read in place from the mapped file, the KV cache
+//! (f16 or q8_0) in host memory. Every op is the CPU backend's, rounded as llama.cpp's CPU build rounds
 //! (see ARCHITECTURE.md, "Matching llama.cpp's numerics").
 
-use backend::cpu::{self, AttnParams, Cpu, KvView, RopeParams, SeqView, TokenPlaces};
+use backend::cpu::{self, AttnParams, Cpu, KvRows, KvView, RopeParams, SeqView, TokenPlaces};
+use backend::KvType;
 use gguf::quants::dequantize;
 use gguf::GgufFile;
-use half::f16;
 
 use super::{Compute, Result};
 use crate::arch::Activation;
@@ -22,14 +22,14 @@ pub struct CpuCompute<'a> {
 
 /// One layer's cache in host memory.
 pub struct CpuLayerKv {
-    k: Vec<f16>, // [slots, width] = [n_blocks, block_size, n_kv_head, head_dim]
-    v: Vec<f16>, // [slots, width]
+    k: KvRows, // [slots, width] = [n_blocks, block_size, n_kv_head, head_dim]
+    v: KvRows, // [slots, width]
     width: usize,
 }
 
 impl CpuLayerKv {
-    pub(crate) fn new(slots: usize, width: usize) -> CpuLayerKv {
-        CpuLayerKv { k: vec![f16::ZERO; slots * width], v: vec![f16::ZERO; slots * width], width }
+    pub(crate) fn new(ty: KvType, slots: usize, width: usize) -> CpuLayerKv {
+        CpuLayerKv { k: KvRows::new(ty, slots, width), v: KvRows::new(ty, slots, width), width }
     }
 }
 
@@ -55,8 +55,8 @@ impl Compute for CpuCompute<'_> {
         Ok(vec![0.0; len])
     }
 
-    fn layer_kv(&self, slots: usize, width: usize) -> Result<CpuLayerKv> {
-        Ok(CpuLayerKv::new(slots, width))
+    fn layer_kv(&self, ty: KvType, slots: usize, width: usize) -> Result<CpuLayerKv> {
+        Ok(CpuLayerKv::new(ty, slots, width))
     }
 
     fn embed(&self, table: &MatrixRef, at: &CpuPlaces, t: usize, scale: f32, x: &mut Vec<f32>) -> Result<()> {
@@ -127,9 +127,8 @@ impl Compute for CpuCompute<'_> {
     fn kv_write(&self, kv: &mut CpuLayerKv, at: &CpuPlaces, k: &Vec<f32>, v: &Vec<f32>, t: usize) -> Result<()> {
         let w = kv.width;
         for (i, &slot) in at.slots[..t].iter().enumerate() {
-            let (src, dst) = (i * w..(i + 1) * w, slot * w..(slot + 1) * w);
-            kv.k[dst.clone()].iter_mut().zip(&k[src.clone()]).for_each(|(d, s)| *d = f16::from_f32(*s));
-            kv.v[dst].iter_mut().zip(&v[src]).for_each(|(d, s)| *d = f16::from_f32(*s));
+            kv.k.write(slot, &k[i * w..(i + 1) * w]);
+            kv.v.write(slot, &v[i * w..(i + 1) * w]);
         }
         Ok(())
     }
@@ -147,7 +146,7 @@ impl Compute for CpuCompute<'_> {
         let n = plan.len() * p.n_head * p.head_dim;
         let seqs: Vec<SeqView> = plan.block_tables.iter().map(|b| SeqView { blocks: b }).collect();
         let places = TokenPlaces { positions: &plan.positions, token_seq: &plan.token_seq };
-        let view = KvView { k: &kv.k, v: &kv.v, block_size };
+        let view = KvView { k: kv.k.data(), v: kv.v.data(), block_size };
         self.cpu.attention(&q[..n], &places, &seqs, &view, p, &mut out[..n]);
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! A GPU's [`Compute`]: activations in device buffers, weights uploaded once in their file
-//! encoding, the f16 KV cache in device memory. Every op is an asynchronous launch on the
-//! device's stream; the only synchronisation of a step is the copy of its logits (or of their
-//! greedy choices) to the host.
+//! encoding, the KV cache (f16 or q8_0) in device memory. Every op is an asynchronous launch on
+//! the device's stream; the only synchronisation of a step is the copy of its logits (or of
+//! their greedy choices) to the host.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -9,9 +9,10 @@ use std::sync::Arc;
 
 use backend::cpu::{AttnParams, RopeParams};
 use backend::gpu::{
-    decode_pick, Arena, Argmax, DeviceBuffer, DeviceElem, Gpu, GpuMatrix, Graph, Matmul, Ops, PagedPlaces, Uploader,
+    decode_pick, Arena, Argmax, DeviceBuffer, DeviceElem, Gpu, GpuMatrix, Graph, KvBuffers, Matmul, Ops, PagedPlaces,
+    Uploader,
 };
-use half::f16;
+use backend::KvType;
 
 use super::{Compute, Result};
 use crate::arch::Activation;
@@ -37,12 +38,9 @@ pub struct GpuCompute {
 /// First size of the step arena; it doubles past the largest step seen.
 const STEP_ARENA_BYTES: usize = 16 << 20;
 
-/// One layer's cache in device memory.
-pub struct GpuLayerKv {
-    k: DeviceBuffer<f16>, // [slots, width] = [n_blocks, block_size, n_kv_head, head_dim]
-    v: DeviceBuffer<f16>, // [slots, width]
-    width: usize,
-}
+/// One layer's cache in device memory: K and V [slots, width] = [n_blocks, block_size,
+/// n_kv_head, head_dim] values of the cache's type.
+pub type GpuLayerKv = KvBuffers;
 
 /// The step's plan on the device: views of one buffer, so a step uploads it with one copy.
 pub struct GpuPlaces {
@@ -250,9 +248,8 @@ impl Compute for GpuCompute {
         self.piece(len, "activations")
     }
 
-    fn layer_kv(&self, slots: usize, width: usize) -> Result<GpuLayerKv> {
-        let n = slots.checked_mul(width).ok_or_else(|| ModelError::KvCache(format!("{slots} x {width} overflows")))?;
-        Ok(GpuLayerKv { k: self.gpu.alloc(n, "KV cache (K)")?, v: self.gpu.alloc(n, "KV cache (V)")?, width })
+    fn layer_kv(&self, ty: KvType, slots: usize, width: usize) -> Result<GpuLayerKv> {
+        Ok(KvBuffers::alloc(&self.gpu, ty, slots, width)?)
     }
 
     fn embed(&self, table: &Arc<GpuMatrix>, at: &GpuPlaces, t: usize, scale: f32, x: &mut Self::Act) -> Result<()> {
@@ -292,7 +289,7 @@ impl Compute for GpuCompute {
     }
 
     fn kv_write(&self, kv: &mut GpuLayerKv, at: &GpuPlaces, k: &Self::Act, v: &Self::Act, t: usize) -> Result<()> {
-        Ok(self.ops.kv_write(self.gpu.stream(), k, v, &at.slots, t, kv.width, &mut kv.k, &mut kv.v)?)
+        Ok(self.ops.kv_write(self.gpu.stream(), k, v, &at.slots, t, kv)?)
     }
 
     fn attention(
@@ -312,7 +309,7 @@ impl Compute for GpuCompute {
             t: at.t,
             max_pos: at.max_pos,
         };
-        Ok(self.ops.attention(self.gpu.stream(), q, &places, &kv.k, &kv.v, block_size, p, out)?)
+        Ok(self.ops.attention(self.gpu.stream(), q, &places, kv, block_size, p, out)?)
     }
 
     fn glu(&self, act: Activation, gate: &mut Self::Act, up: &Self::Act, n: usize) -> Result<()> {
@@ -395,14 +392,20 @@ impl GpuModel {
     fn warm_up(&self, model: &Model) -> Result<()> {
         let bs = crate::kv_cache::DEFAULT_BLOCK_SIZE;
         let n_blocks = WARM_UP_TOKENS.div_ceil(bs);
-        let mut kv = self.kv_cache(model, n_blocks, bs)?;
+        let mut kv = self.kv_cache(model, KvType::F16, n_blocks, bs)?;
         let table: Vec<u32> = (0..n_blocks as u32).collect();
         let plan = BatchPlan::single(&[0; WARM_UP_TOKENS], 0, &table, false);
         model.forward_on(&self.compute, &self.weights, &mut kv, &plan, &[]).map(drop)
     }
 
-    pub fn kv_cache(&self, model: &Model, n_blocks: usize, block_size: usize) -> Result<KvCache<GpuLayerKv>> {
-        KvCache::on(&self.compute, &model.hparams, n_blocks, block_size)
+    pub fn kv_cache(
+        &self,
+        model: &Model,
+        ty: KvType,
+        n_blocks: usize,
+        block_size: usize,
+    ) -> Result<KvCache<GpuLayerKv>> {
+        KvCache::on(&self.compute, &model.hparams, ty, n_blocks, block_size)
     }
 
     /// One step, each row of logits read as `needs` asks; decode-only steps (one token per

@@ -10,6 +10,7 @@ pub mod cpu;
 pub mod gpu;
 
 use backend::cpu::{AttnParams, RopeParams};
+use backend::KvType;
 
 use crate::arch::Activation;
 use crate::batch::BatchPlan;
@@ -34,8 +35,9 @@ pub trait Compute {
     fn places(&self, plan: &BatchPlan, block_size: usize) -> Result<Self::Places>;
     /// An activation buffer of `len` f32 (contents unspecified).
     fn act(&self, len: usize) -> Result<Self::Act>;
-    /// K/V storage for one layer: `slots` tokens of `width` (n_kv_head * head_dim) each.
-    fn layer_kv(&self, slots: usize, width: usize) -> Result<Self::LayerKv>;
+    /// K/V storage for one layer: `slots` tokens of `width` (n_kv_head * head_dim) values of
+    /// `ty` each.
+    fn layer_kv(&self, ty: KvType, slots: usize, width: usize) -> Result<Self::LayerKv>;
 
     /// x[i, :] = table[token i, :] * scale.
     fn embed(&self, table: &Self::Mat, at: &Self::Places, t: usize, scale: f32, x: &mut Self::Act) -> Result<()>;

@@ -1,8 +1,12 @@
-// Paged causal attention over the f16 KV cache, and the cache write that feeds it.
+// Paged causal attention over the KV cache (f16 or q8_0), and the cache writes that feed it.
 //
-// Cache layout (one layer): K and V each [n_phys * block_size, n_kv * head_dim] f16; the row of
-// slot = physical block * block_size + offset holds every KV head of one position. A sequence's
-// logical block b lives in physical block block_tables[seq * max_blocks + b].
+// Cache layout (one layer): K and V each [n_phys * block_size, n_kv * head_dim] values; the row
+// of slot = physical block * block_size + offset holds every KV head of one position. A
+// sequence's logical block b lives in physical block block_tables[seq * max_blocks + b]. A cache
+// is passed as bytes: f16 values, or q8_0's int8 quants [n_vals] followed by their f16 scales
+// [n_vals / 32] (one per 32 values of a head row; backend/src/kv_type.rs). Every kernel is a
+// template over the element type (rf_kv_f16, rf_kv_q8_0 below), which loads 8 values at a time
+// and widens them where the kernel uses them.
 #include "prelude.h"
 
 #define RF_NEG_INF (-__int_as_float(0x7f800000))
@@ -19,19 +23,61 @@
 #define RF_ATTN_UNROLL 4
 
 // k_cache[slots[i], c] = f16(k[i, c]) and the same for v; k, v: [n / width, width]; caches:
-// [n_slots, width]. A slot out of range is skipped (a device-side index cannot be checked
+// [n_slots, width] f16. A slot out of range is skipped (a device-side index cannot be checked
 // before the launch).
 RF_KERNEL void rf_kv_write_f16(const float* RF_RESTRICT k, const float* RF_RESTRICT v,
-                               const rf_u32* RF_RESTRICT slots, rf_f16* RF_RESTRICT k_cache,
-                               rf_f16* RF_RESTRICT v_cache, rf_i64 n, int width, rf_u32 n_slots) {
+                               const rf_u32* RF_RESTRICT slots, rf_u8* RF_RESTRICT k_cache,
+                               rf_u8* RF_RESTRICT v_cache, rf_i64 n, int width, rf_u32 n_slots) {
     const rf_i64 i = (rf_i64)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n) return;
     const rf_i64 r = i / width;
     const rf_u32 slot = slots[r];
     if (slot >= n_slots) return;
     const rf_i64 dst = (rf_i64)slot * width + (i - r * width);
-    k_cache[dst] = rf_f32_to_f16(k[i]);
-    v_cache[dst] = rf_f32_to_f16(v[i]);
+    ((rf_f16*)k_cache)[dst] = rf_f32_to_f16(k[i]);
+    ((rf_f16*)v_cache)[dst] = rf_f32_to_f16(v[i]);
+}
+
+// One q8_0 block of x (32 values) as the CPU's Q8_0 encoder writes it (cpu::qdot, llama.cpp's
+// x86 rounding): amax = max |x|, d = amax / 127, id = 127 / amax (0 when amax is 0),
+// q = round-half-even(x * id); 32 quants at q (4-byte aligned), the f16 scale at d.
+RF_DEVICE void rf_q8_0_encode(const float* RF_RESTRICT x, rf_u8* RF_RESTRICT q, rf_f16* RF_RESTRICT d) {
+    float amax = 0.0f;
+#pragma unroll
+    for (int i = 0; i < 32; i++) {
+        const float a = fabsf(x[i]);
+        amax = amax > a ? amax : a;
+    }
+    const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+#pragma unroll
+    for (int j = 0; j < 8; j++) {
+        rf_u32 w = 0u;
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            const int qi = min(127, max(-128, rf_float2int_rn(x[4 * j + i] * id)));
+            w |= (rf_u32)(qi & 0xff) << (8 * i);
+        }
+        ((rf_u32*)q)[j] = w;
+    }
+    *d = rf_f32_to_f16(amax / 127.0f);
+}
+
+// The q8_0 cache write: each thread encodes one 32-value block of a K row and of the V row.
+// k, v: [n_blocks * 32 / width, width] f32; caches: quants [n_slots, width] i8, then scales
+// [n_slots, width / 32] f16; width a multiple of 32. A slot out of range is skipped.
+RF_KERNEL void rf_kv_write_q8_0(const float* RF_RESTRICT k, const float* RF_RESTRICT v,
+                                const rf_u32* RF_RESTRICT slots, rf_u8* RF_RESTRICT k_cache,
+                                rf_u8* RF_RESTRICT v_cache, rf_i64 n_blocks, int width, rf_u32 n_slots) {
+    const rf_i64 b = (rf_i64)blockIdx.x * blockDim.x + threadIdx.x;
+    if (b >= n_blocks) return;
+    const int per_row = width / 32;
+    const rf_i64 r = b / per_row;
+    const rf_u32 slot = slots[r];
+    if (slot >= n_slots) return;
+    const rf_i64 dst = (rf_i64)slot * width + (b - r * per_row) * 32;  // first value of the block
+    const rf_i64 n_vals = (rf_i64)n_slots * width;
+    rf_q8_0_encode(k + b * 32, k_cache + dst, (rf_f16*)(k_cache + n_vals) + dst / 32);
+    rf_q8_0_encode(v + b * 32, v_cache + dst, (rf_f16*)(v_cache + n_vals) + dst / 32);
 }
 
 // Eight f16 values in one 16-byte load.
@@ -47,6 +93,50 @@ RF_DEVICE void rf_h8_to_f32(const rf_h8& h, float* f) {
     }
 }
 
+// ---- cache element types -----------------------------------------------------------------------
+// What the kernels know of a cache type: `piece`, 8 consecutive values of a head row as loaded;
+// load(cache, n_vals, e) the piece at value e (a multiple of 8) of a cache of n_vals values;
+// to_f32 widens it exactly; to_h8 gives it as 8 f16 (the tiled kernels' shared tiles: exact for
+// f16, q8_0's d * q rounded to nearest).
+struct rf_kv_f16 {
+    typedef rf_h8 piece;
+    RF_DEVICE piece zero() { return rf_h8{{0u, 0u, 0u, 0u}}; }
+    RF_DEVICE piece load(const rf_u8* c, rf_i64, rf_i64 e) { return *(const rf_h8*)(c + 2 * e); }
+    RF_DEVICE void to_f32(const piece& p, float* f) { rf_h8_to_f32(p, f); }
+    RF_DEVICE rf_h8 to_h8(const piece& p) { return p; }
+};
+
+// Eight int8 quants (one 8-byte load) and their block's scale.
+struct rf_q8_piece {
+    rf_u32 q[2];
+    float d;
+};
+
+struct alignas(8) rf_u32x2 {
+    rf_u32 w[2];
+};
+
+struct rf_kv_q8_0 {
+    typedef rf_q8_piece piece;
+    RF_DEVICE piece zero() { return rf_q8_piece{{0u, 0u}, 0.0f}; }
+    RF_DEVICE piece load(const rf_u8* c, rf_i64 n_vals, rf_i64 e) {
+        const rf_u32x2 q = *(const rf_u32x2*)(c + e);
+        return rf_q8_piece{{q.w[0], q.w[1]}, rf_f16_to_f32(((const rf_f16*)(c + n_vals))[e / 32])};
+    }
+    RF_DEVICE void to_f32(const piece& p, float* f) {
+#pragma unroll
+        for (int i = 0; i < 8; i++) f[i] = p.d * (float)(signed char)(p.q[i / 4] >> (8 * (i % 4)));
+    }
+    RF_DEVICE rf_h8 to_h8(const piece& p) {
+        float f[8];
+        to_f32(p, f);
+        rf_h8 h;
+#pragma unroll
+        for (int i = 0; i < 4; i++) h.w[i] = (rf_u32)rf_f32_to_f16(f[2 * i]) | ((rf_u32)rf_f32_to_f16(f[2 * i + 1]) << 16);
+        return h;
+    }
+};
+
 // Physical blocks of this lane's keys in the step starting at key `base` (counted from the
 // token's first key `start`): UNROLL rounds of key_slots keys; 0 past the last key.
 template <int UNROLL>
@@ -61,16 +151,16 @@ RF_DEVICE void rf_attn_blocks(const rf_u32* table, int base, int key_slots, int 
 
 // This lane's 8 dimensions of the K and V rows of the same keys, zero where there is no key.
 // valid[u]: the key exists and its block is in the cache; a block outside it sets `bad`.
-template <int UNROLL>
-RF_DEVICE void rf_attn_load(const rf_f16* k_cache, const rf_f16* v_cache, const rf_u32* phys, int base, int key_slots,
-                            int key_slot, int n, int start, int block_size, rf_u32 n_phys, bool has_dims,
-                            rf_i64 row_stride, rf_i64 head_off, rf_h8* kr, rf_h8* vr, bool* valid, bool& bad) {
+template <int UNROLL, class KV>
+RF_DEVICE void rf_attn_load(const rf_u8* k_cache, const rf_u8* v_cache, rf_i64 n_vals, const rf_u32* phys, int base,
+                            int key_slots, int key_slot, int n, int start, int block_size, rf_u32 n_phys,
+                            bool has_dims, rf_i64 row_stride, rf_i64 head_off, typename KV::piece* kr,
+                            typename KV::piece* vr, bool* valid, bool& bad) {
 #pragma unroll
     for (int u = 0; u < UNROLL; u++) {
         const int idx = base + u * key_slots + key_slot;
         valid[u] = idx < n;
-#pragma unroll
-        for (int w = 0; w < 4; w++) kr[u].w[w] = vr[u].w[w] = 0u;
+        kr[u] = vr[u] = KV::zero();
         if (!valid[u]) continue;
         if (phys[u] >= n_phys) {
             bad = true;
@@ -78,8 +168,8 @@ RF_DEVICE void rf_attn_load(const rf_f16* k_cache, const rf_f16* v_cache, const 
         } else if (has_dims) {
             const int key = start + idx;
             const rf_i64 off = ((rf_i64)phys[u] * block_size + key % block_size) * row_stride + head_off;
-            kr[u] = *(const rf_h8*)(k_cache + off);
-            vr[u] = *(const rf_h8*)(v_cache + off);
+            kr[u] = KV::load(k_cache, n_vals, off);
+            vr[u] = KV::load(v_cache, n_vals, off);
         }
     }
 }
@@ -112,9 +202,9 @@ RF_DEVICE void rf_softmax_merge(float& m, float& l, float* a, float mo, float lo
 // whatever it is batched with and whichever kernel serves it. Q, scores, softmax are f32.
 // A token whose sequence index or position does not fit the block table, or whose block table
 // names a block outside the cache, gets NaN outputs (device-side indices are checked here).
-template <int MAXG>
-RF_DEVICE void rf_attention(const float* RF_RESTRICT q, const rf_f16* RF_RESTRICT k_cache,
-                            const rf_f16* RF_RESTRICT v_cache, const rf_u32* RF_RESTRICT positions,
+template <int MAXG, class KV>
+RF_DEVICE void rf_attention(const float* RF_RESTRICT q, const rf_u8* RF_RESTRICT k_cache,
+                            const rf_u8* RF_RESTRICT v_cache, const rf_u32* RF_RESTRICT positions,
                             const rf_u32* RF_RESTRICT token_seq, const rf_u32* RF_RESTRICT block_tables,
                             float* RF_RESTRICT out, int n_head, int n_kv, int head_dim, int lk, int block_size,
                             int max_blocks, int n_seq, rf_u32 n_phys, int window, float scale, float softcap) {
@@ -145,6 +235,7 @@ RF_DEVICE void rf_attention(const float* RF_RESTRICT q, const rf_f16* RF_RESTRIC
     const rf_u32* table = block_tables + (rf_i64)(token_ok ? seq : 0u) * max_blocks;
     const rf_i64 row_stride = (rf_i64)n_kv * head_dim;
     const rf_i64 head_off = (rf_i64)kvh * head_dim + d0;
+    const rf_i64 n_vals = (rf_i64)n_phys * block_size * row_stride;
 
     float qv[MAXG][8];  // [head][dim] this lane's part of each query
 #pragma unroll
@@ -166,26 +257,26 @@ RF_DEVICE void rf_attention(const float* RF_RESTRICT q, const rf_f16* RF_RESTRIC
     const int step = key_slots * UNROLL;
     bool bad_block = false;
     rf_u32 phys[UNROLL];  // physical blocks of this lane's keys in the next step to load
-    rf_h8 kr[UNROLL], vr[UNROLL];
+    typename KV::piece kr[UNROLL], vr[UNROLL];
     bool valid[UNROLL];
     rf_attn_blocks<UNROLL>(table, 0, key_slots, key_slot, n, start, block_size, phys);
-    rf_attn_load<UNROLL>(k_cache, v_cache, phys, 0, key_slots, key_slot, n, start, block_size, n_phys, has_dims,
-                         row_stride, head_off, kr, vr, valid, bad_block);
+    rf_attn_load<UNROLL, KV>(k_cache, v_cache, n_vals, phys, 0, key_slots, key_slot, n, start, block_size, n_phys,
+                             has_dims, row_stride, head_off, kr, vr, valid, bad_block);
     rf_attn_blocks<UNROLL>(table, step, key_slots, key_slot, n, start, block_size, phys);
     for (int base = 0; base < n; base += step) {
         // The next step's rows are in flight during this step's arithmetic.
-        rf_h8 kn[UNROLL], vn[UNROLL];
+        typename KV::piece kn[UNROLL], vn[UNROLL];
         bool valid_n[UNROLL];
-        rf_attn_load<UNROLL>(k_cache, v_cache, phys, base + step, key_slots, key_slot, n, start, block_size, n_phys,
-                             has_dims, row_stride, head_off, kn, vn, valid_n, bad_block);
+        rf_attn_load<UNROLL, KV>(k_cache, v_cache, n_vals, phys, base + step, key_slots, key_slot, n, start,
+                                 block_size, n_phys, has_dims, row_stride, head_off, kn, vn, valid_n, bad_block);
         rf_attn_blocks<UNROLL>(table, base + 2 * step, key_slots, key_slot, n, start, block_size, phys);
         float s[UNROLL][MAXG];  // scores
         float vf[UNROLL][8];    // V rows, this lane's dimensions
 #pragma unroll
         for (int u = 0; u < UNROLL; u++) {
             float kf[8];
-            rf_h8_to_f32(kr[u], kf);
-            rf_h8_to_f32(vr[u], vf[u]);
+            KV::to_f32(kr[u], kf);
+            KV::to_f32(vr[u], vf[u]);
 #pragma unroll
             for (int g = 0; g < MAXG; g++) {
                 s[u][g] = RF_NEG_INF;
@@ -281,35 +372,29 @@ RF_DEVICE void rf_attention(const float* RF_RESTRICT q, const rf_f16* RF_RESTRIC
     }
 }
 
-// The kernels, by the largest query-head group a block serves (blocks of RF_ATTN_THREADS).
-// q, out: [t, n_head, head_dim] f32; caches as above; positions, token_seq: [t];
+// The kernels, by the largest query-head group a block serves (blocks of RF_ATTN_THREADS) and
+// cache type. q, out: [t, n_head, head_dim] f32; caches as above; positions, token_seq: [t];
 // block_tables: [n_seq, max_blocks]; grid (t * n_kv, ceil(group / MAXG)).
-RF_KERNEL void rf_attention_g1(const float* RF_RESTRICT q, const rf_f16* RF_RESTRICT k_cache,
-                               const rf_f16* RF_RESTRICT v_cache, const rf_u32* RF_RESTRICT positions,
-                               const rf_u32* RF_RESTRICT token_seq, const rf_u32* RF_RESTRICT block_tables,
-                               float* RF_RESTRICT out, int n_head, int n_kv, int head_dim, int lk, int block_size,
-                               int max_blocks, int n_seq, rf_u32 n_phys, int window, float scale, float softcap) {
-    rf_attention<1>(q, k_cache, v_cache, positions, token_seq, block_tables, out, n_head, n_kv, head_dim, lk,
-                    block_size, max_blocks, n_seq, n_phys, window, scale, softcap);
+// clang-format off
+RF_KERNEL void rf_attention_g1_f16(const float* RF_RESTRICT q, const rf_u8* RF_RESTRICT k_cache, const rf_u8* RF_RESTRICT v_cache, const rf_u32* RF_RESTRICT positions, const rf_u32* RF_RESTRICT token_seq, const rf_u32* RF_RESTRICT block_tables, float* RF_RESTRICT out, int n_head, int n_kv, int head_dim, int lk, int block_size, int max_blocks, int n_seq, rf_u32 n_phys, int window, float scale, float softcap) {
+    rf_attention<1, rf_kv_f16>(q, k_cache, v_cache, positions, token_seq, block_tables, out, n_head, n_kv, head_dim, lk, block_size, max_blocks, n_seq, n_phys, window, scale, softcap);
 }
-
-RF_KERNEL void rf_attention_g2(const float* RF_RESTRICT q, const rf_f16* RF_RESTRICT k_cache,
-                               const rf_f16* RF_RESTRICT v_cache, const rf_u32* RF_RESTRICT positions,
-                               const rf_u32* RF_RESTRICT token_seq, const rf_u32* RF_RESTRICT block_tables,
-                               float* RF_RESTRICT out, int n_head, int n_kv, int head_dim, int lk, int block_size,
-                               int max_blocks, int n_seq, rf_u32 n_phys, int window, float scale, float softcap) {
-    rf_attention<2>(q, k_cache, v_cache, positions, token_seq, block_tables, out, n_head, n_kv, head_dim, lk,
-                    block_size, max_blocks, n_seq, n_phys, window, scale, softcap);
+RF_KERNEL void rf_attention_g2_f16(const float* RF_RESTRICT q, const rf_u8* RF_RESTRICT k_cache, const rf_u8* RF_RESTRICT v_cache, const rf_u32* RF_RESTRICT positions, const rf_u32* RF_RESTRICT token_seq, const rf_u32* RF_RESTRICT block_tables, float* RF_RESTRICT out, int n_head, int n_kv, int head_dim, int lk, int block_size, int max_blocks, int n_seq, rf_u32 n_phys, int window, float scale, float softcap) {
+    rf_attention<2, rf_kv_f16>(q, k_cache, v_cache, positions, token_seq, block_tables, out, n_head, n_kv, head_dim, lk, block_size, max_blocks, n_seq, n_phys, window, scale, softcap);
 }
-
-RF_KERNEL void rf_attention_g4(const float* RF_RESTRICT q, const rf_f16* RF_RESTRICT k_cache,
-                               const rf_f16* RF_RESTRICT v_cache, const rf_u32* RF_RESTRICT positions,
-                               const rf_u32* RF_RESTRICT token_seq, const rf_u32* RF_RESTRICT block_tables,
-                               float* RF_RESTRICT out, int n_head, int n_kv, int head_dim, int lk, int block_size,
-                               int max_blocks, int n_seq, rf_u32 n_phys, int window, float scale, float softcap) {
-    rf_attention<4>(q, k_cache, v_cache, positions, token_seq, block_tables, out, n_head, n_kv, head_dim, lk,
-                    block_size, max_blocks, n_seq, n_phys, window, scale, softcap);
+RF_KERNEL void rf_attention_g4_f16(const float* RF_RESTRICT q, const rf_u8* RF_RESTRICT k_cache, const rf_u8* RF_RESTRICT v_cache, const rf_u32* RF_RESTRICT positions, const rf_u32* RF_RESTRICT token_seq, const rf_u32* RF_RESTRICT block_tables, float* RF_RESTRICT out, int n_head, int n_kv, int head_dim, int lk, int block_size, int max_blocks, int n_seq, rf_u32 n_phys, int window, float scale, float softcap) {
+    rf_attention<4, rf_kv_f16>(q, k_cache, v_cache, positions, token_seq, block_tables, out, n_head, n_kv, head_dim, lk, block_size, max_blocks, n_seq, n_phys, window, scale, softcap);
 }
+RF_KERNEL void rf_attention_g1_q8_0(const float* RF_RESTRICT q, const rf_u8* RF_RESTRICT k_cache, const rf_u8* RF_RESTRICT v_cache, const rf_u32* RF_RESTRICT positions, const rf_u32* RF_RESTRICT token_seq, const rf_u32* RF_RESTRICT block_tables, float* RF_RESTRICT out, int n_head, int n_kv, int head_dim, int lk, int block_size, int max_blocks, int n_seq, rf_u32 n_phys, int window, float scale, float softcap) {
+    rf_attention<1, rf_kv_q8_0>(q, k_cache, v_cache, positions, token_seq, block_tables, out, n_head, n_kv, head_dim, lk, block_size, max_blocks, n_seq, n_phys, window, scale, softcap);
+}
+RF_KERNEL void rf_attention_g2_q8_0(const float* RF_RESTRICT q, const rf_u8* RF_RESTRICT k_cache, const rf_u8* RF_RESTRICT v_cache, const rf_u32* RF_RESTRICT positions, const rf_u32* RF_RESTRICT token_seq, const rf_u32* RF_RESTRICT block_tables, float* RF_RESTRICT out, int n_head, int n_kv, int head_dim, int lk, int block_size, int max_blocks, int n_seq, rf_u32 n_phys, int window, float scale, float softcap) {
+    rf_attention<2, rf_kv_q8_0>(q, k_cache, v_cache, positions, token_seq, block_tables, out, n_head, n_kv, head_dim, lk, block_size, max_blocks, n_seq, n_phys, window, scale, softcap);
+}
+RF_KERNEL void rf_attention_g4_q8_0(const float* RF_RESTRICT q, const rf_u8* RF_RESTRICT k_cache, const rf_u8* RF_RESTRICT v_cache, const rf_u32* RF_RESTRICT positions, const rf_u32* RF_RESTRICT token_seq, const rf_u32* RF_RESTRICT block_tables, float* RF_RESTRICT out, int n_head, int n_kv, int head_dim, int lk, int block_size, int max_blocks, int n_seq, rf_u32 n_phys, int window, float scale, float softcap) {
+    rf_attention<4, rf_kv_q8_0>(q, k_cache, v_cache, positions, token_seq, block_tables, out, n_head, n_kv, head_dim, lk, block_size, max_blocks, n_seq, n_phys, window, scale, softcap);
+}
+// clang-format on
 
 // ---- tiled attention (prefill) ---------------------------------------------------------------
 // For steps whose sequences bring many tokens (prefill chunks), the kernels above would read
@@ -359,9 +444,9 @@ RF_DEVICE void rf_key_rows(const rf_u32* table, int kb, int n, int lo, int hi, i
 // Threads: 128. Score tile: thread (tr, tk) computes rows tr + TR i (i < RI) x keys tk + TK j
 // (j < KJ). Output: thread (to, td) owns rows to + TRO i (i < OI) x dims 4 (td + TDO q) .. + 4
 // (q < OQ). Shared rows are padded by 16 bytes so that consecutive rows start 4 banks apart.
-template <int HDP, int R, int BK, int RI, int KJ, int OI, int OQ>
-RF_DEVICE void rf_attention_tiled(const float* RF_RESTRICT q, const rf_f16* RF_RESTRICT k_cache,
-                                  const rf_f16* RF_RESTRICT v_cache, const rf_u32* RF_RESTRICT positions,
+template <class KV, int HDP, int R, int BK, int RI, int KJ, int OI, int OQ>
+RF_DEVICE void rf_attention_tiled(const float* RF_RESTRICT q, const rf_u8* RF_RESTRICT k_cache,
+                                  const rf_u8* RF_RESTRICT v_cache, const rf_u32* RF_RESTRICT positions,
                                   const rf_u32* RF_RESTRICT token_seq, const rf_u32* RF_RESTRICT block_tables,
                                   float* RF_RESTRICT out, int t, int n_head, int n_kv, int head_dim, int hb,
                                   int block_size, int max_blocks, int n_seq, rf_u32 n_phys, int window, float scale,
@@ -402,6 +487,7 @@ RF_DEVICE void rf_attention_tiled(const float* RF_RESTRICT q, const rf_f16* RF_R
     const int rows = nt * nh;  // row r: token tok0 + r / nh, head h0 + r % nh
     const rf_i64 row_stride = (rf_i64)n_kv * head_dim;
     const rf_i64 head_off = (rf_i64)kvh * head_dim;
+    const rf_i64 n_vals = (rf_i64)n_phys * block_size * row_stride;
 
     if (tid < nt) {
         const rf_u32 seq = token_seq[tok0 + tid];
@@ -458,15 +544,15 @@ RF_DEVICE void rf_attention_tiled(const float* RF_RESTRICT q, const rf_f16* RF_R
             // every piece's load in flight at once, and the next step's block-table reads.
             constexpr int NL = BK * (HDP / 8) / NT;
             static_assert(NL * NT == BK * (HDP / 8), "load split");
-            rf_h8 hk[NL], hv[NL];
+            typename KV::piece hk[NL], hv[NL];
 #pragma unroll
             for (int u = 0; u < NL; u++) {
                 const int i = tid + u * NT, kk = i / (HDP / 8), c = 8 * (i % (HDP / 8));
                 const rf_i64 row = s_row[cur][kk];
-                hk[u] = hv[u] = rf_h8{{0u, 0u, 0u, 0u}};
+                hk[u] = hv[u] = KV::zero();
                 if (row >= 0 && c < head_dim) {
-                    hk[u] = *(const rf_h8*)(k_cache + row + c);
-                    hv[u] = *(const rf_h8*)(v_cache + row + c);
+                    hk[u] = KV::load(k_cache, n_vals, row + c);
+                    hv[u] = KV::load(v_cache, n_vals, row + c);
                 }
             }
             if (kb + BK <= hi) {
@@ -476,8 +562,8 @@ RF_DEVICE void rf_attention_tiled(const float* RF_RESTRICT q, const rf_f16* RF_R
 #pragma unroll
             for (int u = 0; u < NL; u++) {
                 const int i = tid + u * NT, kk = i / (HDP / 8), c = 8 * (i % (HDP / 8));
-                *(rf_h8*)(sk + kk * KP + c) = hk[u];
-                *(rf_h8*)(sv + kk * KP + c) = hv[u];
+                *(rf_h8*)(sk + kk * KP + c) = KV::to_h8(hk[u]);
+                *(rf_h8*)(sv + kk * KP + c) = KV::to_h8(hv[u]);
             }
             __syncthreads();
 
@@ -606,18 +692,27 @@ RF_DEVICE void rf_attention_tiled(const float* RF_RESTRICT q, const rf_f16* RF_R
 }
 
 // The kernels, by padded head_dim (HDP, query rows R, keys per step BK, score and output
-// tilings). q, out: [t, n_head, head_dim] f32; caches, positions, token_seq, block_tables as for
-// rf_attention_g*; hb: query heads per block (hb <= R; R / hb tokens per tile); grid
-// (ceil(t / (R / hb)), n_kv * ceil(group / hb)); RF_FA_THREADS threads.
+// tilings) and cache type. q, out: [t, n_head, head_dim] f32; caches, positions, token_seq,
+// block_tables as for rf_attention_g*; hb: query heads per block (hb <= R; R / hb tokens per
+// tile); grid (ceil(t / (R / hb)), n_kv * ceil(group / hb)); RF_FA_THREADS threads.
 // clang-format off
-RF_KERNEL void __launch_bounds__(RF_FA_THREADS) rf_attention_tiled_64(const float* RF_RESTRICT q, const rf_f16* RF_RESTRICT k_cache, const rf_f16* RF_RESTRICT v_cache, const rf_u32* RF_RESTRICT positions, const rf_u32* RF_RESTRICT token_seq, const rf_u32* RF_RESTRICT block_tables, float* RF_RESTRICT out, int t, int n_head, int n_kv, int head_dim, int hb, int block_size, int max_blocks, int n_seq, rf_u32 n_phys, int window, float scale, float softcap) {
-    rf_attention_tiled<64, 32, 64, 4, 4, 4, 1>(q, k_cache, v_cache, positions, token_seq, block_tables, out, t, n_head, n_kv, head_dim, hb, block_size, max_blocks, n_seq, n_phys, window, scale, softcap);
+RF_KERNEL void __launch_bounds__(RF_FA_THREADS) rf_attention_tiled_64_f16(const float* RF_RESTRICT q, const rf_u8* RF_RESTRICT k_cache, const rf_u8* RF_RESTRICT v_cache, const rf_u32* RF_RESTRICT positions, const rf_u32* RF_RESTRICT token_seq, const rf_u32* RF_RESTRICT block_tables, float* RF_RESTRICT out, int t, int n_head, int n_kv, int head_dim, int hb, int block_size, int max_blocks, int n_seq, rf_u32 n_phys, int window, float scale, float softcap) {
+    rf_attention_tiled<rf_kv_f16, 64, 32, 64, 4, 4, 4, 1>(q, k_cache, v_cache, positions, token_seq, block_tables, out, t, n_head, n_kv, head_dim, hb, block_size, max_blocks, n_seq, n_phys, window, scale, softcap);
 }
-RF_KERNEL void __launch_bounds__(RF_FA_THREADS) rf_attention_tiled_128(const float* RF_RESTRICT q, const rf_f16* RF_RESTRICT k_cache, const rf_f16* RF_RESTRICT v_cache, const rf_u32* RF_RESTRICT positions, const rf_u32* RF_RESTRICT token_seq, const rf_u32* RF_RESTRICT block_tables, float* RF_RESTRICT out, int t, int n_head, int n_kv, int head_dim, int hb, int block_size, int max_blocks, int n_seq, rf_u32 n_phys, int window, float scale, float softcap) {
-    rf_attention_tiled<128, 32, 32, 4, 2, 4, 2>(q, k_cache, v_cache, positions, token_seq, block_tables, out, t, n_head, n_kv, head_dim, hb, block_size, max_blocks, n_seq, n_phys, window, scale, softcap);
+RF_KERNEL void __launch_bounds__(RF_FA_THREADS) rf_attention_tiled_128_f16(const float* RF_RESTRICT q, const rf_u8* RF_RESTRICT k_cache, const rf_u8* RF_RESTRICT v_cache, const rf_u32* RF_RESTRICT positions, const rf_u32* RF_RESTRICT token_seq, const rf_u32* RF_RESTRICT block_tables, float* RF_RESTRICT out, int t, int n_head, int n_kv, int head_dim, int hb, int block_size, int max_blocks, int n_seq, rf_u32 n_phys, int window, float scale, float softcap) {
+    rf_attention_tiled<rf_kv_f16, 128, 32, 32, 4, 2, 4, 2>(q, k_cache, v_cache, positions, token_seq, block_tables, out, t, n_head, n_kv, head_dim, hb, block_size, max_blocks, n_seq, n_phys, window, scale, softcap);
 }
-RF_KERNEL void __launch_bounds__(RF_FA_THREADS) rf_attention_tiled_256(const float* RF_RESTRICT q, const rf_f16* RF_RESTRICT k_cache, const rf_f16* RF_RESTRICT v_cache, const rf_u32* RF_RESTRICT positions, const rf_u32* RF_RESTRICT token_seq, const rf_u32* RF_RESTRICT block_tables, float* RF_RESTRICT out, int t, int n_head, int n_kv, int head_dim, int hb, int block_size, int max_blocks, int n_seq, rf_u32 n_phys, int window, float scale, float softcap) {
-    rf_attention_tiled<256, 16, 16, 2, 1, 2, 4>(q, k_cache, v_cache, positions, token_seq, block_tables, out, t, n_head, n_kv, head_dim, hb, block_size, max_blocks, n_seq, n_phys, window, scale, softcap);
+RF_KERNEL void __launch_bounds__(RF_FA_THREADS) rf_attention_tiled_256_f16(const float* RF_RESTRICT q, const rf_u8* RF_RESTRICT k_cache, const rf_u8* RF_RESTRICT v_cache, const rf_u32* RF_RESTRICT positions, const rf_u32* RF_RESTRICT token_seq, const rf_u32* RF_RESTRICT block_tables, float* RF_RESTRICT out, int t, int n_head, int n_kv, int head_dim, int hb, int block_size, int max_blocks, int n_seq, rf_u32 n_phys, int window, float scale, float softcap) {
+    rf_attention_tiled<rf_kv_f16, 256, 16, 16, 2, 1, 2, 4>(q, k_cache, v_cache, positions, token_seq, block_tables, out, t, n_head, n_kv, head_dim, hb, block_size, max_blocks, n_seq, n_phys, window, scale, softcap);
+}
+RF_KERNEL void __launch_bounds__(RF_FA_THREADS) rf_attention_tiled_64_q8_0(const float* RF_RESTRICT q, const rf_u8* RF_RESTRICT k_cache, const rf_u8* RF_RESTRICT v_cache, const rf_u32* RF_RESTRICT positions, const rf_u32* RF_RESTRICT token_seq, const rf_u32* RF_RESTRICT block_tables, float* RF_RESTRICT out, int t, int n_head, int n_kv, int head_dim, int hb, int block_size, int max_blocks, int n_seq, rf_u32 n_phys, int window, float scale, float softcap) {
+    rf_attention_tiled<rf_kv_q8_0, 64, 32, 64, 4, 4, 4, 1>(q, k_cache, v_cache, positions, token_seq, block_tables, out, t, n_head, n_kv, head_dim, hb, block_size, max_blocks, n_seq, n_phys, window, scale, softcap);
+}
+RF_KERNEL void __launch_bounds__(RF_FA_THREADS) rf_attention_tiled_128_q8_0(const float* RF_RESTRICT q, const rf_u8* RF_RESTRICT k_cache, const rf_u8* RF_RESTRICT v_cache, const rf_u32* RF_RESTRICT positions, const rf_u32* RF_RESTRICT token_seq, const rf_u32* RF_RESTRICT block_tables, float* RF_RESTRICT out, int t, int n_head, int n_kv, int head_dim, int hb, int block_size, int max_blocks, int n_seq, rf_u32 n_phys, int window, float scale, float softcap) {
+    rf_attention_tiled<rf_kv_q8_0, 128, 32, 32, 4, 2, 4, 2>(q, k_cache, v_cache, positions, token_seq, block_tables, out, t, n_head, n_kv, head_dim, hb, block_size, max_blocks, n_seq, n_phys, window, scale, softcap);
+}
+RF_KERNEL void __launch_bounds__(RF_FA_THREADS) rf_attention_tiled_256_q8_0(const float* RF_RESTRICT q, const rf_u8* RF_RESTRICT k_cache, const rf_u8* RF_RESTRICT v_cache, const rf_u32* RF_RESTRICT positions, const rf_u32* RF_RESTRICT token_seq, const rf_u32* RF_RESTRICT block_tables, float* RF_RESTRICT out, int t, int n_head, int n_kv, int head_dim, int hb, int block_size, int max_blocks, int n_seq, rf_u32 n_phys, int window, float scale, float softcap) {
+    rf_attention_tiled<rf_kv_q8_0, 256, 16, 16, 2, 1, 2, 4>(q, k_cache, v_cache, positions, token_seq, block_tables, out, t, n_head, n_kv, head_dim, hb, block_size, max_blocks, n_seq, n_phys, window, scale, softcap);
 }
 // clang-format on
 
@@ -665,9 +760,9 @@ RF_DEVICE float rf_quad_sum(float v) {
     return v + __shfl_xor_sync(0xffffffffu, v, 2);
 }
 
-template <int HD>
-RF_DEVICE void rf_attention_mma(const float* RF_RESTRICT q, const rf_f16* RF_RESTRICT k_cache,
-                                const rf_f16* RF_RESTRICT v_cache, const rf_u32* RF_RESTRICT positions,
+template <class KV, int HD>
+RF_DEVICE void rf_attention_mma(const float* RF_RESTRICT q, const rf_u8* RF_RESTRICT k_cache,
+                                const rf_u8* RF_RESTRICT v_cache, const rf_u32* RF_RESTRICT positions,
                                 const rf_u32* RF_RESTRICT token_seq, const rf_u32* RF_RESTRICT block_tables,
                                 float* RF_RESTRICT out, int t, int n_head, int n_kv, int head_dim, int hb,
                                 int block_size, int max_blocks, int n_seq, rf_u32 n_phys, int window, float scale,
@@ -703,6 +798,7 @@ RF_DEVICE void rf_attention_mma(const float* RF_RESTRICT q, const rf_f16* RF_RES
     const int rows = nt * nh;
     const rf_i64 row_stride = (rf_i64)n_kv * head_dim;
     const rf_i64 head_off = (rf_i64)kvh * head_dim;
+    const rf_i64 n_vals = (rf_i64)n_phys * block_size * row_stride;
 
     if (tid < nt) {
         const rf_u32 seq = token_seq[tok0 + tid];
@@ -780,13 +876,13 @@ RF_DEVICE void rf_attention_mma(const float* RF_RESTRICT q, const rf_f16* RF_RES
             // one array at a time keeps the registers for the Q fragments and the accumulators.
             constexpr int NL = BK * (HD / 8) / RF_MMA_THREADS;
             static_assert(NL * RF_MMA_THREADS == BK * (HD / 8), "load split");
-            rf_h8 h[NL];
+            typename KV::piece h[NL];
 #pragma unroll
             for (int u = 0; u < NL; u++) {
                 const int i = tid + u * RF_MMA_THREADS, kk = i / (HD / 8), c = 8 * (i % (HD / 8));
                 const rf_i64 row = s_row[cur][kk];
-                h[u] = rf_h8{{0u, 0u, 0u, 0u}};
-                if (row >= 0 && c < head_dim) h[u] = *(const rf_h8*)(k_cache + row + c);
+                h[u] = KV::zero();
+                if (row >= 0 && c < head_dim) h[u] = KV::load(k_cache, n_vals, row + c);
             }
             if (kb + BK <= hi) {
                 rf_key_rows(table, kb + BK, BK, lo, hi, block_size, n_phys, row_stride, head_off, s_row[cur ^ 1],
@@ -795,22 +891,23 @@ RF_DEVICE void rf_attention_mma(const float* RF_RESTRICT q, const rf_f16* RF_RES
 #pragma unroll
             for (int u = 0; u < NL; u++) {
                 const int i = tid + u * RF_MMA_THREADS, kk = i / (HD / 8), c = 8 * (i % (HD / 8));
-                *(rf_h8*)(sk + kk * KP + c) = h[u];
+                *(rf_h8*)(sk + kk * KP + c) = KV::to_h8(h[u]);
             }
 #pragma unroll
             for (int u = 0; u < NL; u++) {
                 const int i = tid + u * RF_MMA_THREADS, vk = i % BK, vc = 8 * (i / BK);
                 const rf_i64 row = s_row[cur][vk];
-                h[u] = rf_h8{{0u, 0u, 0u, 0u}};
-                if (row >= 0 && vc < head_dim) h[u] = *(const rf_h8*)(v_cache + row + vc);
+                h[u] = KV::zero();
+                if (row >= 0 && vc < head_dim) h[u] = KV::load(v_cache, n_vals, row + vc);
             }
 #pragma unroll
             for (int u = 0; u < NL; u++) {
                 const int i = tid + u * RF_MMA_THREADS, vk = i % BK, vc = 8 * (i / BK);
+                const rf_h8 hv = KV::to_h8(h[u]);
 #pragma unroll
                 for (int e = 0; e < 4; e++) {
-                    svt[(vc + 2 * e) * VP + vk] = (rf_f16)(h[u].w[e] & 0xffffu);
-                    svt[(vc + 2 * e + 1) * VP + vk] = (rf_f16)(h[u].w[e] >> 16);
+                    svt[(vc + 2 * e) * VP + vk] = (rf_f16)(hv.w[e] & 0xffffu);
+                    svt[(vc + 2 * e + 1) * VP + vk] = (rf_f16)(hv.w[e] >> 16);
                 }
             }
             __syncthreads();
@@ -927,14 +1024,20 @@ RF_DEVICE void rf_attention_mma(const float* RF_RESTRICT q, const rf_f16* RF_RES
     }
 }
 
-// As rf_attention_tiled_*, for head_dim <= 64 / <= 128 (a multiple of 16); RF_MMA_THREADS
-// threads, R = 16 * RF_MMA_WARPS query rows per block.
+// As rf_attention_tiled_*, for head_dim <= 64 / <= 128 (a multiple of 16), per cache type;
+// RF_MMA_THREADS threads, R = 16 * RF_MMA_WARPS query rows per block.
 // clang-format off
-RF_KERNEL void __launch_bounds__(RF_MMA_THREADS) rf_attention_mma_64(const float* RF_RESTRICT q, const rf_f16* RF_RESTRICT k_cache, const rf_f16* RF_RESTRICT v_cache, const rf_u32* RF_RESTRICT positions, const rf_u32* RF_RESTRICT token_seq, const rf_u32* RF_RESTRICT block_tables, float* RF_RESTRICT out, int t, int n_head, int n_kv, int head_dim, int hb, int block_size, int max_blocks, int n_seq, rf_u32 n_phys, int window, float scale, float softcap) {
-    rf_attention_mma<64>(q, k_cache, v_cache, positions, token_seq, block_tables, out, t, n_head, n_kv, head_dim, hb, block_size, max_blocks, n_seq, n_phys, window, scale, softcap);
+RF_KERNEL void __launch_bounds__(RF_MMA_THREADS) rf_attention_mma_64_f16(const float* RF_RESTRICT q, const rf_u8* RF_RESTRICT k_cache, const rf_u8* RF_RESTRICT v_cache, const rf_u32* RF_RESTRICT positions, const rf_u32* RF_RESTRICT token_seq, const rf_u32* RF_RESTRICT block_tables, float* RF_RESTRICT out, int t, int n_head, int n_kv, int head_dim, int hb, int block_size, int max_blocks, int n_seq, rf_u32 n_phys, int window, float scale, float softcap) {
+    rf_attention_mma<rf_kv_f16, 64>(q, k_cache, v_cache, positions, token_seq, block_tables, out, t, n_head, n_kv, head_dim, hb, block_size, max_blocks, n_seq, n_phys, window, scale, softcap);
 }
-RF_KERNEL void __launch_bounds__(RF_MMA_THREADS) rf_attention_mma_128(const float* RF_RESTRICT q, const rf_f16* RF_RESTRICT k_cache, const rf_f16* RF_RESTRICT v_cache, const rf_u32* RF_RESTRICT positions, const rf_u32* RF_RESTRICT token_seq, const rf_u32* RF_RESTRICT block_tables, float* RF_RESTRICT out, int t, int n_head, int n_kv, int head_dim, int hb, int block_size, int max_blocks, int n_seq, rf_u32 n_phys, int window, float scale, float softcap) {
-    rf_attention_mma<128>(q, k_cache, v_cache, positions, token_seq, block_tables, out, t, n_head, n_kv, head_dim, hb, block_size, max_blocks, n_seq, n_phys, window, scale, softcap);
+RF_KERNEL void __launch_bounds__(RF_MMA_THREADS) rf_attention_mma_128_f16(const float* RF_RESTRICT q, const rf_u8* RF_RESTRICT k_cache, const rf_u8* RF_RESTRICT v_cache, const rf_u32* RF_RESTRICT positions, const rf_u32* RF_RESTRICT token_seq, const rf_u32* RF_RESTRICT block_tables, float* RF_RESTRICT out, int t, int n_head, int n_kv, int head_dim, int hb, int block_size, int max_blocks, int n_seq, rf_u32 n_phys, int window, float scale, float softcap) {
+    rf_attention_mma<rf_kv_f16, 128>(q, k_cache, v_cache, positions, token_seq, block_tables, out, t, n_head, n_kv, head_dim, hb, block_size, max_blocks, n_seq, n_phys, window, scale, softcap);
+}
+RF_KERNEL void __launch_bounds__(RF_MMA_THREADS) rf_attention_mma_64_q8_0(const float* RF_RESTRICT q, const rf_u8* RF_RESTRICT k_cache, const rf_u8* RF_RESTRICT v_cache, const rf_u32* RF_RESTRICT positions, const rf_u32* RF_RESTRICT token_seq, const rf_u32* RF_RESTRICT block_tables, float* RF_RESTRICT out, int t, int n_head, int n_kv, int head_dim, int hb, int block_size, int max_blocks, int n_seq, rf_u32 n_phys, int window, float scale, float softcap) {
+    rf_attention_mma<rf_kv_q8_0, 64>(q, k_cache, v_cache, positions, token_seq, block_tables, out, t, n_head, n_kv, head_dim, hb, block_size, max_blocks, n_seq, n_phys, window, scale, softcap);
+}
+RF_KERNEL void __launch_bounds__(RF_MMA_THREADS) rf_attention_mma_128_q8_0(const float* RF_RESTRICT q, const rf_u8* RF_RESTRICT k_cache, const rf_u8* RF_RESTRICT v_cache, const rf_u32* RF_RESTRICT positions, const rf_u32* RF_RESTRICT token_seq, const rf_u32* RF_RESTRICT block_tables, float* RF_RESTRICT out, int t, int n_head, int n_kv, int head_dim, int hb, int block_size, int max_blocks, int n_seq, rf_u32 n_phys, int window, float scale, float softcap) {
+    rf_attention_mma<rf_kv_q8_0, 128>(q, k_cache, v_cache, positions, token_seq, block_tables, out, t, n_head, n_kv, head_dim, hb, block_size, max_blocks, n_seq, n_phys, window, scale, softcap);
 }
 // clang-format on
 #endif
