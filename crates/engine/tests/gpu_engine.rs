@@ -36,13 +36,20 @@ fn gpu_device(m: &Model) -> Option<Device> {
     }
 }
 
+/// The first model of `ROCMFORGE_GPU_MODELS`.
+fn model_path() -> Option<String> {
+    let models = std::env::var("ROCMFORGE_GPU_MODELS").unwrap_or_default();
+    let path = models.split(',').find(|p| !p.is_empty()).map(str::to_owned);
+    if path.is_none() {
+        eprintln!("skipped: ROCMFORGE_GPU_MODELS names no model");
+    }
+    path
+}
+
 #[test]
 fn concurrent_greedy_requests_agree_with_each_alone() {
-    let models = std::env::var("ROCMFORGE_GPU_MODELS").unwrap_or_default();
-    let Some(path) = models.split(',').find(|p| !p.is_empty()) else {
-        eprintln!("skipped: ROCMFORGE_GPU_MODELS names no model");
-        return;
-    };
+    let Some(path) = model_path() else { return };
+    let path = path.as_str();
     let reference = Model::load(path).unwrap();
     let Some(dev) = gpu_device(&reference) else { return };
     let tok = Tokenizer::from_metadata(&reference.file.metadata).unwrap();
@@ -88,12 +95,8 @@ fn concurrent_greedy_requests_agree_with_each_alone() {
 /// exactly what the first did.
 #[test]
 fn device_greedy_choice_is_the_host_samplers() {
-    let models = std::env::var("ROCMFORGE_GPU_MODELS").unwrap_or_default();
-    let Some(path) = models.split(',').find(|p| !p.is_empty()) else {
-        eprintln!("skipped: ROCMFORGE_GPU_MODELS names no model");
-        return;
-    };
-    let model = Model::load(path).unwrap();
+    let Some(path) = model_path() else { return };
+    let model = Model::load(&path).unwrap();
     let Some(dev) = gpu_device(&model) else { return };
     let tok = Tokenizer::from_metadata(&model.file.metadata).unwrap();
     let vocab = model.vocab_size() as u32;
