@@ -23,6 +23,8 @@ use crate::gpu_args;
 
 /// Threads per block of the element-wise kernels.
 const ELEMENT_THREADS: u32 = 256;
+/// Most chunks of 4 values per lane a norm kernel's row holds (`RF_RMS_MAX_CHUNKS`).
+const RMS_MAX_CHUNKS: usize = 512;
 /// Threads per attention block (`RF_ATTN_THREADS` in attention.cu).
 const ATTN_THREADS: u32 = 256;
 /// Largest head_dim the attention kernel serves (`RF_ATTN_MAX_HD`): 32 lanes of 8 dimensions.
@@ -208,6 +210,10 @@ impl Ops {
     fn rms_config(&self, op: &str, rows: usize, n: usize) -> Result<LaunchConfig> {
         if n == 0 {
             return invalid(format!("{op}: the weight is empty (rows of width 0)"));
+        }
+        let max = RMS_MAX_CHUNKS * 4 * self.warp as usize;
+        if n > max {
+            return invalid(format!("{op}: rows of {n} values are over the kernel's {max}"));
         }
         Ok(LaunchConfig::rows(as_i32(op, "rows", rows)? as u32, self.row_threads(n, 1024)))
     }

@@ -7,10 +7,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use backend::cpu::{AttnParams, RopeParams};
-use backend::gpu::{Arena, DeviceBuffer, DeviceElem, Gpu, GpuMatrix, Graph, Matmul, Ops, PagedPlaces};
+use backend::gpu::{Arena, DeviceBuffer, DeviceElem, GemvOut, Glu, Gpu, GpuMatrix, Graph, Matmul, Ops, PagedPlaces};
 use half::f16;
 
-use super::{Compute, Result};
+use super::{separate, Compute, Result};
 use crate::arch::Activation;
 use crate::batch::BatchPlan;
 use crate::error::ModelError;
@@ -27,6 +27,9 @@ pub struct GpuCompute {
     /// starts over at the next step: no allocation (and no implicit device synchronisation of
     /// a free) per step once it has grown to the largest step.
     step: RefCell<Arena>,
+    /// Whether decode-sized steps run the GEMV's fused forms (norm prologue, several matrices a
+    /// launch, bias / residual / GLU epilogues): unless ROCMFORGE_NO_FUSION=1 (comparisons).
+    fused: bool,
 }
 
 /// First size of the step arena; it doubles past the largest step seen.
@@ -62,7 +65,8 @@ impl GpuCompute {
         let ops = Ops::new(&gpu)?;
         let mm = Matmul::new(&gpu)?;
         let step = RefCell::new(gpu.arena(STEP_ARENA_BYTES, "step buffers")?);
-        Ok(GpuCompute { gpu, ops, mm, step })
+        let fused = std::env::var("ROCMFORGE_NO_FUSION").map_or(true, |v| v != "1");
+        Ok(GpuCompute { gpu, ops, mm, step, fused })
     }
 
     /// A piece of the step arena, growing it when the step needs more.
@@ -221,6 +225,69 @@ impl Compute for GpuCompute {
 
     fn matmul(&self, x: &Self::Act, t: usize, w: &Arc<GpuMatrix>, out: &mut Self::Act) -> Result<()> {
         Ok(self.mm.matmul(self.gpu.stream(), w, x, t, out)?)
+    }
+
+    fn norm_matmuls(
+        &self,
+        x: &Self::Act,
+        norm: &Self::Vector,
+        eps: f32,
+        t: usize,
+        ws: &[&Arc<GpuMatrix>],
+        biases: &[Option<&Self::Vector>],
+        normed: &mut Self::Act,
+        outs: &mut [&mut Self::Act],
+    ) -> Result<()> {
+        if self.fused {
+            let mut gemv: Vec<GemvOut> = (ws.iter().zip(biases).zip(outs.iter_mut()))
+                .map(|((w, bias), y)| GemvOut { w: &***w, bias: *bias, y: &mut **y })
+                .collect();
+            if self.mm.gemv_fused(self.gpu.stream(), x, t, Some((norm, eps)), &mut gemv, false)? {
+                return Ok(());
+            }
+        }
+        separate::norm_matmuls(self, x, norm, eps, t, ws, biases, normed, outs)
+    }
+
+    fn matmul_add(
+        &self,
+        x: &Self::Act,
+        t: usize,
+        w: &Arc<GpuMatrix>,
+        width: usize,
+        tmp: &mut Self::Act,
+        acc: &mut Self::Act,
+    ) -> Result<()> {
+        let mut gemv = [GemvOut { w, bias: None, y: &mut *acc }];
+        if self.fused && self.mm.gemv_fused(self.gpu.stream(), x, t, None, &mut gemv, true)? {
+            return Ok(());
+        }
+        separate::matmul_add(self, x, t, w, width, tmp, acc)
+    }
+
+    fn norm_glu(
+        &self,
+        x: &Self::Act,
+        norm: &Self::Vector,
+        eps: f32,
+        t: usize,
+        w_gate: &Arc<GpuMatrix>,
+        w_up: &Arc<GpuMatrix>,
+        act: Activation,
+        ff: usize,
+        normed: &mut Self::Act,
+        up: &mut Self::Act,
+        gate: &mut Self::Act,
+    ) -> Result<()> {
+        let glu = match act {
+            Activation::SwiGlu => Glu::Swi,
+            Activation::GeGlu => Glu::Ge,
+        };
+        let s = self.gpu.stream();
+        if self.fused && self.mm.gemv_glu(s, x, t, Some((norm, eps)), w_gate, w_up, glu, gate)? {
+            return Ok(());
+        }
+        separate::norm_glu(self, x, norm, eps, t, w_gate, w_up, act, ff, normed, up, gate)
     }
 
     fn add_bias(&self, x: &mut Self::Act, b: &Self::Vector, rows: usize) -> Result<()> {
