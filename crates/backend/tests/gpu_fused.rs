@@ -1,14 +1,16 @@
 //! The int8 GEMV's fused forms (`Matmul::gemv_fused`, `Matmul::gemv_glu`) against the separate
 //! kernels they replace, launched one after another (`Ops::rms_norm`, `Matmul::matmul`,
 //! `Ops::add_bias`, `Ops::add`, `Ops::swiglu` / `Ops::geglu`), on the shapes and weight types of
-//! Qwen2.5-0.5B and 7B Q4_K_M, for t in {1, 2, 8, 16}. A fused launch replays the separate
-//! kernels' f32 operations in their order, so the tolerance is EXACT: the same bits, every value
-//! finite (so NaN never passes), and nothing written past the outputs (poisoned before).
-//! Skipped without a GPU; `ROCMFORGE_REQUIRE_GPU=1` makes that a failure.
+//! Qwen2.5-0.5B and 7B Q4_K_M, for t in {1, 2, 8, 16}; and rope of queries and keys in one launch
+//! against two. A fused launch replays the separate kernels' f32 operations in their order, so
+//! the tolerance is EXACT: the same bits, every value finite (so NaN never passes), and nothing
+//! written past the outputs (poisoned before). Skipped without a GPU; `ROCMFORGE_REQUIRE_GPU=1`
+//! makes that a failure.
 
 mod common;
 
-use backend::gpu::{DeviceBuffer, GemvOut, Glu, Gpu, GpuMatrix, Matmul, Ops, Stream};
+use backend::cpu::{RopeParams, RopeStyle};
+use backend::gpu::{DeviceBuffer, GemvOut, Glu, Gpu, GpuMatrix, Matmul, MatmulKernel, Ops, Stream};
 use backend::WeightView;
 use common::*;
 use gguf::quants::random_blocks;
@@ -179,20 +181,27 @@ fn norm_glu_is_the_separate_kernels_bit_for_bit() {
     }
 }
 
-/// Where the fused forms do not apply they launch nothing and say so (the caller runs the
-/// separate kernels): more tokens than the GEMV takes, float weights, gate and up of two types.
+/// Where the fused forms do not apply (the product would not run on the int8 GEMV: float
+/// weights, more tokens than it takes for the matrix, gate and up of two types) they launch
+/// nothing and say so; the caller runs the separate kernels.
 #[test]
 fn fused_forms_decline_what_the_gemv_does_not_run() {
     let Some((gpu, mm, _)) = setup("fused declines") else { return };
     let s = gpu.stream();
     let mut r = rng("fused declines");
-    let (rows, cols) = (64, 256);
+    let (rows, cols) = (4864, 256);
     let q = matrix(&gpu, &mut r, GgmlType::Q4_K, rows, cols);
     let q6 = matrix(&gpu, &mut r, GgmlType::Q6_K, rows, cols);
     let f = matrix(&gpu, &mut r, GgmlType::F16, rows, cols);
-    let x = gpu.upload(&random_vec(&mut r, 17 * cols, 1.0), "x").unwrap();
-    let mut y = poisoned(&gpu, 17 * rows, "y");
-    assert!(!mm.gemv_fused(s, &x, 17, None, &mut [GemvOut { w: &q, bias: None, y: &mut y }], false).unwrap());
+    let x = gpu.upload(&random_vec(&mut r, 130 * cols, 1.0), "x").unwrap();
+    let mut y = poisoned(&gpu, 130 * rows, "y");
+    for t in [17, 33, 65, 130] {
+        let fused = mm.gemv_fused(s, &x, t, None, &mut [GemvOut { w: &q, bias: None, y: &mut y }], false).unwrap();
+        assert_eq!(fused, mm.kernel_for(&q, t) == MatmulKernel::Gemv, "t={t}: fused where matmul runs the GEMV");
+        if fused {
+            y.fill_bytes(s, 0xFF).unwrap();
+        }
+    }
     assert!(!mm.gemv_fused(s, &x, 1, None, &mut [GemvOut { w: &f, bias: None, y: &mut y }], false).unwrap());
     assert!(!mm.gemv_glu(s, &x, 1, None, &q, &q6, Glu::Swi, &mut y).unwrap());
     let bad_norm = gpu.upload(&random_vec(&mut r, cols + 1, 1.0), "norm").unwrap();
@@ -200,6 +209,42 @@ fn fused_forms_decline_what_the_gemv_does_not_run() {
     assert!(mm.gemv_fused(s, &x, 1, Some((&bad_norm, EPS)), outs, false).is_err(), "a norm of the wrong width");
     let y = y.read(s).unwrap();
     assert!(y.iter().all(|v| v.to_bits() == u32::MAX), "a declined call wrote");
+}
+
+/// Queries and keys rotated in one launch: the bits of two rope launches.
+#[test]
+fn rope_qk_is_two_ropes_bit_for_bit() {
+    let Some((gpu, _, ops)) = setup("rope q and k") else { return };
+    let s = gpu.stream();
+    let mut r = rng("rope qk");
+    // (query heads, KV heads, head_dim, n_rot, style): Qwen2.5-0.5B, 7B, a NORM model, partial rope.
+    let cases = [
+        (14, 2, 64, 64, RopeStyle::Neox),
+        (28, 4, 128, 128, RopeStyle::Neox),
+        (32, 8, 128, 128, RopeStyle::Norm),
+        (8, 2, 64, 32, RopeStyle::Norm),
+    ];
+    for (nq, nk, hd, n_rot, style) in cases {
+        let p = RopeParams { n_rot, base: 1e6, freq_scale: 1.0, style };
+        for t in TOKENS {
+            let positions: Vec<u32> = (0..t as u32).map(|i| 37 * i + 5).collect();
+            let pos = gpu.upload(&positions, "positions").unwrap();
+            let (q, k) = (random_vec(&mut r, t * nq * hd, 2.0), random_vec(&mut r, t * nk * hd, 2.0));
+            let load = |v: &[f32]| {
+                let mut b = poisoned(&gpu, v.len() + PAST, "x");
+                b.write_at(s, 0, v).unwrap();
+                b
+            };
+            let (mut q1, mut k1, mut q2, mut k2) = (load(&q), load(&k), load(&q), load(&k));
+            ops.rope(s, &mut q1, t, nq, hd, &pos, &p).unwrap();
+            ops.rope(s, &mut k1, t, nk, hd, &pos, &p).unwrap();
+            ops.rope_qk(s, &mut q2, nq, &mut k2, nk, t, hd, &pos, &p).unwrap();
+            let what = format!("rope {nq}+{nk}x{hd} n_rot {n_rot} {style:?} t={t}");
+            assert_same(&format!("{what} q"), s, &q2, &q1, q.len());
+            assert_same(&format!("{what} k"), s, &k2, &k1, k.len());
+        }
+    }
+    eprintln!("rope_qk == two ropes, bit for bit");
 }
 
 /// Prints (asserts nothing) the time of a decode layer's fused launches against the separate

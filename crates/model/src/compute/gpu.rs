@@ -310,6 +310,20 @@ impl Compute for GpuCompute {
         Ok(self.ops.rope(self.gpu.stream(), x, t, n_heads, hd, &at.positions, p)?)
     }
 
+    fn rope_qk(
+        &self,
+        q: &mut Self::Act,
+        k: &mut Self::Act,
+        at: &GpuPlaces,
+        t: usize,
+        n_q: usize,
+        n_k: usize,
+        hd: usize,
+        p: &RopeParams,
+    ) -> Result<()> {
+        Ok(self.ops.rope_qk(self.gpu.stream(), q, n_q, k, n_k, t, hd, &at.positions, p)?)
+    }
+
     fn kv_write(&self, kv: &mut GpuLayerKv, at: &GpuPlaces, k: &Self::Act, v: &Self::Act, t: usize) -> Result<()> {
         Ok(self.ops.kv_write(self.gpu.stream(), k, v, &at.slots, t, kv.width, &mut kv.k, &mut kv.v)?)
     }
@@ -400,6 +414,13 @@ impl GpuModel {
         let weights = compute.upload(model, progress)?;
         let use_graphs = std::env::var_os("ROCMFORGE_NO_GRAPHS").is_none();
         Ok(GpuModel { compute, weights, graphs: RefCell::new(HashMap::new()), use_graphs })
+    }
+
+    /// Turns the fused decode kernels on or off (comparisons; ROCMFORGE_NO_FUSION=1 at load is
+    /// off). Drops the captured graphs, which hold the kernels of the old setting.
+    pub fn set_fused(&mut self, on: bool) {
+        self.compute.fused = on;
+        self.graphs.borrow_mut().clear();
     }
 
     pub fn kv_cache(&self, model: &Model, n_blocks: usize, block_size: usize) -> Result<KvCache<GpuLayerKv>> {

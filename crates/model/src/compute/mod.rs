@@ -115,6 +115,23 @@ pub trait Compute {
         head_dim: usize,
         p: &RopeParams,
     ) -> Result<()>;
+    /// rope of the queries q [t, n_q, head_dim] and the keys k [t, n_k, head_dim], which a
+    /// device may run as one job.
+    #[allow(clippy::too_many_arguments)] // both inputs and their layout, places, params
+    fn rope_qk(
+        &self,
+        q: &mut Self::Act,
+        k: &mut Self::Act,
+        at: &Self::Places,
+        t: usize,
+        n_q: usize,
+        n_k: usize,
+        head_dim: usize,
+        p: &RopeParams,
+    ) -> Result<()> {
+        self.rope(q, at, t, n_q, head_dim, p)?;
+        self.rope(k, at, t, n_k, head_dim, p)
+    }
     /// Stores the step's K and V ([t, width]) in their cache slots.
     fn kv_write(&self, kv: &mut Self::LayerKv, at: &Self::Places, k: &Self::Act, v: &Self::Act, t: usize)
         -> Result<()>;

@@ -1138,7 +1138,9 @@ RF_DEVICE void q8_entry(const float* x, int cols, int t, const float* nw, float 
     int bx = blockIdx.x, seg = 0;
     if (bx >= s0.grid) bx -= s0.grid, seg = bx >= s1.grid ? 2 : 1;
     if (seg == 2) bx -= s1.grid;
-    const Q8Seg& sg = seg == 0 ? s0 : seg == 1 ? s1 : s2;
+    Q8Seg sg = s0;  // copied field by field (no indexing into the parameters)
+    if (seg == 1) sg = s1;
+    if (seg == 2) sg = s2;
     if constexpr (q8_same<QA, QB>::value) {
         q8_gemv<QA, R, NT>(x, cols, t, f, sg, bx);
     } else if ((types >> seg) & 1) {  // block-uniform
