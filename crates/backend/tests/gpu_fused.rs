@@ -23,6 +23,9 @@ const TOKENS: [usize; 4] = [1, 2, 8, 16];
 const PAST: usize = 5;
 const EPS: f32 = 1e-6;
 
+/// A matrix of a case: its type and rows.
+type Mat = (GgmlType, usize);
+
 fn matrix(gpu: &Gpu, r: &mut StdRng, ty: GgmlType, rows: usize, cols: usize) -> GpuMatrix {
     let bytes = random_blocks(ty, rows * cols / ty.block_size(), 1.0, r).unwrap();
     let view = WeightView::from_parts("w", ty, rows, cols, &bytes).unwrap();
@@ -56,7 +59,7 @@ fn norm_matmuls_are_the_separate_kernels_bit_for_bit() {
     let Some((gpu, mm, ops)) = setup("norm + matmuls + bias") else { return };
     let s = gpu.stream();
     let mut r = rng("fused qkv");
-    let cases: [(&str, usize, &[(GgmlType, usize)]); 5] = [
+    let cases: [(&str, usize, &[Mat]); 5] = [
         ("0.5B Q/K/V", 896, &[(GgmlType::Q5_0, 896), (GgmlType::Q5_0, 128), (GgmlType::Q8_0, 128)]),
         ("7B Q/K/V", 3584, &[(GgmlType::Q4_K, 3584), (GgmlType::Q4_K, 512), (GgmlType::Q6_K, 512)]),
         ("0.5B gate/up", 896, &[(GgmlType::Q5_0, 4864), (GgmlType::Q5_0, 4864)]),

@@ -240,7 +240,7 @@ impl Compute for GpuCompute {
     ) -> Result<()> {
         if self.fused {
             let mut gemv: Vec<GemvOut> = (ws.iter().zip(biases).zip(outs.iter_mut()))
-                .map(|((w, bias), y)| GemvOut { w: &***w, bias: *bias, y: &mut **y })
+                .map(|((w, bias), y)| GemvOut { w, bias: *bias, y })
                 .collect();
             if self.mm.gemv_fused(self.gpu.stream(), x, t, Some((norm, eps)), &mut gemv, false)? {
                 return Ok(());
