@@ -12,7 +12,7 @@ target=${CARGO_TARGET_DIR:-target}
 rm -rf "$out" && mkdir -p "$out"
 cargo build --release -p rocmforge
 cp "$target/release/rocmforge" "$out/"
-for t in "backend gpu_kernels" "backend gpu_matmul" "backend gpu_ops" "backend gpu_prefill" "backend gpu_argmax" "model gpu_forward" \
+for t in "backend gpu_kernels" "backend gpu_matmul" "backend gpu_fused" "backend gpu_ops" "backend gpu_prefill" "backend gpu_argmax" "model gpu_forward" \
   "engine gpu_engine"; do
   set -- $t
   exe=$(cargo test --release -p "$1" --test "$2" --no-run --message-format=json 2>/dev/null |

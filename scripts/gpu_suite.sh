@@ -16,7 +16,7 @@ step() { # name, command...
   if "$@"; then summary+=("ok    $name"); else summary+=("FAIL  $name"); fi
 }
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
-for t in gpu_kernels gpu_matmul gpu_ops gpu_prefill gpu_argmax; do
+for t in gpu_kernels gpu_matmul gpu_fused gpu_ops gpu_prefill gpu_argmax; do
   step "$t" "$bin/$t" --test-threads=1
 done
 synth() { [ -s "$m/$1.gguf" ] || "$bin/rocmforge" synth "${@:2}" -o "$m/$1.gguf"; }

@@ -131,15 +131,11 @@ impl Model {
         s: &mut Scratch<C::Act>,
     ) -> Result<(), ModelError> {
         let (hp, lw, eps) = (&self.hparams, &w.layers[l], self.eps());
-        let (e, hd) = (hp.n_embd as usize, hp.head_dim_k as usize);
+        let hd = hp.head_dim_k as usize;
         let (n_head, n_kv) = (hp.n_head[l] as usize, hp.n_head_kv[l] as usize);
-        dev.rms_norm(&s.x, &lw.attn_norm, t, eps, &mut s.h)?;
-        dev.matmuls(&s.h, t, &[&lw.wq, &lw.wk, &lw.wv], &mut [&mut s.q, &mut s.k, &mut s.v])?;
-        for (buf, bias) in [(&mut s.q, &lw.bq), (&mut s.k, &lw.bk), (&mut s.v, &lw.bv)] {
-            if let Some(b) = bias {
-                dev.add_bias(buf, b, t)?;
-            }
-        }
+        let (ws, biases) = ([&lw.wq, &lw.wk, &lw.wv], [lw.bq.as_ref(), lw.bk.as_ref(), lw.bv.as_ref()]);
+        let outs = &mut [&mut s.q, &mut s.k, &mut s.v];
+        dev.norm_matmuls(&s.x, &lw.attn_norm, eps, t, &ws, &biases, &mut s.h, outs)?;
         if let (Some(qn), Some(kn)) = (&lw.q_norm, &lw.k_norm) {
             dev.rms_norm_in_place(&mut s.q, qn, t * n_head, eps)?;
             dev.rms_norm_in_place(&mut s.k, kn, t * n_kv, eps)?;
@@ -151,8 +147,7 @@ impl Model {
         };
         let freq_scale = hp.rope_scaling.as_ref().map_or(1.0, |r| 1.0 / r.factor as f32);
         let rope = RopeParams { n_rot: hp.rope_dim as usize, base, freq_scale, style: self.spec.rope };
-        dev.rope(&mut s.q, at, t, n_head, hd, &rope)?;
-        dev.rope(&mut s.k, at, t, n_kv, hd, &rope)?;
+        dev.rope_qk(&mut s.q, &mut s.k, at, t, n_head, n_kv, hd, &rope)?;
         dev.kv_write(kv.layer_mut(l), at, &s.k, &s.v, t)?;
         let p = AttnParams {
             n_head,
@@ -163,11 +158,30 @@ impl Model {
             softcap: None,
         };
         dev.attention(&s.q, at, kv.layer(l), kv.block_size(), &p, &mut s.attn)?;
-        dev.matmul(&s.attn, t, &lw.wo, &mut s.h)?;
-        if let Some(w) = &lw.post_attn_norm {
-            dev.rms_norm_in_place(&mut s.h, w, t, eps)?;
+        self.residual(dev, &s.attn, t, &lw.wo, lw.post_attn_norm.as_ref(), &mut s.h, &mut s.x)
+    }
+
+    /// x += W a, or x += post_norm(W a) (`h`: scratch of [t, n_embd]).
+    #[allow(clippy::too_many_arguments)]
+    fn residual<C: Compute>(
+        &self,
+        dev: &C,
+        a: &C::Act,
+        t: usize,
+        w: &C::Mat,
+        post_norm: Option<&C::Vector>,
+        h: &mut C::Act,
+        x: &mut C::Act,
+    ) -> Result<(), ModelError> {
+        let e = self.hparams.n_embd as usize;
+        match post_norm {
+            None => dev.matmul_add(a, t, w, e, h, x),
+            Some(norm) => {
+                dev.matmul(a, t, w, h)?;
+                dev.rms_norm_in_place(h, norm, t, self.eps())?;
+                dev.add(x, h, t * e)
+            }
         }
-        dev.add(&mut s.x, &s.h, t * e)
     }
 
     fn ffn_block<C: Compute>(
@@ -179,14 +193,9 @@ impl Model {
         s: &mut Scratch<C::Act>,
     ) -> Result<(), ModelError> {
         let (hp, lw, eps) = (&self.hparams, &w.layers[l], self.eps());
-        let (e, ff) = (hp.n_embd as usize, hp.n_ff[l] as usize);
-        dev.rms_norm(&s.x, &lw.ffn_norm, t, eps, &mut s.h)?;
-        dev.matmuls(&s.h, t, &[&lw.w_gate, &lw.w_up], &mut [&mut s.gate, &mut s.up])?;
-        dev.glu(self.spec.activation, &mut s.gate, &s.up, t * ff)?;
-        dev.matmul(&s.gate, t, &lw.w_down, &mut s.h)?;
-        if let Some(w) = &lw.post_ffn_norm {
-            dev.rms_norm_in_place(&mut s.h, w, t, eps)?;
-        }
-        dev.add(&mut s.x, &s.h, t * e)
+        let ff = hp.n_ff[l] as usize;
+        let (act, (gate, up)) = (self.spec.activation, (&lw.w_gate, &lw.w_up));
+        dev.norm_glu(&s.x, &lw.ffn_norm, eps, t, gate, up, act, ff, &mut s.h, &mut s.up, &mut s.gate)?;
+        self.residual(dev, &s.gate, t, &lw.w_down, lw.post_ffn_norm.as_ref(), &mut s.h, &mut s.x)
     }
 }

@@ -177,3 +177,42 @@ fn compare_on(model: &Model, cpu: &Device, on_gpu: &Device, ty: KvType, path: &s
         false => Err(failures.join("\n")),
     }
 }
+
+/// The fused decode kernels (norm prologue, Q/K/V and gate/up in one launch, bias, residual and
+/// GLU epilogues) give every step's logits the same bits as the separate kernels.
+#[test]
+fn fused_steps_are_bit_identical_to_separate_kernels() {
+    let Some(gpu) = gpu() else { return };
+    let paths = std::env::var("ROCMFORGE_GPU_MODELS").unwrap_or_default();
+    let paths: Vec<&str> = paths.split(',').filter(|p| !p.is_empty()).collect();
+    if paths.is_empty() {
+        eprintln!("skipped: ROCMFORGE_GPU_MODELS names no model (scripts/gpu_suite.sh sets it)");
+        return;
+    }
+    for path in paths {
+        let model = Model::load(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let load = |fused: bool| {
+            let mut m = GpuModel::load(&model, gpu.clone(), &mut |_, _| {}).unwrap();
+            m.set_fused(fused);
+            Device::Gpu(Box::new(m))
+        };
+        let (fused, separate) = (load(true), load(false));
+        let mut kv_f = fused.kv_cache(&model, KvType::F16, 32, BLOCK).unwrap();
+        let mut kv_s = separate.kv_cache(&model, KvType::F16, 32, BLOCK).unwrap();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        let mut rows = 0;
+        for (i, plan) in steps(model.vocab_size() as u32, &mut rng).iter().enumerate() {
+            let f = fused.forward(&model, &mut kv_f, plan).unwrap_or_else(|e| panic!("{path}: {e}"));
+            let s = separate.forward(&model, &mut kv_s, plan).unwrap_or_else(|e| panic!("{path}: {e}"));
+            assert_eq!(f.len(), s.len());
+            for (j, (a, b)) in f.iter().zip(&s).enumerate() {
+                assert!(
+                    a.is_finite() && a.to_bits() == b.to_bits(),
+                    "{path} step {i} logit {j}: fused {a}, separate {b}"
+                );
+            }
+            rows += plan.logits_rows.len();
+        }
+        eprintln!("{path}: fused == separate kernels, bit for bit, {rows} rows of logits");
+    }
+}

@@ -9,8 +9,12 @@ pub const PRELUDE: &str = include_str!("kernels/prelude.h");
 /// The per-type weight decoders (`quant.h`), shared by the matmul and dequantization kernels.
 pub const QUANT: &str = include_str!("kernels/quant.h");
 
+/// Formulas shared by the separate kernels and the int8 GEMV's fused forms (`fused.h`): the RMS
+/// norm's order of summation, the gated activations.
+pub const FUSED: &str = include_str!("kernels/fused.h");
+
 /// The headers every compilation can include, by name.
-pub const HEADERS: &[(&str, &str)] = &[(super::rtc::PRELUDE_NAME, PRELUDE), ("quant.h", QUANT)];
+pub const HEADERS: &[(&str, &str)] = &[(super::rtc::PRELUDE_NAME, PRELUDE), ("quant.h", QUANT), ("fused.h", FUSED)];
 
 /// f32 row and element ops: RMS norms, adds, bias, SwiGLU/GeGLU, row gathers.
 pub const ELEMENTWISE: KernelSource =

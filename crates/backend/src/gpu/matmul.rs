@@ -18,6 +18,9 @@ use super::{kernels, DeviceBuffer, Gpu, GpuError, Kernel, LaunchConfig, Result, 
 use crate::cpu::qdot::ActType;
 use crate::WeightView;
 
+mod gemv_fused;
+pub use gemv_fused::{GemvOut, Glu};
+
 /// The weight types the kernels read, and the suffix of their kernel names.
 const TYPES: [(GgmlType, &str); 16] = [
     (GgmlType::Q4_0, "q4_0"),
@@ -146,7 +149,6 @@ struct Q8Launch {
     threads: usize,
     rows_per_team: usize,
     tokens: usize,
-    shared: usize,
     threads_per_row: usize,
 }
 
@@ -282,6 +284,9 @@ pub struct Matmul {
     blas_limits: (usize, usize),
     blas: OnceLock<std::result::Result<Blas, String>>,
     max_shared: usize,
+    /// The int8 GEMV of two types in one launch, per entry of `gemv_fused::Q8_PAIRS`, per entry
+    /// of Q8_VARIANTS.
+    q8_pairs: Vec<Vec<Kernel>>,
 }
 
 impl Matmul {
@@ -325,6 +330,12 @@ impl Matmul {
                 })
             })
             .collect::<Result<_>>()?;
+        let q8_pairs = gemv_fused::Q8_PAIRS
+            .iter()
+            .map(|(_, _, s)| {
+                Q8_VARIANTS.iter().map(|(r, nt)| q8_module.kernel(&format!("rf_q8_gemv_r{r}_t{nt}_{s}"))).collect()
+            })
+            .collect::<Result<_>>()?;
         let info = gpu.info();
         Ok(Matmul {
             kernels,
@@ -335,6 +346,7 @@ impl Matmul {
             blas_limits: (w_values, x_values),
             blas: OnceLock::new(),
             max_shared: info.max_shared_memory_per_block as usize,
+            q8_pairs,
         })
     }
 
@@ -400,7 +412,7 @@ impl Matmul {
         let limit = Q8_MAX_SHARED.min(self.max_shared);
         let fits = |tokens: usize, r: usize| {
             let shared = q.shared_bytes(w.cols, tokens, r, self.warp, threads);
-            (shared <= limit).then_some(Q8Launch { threads, rows_per_team: r, tokens, shared, threads_per_row })
+            (shared <= limit).then_some(Q8Launch { threads, rows_per_team: r, tokens, threads_per_row })
         };
         // One token: 4 rows per team on matrices of many rows (an H200 streamed a 18944-row Q4_K
         // matrix at 2.2 TB/s against 2.0 with 2; smaller ones were as fast or slower), else 2; fewer
@@ -418,42 +430,6 @@ impl Matmul {
         // or 1 where that does not fit.
         let want = t.next_power_of_two().min(8);
         Ok([8, 4, 2].into_iter().filter(|nt| *nt <= want).find_map(|nt| fits(nt, 2).or_else(|| fits(nt, 1))).or(one))
-    }
-
-    /// The int8 GEMV of `w` (a quantized type), with the launch shape `cfg`. Returns false (and
-    /// launches nothing) for a type or width it does not handle.
-    #[doc(hidden)]
-    pub fn gemv_q8_with(
-        &self,
-        cfg: GemvConfig,
-        stream: &Stream,
-        w: &GpuMatrix,
-        x: &DeviceBuffer<f32>,
-        t: usize,
-        y: &mut DeviceBuffer<f32>,
-    ) -> Result<bool> {
-        let Some((q, ks)) = self.kernels_for(w)?.q8.as_ref() else { return Ok(false) };
-        let Some(l) = self.q8_launch(q, w, t, cfg)? else { return Ok(false) };
-        if t == 0 {
-            return Ok(true);
-        }
-        self.check_args(w, x, t, y)?;
-        let (r, nt) = (l.rows_per_team, l.tokens);
-        let kernel = Q8_VARIANTS
-            .iter()
-            .position(|v| *v == (r, nt))
-            .and_then(|i| ks.get(i))
-            .ok_or_else(|| GpuError::Invalid(format!("no int8 GEMV with {r} rows per team and {nt} tokens")))?;
-        let groups = w.rows.div_ceil(r);
-        let grid_x = groups.div_ceil(l.threads / l.threads_per_row).min(self.sms * cfg.blocks_per_sm.max(1)).max(1);
-        let grid = [grid_x as u32, blocks(t, nt)?, 1];
-        if grid[1] > 65535 {
-            return Err(GpuError::Invalid(format!("matmul with {}: {t} tokens is over the GEMV's limit", w.what())));
-        }
-        let launch = LaunchConfig::new(grid, [l.threads as u32, 1, 1]).with_shared_bytes(l.shared as u32);
-        let args = crate::gpu_args![&w.data, x, y, w.rows as i32, w.cols as i32, t as i32, l.threads_per_row as i32];
-        kernel.launch(stream, launch, &args)?;
-        Ok(true)
     }
 
     /// Threads that share a row in the int8 GEMV: a warp, or more (up to a block of `threads`)

@@ -54,7 +54,7 @@ pub use device::{discover, discover_with, DeviceInfo, Discovery, Gpu, Runtime};
 pub use error::{GpuError, Result};
 pub use ffi::DeviceElem;
 pub use kv::{host_bytes, KvBuffers};
-pub use matmul::{GemvConfig, GpuMatrix, Matmul, MatmulKernel};
+pub use matmul::{GemvConfig, GemvOut, Glu, GpuMatrix, Matmul, MatmulKernel};
 pub use memory::{Allocation, Arena, DeviceBuffer, ARENA_ALIGN};
 pub use module::{Arg, Kernel, LaunchConfig, Module};
 pub use ops::{AttnKernel, Ops, PagedPlaces};

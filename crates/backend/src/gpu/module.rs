@@ -118,7 +118,14 @@ pub struct Arg<'a>(ArgInner<'a>);
 
 #[derive(Clone)]
 enum ArgInner<'a> {
-    Buffer { ptr: u64, elem: ElemType, mutable: bool, alloc: &'a Arc<Allocation> },
+    Buffer {
+        ptr: u64,
+        elem: ElemType,
+        mutable: bool,
+        alloc: &'a Arc<Allocation>,
+    },
+    /// A null pointer (an absent optional buffer).
+    Null(ElemType),
     Scalar(RawArg, ElemType),
 }
 
@@ -145,10 +152,24 @@ macro_rules! scalar_arg {
 }
 scalar_arg!(i32 => I32, u32 => U32, i64 => I64, u64 => U64, f32 => F32, f64 => F64);
 
+impl<'a, T: DeviceElem> From<Option<&'a DeviceBuffer<T>>> for Arg<'a> {
+    /// A buffer, or a null pointer for `None`: an optional input the kernel checks for null.
+    fn from(b: Option<&'a DeviceBuffer<T>>) -> Self {
+        b.map_or(Arg(ArgInner::Null(T::ELEM)), Arg::from)
+    }
+}
+
 impl Arg<'_> {
+    /// A null pointer for a `T*` parameter, const or not, that the kernel checks for null or
+    /// never dereferences (an absent optional buffer).
+    pub fn null<T: DeviceElem>() -> Arg<'static> {
+        Arg(ArgInner::Null(T::ELEM))
+    }
+
     fn kind(&self) -> ArgKind {
         match self.0 {
             ArgInner::Buffer { elem, mutable, .. } => ArgKind::Buffer { elem, mutable },
+            ArgInner::Null(elem) => ArgKind::Buffer { elem, mutable: true },
             ArgInner::Scalar(_, e) => ArgKind::Scalar(e),
         }
     }
@@ -156,6 +177,7 @@ impl Arg<'_> {
     fn raw(&self) -> RawArg {
         match self.0 {
             ArgInner::Buffer { ptr, .. } => RawArg::Ptr(ptr),
+            ArgInner::Null(_) => RawArg::Ptr(0),
             ArgInner::Scalar(v, _) => v,
         }
     }
@@ -163,7 +185,7 @@ impl Arg<'_> {
     fn allocation(&self) -> Option<&Arc<Allocation>> {
         match &self.0 {
             ArgInner::Buffer { alloc, .. } => Some(alloc),
-            ArgInner::Scalar(..) => None,
+            ArgInner::Null(_) | ArgInner::Scalar(..) => None,
         }
     }
 }

@@ -15,13 +15,15 @@ use super::error::{GpuError, Result};
 use super::kernels;
 use super::kv::KvBuffers;
 use super::memory::DeviceBuffer;
-use super::module::{Kernel, LaunchConfig};
+use super::module::{Arg, Kernel, LaunchConfig};
 use super::stream::Stream;
 use crate::cpu::{AttnParams, RopeParams, RopeStyle};
 use crate::{gpu_args, KvType, Q8_0_BLOCK};
 
 /// Threads per block of the element-wise kernels.
 const ELEMENT_THREADS: u32 = 256;
+/// Most chunks of 4 values per lane a norm kernel's row holds (`RF_RMS_MAX_CHUNKS`).
+const RMS_MAX_CHUNKS: usize = 512;
 /// Threads per attention block (`RF_ATTN_THREADS` in attention.cu).
 const ATTN_THREADS: u32 = 256;
 /// Largest head_dim the attention kernel serves (`RF_ATTN_MAX_HD`): 32 lanes of 8 dimensions.
@@ -226,6 +228,10 @@ impl Ops {
         if n == 0 {
             return invalid(format!("{op}: the weight is empty (rows of width 0)"));
         }
+        let max = RMS_MAX_CHUNKS * 4 * self.warp as usize;
+        if n > max {
+            return invalid(format!("{op}: rows of {n} values are over the kernel's {max}"));
+        }
         Ok(LaunchConfig::rows(as_i32(op, "rows", rows)? as u32, self.row_threads(n, 1024)))
     }
 
@@ -266,30 +272,68 @@ impl Ops {
         positions: &DeviceBuffer<u32>,
         p: &RopeParams,
     ) -> Result<()> {
+        self.rope_launch(s, (x, n_heads), None, t, head_dim, positions, p)
+    }
+
+    /// [`Ops::rope`] of the queries q ([t, n_q, head_dim]) and the keys k ([t, n_k, head_dim])
+    /// in one launch; the same bits as two.
+    #[allow(clippy::too_many_arguments)] // the op's shape: both inputs, their layout, positions, params
+    pub fn rope_qk(
+        &self,
+        s: &Stream,
+        q: &mut DeviceBuffer<f32>,
+        n_q: usize,
+        k: &mut DeviceBuffer<f32>,
+        n_k: usize,
+        t: usize,
+        head_dim: usize,
+        positions: &DeviceBuffer<u32>,
+        p: &RopeParams,
+    ) -> Result<()> {
+        self.rope_launch(s, (q, n_q), Some((k, n_k)), t, head_dim, positions, p)
+    }
+
+    #[allow(clippy::too_many_arguments)] // as rope_qk
+    fn rope_launch(
+        &self,
+        s: &Stream,
+        (x, n_heads): (&mut DeviceBuffer<f32>, usize),
+        x2: Option<(&mut DeviceBuffer<f32>, usize)>,
+        t: usize,
+        head_dim: usize,
+        positions: &DeviceBuffer<u32>,
+        p: &RopeParams,
+    ) -> Result<()> {
         const OP: &str = "rope";
         if !p.n_rot.is_multiple_of(2) || p.n_rot > head_dim {
             return invalid(format!("{OP}: n_rot {} must be even and at most head_dim {head_dim}", p.n_rot));
         }
+        let n_heads2 = x2.as_ref().map_or(0, |x2| x2.1);
         check_len(OP, x, mul(OP, mul(OP, t, n_heads)?, head_dim)?)?;
+        if let Some((x2, _)) = &x2 {
+            check_len(OP, x2, mul(OP, mul(OP, t, n_heads2)?, head_dim)?)?;
+        }
         check_len(OP, positions, t)?;
         let half = p.n_rot / 2;
-        if t == 0 || n_heads == 0 || half == 0 {
+        if t == 0 || n_heads + n_heads2 == 0 || half == 0 {
             return Ok(());
         }
-        as_i32(OP, "head elements", mul(OP, n_heads, head_dim)?)?;
+        as_i32(OP, "head elements", mul(OP, n_heads + n_heads2, head_dim)?)?;
         // The same f32 expression as cpu::rope, so both build identical angles from it.
         let theta_scale = p.base.powf(-2.0 / p.n_rot as f32);
         let neox = match p.style {
             RopeStyle::Norm => 0i32,
             RopeStyle::Neox => 1,
         };
-        let threads = self.row_threads(n_heads * half, 256);
+        let threads = self.row_threads((n_heads + n_heads2) * half, 256);
         let cfg = LaunchConfig::rows(as_i32(OP, "t", t)? as u32, threads).with_shared_bytes((half * 8) as u32);
-        self.rope.launch(
-            s,
-            cfg,
-            &gpu_args![x, positions, n_heads as i32, head_dim as i32, p.n_rot as i32, p.freq_scale, theta_scale, neox],
-        )
+        let x2 = match x2 {
+            Some((x2, _)) => Arg::from(x2),
+            None => Arg::null::<f32>(),
+        };
+        let (nh, nh2, hd) = (n_heads as i32, n_heads2 as i32, head_dim as i32);
+        let args = gpu_args![x, x2, positions, nh, nh2, hd, p.n_rot as i32, p.freq_scale, theta_scale, neox];
+        self.rope.launch(s, cfg, &args)
     }
 
     /// Stores k[i, :] and v[i, :] ([t, width] f32) into row slots[i] of the caches (slot =

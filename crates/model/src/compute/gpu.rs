@@ -9,12 +9,12 @@ use std::sync::Arc;
 
 use backend::cpu::{AttnParams, RopeParams};
 use backend::gpu::{
-    decode_pick, Arena, Argmax, DeviceBuffer, DeviceElem, Gpu, GpuMatrix, Graph, KvBuffers, Matmul, Ops, PagedPlaces,
-    Uploader,
+    decode_pick, Arena, Argmax, DeviceBuffer, DeviceElem, GemvOut, Glu, Gpu, GpuMatrix, Graph, KvBuffers, Matmul, Ops,
+    PagedPlaces, Uploader,
 };
 use backend::KvType;
 
-use super::{Compute, Result};
+use super::{separate, Compute, Result};
 use crate::arch::Activation;
 use crate::batch::BatchPlan;
 use crate::error::ModelError;
@@ -33,6 +33,9 @@ pub struct GpuCompute {
     /// starts over at the next step: no allocation (and no implicit device synchronisation of
     /// a free) per step once it has grown to the largest step.
     step: RefCell<Arena>,
+    /// Whether decode-sized steps run the GEMV's fused forms (norm prologue, several matrices a
+    /// launch, bias / residual / GLU epilogues): unless ROCMFORGE_NO_FUSION=1 (comparisons).
+    fused: bool,
 }
 
 /// First size of the step arena; it doubles past the largest step seen.
@@ -67,7 +70,8 @@ impl GpuCompute {
         let mm = Matmul::new(&gpu)?;
         let argmax = Argmax::new(&gpu)?;
         let step = RefCell::new(gpu.arena(STEP_ARENA_BYTES, "step buffers")?);
-        Ok(GpuCompute { gpu, ops, mm, argmax, step })
+        let fused = std::env::var("ROCMFORGE_NO_FUSION").map_or(true, |v| v != "1");
+        Ok(GpuCompute { gpu, ops, mm, argmax, step, fused })
     }
 
     /// A piece of the step arena, growing it when the step needs more.
@@ -268,6 +272,69 @@ impl Compute for GpuCompute {
         Ok(self.mm.matmul(self.gpu.stream(), w, x, t, out)?)
     }
 
+    fn norm_matmuls(
+        &self,
+        x: &Self::Act,
+        norm: &Self::Vector,
+        eps: f32,
+        t: usize,
+        ws: &[&Arc<GpuMatrix>],
+        biases: &[Option<&Self::Vector>],
+        normed: &mut Self::Act,
+        outs: &mut [&mut Self::Act],
+    ) -> Result<()> {
+        if self.fused {
+            let mut gemv: Vec<GemvOut> = (ws.iter().zip(biases).zip(outs.iter_mut()))
+                .map(|((w, bias), y)| GemvOut { w, bias: *bias, y })
+                .collect();
+            if self.mm.gemv_fused(self.gpu.stream(), x, t, Some((norm, eps)), &mut gemv, false)? {
+                return Ok(());
+            }
+        }
+        separate::norm_matmuls(self, x, norm, eps, t, ws, biases, normed, outs)
+    }
+
+    fn matmul_add(
+        &self,
+        x: &Self::Act,
+        t: usize,
+        w: &Arc<GpuMatrix>,
+        width: usize,
+        tmp: &mut Self::Act,
+        acc: &mut Self::Act,
+    ) -> Result<()> {
+        let mut gemv = [GemvOut { w, bias: None, y: &mut *acc }];
+        if self.fused && self.mm.gemv_fused(self.gpu.stream(), x, t, None, &mut gemv, true)? {
+            return Ok(());
+        }
+        separate::matmul_add(self, x, t, w, width, tmp, acc)
+    }
+
+    fn norm_glu(
+        &self,
+        x: &Self::Act,
+        norm: &Self::Vector,
+        eps: f32,
+        t: usize,
+        w_gate: &Arc<GpuMatrix>,
+        w_up: &Arc<GpuMatrix>,
+        act: Activation,
+        ff: usize,
+        normed: &mut Self::Act,
+        up: &mut Self::Act,
+        gate: &mut Self::Act,
+    ) -> Result<()> {
+        let glu = match act {
+            Activation::SwiGlu => Glu::Swi,
+            Activation::GeGlu => Glu::Ge,
+        };
+        let s = self.gpu.stream();
+        if self.fused && self.mm.gemv_glu(s, x, t, Some((norm, eps)), w_gate, w_up, glu, gate)? {
+            return Ok(());
+        }
+        separate::norm_glu(self, x, norm, eps, t, w_gate, w_up, act, ff, normed, up, gate)
+    }
+
     fn add_bias(&self, x: &mut Self::Act, b: &Self::Vector, rows: usize) -> Result<()> {
         Ok(self.ops.add_bias(self.gpu.stream(), x, b, rows)?)
     }
@@ -286,6 +353,20 @@ impl Compute for GpuCompute {
         p: &RopeParams,
     ) -> Result<()> {
         Ok(self.ops.rope(self.gpu.stream(), x, t, n_heads, hd, &at.positions, p)?)
+    }
+
+    fn rope_qk(
+        &self,
+        q: &mut Self::Act,
+        k: &mut Self::Act,
+        at: &GpuPlaces,
+        t: usize,
+        n_q: usize,
+        n_k: usize,
+        hd: usize,
+        p: &RopeParams,
+    ) -> Result<()> {
+        Ok(self.ops.rope_qk(self.gpu.stream(), q, n_q, k, n_k, t, hd, &at.positions, p)?)
     }
 
     fn kv_write(&self, kv: &mut GpuLayerKv, at: &GpuPlaces, k: &Self::Act, v: &Self::Act, t: usize) -> Result<()> {
@@ -396,6 +477,13 @@ impl GpuModel {
         let table: Vec<u32> = (0..n_blocks as u32).collect();
         let plan = BatchPlan::single(&[0; WARM_UP_TOKENS], 0, &table, false);
         model.forward_on(&self.compute, &self.weights, &mut kv, &plan, &[]).map(drop)
+    }
+
+    /// Turns the fused decode kernels on or off (comparisons; ROCMFORGE_NO_FUSION=1 at load is
+    /// off). Drops the captured graphs, which hold the kernels of the old setting.
+    pub fn set_fused(&mut self, on: bool) {
+        self.compute.fused = on;
+        self.graphs.borrow_mut().clear();
     }
 
     pub fn kv_cache(

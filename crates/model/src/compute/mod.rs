@@ -54,6 +54,56 @@ pub trait Compute {
         }
         Ok(())
     }
+    /// outs[k][i, :] = ws[k] h[i, :] (+ biases[k]) for i < t, with h = rms_norm(x[i, :]) * norm:
+    /// the projections after a pre-norm (Q/K/V, gate/up). `normed` ([t, cols]) is scratch: the
+    /// default writes h there, a device that norms inside its products may leave it as it was.
+    #[allow(clippy::too_many_arguments)] // the fused op's parts: input, norm, matrices, outputs
+    fn norm_matmuls(
+        &self,
+        x: &Self::Act,
+        norm: &Self::Vector,
+        eps: f32,
+        t: usize,
+        ws: &[&Self::Mat],
+        biases: &[Option<&Self::Vector>],
+        normed: &mut Self::Act,
+        outs: &mut [&mut Self::Act],
+    ) -> Result<()> {
+        separate::norm_matmuls(self, x, norm, eps, t, ws, biases, normed, outs)
+    }
+    /// acc[i, :] += W x[i, :] for i < t, W with `width` rows: a projection added to the residual
+    /// stream. `tmp` ([t, width]) is scratch, as `normed` above.
+    fn matmul_add(
+        &self,
+        x: &Self::Act,
+        t: usize,
+        w: &Self::Mat,
+        width: usize,
+        tmp: &mut Self::Act,
+        acc: &mut Self::Act,
+    ) -> Result<()> {
+        separate::matmul_add(self, x, t, w, width, tmp, acc)
+    }
+    /// gate[i, :] = act(W_gate h[i, :]) * (W_up h[i, :]) for i < t, with h = rms_norm(x[i, :]) *
+    /// norm and `ff` rows in each matrix: a gated FFN's first half. `normed` ([t, cols]) and `up`
+    /// ([t, ff]) are scratch, as above.
+    #[allow(clippy::too_many_arguments)] // the fused op's parts: input, norm, matrices, outputs
+    fn norm_glu(
+        &self,
+        x: &Self::Act,
+        norm: &Self::Vector,
+        eps: f32,
+        t: usize,
+        w_gate: &Self::Mat,
+        w_up: &Self::Mat,
+        act: Activation,
+        ff: usize,
+        normed: &mut Self::Act,
+        up: &mut Self::Act,
+        gate: &mut Self::Act,
+    ) -> Result<()> {
+        separate::norm_glu(self, x, norm, eps, t, w_gate, w_up, act, ff, normed, up, gate)
+    }
     /// x[r, :] += b for `rows` rows of b's width.
     fn add_bias(&self, x: &mut Self::Act, b: &Self::Vector, rows: usize) -> Result<()>;
     /// acc[i] += x[i] for i < n.
@@ -68,6 +118,23 @@ pub trait Compute {
         head_dim: usize,
         p: &RopeParams,
     ) -> Result<()>;
+    /// rope of the queries q [t, n_q, head_dim] and the keys k [t, n_k, head_dim], which a
+    /// device may run as one job.
+    #[allow(clippy::too_many_arguments)] // both inputs and their layout, places, params
+    fn rope_qk(
+        &self,
+        q: &mut Self::Act,
+        k: &mut Self::Act,
+        at: &Self::Places,
+        t: usize,
+        n_q: usize,
+        n_k: usize,
+        head_dim: usize,
+        p: &RopeParams,
+    ) -> Result<()> {
+        self.rope(q, at, t, n_q, head_dim, p)?;
+        self.rope(k, at, t, n_k, head_dim, p)
+    }
     /// Stores the step's K and V ([t, width]) in their cache slots.
     fn kv_write(&self, kv: &mut Self::LayerKv, at: &Self::Places, k: &Self::Act, v: &Self::Act, t: usize)
         -> Result<()>;
@@ -95,4 +162,69 @@ pub trait Compute {
     /// The logits `a` ([rows, vocab]) in host memory as `needs` asks for each row (a row past
     /// its end is wanted whole); waits for the device.
     fn read_logits(&self, a: Self::Act, rows: usize, vocab: usize, needs: &[RowNeed]) -> Result<StepLogits>;
+}
+
+/// The fused ops of [`Compute`] as the separate ops they stand for: the trait's defaults, and
+/// a device's path where its fused kernels do not apply.
+pub mod separate {
+    use super::{Compute, Result};
+    use crate::arch::Activation;
+
+    /// [`Compute::norm_matmuls`]: rms_norm, the products, the biases.
+    #[allow(clippy::too_many_arguments)] // the op's parts, as Compute::norm_matmuls
+    pub fn norm_matmuls<C: Compute + ?Sized>(
+        c: &C,
+        x: &C::Act,
+        norm: &C::Vector,
+        eps: f32,
+        t: usize,
+        ws: &[&C::Mat],
+        biases: &[Option<&C::Vector>],
+        normed: &mut C::Act,
+        outs: &mut [&mut C::Act],
+    ) -> Result<()> {
+        c.rms_norm(x, norm, t, eps, normed)?;
+        c.matmuls(normed, t, ws, outs)?;
+        for (out, bias) in outs.iter_mut().zip(biases) {
+            if let Some(b) = bias {
+                c.add_bias(out, b, t)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Compute::matmul_add`]: the product, then the add.
+    pub fn matmul_add<C: Compute + ?Sized>(
+        c: &C,
+        x: &C::Act,
+        t: usize,
+        w: &C::Mat,
+        width: usize,
+        tmp: &mut C::Act,
+        acc: &mut C::Act,
+    ) -> Result<()> {
+        c.matmul(x, t, w, tmp)?;
+        c.add(acc, tmp, t * width)
+    }
+
+    /// [`Compute::norm_glu`]: rms_norm, both products, the gated activation.
+    #[allow(clippy::too_many_arguments)] // the op's parts, as Compute::norm_glu
+    pub fn norm_glu<C: Compute + ?Sized>(
+        c: &C,
+        x: &C::Act,
+        norm: &C::Vector,
+        eps: f32,
+        t: usize,
+        w_gate: &C::Mat,
+        w_up: &C::Mat,
+        act: Activation,
+        ff: usize,
+        normed: &mut C::Act,
+        up: &mut C::Act,
+        gate: &mut C::Act,
+    ) -> Result<()> {
+        c.rms_norm(x, norm, t, eps, normed)?;
+        c.matmuls(normed, t, &[w_gate, w_up], &mut [&mut *gate, &mut *up])?;
+        c.glu(act, gate, up, t * ff)
+    }
 }

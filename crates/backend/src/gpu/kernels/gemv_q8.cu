@@ -26,7 +26,7 @@
 // the current step's arithmetic. (A ring of three steps per warp in shared memory filled with
 // cp.async, measured on an H200, was slower: 1.5 against 2.2 TB/s on a 18944 x 3584 Q4_K matrix;
 // the address arithmetic of the ring cost more than the deeper pipeline gained.)
-#include "prelude.h"
+#include "fused.h"
 
 struct alignas(16) q8_u4 {
     rf_u32 v[4];
@@ -162,6 +162,45 @@ RF_DEVICE XS xs_layout(rf_u8* smem, int cols, int nt) {
     return xs;
 }
 
+// ---- the norm prologue (fused.h's order, so the values are rf_rms_norm_f32's bits) ------------
+
+// v[k] = v[k] * scale * w[k] for 4 values, as rf_rms_norm_f32 writes them.
+RF_DEVICE void q8_norm(float* v, const float* w, float scale) {
+    const q8_f4 g = *(const q8_f4*)w;
+    v[0] = v[0] * scale * g.x, v[1] = v[1] * scale * g.y, v[2] = v[2] * scale * g.z, v[3] = v[3] * scale * g.w;
+}
+
+// Chunks per pass of a warp in q8_rms_scales (their loads are in flight together).
+#define Q8_RMS_BATCH 4
+
+// nsc[i] = 1 / rms of token i < nt of x ([nt, cols]), from the chunk sums that the block's warps
+// compute into `sums` (nt * ceil(cols / RF_RMS_CHUNK) floats); ends behind a block barrier.
+RF_DEVICE void q8_rms_scales(const float* x, int cols, int nt, float eps, float* sums, float* nsc) {
+    const int chunks = (cols + RF_RMS_CHUNK - 1) / RF_RMS_CHUNK, total = nt * chunks;
+    const int nwarps = blockDim.x / RF_WARP, lane = rf_lane();
+    for (int base = rf_warp_id(); base < total; base += Q8_RMS_BATCH * nwarps) {  // warp-uniform
+        q8_f4 f[Q8_RMS_BATCH];
+#pragma unroll
+        for (int b = 0; b < Q8_RMS_BATCH; b++) {
+            const int item = base + b * nwarps, i = item / chunks, c = item % chunks;
+            const int col = c * RF_RMS_CHUNK + 4 * lane;
+            f[b] = q8_f4{0.0f, 0.0f, 0.0f, 0.0f};
+            if (item < total && col < cols) f[b] = *(const q8_f4*)(x + (rf_i64)i * cols + col);
+        }
+#pragma unroll
+        for (int b = 0; b < Q8_RMS_BATCH; b++) {
+            const float sum = rf_rms_chunk(f[b].x, f[b].y, f[b].z, f[b].w);
+            if (lane == 0 && base + b * nwarps < total) sums[base + b * nwarps] = sum;
+        }
+    }
+    __syncthreads();
+    for (int i = rf_warp_id(); i < nt; i += nwarps) {
+        const float scale = rf_rms_scale_of(sums + i * chunks, cols, eps);
+        if (lane == 0) nsc[i] = scale;
+    }
+    __syncthreads();
+}
+
 // Q8_0 / Q8_1 of the x86 CPU backend (`quantize_row`, Q8Rounding::X86Avx): per 32 values,
 // amax = max |x|, d = amax / 127, id = 127 / amax (0 when amax is 0), q = round-half-even(x *
 // id) saturated to i8; d is stored as f16. Q8_1 adds s = f16(d * sum q). A NaN or infinity in
@@ -169,7 +208,8 @@ RF_DEVICE XS xs_layout(rf_u8* smem, int cols, int nt) {
 // lanes, 4 values each (a short dependency chain: the encoding is on every launch's critical
 // path).
 template <class A, class Q>
-RF_DEVICE void quantize_q8_32(const float* x, int cols, int nt, rf_u8* q, float* d, int* s, const XS& xs) {
+RF_DEVICE void quantize_q8_32(const float* x, int cols, int nt, const float* nw, const float* nsc, rf_u8* q, float* d,
+                              int* s, const XS& xs) {
     const int lane = rf_lane(), sub = lane >> 3, sl = lane & 7;
     const int nwarps = blockDim.x / RF_WARP;
     constexpr int BPW = RF_WARP / 8;  // blocks per warp pass
@@ -182,6 +222,7 @@ RF_DEVICE void quantize_q8_32(const float* x, int cols, int nt, rf_u8* q, float*
         if (ok) {
             const q8_f4 f = *(const q8_f4*)(x + (rf_i64)i * cols + 32 * b + 4 * sl);
             v[0] = f.x, v[1] = f.y, v[2] = f.z, v[3] = f.w;
+            if (nw) q8_norm(v, nw + 32 * b + 4 * sl, nsc[i]);
         }
         float amax = 0.0f;
 #pragma unroll
@@ -220,7 +261,8 @@ RF_DEVICE void quantize_q8_32(const float* x, int cols, int nt, rf_u8* q, float*
 // quants; a NaN or infinity makes d NaN. One 256-value block per 16 lanes, 16 values (one bsum)
 // each.
 template <class Q>
-RF_DEVICE void quantize_q8_k(const float* x, int cols, int nt, rf_u8* q, float* d, int* s, const XS& xs) {
+RF_DEVICE void quantize_q8_k(const float* x, int cols, int nt, const float* nw, const float* nsc, rf_u8* q, float* d,
+                             int* s, const XS& xs) {
     const int lane = rf_lane(), sub = lane >> 4, sl = lane & 15, nwarps = blockDim.x / RF_WARP;
     constexpr int IPW = RF_WARP / 16;  // blocks per warp pass
     const int nb = cols / 256, total = nt * nb;
@@ -235,6 +277,7 @@ RF_DEVICE void quantize_q8_k(const float* x, int cols, int nt, rf_u8* q, float* 
             for (int k = 0; k < 4; k++) {
                 const q8_f4 f = src[k];
                 v[4 * k] = f.x, v[4 * k + 1] = f.y, v[4 * k + 2] = f.z, v[4 * k + 3] = f.w;
+                if (nw) q8_norm(v + 4 * k, nw + 256 * b + 16 * sl + 4 * k, nsc[i]);
             }
         } else {
 #pragma unroll
@@ -278,15 +321,18 @@ RF_DEVICE void quantize_q8_k(const float* x, int cols, int nt, rf_u8* q, float* 
     }
 }
 
+// Encodes the nt tokens of x, or of rms_norm(x) * nw when nw is not null (nsc: the tokens'
+// scales, q8_rms_scales).
 template <class Q>
-RF_DEVICE void quantize_x(const float* x, int cols, int nt, rf_u8* smem, const XS& xs) {
+RF_DEVICE void quantize_x(const float* x, int cols, int nt, const float* nw, const float* nsc, rf_u8* smem,
+                          const XS& xs) {
     rf_u8* q = smem;
     float* d = (float*)xs.d;
     int* s = (int*)xs.s;
     if constexpr (Q::Act::BLOCK == 256) {
-        quantize_q8_k<Q>(x, cols, nt, q, d, s, xs);
+        quantize_q8_k<Q>(x, cols, nt, nw, nsc, q, d, s, xs);
     } else {
-        quantize_q8_32<typename Q::Act, Q>(x, cols, nt, q, d, s, xs);
+        quantize_q8_32<typename Q::Act, Q>(x, cols, nt, nw, nsc, q, d, s, xs);
     }
 }
 
@@ -891,70 +937,133 @@ RF_DEVICE int xs_bytes(int cols) {
     return NT * (xs_qbytes<A>(cols) + xs_dbytes<A>(cols) + xs_sbytes<A>(cols));
 }
 
-// Sums a finished row group over its team and writes it: a butterfly over each warp, then (teams
+// ---- fused forms ---------------------------------------------------------------------------------
+// A launch covers up to three matrices that share the input x (Q/K/V, gate/up), each a
+// "segment" with its own rows, threads per row, optional bias and output: segment s owns
+// `grid` consecutive blocks of the grid's x dimension, so a block computes one matrix. The two
+// weight types a kernel instance knows (QA, QB, the same for most) may differ between segments
+// (bit s of `types`: segment s is of QB); they share one activation encoding. Optionally x is
+// RMS-normed first (nw: the norm's weight), and a row's sums are stored by `mode`:
+#define Q8_STORE 0       // y = W x (+ b)
+#define Q8_ACCUMULATE 1  // y += W x (+ b): a projection into the residual stream
+#define Q8_SWIGLU 2      // y = silu(W x) * (U x): the team's rows are pairs of gate (W) and up (U) rows
+#define Q8_GEGLU 3       // y = gelu(W x) * (U x), the same way
+// Each form computes the separate kernels' f32 operations in their order (rf_rms_norm_f32, then
+// the GEMV, then rf_add_bias_f32, rf_add_in_place_f32, rf_swiglu_f32 or rf_geglu_f32), so it
+// gives the same bits as launching them one after another.
+
+// Launch-wide arguments.
+struct Q8Fuse {
+    const float* nw;    // [cols] RMS norm weight, or null: no norm
+    float eps;
+    int mode;           // Q8_STORE .. Q8_GEGLU
+    const rf_u8* w_up;  // the up matrix of the GLU modes
+};
+
+// One segment: w [rows, cols] of its type, b [rows] or null, y [t, rows].
+struct Q8Seg {
+    const rf_u8* w;
+    const float* b;
+    float* y;
+    int rows, grid, tpr;
+};
+
+// Stores the sum v of (row, token k) of a segment (u: the up row's sum in the GLU modes).
+RF_DEVICE void q8_store(const Q8Fuse& f, const Q8Seg& sg, int row, int k, float v, float u) {
+    if (row >= sg.rows) return;
+    float* y = sg.y + (rf_i64)k * sg.rows + row;
+    if (sg.b) v += sg.b[row];
+    switch (f.mode) {
+        case Q8_ACCUMULATE: *y += v; break;
+        case Q8_SWIGLU: *y = rf_swiglu(v, u); break;
+        case Q8_GEGLU: *y = rf_geglu(v, u); break;
+        default: *y = v;
+    }
+}
+
+// Sums a finished row group over its team and stores it: a butterfly over each warp, then (teams
 // of several warps) the team's warps in order through `red`, behind a block barrier that every
-// thread of the block reaches at the same step.
+// thread of the block reaches at the same step. `g`: the group; its rows are g * RP + r for
+// r < RP (RP = R, or R / 2 in the GLU modes, whose team rows R / 2 + r are the up rows).
 template <int R, int NT>
-RF_DEVICE void q8_finish(float (*acc)[NT], float (*red)[R * NT], int wpt, int j, int team, bool active, int row0,
-                         int rows, int nt, float* y) {
+RF_DEVICE void q8_finish(float (*acc)[NT], float (*red)[R * NT], int wpt, int j, int team, bool active, int g, int nt,
+                         const Q8Fuse& f, const Q8Seg& sg) {
     const int warp = rf_warp_id(), lane = rf_lane();
+    const bool glu = f.mode >= Q8_SWIGLU;
+    const int rp = glu ? R / 2 : R;
 #pragma unroll
     for (int r = 0; r < R; r++)
 #pragma unroll
         for (int k = 0; k < NT; k++) {
-            const float v = rf_warp_sum(acc[r][k]);
-            acc[r][k] = 0.0f;
-            if (wpt == 1) {
-                if (lane == 0 && active && k < nt && row0 + r < rows) y[(rf_i64)k * rows + row0 + r] = v;
-            } else if (lane == 0) {
-                red[warp][r * NT + k] = v;
-            }
+            acc[r][k] = rf_warp_sum(acc[r][k]);
+            if (wpt > 1 && lane == 0) red[warp][r * NT + k] = acc[r][k];
         }
-    if (wpt > 1) {
+    if (wpt == 1) {
+        if (lane == 0 && active) {
+#pragma unroll
+            for (int r = 0; r < R; r++)
+#pragma unroll
+                for (int k = 0; k < NT; k++)
+                    if (r < rp && k < nt) q8_store(f, sg, g * rp + r, k, acc[r][k], acc[r < R / 2 ? r + R / 2 : r][k]);
+        }
+    } else {
         __syncthreads();
-        if (j < R * NT) {
-            const int r = j / NT, k = j % NT;
-            if (active && k < nt && row0 + r < rows) {
-                const int w0 = team * wpt;
-                float v = red[w0][j];
-                for (int wi = 1; wi < wpt; wi++) v += red[w0 + wi][j];
-                y[(rf_i64)k * rows + row0 + r] = v;
+        if (active && j < rp * NT) {
+            const int r = j / NT, k = j % NT, w0 = team * wpt;
+            float v = red[w0][j], u = glu ? red[w0][j + rp * NT] : 0.0f;
+            for (int wi = 1; wi < wpt; wi++) {
+                v += red[w0 + wi][j];
+                if (glu) u += red[w0 + wi][j + rp * NT];
             }
+            if (k < nt) q8_store(f, sg, g * rp + r, k, v, u);
         }
     }
+#pragma unroll
+    for (int r = 0; r < R; r++)
+#pragma unroll
+        for (int k = 0; k < NT; k++) acc[r][k] = 0.0f;
 }
 
-// Grid (any x, ceil(t / NT)), blockDim.x of 128 or 256 threads, dynamic shared memory
-// xs_bytes<Q, NT>(cols) plus, for staged types, warps * R * stage_row<Q>(). cols a multiple of
-// Q::VALUES; w readable 16 bytes past its last row (staged spans are read in whole 16-byte
-// pieces). The next step's loads are in registers while a step is computed.
+// Row r of row group g: w's row g * R + r, or in the GLU modes (RP = R / 2) gate row g * RP + r
+// for r < RP and up row g * RP + r - RP after them; the last row stands in past the end.
+RF_DEVICE const rf_u8* q8_row(const Q8Fuse& f, const Q8Seg& sg, int rp, int g, int r, rf_i64 rb) {
+    const bool up = r >= rp;
+    return (up ? f.w_up : sg.w) + (rf_i64)min(g * rp + (up ? r - rp : r), sg.rows - 1) * rb;
+}
+
+// One segment's GEMV. The block is block `bx` of the segment's sg.grid blocks; grid y:
+// ceil(t / NT); blockDim.x of 128 or 256 threads, dynamic shared memory xs_bytes<Q, NT>(cols)
+// plus, for staged types, warps * R * stage_row<Q>(). cols a multiple of Q::VALUES; w readable 16
+// bytes past its last row (staged spans are read in whole 16-byte pieces). The next step's loads
+// are in registers while a step is computed.
 //
 // The block's threads form teams of `tpr` (threads per row: 32, 64, 128 or 256, dividing the
 // block; the launcher picks it from the matrix alone). A team computes R rows at a time (a row
 // group); thread j of a team takes units j, j + tpr, j + 2 tpr, ... of each row, so a team of
 // several warps splits long rows. Teams take row groups in rounds: in round k, team m of block b
-// has group (b + k * gridDim.x) * teams + m; every team of a block runs every round (idle when
+// has group (b + k * grid) * teams + m; every team of a block runs every round (idle when
 // its group is past the end) so that the block's barriers line up. A row's sum: each thread's
 // accumulator over its units in order, a butterfly over each warp, then the team's warps in
 // order.
 template <class Q, int R, int NT>
-RF_DEVICE void q8_gemv(const rf_u8* RF_RESTRICT w, const float* RF_RESTRICT x, float* RF_RESTRICT y, int rows,
-                       int cols, int t, int tpr) {
+RF_DEVICE void q8_gemv(const float* RF_RESTRICT x, int cols, int t, const Q8Fuse& f, Q8Seg sg, int bx) {
     extern __shared__ q8_u4 q8_smem[];
     __shared__ float red[2][Q8_THREADS / RF_WARP][R * NT];  // warps' sums, by round parity
+    __shared__ float nsc[NT];                               // the tokens' norm scales
     rf_u8* smem = (rf_u8*)q8_smem;
-    const int warp = rf_warp_id(), lane = rf_lane();
+    const int warp = rf_warp_id(), lane = rf_lane(), tpr = sg.tpr;
     const int teams = blockDim.x / tpr, team = threadIdx.x / tpr, j = threadIdx.x % tpr;
     const int wpt = tpr / RF_WARP, wbase = j - lane;  // warps per team; this warp's first thread in the team
     const int tok0 = blockIdx.y * NT, nt = min(NT, t - tok0);
     x += (rf_i64)tok0 * cols;
-    y += (rf_i64)tok0 * rows;
+    sg.y += (rf_i64)tok0 * sg.rows;
     const XS xs = xs_layout<typename Q::Act>(smem, cols, NT);
     constexpr int SROW = stage_row<Q>();
     rf_u8* stage = smem + xs_bytes<Q, NT>(cols) + warp * R * SROW;
     const int units = cols / Q::VALUES * Q::UPB;
     const int steps = (units + tpr - 1) / tpr;  // per row group
-    const int groups = (rows + R - 1) / R, rstride = gridDim.x * teams;
+    const int rp = f.mode >= Q8_SWIGLU ? R / 2 : R;
+    const int groups = (sg.rows + rp - 1) / rp, rstride = sg.grid * teams;
     const rf_i64 rb = (rf_i64)(cols / Q::VALUES) * Q::BYTES;
     float acc[R][NT];
 #pragma unroll
@@ -963,13 +1072,14 @@ RF_DEVICE void q8_gemv(const rf_u8* RF_RESTRICT w, const float* RF_RESTRICT x, f
         for (int k = 0; k < NT; k++) acc[r][k] = 0.0f;
 
     // Round `rbase` (the group of team 0), step s of the group.
-    int rbase = blockIdx.x * teams, s = 0, parity = 0;
+    int rbase = bx * teams, s = 0, parity = 0;
     const rf_u8* rowp[R];
 #pragma unroll
-    for (int r = 0; r < R; r++) rowp[r] = w + (rf_i64)min((rbase + team) * R + r, rows - 1) * rb;
+    for (int r = 0; r < R; r++) rowp[r] = q8_row(f, sg, rp, rbase + team, r, rb);
     Step<Q, R> step;
     if (rbase + team < groups) step.load(rowp, wbase, units);  // in flight while x is encoded
-    quantize_x<Q>(x, cols, nt, smem, xs);
+    if (f.nw) q8_rms_scales(x, cols, nt, f.eps, (float*)smem, nsc);  // smem: scratch until encoded
+    quantize_x<Q>(x, cols, nt, f.nw, nsc, smem, xs);
     __syncthreads();
 
     while (rbase < groups) {  // block-uniform
@@ -979,8 +1089,7 @@ RF_DEVICE void q8_gemv(const rf_u8* RF_RESTRICT w, const float* RF_RESTRICT x, f
         const bool nactive = nrbase + team < groups;
         const rf_u8* nrowp[R];
 #pragma unroll
-        for (int r = 0; r < R; r++)
-            nrowp[r] = ns != 0 ? rowp[r] : w + (rf_i64)min((nrbase + team) * R + r, rows - 1) * rb;
+        for (int r = 0; r < R; r++) nrowp[r] = ns != 0 ? rowp[r] : q8_row(f, sg, rp, nrbase + team, r, rb);
         const int base = s * tpr + wbase, nbase = ns * tpr + wbase;
         if constexpr (Q::STAGED) {
             if (active) {
@@ -1000,7 +1109,7 @@ RF_DEVICE void q8_gemv(const rf_u8* RF_RESTRICT w, const float* RF_RESTRICT x, f
             step = next;
         }
         if (ns == 0) {
-            q8_finish<R, NT>(acc, red[parity], wpt, j, team, active, (rbase + team) * R, rows, nt, y);
+            q8_finish<R, NT>(acc, red[parity], wpt, j, team, active, rbase + team, nt, f, sg);
             parity ^= 1;
         }
 #pragma unroll
@@ -1010,135 +1119,198 @@ RF_DEVICE void q8_gemv(const rf_u8* RF_RESTRICT w, const float* RF_RESTRICT x, f
     }
 }
 
-// ---- kernels: rf_q8_gemv_r<R>_t<NT>_<type> (R rows per team, NT tokens per block) -------------
+template <class A, class B>
+struct q8_same {
+    static constexpr bool value = false;
+};
+template <class A>
+struct q8_same<A, A> {
+    static constexpr bool value = true;
+};
+
+// A kernel's body: finds the block's segment and runs it with its type. GLU modes: segment 0
+// holds the gate matrix and writes the output, segment 1 only lends its matrix (the up rows;
+// grid1 = 0) and R is 2 or 4.
+template <class QA, class QB, int R, int NT>
+RF_DEVICE void q8_entry(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, Q8Seg s0,
+                        Q8Seg s1, Q8Seg s2) {
+    const Q8Fuse f{nw, eps, mode, s1.w};
+    int bx = blockIdx.x, seg = 0;
+    if (bx >= s0.grid) bx -= s0.grid, seg = bx >= s1.grid ? 2 : 1;
+    if (seg == 2) bx -= s1.grid;
+    Q8Seg sg = s0;  // copied field by field (no indexing into the parameters)
+    if (seg == 1) sg = s1;
+    if (seg == 2) sg = s2;
+    if constexpr (q8_same<QA, QB>::value) {
+        q8_gemv<QA, R, NT>(x, cols, t, f, sg, bx);
+    } else if ((types >> seg) & 1) {  // block-uniform
+        q8_gemv<QB, R, NT>(x, cols, t, f, sg, bx);
+    } else {
+        q8_gemv<QA, R, NT>(x, cols, t, f, sg, bx);
+    }
+}
+
+// ---- kernels: rf_q8_gemv_r<R>_t<NT>_<type>[_<type B>] (R rows per team, NT tokens per block) -----
+// One weight type, and the pairs of types that share a launch in common files (Q4_K_M and Q5_K_M:
+// Q/K and V, gate/up and down of another type). Parameters: q8_entry's, segments spelled out.
 // clang-format off
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q4_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_0, 1, 1>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q4_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_0, 2, 1>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q4_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_0, 4, 1>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t2_q4_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_0, 1, 2>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q4_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_0, 2, 2>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t4_q4_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_0, 1, 4>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q4_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_0, 2, 4>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t8_q4_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_0, 1, 8>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q4_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_0, 2, 8>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q4_0(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ4_0, GQ4_0, 1, 1>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q4_0(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ4_0, GQ4_0, 2, 1>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q4_0(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ4_0, GQ4_0, 4, 1>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t2_q4_0(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ4_0, GQ4_0, 1, 2>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q4_0(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ4_0, GQ4_0, 2, 2>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t4_q4_0(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ4_0, GQ4_0, 1, 4>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q4_0(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ4_0, GQ4_0, 2, 4>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t8_q4_0(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ4_0, GQ4_0, 1, 8>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q4_0(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ4_0, GQ4_0, 2, 8>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
 
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q4_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_1, 1, 1>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q4_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_1, 2, 1>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q4_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_1, 4, 1>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t2_q4_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_1, 1, 2>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q4_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_1, 2, 2>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t4_q4_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_1, 1, 4>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q4_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_1, 2, 4>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t8_q4_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_1, 1, 8>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q4_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_1, 2, 8>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q4_1(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ4_1, GQ4_1, 1, 1>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q4_1(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ4_1, GQ4_1, 2, 1>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q4_1(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ4_1, GQ4_1, 4, 1>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t2_q4_1(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ4_1, GQ4_1, 1, 2>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q4_1(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ4_1, GQ4_1, 2, 2>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t4_q4_1(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ4_1, GQ4_1, 1, 4>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q4_1(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ4_1, GQ4_1, 2, 4>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t8_q4_1(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ4_1, GQ4_1, 1, 8>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q4_1(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ4_1, GQ4_1, 2, 8>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
 
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q5_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_0, 1, 1>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q5_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_0, 2, 1>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q5_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_0, 4, 1>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t2_q5_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_0, 1, 2>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q5_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_0, 2, 2>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t4_q5_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_0, 1, 4>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q5_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_0, 2, 4>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t8_q5_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_0, 1, 8>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q5_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_0, 2, 8>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q5_0(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ5_0, GQ5_0, 1, 1>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q5_0(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ5_0, GQ5_0, 2, 1>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q5_0(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ5_0, GQ5_0, 4, 1>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t2_q5_0(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ5_0, GQ5_0, 1, 2>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q5_0(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ5_0, GQ5_0, 2, 2>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t4_q5_0(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ5_0, GQ5_0, 1, 4>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q5_0(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ5_0, GQ5_0, 2, 4>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t8_q5_0(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ5_0, GQ5_0, 1, 8>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q5_0(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ5_0, GQ5_0, 2, 8>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
 
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q5_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_1, 1, 1>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q5_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_1, 2, 1>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q5_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_1, 4, 1>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t2_q5_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_1, 1, 2>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q5_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_1, 2, 2>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t4_q5_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_1, 1, 4>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q5_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_1, 2, 4>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t8_q5_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_1, 1, 8>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q5_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_1, 2, 8>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q5_1(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ5_1, GQ5_1, 1, 1>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q5_1(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ5_1, GQ5_1, 2, 1>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q5_1(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ5_1, GQ5_1, 4, 1>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t2_q5_1(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ5_1, GQ5_1, 1, 2>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q5_1(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ5_1, GQ5_1, 2, 2>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t4_q5_1(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ5_1, GQ5_1, 1, 4>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q5_1(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ5_1, GQ5_1, 2, 4>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t8_q5_1(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ5_1, GQ5_1, 1, 8>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q5_1(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ5_1, GQ5_1, 2, 8>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
 
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q8_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ8_0, 1, 1>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q8_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ8_0, 2, 1>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q8_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ8_0, 4, 1>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t2_q8_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ8_0, 1, 2>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q8_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ8_0, 2, 2>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t4_q8_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ8_0, 1, 4>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q8_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ8_0, 2, 4>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t8_q8_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ8_0, 1, 8>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q8_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ8_0, 2, 8>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q8_0(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ8_0, GQ8_0, 1, 1>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q8_0(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ8_0, GQ8_0, 2, 1>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q8_0(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ8_0, GQ8_0, 4, 1>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t2_q8_0(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ8_0, GQ8_0, 1, 2>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q8_0(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ8_0, GQ8_0, 2, 2>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t4_q8_0(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ8_0, GQ8_0, 1, 4>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q8_0(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ8_0, GQ8_0, 2, 4>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t8_q8_0(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ8_0, GQ8_0, 1, 8>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q8_0(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ8_0, GQ8_0, 2, 8>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
 
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q2_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ2_K, 1, 1>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q2_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ2_K, 2, 1>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q2_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ2_K, 4, 1>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t2_q2_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ2_K, 1, 2>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q2_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ2_K, 2, 2>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t4_q2_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ2_K, 1, 4>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q2_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ2_K, 2, 4>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t8_q2_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ2_K, 1, 8>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q2_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ2_K, 2, 8>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q2_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ2_K, GQ2_K, 1, 1>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q2_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ2_K, GQ2_K, 2, 1>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q2_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ2_K, GQ2_K, 4, 1>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t2_q2_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ2_K, GQ2_K, 1, 2>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q2_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ2_K, GQ2_K, 2, 2>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t4_q2_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ2_K, GQ2_K, 1, 4>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q2_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ2_K, GQ2_K, 2, 4>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t8_q2_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ2_K, GQ2_K, 1, 8>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q2_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ2_K, GQ2_K, 2, 8>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
 
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q3_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ3_K, 1, 1>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q3_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ3_K, 2, 1>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q3_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ3_K, 4, 1>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t2_q3_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ3_K, 1, 2>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q3_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ3_K, 2, 2>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t4_q3_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ3_K, 1, 4>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q3_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ3_K, 2, 4>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t8_q3_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ3_K, 1, 8>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q3_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ3_K, 2, 8>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q3_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ3_K, GQ3_K, 1, 1>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q3_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ3_K, GQ3_K, 2, 1>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q3_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ3_K, GQ3_K, 4, 1>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t2_q3_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ3_K, GQ3_K, 1, 2>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q3_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ3_K, GQ3_K, 2, 2>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t4_q3_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ3_K, GQ3_K, 1, 4>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q3_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ3_K, GQ3_K, 2, 4>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t8_q3_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ3_K, GQ3_K, 1, 8>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q3_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ3_K, GQ3_K, 2, 8>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
 
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q4_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_K, 1, 1>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q4_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_K, 2, 1>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q4_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_K, 4, 1>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t2_q4_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_K, 1, 2>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q4_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_K, 2, 2>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t4_q4_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_K, 1, 4>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q4_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_K, 2, 4>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t8_q4_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_K, 1, 8>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q4_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ4_K, 2, 8>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q4_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ4_K, GQ4_K, 1, 1>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q4_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ4_K, GQ4_K, 2, 1>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q4_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ4_K, GQ4_K, 4, 1>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t2_q4_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ4_K, GQ4_K, 1, 2>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q4_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ4_K, GQ4_K, 2, 2>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t4_q4_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ4_K, GQ4_K, 1, 4>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q4_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ4_K, GQ4_K, 2, 4>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t8_q4_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ4_K, GQ4_K, 1, 8>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q4_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ4_K, GQ4_K, 2, 8>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
 
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q5_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_K, 1, 1>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q5_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_K, 2, 1>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q5_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_K, 4, 1>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t2_q5_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_K, 1, 2>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q5_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_K, 2, 2>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t4_q5_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_K, 1, 4>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q5_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_K, 2, 4>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t8_q5_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_K, 1, 8>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q5_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ5_K, 2, 8>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q5_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ5_K, GQ5_K, 1, 1>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q5_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ5_K, GQ5_K, 2, 1>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q5_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ5_K, GQ5_K, 4, 1>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t2_q5_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ5_K, GQ5_K, 1, 2>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q5_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ5_K, GQ5_K, 2, 2>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t4_q5_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ5_K, GQ5_K, 1, 4>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q5_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ5_K, GQ5_K, 2, 4>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t8_q5_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ5_K, GQ5_K, 1, 8>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q5_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ5_K, GQ5_K, 2, 8>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
 
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q6_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ6_K, 1, 1>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q6_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ6_K, 2, 1>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q6_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ6_K, 4, 1>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t2_q6_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ6_K, 1, 2>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q6_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ6_K, 2, 2>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t4_q6_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ6_K, 1, 4>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q6_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ6_K, 2, 4>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t8_q6_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ6_K, 1, 8>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q6_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GQ6_K, 2, 8>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q6_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ6_K, GQ6_K, 1, 1>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q6_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ6_K, GQ6_K, 2, 1>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q6_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ6_K, GQ6_K, 4, 1>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t2_q6_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ6_K, GQ6_K, 1, 2>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q6_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ6_K, GQ6_K, 2, 2>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t4_q6_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ6_K, GQ6_K, 1, 4>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q6_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ6_K, GQ6_K, 2, 4>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t8_q6_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ6_K, GQ6_K, 1, 8>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q6_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ6_K, GQ6_K, 2, 8>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
 
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_iq4_nl(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GIQ4_NL, 1, 1>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_iq4_nl(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GIQ4_NL, 2, 1>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_iq4_nl(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GIQ4_NL, 4, 1>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t2_iq4_nl(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GIQ4_NL, 1, 2>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_iq4_nl(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GIQ4_NL, 2, 2>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t4_iq4_nl(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GIQ4_NL, 1, 4>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_iq4_nl(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GIQ4_NL, 2, 4>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t8_iq4_nl(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GIQ4_NL, 1, 8>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_iq4_nl(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GIQ4_NL, 2, 8>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_iq4_nl(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GIQ4_NL, GIQ4_NL, 1, 1>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_iq4_nl(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GIQ4_NL, GIQ4_NL, 2, 1>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_iq4_nl(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GIQ4_NL, GIQ4_NL, 4, 1>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t2_iq4_nl(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GIQ4_NL, GIQ4_NL, 1, 2>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_iq4_nl(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GIQ4_NL, GIQ4_NL, 2, 2>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t4_iq4_nl(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GIQ4_NL, GIQ4_NL, 1, 4>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_iq4_nl(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GIQ4_NL, GIQ4_NL, 2, 4>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t8_iq4_nl(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GIQ4_NL, GIQ4_NL, 1, 8>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_iq4_nl(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GIQ4_NL, GIQ4_NL, 2, 8>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
 
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_iq4_xs(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GIQ4_XS, 1, 1>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_iq4_xs(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GIQ4_XS, 2, 1>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_iq4_xs(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GIQ4_XS, 4, 1>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t2_iq4_xs(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GIQ4_XS, 1, 2>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_iq4_xs(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GIQ4_XS, 2, 2>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t4_iq4_xs(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GIQ4_XS, 1, 4>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_iq4_xs(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GIQ4_XS, 2, 4>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t8_iq4_xs(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GIQ4_XS, 1, 8>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_iq4_xs(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GIQ4_XS, 2, 8>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_iq4_xs(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GIQ4_XS, GIQ4_XS, 1, 1>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_iq4_xs(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GIQ4_XS, GIQ4_XS, 2, 1>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_iq4_xs(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GIQ4_XS, GIQ4_XS, 4, 1>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t2_iq4_xs(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GIQ4_XS, GIQ4_XS, 1, 2>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_iq4_xs(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GIQ4_XS, GIQ4_XS, 2, 2>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t4_iq4_xs(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GIQ4_XS, GIQ4_XS, 1, 4>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_iq4_xs(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GIQ4_XS, GIQ4_XS, 2, 4>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t8_iq4_xs(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GIQ4_XS, GIQ4_XS, 1, 8>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_iq4_xs(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GIQ4_XS, GIQ4_XS, 2, 8>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
 
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_mxfp4(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GMXFP4, 1, 1>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_mxfp4(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GMXFP4, 2, 1>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_mxfp4(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GMXFP4, 4, 1>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t2_mxfp4(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GMXFP4, 1, 2>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_mxfp4(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GMXFP4, 2, 2>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t4_mxfp4(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GMXFP4, 1, 4>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_mxfp4(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GMXFP4, 2, 4>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t8_mxfp4(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GMXFP4, 1, 8>(w, x, y, rows, cols, t, tpr); }
-RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_mxfp4(const rf_u8* w, const float* x, float* y, int rows, int cols, int t, int tpr) { q8_gemv<GMXFP4, 2, 8>(w, x, y, rows, cols, t, tpr); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_mxfp4(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GMXFP4, GMXFP4, 1, 1>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_mxfp4(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GMXFP4, GMXFP4, 2, 1>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_mxfp4(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GMXFP4, GMXFP4, 4, 1>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t2_mxfp4(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GMXFP4, GMXFP4, 1, 2>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_mxfp4(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GMXFP4, GMXFP4, 2, 2>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t4_mxfp4(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GMXFP4, GMXFP4, 1, 4>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_mxfp4(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GMXFP4, GMXFP4, 2, 4>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t8_mxfp4(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GMXFP4, GMXFP4, 1, 8>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_mxfp4(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GMXFP4, GMXFP4, 2, 8>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q5_0_q8_0(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ5_0, GQ8_0, 1, 1>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q5_0_q8_0(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ5_0, GQ8_0, 2, 1>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q5_0_q8_0(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ5_0, GQ8_0, 4, 1>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t2_q5_0_q8_0(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ5_0, GQ8_0, 1, 2>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q5_0_q8_0(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ5_0, GQ8_0, 2, 2>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t4_q5_0_q8_0(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ5_0, GQ8_0, 1, 4>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q5_0_q8_0(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ5_0, GQ8_0, 2, 4>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t8_q5_0_q8_0(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ5_0, GQ8_0, 1, 8>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q5_0_q8_0(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ5_0, GQ8_0, 2, 8>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q4_k_q6_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ4_K, GQ6_K, 1, 1>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q4_k_q6_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ4_K, GQ6_K, 2, 1>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q4_k_q6_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ4_K, GQ6_K, 4, 1>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t2_q4_k_q6_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ4_K, GQ6_K, 1, 2>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q4_k_q6_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ4_K, GQ6_K, 2, 2>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t4_q4_k_q6_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ4_K, GQ6_K, 1, 4>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q4_k_q6_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ4_K, GQ6_K, 2, 4>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t8_q4_k_q6_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ4_K, GQ6_K, 1, 8>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q4_k_q6_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ4_K, GQ6_K, 2, 8>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t1_q5_k_q6_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ5_K, GQ6_K, 1, 1>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t1_q5_k_q6_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ5_K, GQ6_K, 2, 1>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r4_t1_q5_k_q6_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ5_K, GQ6_K, 4, 1>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t2_q5_k_q6_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ5_K, GQ6_K, 1, 2>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t2_q5_k_q6_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ5_K, GQ6_K, 2, 2>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t4_q5_k_q6_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ5_K, GQ6_K, 1, 4>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t4_q5_k_q6_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ5_K, GQ6_K, 2, 4>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r1_t8_q5_k_q6_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ5_K, GQ6_K, 1, 8>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
+RF_KERNEL void __launch_bounds__(Q8_THREADS) rf_q8_gemv_r2_t8_q5_k_q6_k(const float* x, int cols, int t, const float* nw, float eps, int mode, int types, const rf_u8* w0, const float* b0, float* y0, int rows0, int grid0, int tpr0, const rf_u8* w1, const float* b1, float* y1, int rows1, int grid1, int tpr1, const rf_u8* w2, const float* b2, float* y2, int rows2, int grid2, int tpr2) { q8_entry<GQ5_K, GQ6_K, 2, 8>(x, cols, t, nw, eps, mode, types, Q8Seg{w0, b0, y0, rows0, grid0, tpr0}, Q8Seg{w1, b1, y1, rows1, grid1, tpr1}, Q8Seg{w2, b2, y2, rows2, grid2, tpr2}); }
 // clang-format on
