@@ -9,8 +9,12 @@ pub const PRELUDE: &str = include_str!("kernels/prelude.h");
 /// The per-type weight decoders (`quant.h`), shared by the matmul and dequantization kernels.
 pub const QUANT: &str = include_str!("kernels/quant.h");
 
+/// The int8 encodings shared by the int8 GEMV and GEMM (`q8.h`): activation encoders, unpacking
+/// helpers.
+pub const Q8: &str = include_str!("kernels/q8.h");
+
 /// The headers every compilation can include, by name.
-pub const HEADERS: &[(&str, &str)] = &[(super::rtc::PRELUDE_NAME, PRELUDE), ("quant.h", QUANT)];
+pub const HEADERS: &[(&str, &str)] = &[(super::rtc::PRELUDE_NAME, PRELUDE), ("quant.h", QUANT), ("q8.h", Q8)];
 
 /// f32 row and element ops: RMS norms, adds, bias, SwiGLU/GeGLU, row gathers.
 pub const ELEMENTWISE: KernelSource =
@@ -26,6 +30,10 @@ pub const DEQUANT: KernelSource = KernelSource::new_static("dequant.cu", include
 /// CPU backend encodes them, dp4a per block.
 pub const GEMV_Q8: KernelSource = KernelSource::new_static("gemv_q8.cu", include_str!("kernels/gemv_q8.cu"));
 
+/// The int8 GEMM of the quantized weight types (17 and more tokens): activations encoded once per
+/// product as the GEMV encodes them, weight tiles unpacked to bytes, int8 matrix cores.
+pub const MMQ: KernelSource = KernelSource::new_static("mmq.cu", include_str!("kernels/mmq.cu"));
+
 /// Rotary position embedding (NORM and NEOX).
 pub const ROPE: KernelSource = KernelSource::new_static("rope.cu", include_str!("kernels/rope.cu"));
 
@@ -36,7 +44,7 @@ pub const ATTENTION: KernelSource = KernelSource::new_static("attention.cu", inc
 pub const SELFTEST: KernelSource = KernelSource::new_static("selftest.cu", include_str!("kernels/selftest.cu"));
 
 /// Every kernel source.
-pub const ALL: &[KernelSource] = &[ELEMENTWISE, MATMUL, GEMV_Q8, DEQUANT, ROPE, ATTENTION, SELFTEST];
+pub const ALL: &[KernelSource] = &[ELEMENTWISE, MATMUL, GEMV_Q8, MMQ, DEQUANT, ROPE, ATTENTION, SELFTEST];
 
 /// Directory of the kernel sources in the repository (for tests that list it).
 pub const SOURCE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/gpu/kernels");

@@ -32,6 +32,7 @@ pub mod ffi;
 pub mod kernels;
 pub mod matmul;
 mod memory;
+mod mmq;
 mod module;
 pub mod ops;
 pub mod rtc;
