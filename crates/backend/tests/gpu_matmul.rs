@@ -576,3 +576,186 @@ fn gemv_profile() {
     }
     s.synchronize().unwrap();
 }
+
+/// Token counts of the int8 GEMM tests: partial and whole tiles of 32 and 64 tokens, and
+/// several tiles.
+const MMQ_TOKENS: [usize; 7] = [17, 31, 32, 33, 64, 65, 130];
+
+/// (rows, cols) of the int8 GEMM tests: rows not a multiple of its 64-row tiles; for 32-value
+/// types columns ending in a partial 256-column slice (and one shorter than a slice).
+fn mmq_shapes(ty: GgmlType) -> [(usize, usize); 3] {
+    if ty.block_size() == 256 {
+        [(37, 768), (131, 2304), (1031, 256)]
+    } else {
+        [(37, 96), (131, 896), (1031, 2080)]
+    }
+}
+
+/// The int8 GEMM of every quantized type, on the matrix cores and on the portable (dp4a) path:
+/// against the f64 product with the encoded activations (MATMUL_TOL, as the GEMV), against the
+/// f32 product within the encoding's bound, a token's result the same bits whatever the batch,
+/// and within the f32-order tolerance of the GEMV's result for the token alone. A NaN in one
+/// token's activations stays in that token's outputs.
+#[test]
+fn mmq_matches_the_reference_for_every_type() {
+    let Some(gpu) = gpu() else { return };
+    let s = gpu.stream();
+    let mut r = rng("mmq");
+    let t_max = MMQ_TOKENS[MMQ_TOKENS.len() - 1];
+    for (path, mm) in [("mma", Matmul::new(&gpu)), ("portable", Matmul::with_portable_mmq(&gpu, false))] {
+        let mm = mm.unwrap_or_else(|e| panic!("{path}: {e}"));
+        for ty in WEIGHT_TYPES {
+            let act = backend::cpu::qdot::act_type_for(ty);
+            let Some(act) = act.filter(|a| matches!(a, ActType::Q8_0 | ActType::Q8_1 | ActType::Q8_K)) else {
+                continue;
+            };
+            let (mut worst_q, mut worst_x, mut worst_gemv) = (0f64, 0f64, 0f64);
+            for (rows, cols) in mmq_shapes(ty) {
+                let bytes = random_matrix(ty, rows, cols, &mut r);
+                let w = upload(&gpu, ty, rows, cols, &bytes);
+                let wf = dequantize_to_vec(ty, &bytes).unwrap();
+                let mut x = random_vec(&mut r, t_max * cols, 1.0);
+                let (xq, e, raw) = encode(Some(act), &x, cols);
+                let want = reference(&wf, &x, &xq, &e, rows, cols, t_max);
+                let min_terms = q8_1_min_terms(ty, &bytes, &raw, rows, cols);
+                let dx = gpu.upload(&x, "x").unwrap();
+                let mut all = poisoned(&gpu, t_max * rows, "y of all tokens");
+                mm.matmul_with(MatmulKernel::Mmq, s, &w, &dx, t_max, &mut all).unwrap();
+                let all = all.read(s).unwrap();
+                for t in MMQ_TOKENS {
+                    let what = format!("{path} {ty} {rows}x{cols} t={t}");
+                    let extra = 7; // past t * rows: must stay poisoned
+                    let mut dy = poisoned(&gpu, t * rows + extra, "y");
+                    mm.matmul_with(MatmulKernel::Mmq, s, &w, &dx, t, &mut dy).unwrap_or_else(|e| panic!("{what}: {e}"));
+                    let y = dy.read(s).unwrap();
+                    for (k, (&got, ex)) in y[..t * rows].iter().zip(&want).enumerate() {
+                        let (i, row, got) = (k / rows, k % rows, f64::from(got));
+                        let (add, mag) = min_terms[k];
+                        let (sum, abs) = (ex.sum_q + add, ex.abs_q + mag);
+                        let err = (got - sum).abs() / abs.max(f64::MIN_POSITIVE);
+                        assert!(
+                            err <= MATMUL_TOL,
+                            "{what}: y[{i}, {row}] = {got}, want {sum} with the encoded activations (error {err:e} of \
+                             sum |w xq| = {abs})"
+                        );
+                        worst_q = worst_q.max(err);
+                        let tol = MATMUL_TOL * ex.abs + ex.bound + mag / 1024.0;
+                        let diff = (got - ex.sum).abs();
+                        assert!(diff <= tol, "{what}: y[{i}, {row}] = {got}, want {} within {tol:e}", ex.sum);
+                        worst_x = worst_x.max(diff / ex.abs.max(f64::MIN_POSITIVE));
+                    }
+                    assert!(y[t * rows..].iter().all(|&v| is_poison(v)), "{what}: wrote past y[t * rows]");
+                    let same = y[..t * rows].iter().zip(&all).all(|(a, b)| a.to_bits() == b.to_bits());
+                    assert!(same, "{what}: a token's result depends on the batch");
+                }
+                // The GEMV's result for a token alone, against the int8 GEMM's at t = 32: the same
+                // integer sums and scales, summed in another f32 order.
+                if mm.gemv_activations(&w).is_some() {
+                    let t = 32;
+                    let mut dy = poisoned(&gpu, t * rows, "y");
+                    mm.matmul_with(MatmulKernel::Mmq, s, &w, &dx, t, &mut dy).unwrap();
+                    let y = dy.read(s).unwrap();
+                    for i in [0, 13, 31] {
+                        let alone = gpu.upload(&x[i * cols..(i + 1) * cols], "x alone").unwrap();
+                        let mut ya = poisoned(&gpu, rows, "y alone");
+                        mm.matmul_with(MatmulKernel::Gemv, s, &w, &alone, 1, &mut ya).unwrap();
+                        let ya = ya.read(s).unwrap();
+                        for row in 0..rows {
+                            let k = i * rows + row;
+                            let scale = want[k].abs_q + min_terms[k].1;
+                            let err = (f64::from(y[k]) - f64::from(ya[row])).abs() / scale.max(f64::MIN_POSITIVE);
+                            assert!(
+                                err <= 2.0 * MATMUL_TOL,
+                                "{path} {ty} {rows}x{cols}: token {i} row {row}: int8 GEMM {} vs GEMV {} (error {err:e})",
+                                y[k],
+                                ya[row]
+                            );
+                            worst_gemv = worst_gemv.max(err);
+                        }
+                    }
+                }
+                // A NaN and an infinity stay in their tokens; the others keep their bits.
+                let t = 33;
+                x[5 * cols + 7] = f32::NAN;
+                x[20 * cols + cols - 1] = f32::INFINITY;
+                let dxn = gpu.upload(&x[..t * cols], "x with NaN").unwrap();
+                let mut dy = poisoned(&gpu, t * rows, "y");
+                mm.matmul_with(MatmulKernel::Mmq, s, &w, &dxn, t, &mut dy).unwrap();
+                let y = dy.read(s).unwrap();
+                for i in 0..t {
+                    let (got, clean) = (&y[i * rows..(i + 1) * rows], &all[i * rows..(i + 1) * rows]);
+                    if i == 5 || i == 20 {
+                        assert!(got.iter().all(|v| !v.is_finite()), "{path} {ty}: token {i} has a finite output");
+                    } else {
+                        let same = got.iter().zip(clean).all(|(a, b)| a.to_bits() == b.to_bits());
+                        assert!(same, "{path} {ty}: token {i} changed by another token's NaN");
+                    }
+                }
+            }
+            eprintln!(
+                "{path} {ty:>6}: {:?} x t in {MMQ_TOKENS:?}: {worst_q:.2e} of sum |w xq| (tolerance {MATMUL_TOL:e}), \
+                 {worst_x:.2e} of sum |w x| from the f32 product, {worst_gemv:.2e} from the GEMV alone",
+                mmq_shapes(ty)
+            );
+        }
+    }
+}
+
+/// Prints (asserts nothing) the int8 GEMM against the f32 GEMM, the GEMV and the vendor BLAS on
+/// the matrices of Qwen2.5 7B and 0.5B (Q4_K_M files), streamed from memory (rotating over copies
+/// that exceed the L2 4x): time, weight bandwidth and int8 TOPS by token count.
+#[test]
+#[ignore]
+fn mmq_speed() {
+    let Some(gpu) = gpu() else { return };
+    let mm = Matmul::new(&gpu).unwrap();
+    let blas = mm.blas_status().is_ok();
+    let s = gpu.stream();
+    let mut r = rng("mmq speed");
+    let l2 = u64::from(gpu.info().l2_cache_bytes).max(1 << 20);
+    eprintln!(
+        "{} ({} MiB L2, {} SMs), BLAS: {:?}",
+        gpu.info().name,
+        l2 >> 20,
+        gpu.info().multiprocessors,
+        mm.blas_status()
+    );
+    let only = std::env::var("MMQ_SPEED_ONLY").unwrap_or_default();
+    let shapes = [
+        ("7B attn_q", GgmlType::Q4_K, 3584, 3584),
+        ("7B attn_k", GgmlType::Q4_K, 512, 3584),
+        ("7B ffn_up", GgmlType::Q4_K, 18944, 3584),
+        ("7B ffn_down", GgmlType::Q6_K, 3584, 18944),
+        ("7B output", GgmlType::Q6_K, 152064, 3584),
+        ("0.5B attn_q", GgmlType::Q5_0, 896, 896),
+        ("0.5B ffn_up", GgmlType::Q5_0, 4864, 896),
+        ("0.5B ffn_down", GgmlType::Q6_K, 896, 4864),
+        ("0.5B output", GgmlType::Q8_0, 151936, 896),
+    ];
+    for (name, ty, rows, cols) in shapes {
+        if !only.is_empty() && !name.contains(&only) {
+            continue;
+        }
+        let bytes = random_matrix(ty, rows, cols, &mut r);
+        let copies = (4 * l2).div_ceil(bytes.len() as u64).clamp(2, 64) as usize;
+        let ws: Vec<GpuMatrix> = (0..copies).map(|_| upload(&gpu, ty, rows, cols, &bytes)).collect();
+        let size = ws[0].size_bytes() as f64;
+        let t_big = 128;
+        let x = gpu.upload(&random_vec(&mut r, t_big * cols, 1.0), "x").unwrap();
+        let mut y = gpu.alloc::<f32>(t_big * rows, "y").unwrap();
+        eprintln!("{name} {ty} {rows}x{cols} ({:.1} MB, {copies} copies):", size / 1e6);
+        for kernel in [MatmulKernel::Mmq, MatmulKernel::Gemm, MatmulKernel::Gemv, MatmulKernel::Blas] {
+            if kernel == MatmulKernel::Blas && !blas {
+                continue;
+            }
+            let mut line = String::new();
+            for t in [16, 32, 64, 128] {
+                let reps = if size > 1e8 { 5 } else { 30 };
+                let ms = time_ms(&gpu, s, reps, |i| mm.matmul_with(kernel, s, &ws[i % copies], &x, t, &mut y).unwrap());
+                let ops = 2.0 * (rows * cols * t) as f64;
+                line += &format!(" t={t} {:.1} us {:.0} GB/s {:.0} TOPS;", ms * 1e3, size / ms / 1e6, ops / ms / 1e9);
+            }
+            eprintln!("  {kernel:?}:{line}");
+        }
+    }
+}

@@ -13,8 +13,13 @@ pub const QUANT: &str = include_str!("kernels/quant.h");
 /// norm's order of summation, the gated activations.
 pub const FUSED: &str = include_str!("kernels/fused.h");
 
+/// The int8 encodings shared by the int8 GEMV and GEMM (`q8.h`): activation encoders, unpacking
+/// helpers.
+pub const Q8: &str = include_str!("kernels/q8.h");
+
 /// The headers every compilation can include, by name.
-pub const HEADERS: &[(&str, &str)] = &[(super::rtc::PRELUDE_NAME, PRELUDE), ("quant.h", QUANT), ("fused.h", FUSED)];
+pub const HEADERS: &[(&str, &str)] =
+    &[(super::rtc::PRELUDE_NAME, PRELUDE), ("quant.h", QUANT), ("fused.h", FUSED), ("q8.h", Q8)];
 
 /// f32 row and element ops: RMS norms, adds, bias, SwiGLU/GeGLU, row gathers.
 pub const ELEMENTWISE: KernelSource =
@@ -30,6 +35,10 @@ pub const DEQUANT: KernelSource = KernelSource::new_static("dequant.cu", include
 /// CPU backend encodes them, dp4a per block.
 pub const GEMV_Q8: KernelSource = KernelSource::new_static("gemv_q8.cu", include_str!("kernels/gemv_q8.cu"));
 
+/// The int8 GEMM of the quantized weight types (17 and more tokens): activations encoded once per
+/// product as the GEMV encodes them, weight tiles unpacked to bytes, int8 matrix cores.
+pub const MMQ: KernelSource = KernelSource::new_static("mmq.cu", include_str!("kernels/mmq.cu"));
+
 /// Rotary position embedding (NORM and NEOX).
 pub const ROPE: KernelSource = KernelSource::new_static("rope.cu", include_str!("kernels/rope.cu"));
 
@@ -43,7 +52,7 @@ pub const ARGMAX: KernelSource = KernelSource::new_static("argmax.cu", include_s
 pub const SELFTEST: KernelSource = KernelSource::new_static("selftest.cu", include_str!("kernels/selftest.cu"));
 
 /// Every kernel source.
-pub const ALL: &[KernelSource] = &[ELEMENTWISE, MATMUL, GEMV_Q8, DEQUANT, ROPE, ATTENTION, ARGMAX, SELFTEST];
+pub const ALL: &[KernelSource] = &[ELEMENTWISE, MATMUL, GEMV_Q8, MMQ, DEQUANT, ROPE, ATTENTION, ARGMAX, SELFTEST];
 
 /// Directory of the kernel sources in the repository (for tests that list it).
 pub const SOURCE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/gpu/kernels");

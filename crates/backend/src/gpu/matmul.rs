@@ -1,8 +1,9 @@
 //! Products of f32 activations with a quantized weight matrix, and embedding-row gathers, on the
 //! GPU (kernels in `kernels/matmul.cu`), for every weight type of the CPU backend.
 //!
-//! Weights stay in the file's block encoding. A product of few tokens runs a GEMV, more tokens a
-//! tiled GEMM with f32 activations. The GEMV of the quantized types (`kernels/gemv_q8.cu`) encodes
+//! Weights stay in the file's block encoding. A product of few tokens runs a GEMV, more tokens
+//! the int8 GEMM of the quantized types (`mmq.rs`: activations encoded as the GEMV encodes them,
+//! int8 matrix cores) or, for the float types, a tiled GEMM with f32 activations. The GEMV of the quantized types (`kernels/gemv_q8.cu`) encodes
 //! each token's activations as the CPU backend does (`cpu::qdot`: Q8_0, Q8_1 or Q8_K, bit for
 //! bit) and sums integer products per block with dp4a, so it computes the CPU's function; the
 //! float types' GEMV (`kernels/matmul.cu`) keeps f32 activations. Large products (prefill) go to
@@ -14,6 +15,7 @@ use std::sync::OnceLock;
 use gguf::GgmlType;
 
 use super::blas::{Blas, W_SCRATCH, X_SCRATCH};
+use super::mmq::Mmq;
 use super::{kernels, DeviceBuffer, Gpu, GpuError, Kernel, LaunchConfig, Result, Stream, Uploader};
 use crate::cpu::qdot::ActType;
 use crate::WeightView;
@@ -268,6 +270,9 @@ pub enum MatmulKernel {
     Gemv,
     /// 64-row x 32-token tiles through shared memory; each weight byte read once per 32 tokens.
     Gemm,
+    /// The int8 GEMM of the quantized types (`mmq.rs`): activations encoded as the GEMV encodes
+    /// them, 64-row x 32- or 64-token tiles on the int8 matrix cores.
+    Mmq,
     /// The vendor BLAS (cuBLAS / hipBLAS GemmEx) on the weights dequantized to f16 and the
     /// activations rounded to f16, with f32 accumulation: matrix cores, for prefill.
     Blas,
@@ -287,6 +292,7 @@ pub struct Matmul {
     /// The int8 GEMV of two types in one launch, per entry of `gemv_fused::Q8_PAIRS`, per entry
     /// of Q8_VARIANTS.
     q8_pairs: Vec<Vec<Kernel>>,
+    mmq: Mmq,
 }
 
 impl Matmul {
@@ -306,6 +312,17 @@ impl Matmul {
     /// weights and `x_values` f16 activations (products beyond go in chunks of rows and of
     /// tokens; tests use small limits to exercise the chunking).
     pub fn with_blas_scratch(gpu: &Gpu, use_blas: bool, w_values: usize, x_values: usize) -> Result<Matmul> {
+        Matmul::build(gpu, use_blas, (w_values, x_values), false)
+    }
+
+    /// As [`Matmul::with_blas`], with the int8 GEMM's portable (dp4a) path, which devices without
+    /// int8 matrix cores run, also where matrix cores exist (to test it).
+    #[doc(hidden)]
+    pub fn with_portable_mmq(gpu: &Gpu, use_blas: bool) -> Result<Matmul> {
+        Matmul::build(gpu, use_blas, (W_SCRATCH, X_SCRATCH), true)
+    }
+
+    fn build(gpu: &Gpu, use_blas: bool, blas_limits: (usize, usize), portable_mmq: bool) -> Result<Matmul> {
         let module = gpu.compile(&kernels::MATMUL)?;
         let q8_module = gpu.compile(&kernels::GEMV_Q8)?;
         let kernels = TYPES
@@ -343,10 +360,11 @@ impl Matmul {
             sms: info.multiprocessors as usize,
             gpu: gpu.clone(),
             use_blas,
-            blas_limits: (w_values, x_values),
+            blas_limits,
             blas: OnceLock::new(),
             max_shared: info.max_shared_memory_per_block as usize,
             q8_pairs,
+            mmq: Mmq::new(gpu, portable_mmq)?,
         })
     }
 
@@ -380,7 +398,8 @@ impl Matmul {
 
     /// How the GEMV encodes the activations of a product with `w`: as the CPU backend does for
     /// the weight type (`Some`, the quantized types), or not at all (`None`: f32, the float
-    /// types). The GEMM always keeps f32 activations.
+    /// types). The int8 GEMM ([`MatmulKernel::Mmq`]) encodes them the same way; the f32 GEMM keeps
+    /// f32 activations.
     pub fn gemv_activations(&self, w: &GpuMatrix) -> Option<ActType> {
         let (q, _) = self.kernels_for(w).ok()?.q8.as_ref()?;
         self.q8_block_threads(q, w.cols).map(|_| q.act)
@@ -469,11 +488,7 @@ impl Matmul {
     }
 
     /// The kernel [`Matmul::matmul`] runs for `t` tokens of `w`: the vendor BLAS from BLAS_MIN_T
-    /// tokens when it is usable; else the GEMM once it has more than
-    /// GEMV_MAX_T tokens and a grid of at least one block per multiprocessor, else the GEMV.
-    /// A smaller GEMM grid leaves most of the device idle: on an H200 the GEMV stayed faster up
-    /// to t = 130 on an 896-row matrix (14 row tiles); the GEMM won from t = 64 on 4864 rows and
-    /// from t = 33 on 18944 (tests/gpu_matmul.rs `speed` prints both).
+    /// tokens when it is usable; else our own (`own_kernel_for`).
     pub fn kernel_for(&self, w: &GpuMatrix, t: usize) -> MatmulKernel {
         if t >= BLAS_MIN_T && self.blas().is_some() {
             MatmulKernel::Blas
@@ -482,10 +497,17 @@ impl Matmul {
         }
     }
 
-    /// The choice among our own kernels.
+    /// The choice among our own kernels: up to GEMV_MAX_T tokens the GEMV; beyond, the int8 GEMM
+    /// for the quantized types, else the f32 GEMM once its grid has at least one block per
+    /// multiprocessor (a smaller GEMM grid leaves most of the device idle: on an H200 the GEMV
+    /// stayed faster up to t = 130 on an 896-row matrix; tests/gpu_matmul.rs `speed` prints both).
     fn own_kernel_for(&self, w: &GpuMatrix, t: usize) -> MatmulKernel {
         let gemm_blocks = w.rows.div_ceil(GEMM_BM) * t.div_ceil(GEMM_BN);
-        if t > GEMV_MAX_T && gemm_blocks >= self.sms {
+        if t <= GEMV_MAX_T {
+            MatmulKernel::Gemv
+        } else if Mmq::supports(w.ty) {
+            MatmulKernel::Mmq
+        } else if gemm_blocks >= self.sms {
             MatmulKernel::Gemm
         } else {
             MatmulKernel::Gemv
@@ -532,6 +554,12 @@ impl Matmul {
         if kernel == MatmulKernel::Gemv && self.gemv_q8_with(GemvConfig::default(), stream, w, x, t, y)? {
             return Ok(());
         }
+        if kernel == MatmulKernel::Mmq {
+            if !Mmq::supports(w.ty) {
+                return Err(GpuError::Invalid(format!("matmul with {}: no int8 GEMM for type {}", w.what(), w.ty)));
+            }
+            return self.mmq.matmul(stream, w.ty, &w.data, w.rows, w.cols, x, t, y);
+        }
         if kernel == MatmulKernel::Blas {
             let Some(blas) = self.blas() else {
                 let why = self.blas_status().err().unwrap_or_default();
@@ -554,8 +582,8 @@ impl Matmul {
                 let cfg = LaunchConfig::new([row_blocks, blocks(t, group)?, 1], [(warps * self.warp) as u32, 1, 1]);
                 kernel.launch(stream, cfg, &args)
             }
-            // (Blas returned above.)
-            MatmulKernel::Gemm | MatmulKernel::Blas => {
+            // (Blas and Mmq returned above.)
+            MatmulKernel::Gemm | MatmulKernel::Blas | MatmulKernel::Mmq => {
                 let grid = [blocks(w.rows, GEMM_BM)?, blocks(t, GEMM_BN)?, 1];
                 k.gemm.launch(stream, LaunchConfig::new(grid, [GEMM_THREADS, 1, 1]), &args)
             }

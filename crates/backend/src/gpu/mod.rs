@@ -38,6 +38,7 @@ pub mod kernels;
 mod kv;
 pub mod matmul;
 mod memory;
+mod mmq;
 mod module;
 pub mod ops;
 pub mod rtc;

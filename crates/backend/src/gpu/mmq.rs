@@ -1,0 +1,203 @@
+//! The int8 GEMM ("MMQ", `kernels/mmq.cu`) of the quantized weight types: products of 17 and
+//! more tokens on the int8 matrix cores (NVIDIA sm_80+; dp4a with the same tiles elsewhere).
+//!
+//! Each product first encodes its activations into a scratch buffer exactly as the int8 GEMV
+//! does (`cpu::qdot`'s Q8_0, Q8_1 or Q8_K for the weight type), so a token's result is the same
+//! integer sums times the same scales as the GEMV's and the CPU's, up to the f32 order of the
+//! block terms; it does not depend on the rest of the batch. The scratch is allocated once, so
+//! products inside a graph capture allocate nothing; more tokens than it holds go in chunks.
+
+use std::sync::Mutex;
+
+use gguf::GgmlType;
+
+use super::{kernels, DeviceBuffer, Gpu, GpuError, Kernel, LaunchConfig, Result, Stream};
+use crate::cpu::qdot::{act_type_for, ActType};
+
+/// Rows per tile (`MMQ_BM` in mmq.cu), threads per block (`MMQ_THREADS`), columns per slice
+/// (`MMQ_SLICE`).
+const BM: usize = 64;
+const THREADS: u32 = 256;
+const SLICE: usize = 256;
+/// A matrix with few row tiles splits its columns into up to this many blocks' worth per
+/// multiprocessor (two blocks fit on one), each of at least MIN_SPLIT_SLICES slices.
+const SPLIT_BLOCKS_PER_SM: usize = 2;
+const MIN_SPLIT_SLICES: usize = 4;
+/// Floats of the split partial sums' scratch ([splits][tokens][rows]; 16 MiB).
+const PART_FLOATS: usize = 1 << 22;
+/// Tokens per tile of the two kernels of each type (`rf_mmq_<type>_n<BN>`).
+const BNS: [usize; 2] = [32, 64];
+/// The encoder's columns per block (`MMQ_ENC_COLS`) and threads (`MMQ_ENC_THREADS`).
+const ENC_COLS: usize = 2048;
+const ENC_THREADS: u32 = 256;
+/// Bytes of the activation scratch: 512 tokens of the widest Qwen2.5-7B rows (18944 columns).
+const SCRATCH_BYTES: usize = 16 << 20;
+
+/// The weight types with an MMQ kernel, and the suffix of their kernel names.
+const TYPES: [(GgmlType, &str); 13] = [
+    (GgmlType::Q4_0, "q4_0"),
+    (GgmlType::Q4_1, "q4_1"),
+    (GgmlType::Q5_0, "q5_0"),
+    (GgmlType::Q5_1, "q5_1"),
+    (GgmlType::Q8_0, "q8_0"),
+    (GgmlType::Q2_K, "q2_k"),
+    (GgmlType::Q3_K, "q3_k"),
+    (GgmlType::Q4_K, "q4_k"),
+    (GgmlType::Q5_K, "q5_k"),
+    (GgmlType::Q6_K, "q6_k"),
+    (GgmlType::IQ4_NL, "iq4_nl"),
+    (GgmlType::IQ4_XS, "iq4_xs"),
+    (GgmlType::MXFP4, "mxfp4"),
+];
+
+/// Values per activation scale and per activation sum of an encoding (`ActQ8_*` in q8.h).
+fn block_and_sum(act: ActType) -> (usize, usize) {
+    if act == ActType::Q8_K {
+        (256, 16)
+    } else {
+        (32, 32)
+    }
+}
+
+/// Scratch bytes per token of `cols` columns: quants, then f32 scales, then i32 sums.
+fn token_bytes(act: ActType, cols: usize) -> usize {
+    let (block, sum) = block_and_sum(act);
+    cols + 4 * (cols / block) + 4 * (cols / sum)
+}
+
+/// The activation and partial-sum scratch, and the stream whose work last used them.
+struct Scratch {
+    buf: DeviceBuffer<u8>,   // [SCRATCH_BYTES]: per chunk of tc tokens, q [tc][cols] i8, d, s
+    part: DeviceBuffer<f32>, // [PART_FLOATS]: [splits][tc][rows]
+    stream: Option<Stream>,
+}
+
+/// The compiled MMQ kernels and their scratch.
+pub(crate) struct Mmq {
+    encode: [(ActType, Kernel); 3],
+    kernels: Vec<(GgmlType, [Kernel; 2])>, // per BNS
+    reduce: Kernel,
+    scratch: Mutex<Scratch>,
+    sms: usize,
+}
+
+impl Mmq {
+    /// Compiles (or loads from the cache) the kernels; `portable` forces the dp4a path that
+    /// devices without int8 matrix cores run (to test it on one that has them).
+    pub(crate) fn new(gpu: &Gpu, portable: bool) -> Result<Mmq> {
+        let module = if portable {
+            let src = format!("#define RF_MMQ_PORTABLE 1\n{}", kernels::MMQ.source);
+            gpu.compile(&super::KernelSource::new("mmq_portable.cu", src))?
+        } else {
+            gpu.compile(&kernels::MMQ)?
+        };
+        let encode = [
+            (ActType::Q8_0, module.kernel("rf_mmq_encode_q8_0")?),
+            (ActType::Q8_1, module.kernel("rf_mmq_encode_q8_1")?),
+            (ActType::Q8_K, module.kernel("rf_mmq_encode_q8_k")?),
+        ];
+        let kernels = TYPES
+            .iter()
+            .map(|&(ty, s)| {
+                Ok((ty, [module.kernel(&format!("rf_mmq_{s}_n32"))?, module.kernel(&format!("rf_mmq_{s}_n64"))?]))
+            })
+            .collect::<Result<_>>()?;
+        let buf = gpu.alloc::<u8>(SCRATCH_BYTES, "MMQ activation scratch")?;
+        let part = gpu.alloc::<f32>(PART_FLOATS, "MMQ partial sums")?;
+        Ok(Mmq {
+            encode,
+            kernels,
+            reduce: module.kernel("rf_mmq_reduce")?,
+            scratch: Mutex::new(Scratch { buf, part, stream: None }),
+            sms: gpu.info().multiprocessors as usize,
+        })
+    }
+
+    /// Whether weights of type `ty` have an MMQ kernel.
+    pub(crate) fn supports(ty: GgmlType) -> bool {
+        TYPES.iter().any(|(t, _)| *t == ty)
+    }
+
+    /// Tokens per tile for a product of `t` tokens.
+    fn bn(t: usize) -> usize {
+        if t <= BNS[0] {
+            BNS[0]
+        } else {
+            BNS[1]
+        }
+    }
+
+    /// How many ranges of columns the blocks of a row tile split a matrix into: enough for
+    /// SPLIT_BLOCKS_PER_SM blocks per multiprocessor when it has few row tiles. A function of
+    /// the matrix alone (it sets the f32 order of a row's sum), never of the token count.
+    fn splits(&self, rows: usize, cols: usize) -> usize {
+        let want = (SPLIT_BLOCKS_PER_SM * self.sms).div_ceil(rows.div_ceil(BM));
+        want.min(cols.div_ceil(SLICE) / MIN_SPLIT_SLICES).max(1)
+    }
+
+    /// y[i, r] = sum_c x[i, c] * W[r, c] for i < t (shapes checked by the caller): w holds `rows`
+    /// rows of `cols` values of `ty` in the file's encoding, 16 bytes readable past its end.
+    #[allow(clippy::too_many_arguments)] // the product's shape: weights, activations, output
+    pub(crate) fn matmul(
+        &self,
+        s: &Stream,
+        ty: GgmlType,
+        w: &DeviceBuffer<u8>,
+        rows: usize,
+        cols: usize,
+        x: &DeviceBuffer<f32>,
+        t: usize,
+        y: &mut DeviceBuffer<f32>,
+    ) -> Result<()> {
+        let bad = |why: String| GpuError::Invalid(format!("MMQ product of {} x {cols} {ty}: {why}", rows));
+        let ks = self.kernels.iter().find(|(k, _)| *k == ty).map(|(_, k)| k);
+        let (Some(ks), Some(act)) = (ks, act_type_for(ty)) else { return Err(bad("no MMQ kernel".into())) };
+        let enc =
+            self.encode.iter().find(|(a, _)| *a == act).map(|(_, k)| k).ok_or_else(|| bad("no encoder".into()))?;
+        let splits = self.splits(rows, cols);
+        let mut tc_max = SCRATCH_BYTES / token_bytes(act, cols);
+        if splits > 1 {
+            tc_max = tc_max.min(PART_FLOATS / (splits * rows));
+        }
+        if tc_max == 0 {
+            return Err(bad("rows too wide for the activation scratch".into()));
+        }
+        // Whole 64-token tiles per chunk unless one chunk takes everything.
+        let tc = if t <= tc_max { t } else { (tc_max / BNS[1]).max(1) * BNS[1] }.min(tc_max);
+        let mut sc = self.scratch.lock().unwrap_or_else(|p| p.into_inner());
+        let Scratch { buf, part, stream } = &mut *sc;
+        // Work queued on another stream may still read the scratch.
+        if let Some(prev) = stream.take() {
+            if prev.handle() != s.handle() {
+                prev.synchronize()?;
+            }
+        }
+        let (rows_i, cols_i) = (rows as i32, cols as i32);
+        for t0 in (0..t).step_by(tc) {
+            let tn = tc.min(t - t0);
+            let grid = [tn as u32, cols.div_ceil(ENC_COLS) as u32, 1];
+            let args = crate::gpu_args![x, &mut *buf, cols_i, tn as i32, t0 as i32];
+            enc.launch(s, LaunchConfig::new(grid, [ENC_THREADS, 1, 1]), &args)?;
+            let bn = Mmq::bn(tn);
+            let k = &ks[BNS.iter().position(|&b| b == bn).unwrap_or(1)];
+            let grid = [tn.div_ceil(bn) as u32, blocks_u32(rows, BM)?, splits as u32];
+            let (tn_i, t0_i, splits_i) = (tn as i32, t0 as i32, splits as i32);
+            let args = crate::gpu_args![w, &*buf, &mut *y, &mut *part, rows_i, cols_i, tn_i, t0_i, splits_i];
+            k.launch(s, LaunchConfig::new(grid, [THREADS, 1, 1]), &args)?;
+            if splits > 1 {
+                let cfg = LaunchConfig::for_elements(tn * rows, 256);
+                self.reduce.launch(s, cfg, &crate::gpu_args![&*part, &mut *y, rows_i, tn_i, t0_i, splits_i])?;
+            }
+        }
+        *stream = Some(s.clone());
+        Ok(())
+    }
+}
+
+/// ceil(n / per) blocks, as a grid dimension (at most 65535: the grid's y).
+fn blocks_u32(n: usize, per: usize) -> Result<u32> {
+    u32::try_from(n.div_ceil(per))
+        .ok()
+        .filter(|&b| b <= 65535)
+        .ok_or_else(|| GpuError::Invalid(format!("{n} rows need too many MMQ blocks")))
+}
