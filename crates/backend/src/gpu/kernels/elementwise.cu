@@ -1,4 +1,5 @@
 // Row-wise and element-wise f32 kernels: RMS norms, adds, gated activations, row gathers.
+#include "prelude.h"
 #include "fused.h"
 
 // Most chunks of a row the norm kernels take: rows of up to RF_RMS_MAX_CHUNKS * RF_RMS_CHUNK

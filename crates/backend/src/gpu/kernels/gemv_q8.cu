@@ -26,6 +26,7 @@
 // the current step's arithmetic. (A ring of three steps per warp in shared memory filled with
 // cp.async, measured on an H200, was slower: 1.5 against 2.2 TB/s on a 18944 x 3584 Q4_K matrix;
 // the address arithmetic of the ring cost more than the deeper pipeline gained.)
+#include "prelude.h"
 #include "fused.h"
 #include "q8.h"
 
