@@ -271,7 +271,7 @@ pub enum MatmulKernel {
     /// 64-row x 32-token tiles through shared memory; each weight byte read once per 32 tokens.
     Gemm,
     /// The int8 GEMM of the quantized types (`mmq.rs`): activations encoded as the GEMV encodes
-    /// them, 64-row x 32- or 64-token tiles on the int8 matrix cores.
+    /// them, 64-row x 32-token tiles on the int8 matrix cores.
     Mmq,
     /// The vendor BLAS (cuBLAS / hipBLAS GemmEx) on the weights dequantized to f16 and the
     /// activations rounded to f16, with f32 accumulation: matrix cores, for prefill.

@@ -25,8 +25,9 @@ const SPLIT_BLOCKS_PER_SM: usize = 2;
 const MIN_SPLIT_SLICES: usize = 4;
 /// Floats of the split partial sums' scratch ([splits][tokens][rows]; 16 MiB).
 const PART_FLOATS: usize = 1 << 22;
-/// Tokens per tile of the two kernels of each type (`rf_mmq_<type>_n<BN>`).
-const BNS: [usize; 2] = [32, 64];
+/// Tokens per tile (`rf_mmq_<type>_n32`). 64-token tiles were measured slower on the H100 (the
+/// 7B shape's 64-stream decode step: 17.2 against 16.0 ms; they spill at two blocks per SM).
+const BN: usize = 32;
 /// The encoder's columns per block (`MMQ_ENC_COLS`) and threads (`MMQ_ENC_THREADS`).
 const ENC_COLS: usize = 2048;
 const ENC_THREADS: u32 = 256;
@@ -75,7 +76,7 @@ struct Scratch {
 /// The compiled MMQ kernels and their scratch.
 pub(crate) struct Mmq {
     encode: [(ActType, Kernel); 3],
-    kernels: Vec<(GgmlType, [Kernel; 2])>, // per BNS
+    kernels: Vec<(GgmlType, Kernel)>,
     reduce: Kernel,
     scratch: Mutex<Scratch>,
     sms: usize,
@@ -96,12 +97,8 @@ impl Mmq {
             (ActType::Q8_1, module.kernel("rf_mmq_encode_q8_1")?),
             (ActType::Q8_K, module.kernel("rf_mmq_encode_q8_k")?),
         ];
-        let kernels = TYPES
-            .iter()
-            .map(|&(ty, s)| {
-                Ok((ty, [module.kernel(&format!("rf_mmq_{s}_n32"))?, module.kernel(&format!("rf_mmq_{s}_n64"))?]))
-            })
-            .collect::<Result<_>>()?;
+        let kernels =
+            TYPES.iter().map(|&(ty, s)| Ok((ty, module.kernel(&format!("rf_mmq_{s}_n32"))?))).collect::<Result<_>>()?;
         let buf = gpu.alloc::<u8>(SCRATCH_BYTES, "MMQ activation scratch")?;
         let part = gpu.alloc::<f32>(PART_FLOATS, "MMQ partial sums")?;
         Ok(Mmq {
@@ -116,15 +113,6 @@ impl Mmq {
     /// Whether weights of type `ty` have an MMQ kernel.
     pub(crate) fn supports(ty: GgmlType) -> bool {
         TYPES.iter().any(|(t, _)| *t == ty)
-    }
-
-    /// Tokens per tile for a product of `t` tokens.
-    fn bn(t: usize) -> usize {
-        if t <= BNS[0] {
-            BNS[0]
-        } else {
-            BNS[1]
-        }
     }
 
     /// How many ranges of columns the blocks of a row tile split a matrix into: enough for
@@ -150,8 +138,8 @@ impl Mmq {
         y: &mut DeviceBuffer<f32>,
     ) -> Result<()> {
         let bad = |why: String| GpuError::Invalid(format!("MMQ product of {} x {cols} {ty}: {why}", rows));
-        let ks = self.kernels.iter().find(|(k, _)| *k == ty).map(|(_, k)| k);
-        let (Some(ks), Some(act)) = (ks, act_type_for(ty)) else { return Err(bad("no MMQ kernel".into())) };
+        let k = self.kernels.iter().find(|(k, _)| *k == ty).map(|(_, k)| k);
+        let (Some(k), Some(act)) = (k, act_type_for(ty)) else { return Err(bad("no MMQ kernel".into())) };
         let enc =
             self.encode.iter().find(|(a, _)| *a == act).map(|(_, k)| k).ok_or_else(|| bad("no encoder".into()))?;
         let splits = self.splits(rows, cols);
@@ -162,8 +150,8 @@ impl Mmq {
         if tc_max == 0 {
             return Err(bad("rows too wide for the activation scratch".into()));
         }
-        // Whole 64-token tiles per chunk unless one chunk takes everything.
-        let tc = if t <= tc_max { t } else { (tc_max / BNS[1]).max(1) * BNS[1] }.min(tc_max);
+        // Whole tiles per chunk unless one chunk takes everything.
+        let tc = if t <= tc_max { t } else { (tc_max / BN).max(1) * BN }.min(tc_max);
         let mut sc = self.scratch.lock().unwrap_or_else(|p| p.into_inner());
         let Scratch { buf, part, stream } = &mut *sc;
         // Work queued on another stream may still read the scratch.
@@ -178,9 +166,7 @@ impl Mmq {
             let grid = [tn as u32, cols.div_ceil(ENC_COLS) as u32, 1];
             let args = crate::gpu_args![x, &mut *buf, cols_i, tn as i32, t0 as i32];
             enc.launch(s, LaunchConfig::new(grid, [ENC_THREADS, 1, 1]), &args)?;
-            let bn = Mmq::bn(tn);
-            let k = &ks[BNS.iter().position(|&b| b == bn).unwrap_or(1)];
-            let grid = [tn.div_ceil(bn) as u32, blocks_u32(rows, BM)?, splits as u32];
+            let grid = [tn.div_ceil(BN) as u32, blocks_u32(rows, BM)?, splits as u32];
             let (tn_i, t0_i, splits_i) = (tn as i32, t0 as i32, splits as i32);
             let args = crate::gpu_args![w, &*buf, &mut *y, &mut *part, rows_i, cols_i, tn_i, t0_i, splits_i];
             k.launch(s, LaunchConfig::new(grid, [THREADS, 1, 1]), &args)?;

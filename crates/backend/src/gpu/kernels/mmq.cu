@@ -7,7 +7,8 @@
 //   GEMV's encoders (q8.h: Q8_0, Q8_1 or Q8_K per weight type, the CPU's encoding bit for bit).
 //   Scratch layout for t tokens of `cols` values: q [t][cols] i8, then d [t][cols / BLOCK] f32,
 //   then s [t][cols / SUMV] i32 (see mmq_scratch).
-// - rf_mmq_<type>_n<BN> computes tiles of MMQ_BM rows x BN tokens. Per slice of 256 columns it
+// - rf_mmq_<type>_n32 computes tiles of MMQ_BM rows x 32 tokens (BN; 64-token tiles were tried
+//   and lost to two 32-token tiles on the H100: they spill under two blocks per SM). Per slice of 256 columns it
 //   unpacks the tile's weights from the file's block encoding (not repacked) into signed bytes
 //   ([BM][256]) and per-sub-block scales in shared memory, copies the slice of the encoded
 //   activations ([BN][256]) beside them, and takes the integer dot product of every (row, token,
@@ -757,29 +758,16 @@ RF_KERNEL void __launch_bounds__(256) rf_mmq_reduce(const float* RF_RESTRICT par
 // ---- kernels: rf_mmq_<type>_n<BN> -------------------------------------------------------------
 // clang-format off
 RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_q4_0_n32(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits) { mmq<MQ4_0, 32>(w, scratch, y, part, rows, cols, t, t0, splits); }
-RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_q4_0_n64(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits) { mmq<MQ4_0, 64>(w, scratch, y, part, rows, cols, t, t0, splits); }
 RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_q4_1_n32(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits) { mmq<MQ4_1, 32>(w, scratch, y, part, rows, cols, t, t0, splits); }
-RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_q4_1_n64(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits) { mmq<MQ4_1, 64>(w, scratch, y, part, rows, cols, t, t0, splits); }
 RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_q5_0_n32(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits) { mmq<MQ5_0, 32>(w, scratch, y, part, rows, cols, t, t0, splits); }
-RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_q5_0_n64(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits) { mmq<MQ5_0, 64>(w, scratch, y, part, rows, cols, t, t0, splits); }
 RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_q5_1_n32(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits) { mmq<MQ5_1, 32>(w, scratch, y, part, rows, cols, t, t0, splits); }
-RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_q5_1_n64(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits) { mmq<MQ5_1, 64>(w, scratch, y, part, rows, cols, t, t0, splits); }
 RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_q8_0_n32(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits) { mmq<MQ8_0, 32>(w, scratch, y, part, rows, cols, t, t0, splits); }
-RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_q8_0_n64(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits) { mmq<MQ8_0, 64>(w, scratch, y, part, rows, cols, t, t0, splits); }
 RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_q2_k_n32(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits) { mmq<MQ2_K, 32>(w, scratch, y, part, rows, cols, t, t0, splits); }
-RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_q2_k_n64(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits) { mmq<MQ2_K, 64>(w, scratch, y, part, rows, cols, t, t0, splits); }
 RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_q3_k_n32(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits) { mmq<MQ3_K, 32>(w, scratch, y, part, rows, cols, t, t0, splits); }
-RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_q3_k_n64(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits) { mmq<MQ3_K, 64>(w, scratch, y, part, rows, cols, t, t0, splits); }
 RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_q4_k_n32(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits) { mmq<MQ4_K, 32>(w, scratch, y, part, rows, cols, t, t0, splits); }
-RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_q4_k_n64(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits) { mmq<MQ4_K, 64>(w, scratch, y, part, rows, cols, t, t0, splits); }
 RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_q5_k_n32(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits) { mmq<MQ5_K, 32>(w, scratch, y, part, rows, cols, t, t0, splits); }
-RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_q5_k_n64(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits) { mmq<MQ5_K, 64>(w, scratch, y, part, rows, cols, t, t0, splits); }
 RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_q6_k_n32(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits) { mmq<MQ6_K, 32>(w, scratch, y, part, rows, cols, t, t0, splits); }
-RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_q6_k_n64(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits) { mmq<MQ6_K, 64>(w, scratch, y, part, rows, cols, t, t0, splits); }
 RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_iq4_nl_n32(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits) { mmq<MIQ4_NL, 32>(w, scratch, y, part, rows, cols, t, t0, splits); }
-RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_iq4_nl_n64(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits) { mmq<MIQ4_NL, 64>(w, scratch, y, part, rows, cols, t, t0, splits); }
 RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_iq4_xs_n32(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits) { mmq<MIQ4_XS, 32>(w, scratch, y, part, rows, cols, t, t0, splits); }
-RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_iq4_xs_n64(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits) { mmq<MIQ4_XS, 64>(w, scratch, y, part, rows, cols, t, t0, splits); }
 RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_mxfp4_n32(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits) { mmq<MMXFP4, 32>(w, scratch, y, part, rows, cols, t, t0, splits); }
-RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_mxfp4_n64(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits) { mmq<MMXFP4, 64>(w, scratch, y, part, rows, cols, t, t0, splits); }
 // clang-format on
