@@ -13,8 +13,13 @@ pub const QUANT: &str = include_str!("kernels/quant.h");
 /// norm's order of summation, the gated activations.
 pub const FUSED: &str = include_str!("kernels/fused.h");
 
+/// How the KV cache stores a value (`kv_store.h`: f16, q8_0), shared by the cache write and the
+/// rope fused with it.
+pub const KV_STORE: &str = include_str!("kernels/kv_store.h");
+
 /// The headers every compilation can include, by name.
-pub const HEADERS: &[(&str, &str)] = &[(super::rtc::PRELUDE_NAME, PRELUDE), ("quant.h", QUANT), ("fused.h", FUSED)];
+pub const HEADERS: &[(&str, &str)] =
+    &[(super::rtc::PRELUDE_NAME, PRELUDE), ("quant.h", QUANT), ("fused.h", FUSED), ("kv_store.h", KV_STORE)];
 
 /// f32 row and element ops: RMS norms, adds, bias, SwiGLU/GeGLU, row gathers.
 pub const ELEMENTWISE: KernelSource =
@@ -30,7 +35,7 @@ pub const DEQUANT: KernelSource = KernelSource::new_static("dequant.cu", include
 /// CPU backend encodes them, dp4a per block.
 pub const GEMV_Q8: KernelSource = KernelSource::new_static("gemv_q8.cu", include_str!("kernels/gemv_q8.cu"));
 
-/// Rotary position embedding (NORM and NEOX).
+/// Rotary position embedding (NORM and NEOX), alone or fused with the KV cache write.
 pub const ROPE: KernelSource = KernelSource::new_static("rope.cu", include_str!("kernels/rope.cu"));
 
 /// Paged attention over the f16 KV cache, and the KV cache write.
