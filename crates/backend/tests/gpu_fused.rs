@@ -1,8 +1,9 @@
 //! The int8 GEMV's fused forms (`Matmul::gemv_fused`, `Matmul::gemv_glu`) against the separate
 //! kernels they replace, launched one after another (`Ops::rms_norm`, `Matmul::matmul`,
 //! `Ops::add_bias`, `Ops::add`, `Ops::swiglu` / `Ops::geglu`), on the shapes and weight types of
-//! Qwen2.5-0.5B and 7B Q4_K_M, for t in {1, 2, 8, 16}; and rope of queries and keys in one launch
-//! against two. A fused launch replays the separate kernels' f32 operations in their order, so
+//! Qwen2.5-0.5B and 7B Q4_K_M, for t in {1, 2, 8, 16}; rope of queries and keys in one launch
+//! against two; and that rope fused with the KV cache write (`Ops::rope_qk_kv_write`) against
+//! `Ops::rope_qk` and `Ops::kv_write`. A fused launch replays the separate kernels' f32 operations in their order, so
 //! the tolerance is EXACT: the same bits, every value finite (so NaN never passes), and nothing
 //! written past the outputs (poisoned before). Skipped without a GPU; `ROCMFORGE_REQUIRE_GPU=1`
 //! makes that a failure.
@@ -10,12 +11,13 @@
 mod common;
 
 use backend::cpu::{RopeParams, RopeStyle};
-use backend::gpu::{DeviceBuffer, GemvOut, Glu, Gpu, GpuMatrix, Matmul, MatmulKernel, Ops, Stream};
-use backend::WeightView;
+use backend::gpu::{DeviceBuffer, GemvOut, Glu, Gpu, GpuMatrix, KvBuffers, Matmul, MatmulKernel, Ops, Stream};
+use backend::{KvType, WeightView, Q8_0_BLOCK};
 use common::*;
 use gguf::quants::random_blocks;
 use gguf::GgmlType;
 use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
 
 /// Token counts of a decode step: one sequence, and batches up to the GEMV's limit.
 const TOKENS: [usize; 4] = [1, 2, 8, 16];
@@ -220,25 +222,13 @@ fn rope_qk_is_two_ropes_bit_for_bit() {
     let Some((gpu, _, ops)) = setup("rope q and k") else { return };
     let s = gpu.stream();
     let mut r = rng("rope qk");
-    // (query heads, KV heads, head_dim, n_rot, style): Qwen2.5-0.5B, 7B, a NORM model, partial rope.
-    let cases = [
-        (14, 2, 64, 64, RopeStyle::Neox),
-        (28, 4, 128, 128, RopeStyle::Neox),
-        (32, 8, 128, 128, RopeStyle::Norm),
-        (8, 2, 64, 32, RopeStyle::Norm),
-    ];
-    for (nq, nk, hd, n_rot, style) in cases {
+    for (nq, nk, hd, n_rot, style) in ROPE_CASES {
         let p = RopeParams { n_rot, base: 1e6, freq_scale: 1.0, style };
         for t in TOKENS {
-            let positions: Vec<u32> = (0..t as u32).map(|i| 37 * i + 5).collect();
-            let pos = gpu.upload(&positions, "positions").unwrap();
+            let pos = gpu.upload(&positions(t), "positions").unwrap();
             let (q, k) = (random_vec(&mut r, t * nq * hd, 2.0), random_vec(&mut r, t * nk * hd, 2.0));
-            let load = |v: &[f32]| {
-                let mut b = poisoned(&gpu, v.len() + PAST, "x");
-                b.write_at(s, 0, v).unwrap();
-                b
-            };
-            let (mut q1, mut k1, mut q2, mut k2) = (load(&q), load(&k), load(&q), load(&k));
+            let (mut q1, mut k1, mut q2, mut k2) =
+                (load(&gpu, s, &q), load(&gpu, s, &k), load(&gpu, s, &q), load(&gpu, s, &k));
             ops.rope(s, &mut q1, t, nq, hd, &pos, &p).unwrap();
             ops.rope(s, &mut k1, t, nk, hd, &pos, &p).unwrap();
             ops.rope_qk(s, &mut q2, nq, &mut k2, nk, t, hd, &pos, &p).unwrap();
@@ -248,6 +238,116 @@ fn rope_qk_is_two_ropes_bit_for_bit() {
         }
     }
     eprintln!("rope_qk == two ropes, bit for bit");
+}
+
+/// The rope cases: (query heads, KV heads, head_dim, n_rot, style): Qwen2.5-0.5B, 7B, a NORM
+/// model, partial rope.
+const ROPE_CASES: [(usize, usize, usize, usize, RopeStyle); 4] = [
+    (14, 2, 64, 64, RopeStyle::Neox),
+    (28, 4, 128, 128, RopeStyle::Neox),
+    (32, 8, 128, 128, RopeStyle::Norm),
+    (8, 2, 64, 32, RopeStyle::Norm),
+];
+
+/// Positions [t] of a step's tokens (spread, so the angles differ).
+fn positions(t: usize) -> Vec<u32> {
+    (0..t as u32).map(|i| 37 * i + 5).collect()
+}
+
+/// v on the device, followed by PAST poisoned values.
+fn load(gpu: &Gpu, s: &Stream, v: &[f32]) -> DeviceBuffer<f32> {
+    let mut b = poisoned(gpu, v.len() + PAST, "x");
+    b.write_at(s, 0, v).unwrap();
+    b
+}
+
+/// Queries and keys rotated, then the rotated keys and the values stored in the KV cache, in
+/// one launch: the bits of rope_qk followed by kv_write in q, k and both caches, for both cache
+/// types. The caches start poisoned (0xFF); slots are scattered, and from t = 2 on one token has
+/// slot u32::MAX (a captured step's padding) and from t = 8 on another the first slot past the
+/// cache: both skipped. Every byte outside the written rows must still be poison, every written
+/// f16 value (or q8_0 scale) finite.
+#[test]
+fn rope_qk_kv_write_is_rope_qk_and_kv_write_bit_for_bit() {
+    let Some((gpu, _, ops)) = setup("rope + KV write") else { return };
+    let s = gpu.stream();
+    let mut r = rng("rope kv write");
+    for (nq, nk, hd, n_rot, style) in ROPE_CASES {
+        let (p, width) = (RopeParams { n_rot, base: 1e6, freq_scale: 1.0, style }, nk * hd);
+        for ty in KvType::ALL {
+            for t in TOKENS {
+                let n_slots = 3 * t + 5;
+                let mut slots: Vec<u32> = (0..n_slots as u32).collect();
+                slots.shuffle(&mut r);
+                slots.truncate(t);
+                if t >= 2 {
+                    slots[t - 1] = u32::MAX;
+                }
+                if t >= 8 {
+                    slots[t / 2] = n_slots as u32;
+                }
+                let (pos, ds) = (gpu.upload(&positions(t), "positions").unwrap(), gpu.upload(&slots, "slots").unwrap());
+                let (q, k) = (random_vec(&mut r, t * nq * hd, 2.0), random_vec(&mut r, t * width, 2.0));
+                let v = load(&gpu, s, &random_vec(&mut r, t * width, 3.0));
+                let poisoned_cache = || {
+                    let mut c = KvBuffers::alloc(&gpu, ty, n_slots, width).unwrap();
+                    c.k.fill_bytes(s, 0xFF).unwrap();
+                    c.v.fill_bytes(s, 0xFF).unwrap();
+                    c
+                };
+                let (mut q1, mut k1, mut c1) = (load(&gpu, s, &q), load(&gpu, s, &k), poisoned_cache());
+                ops.rope_qk(s, &mut q1, nq, &mut k1, nk, t, hd, &pos, &p).unwrap();
+                ops.kv_write(s, &k1, &v, &ds, t, &mut c1).unwrap();
+                let (mut q2, mut k2, mut c2) = (load(&gpu, s, &q), load(&gpu, s, &k), poisoned_cache());
+                ops.rope_qk_kv_write(s, (&mut q2, nq), (&mut k2, nk), &v, t, hd, &pos, &ds, &p, &mut c2).unwrap();
+                let what = format!("rope+kv {nq}+{nk}x{hd} n_rot {n_rot} {style:?} {ty} t={t}");
+                assert_same(&format!("{what} q"), s, &q2, &q1, q.len());
+                assert_same(&format!("{what} k"), s, &k2, &k1, k.len());
+                let written: Vec<usize> = slots.iter().map(|&x| x as usize).filter(|&x| x < n_slots).collect();
+                for (part, fused, separate) in [("K", &c2.k, &c1.k), ("V", &c2.v, &c1.v)] {
+                    let (f, p) = (fused.read(s).unwrap(), separate.read(s).unwrap());
+                    if let Some(i) = f.iter().zip(&p).position(|(a, b)| a != b) {
+                        panic!("{what} {part} cache byte {i}: fused {:#04x}, separate {:#04x}", f[i], p[i]);
+                    }
+                    check_cache_rows(&format!("{what} {part}"), &f, ty, n_slots, width, &written);
+                }
+            }
+        }
+    }
+    let (mut x, v, pos) =
+        (poisoned(&gpu, 4096, "x"), poisoned(&gpu, 4096, "v"), gpu.upload(&[0u32; 2], "pos").unwrap());
+    let mut c = KvBuffers::alloc(&gpu, KvType::F16, 4, 128).unwrap();
+    let p = RopeParams { n_rot: 64, base: 1e4, freq_scale: 1.0, style: RopeStyle::Neox };
+    let mut k = poisoned(&gpu, 4096, "k");
+    let err = ops.rope_qk_kv_write(s, (&mut x, 4), (&mut k, 1), &v, 2, 64, &pos, &pos, &p, &mut c).unwrap_err();
+    assert!(err.to_string().contains("cache rows of 128 values for 1 KV heads of 64"), "{err}");
+    eprintln!("rope_qk_kv_write == rope_qk + kv_write, bit for bit, f16 and q8_0 caches, t in {TOKENS:?}");
+}
+
+/// The bytes of a cache of `n_slots` rows of `width` values of `ty` (as KvBuffers holds them)
+/// are poison (0xFF) outside the rows of `written`; in those, every f16 value (f16) or scale
+/// (q8_0) is finite (0xFFFF, the poison, is a NaN).
+fn check_cache_rows(what: &str, bytes: &[u8], ty: KvType, n_slots: usize, width: usize, written: &[usize]) {
+    // (byte offset of slot 0, bytes per slot, bytes per f16 that must be finite): the f16
+    // values, or q8_0's quants then its scales.
+    let parts: &[(usize, usize, bool)] = match ty {
+        KvType::F16 => &[(0, 2 * width, true)],
+        KvType::Q8_0 => &[(0, width, false), (n_slots * width, 2 * width / Q8_0_BLOCK, true)],
+    };
+    let mut seen = 0;
+    for &(start, row, halves) in parts {
+        for slot in 0..n_slots {
+            let b = &bytes[start + slot * row..start + (slot + 1) * row];
+            seen += row;
+            if !written.contains(&slot) {
+                assert!(b.iter().all(|&x| x == 0xFF), "{what}: slot {slot} was written");
+            } else if halves {
+                let finite = b.chunks_exact(2).all(|h| half::f16::from_le_bytes([h[0], h[1]]).is_finite());
+                assert!(finite, "{what}: slot {slot} holds a value that is not finite");
+            }
+        }
+    }
+    assert_eq!(seen, bytes.len(), "{what}: cache bytes");
 }
 
 /// Prints (asserts nothing) the time of a decode layer's fused launches against the separate

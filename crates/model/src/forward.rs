@@ -147,8 +147,7 @@ impl Model {
         };
         let freq_scale = hp.rope_scaling.as_ref().map_or(1.0, |r| 1.0 / r.factor as f32);
         let rope = RopeParams { n_rot: hp.rope_dim as usize, base, freq_scale, style: self.spec.rope };
-        dev.rope_qk(&mut s.q, &mut s.k, at, t, n_head, n_kv, hd, &rope)?;
-        dev.kv_write(kv.layer_mut(l), at, &s.k, &s.v, t)?;
+        dev.rope_qk_kv_write(&mut s.q, &mut s.k, &s.v, kv.layer_mut(l), at, t, n_head, n_kv, hd, &rope)?;
         let p = AttnParams {
             n_head,
             n_kv_head: n_kv,

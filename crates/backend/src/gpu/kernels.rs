@@ -17,9 +17,18 @@ pub const FUSED: &str = include_str!("kernels/fused.h");
 /// helpers.
 pub const Q8: &str = include_str!("kernels/q8.h");
 
+/// How the KV cache stores a value (`kv_store.h`: f16, q8_0), shared by the cache write and the
+/// rope fused with it.
+pub const KV_STORE: &str = include_str!("kernels/kv_store.h");
+
 /// The headers every compilation can include, by name.
-pub const HEADERS: &[(&str, &str)] =
-    &[(super::rtc::PRELUDE_NAME, PRELUDE), ("quant.h", QUANT), ("fused.h", FUSED), ("q8.h", Q8)];
+pub const HEADERS: &[(&str, &str)] = &[
+    (super::rtc::PRELUDE_NAME, PRELUDE),
+    ("quant.h", QUANT),
+    ("fused.h", FUSED),
+    ("q8.h", Q8),
+    ("kv_store.h", KV_STORE),
+];
 
 /// f32 row and element ops: RMS norms, adds, bias, SwiGLU/GeGLU, row gathers.
 pub const ELEMENTWISE: KernelSource =
@@ -39,7 +48,7 @@ pub const GEMV_Q8: KernelSource = KernelSource::new_static("gemv_q8.cu", include
 /// product as the GEMV encodes them, weight tiles unpacked to bytes, int8 matrix cores.
 pub const MMQ: KernelSource = KernelSource::new_static("mmq.cu", include_str!("kernels/mmq.cu"));
 
-/// Rotary position embedding (NORM and NEOX).
+/// Rotary position embedding (NORM and NEOX), alone or fused with the KV cache write.
 pub const ROPE: KernelSource = KernelSource::new_static("rope.cu", include_str!("kernels/rope.cu"));
 
 /// Paged attention over the f16 KV cache, and the KV cache write.

@@ -85,6 +85,7 @@ pub struct Ops {
     gather_rows: Kernel,
     rope: Kernel,
     /// The cache-type-specific kernels, indexed by [`type_index`].
+    rope_kv_write: [Kernel; KvType::ALL.len()],
     kv_write: [Kernel; KvType::ALL.len()],
     attention: [[Kernel; ATTN_GROUPS.len()]; KvType::ALL.len()],
     tiled: [[Kernel; TILED.len()]; KvType::ALL.len()],
@@ -129,12 +130,35 @@ fn as_i32(op: &str, what: &str, v: usize) -> Result<i32> {
     i32::try_from(v).map_err(|_| GpuError::Invalid(format!("{op}: {what} = {v} is over the kernels' 2^31 - 1")))
 }
 
+/// Checks a rope's parameters and positions ([t]); the angle step theta_scale and the style
+/// flag as the rope kernels take them.
+fn rope_angles(
+    op: &str,
+    p: &RopeParams,
+    head_dim: usize,
+    positions: &DeviceBuffer<u32>,
+    t: usize,
+) -> Result<(f32, i32)> {
+    if !p.n_rot.is_multiple_of(2) || p.n_rot > head_dim {
+        return invalid(format!("{op}: n_rot {} must be even and at most head_dim {head_dim}", p.n_rot));
+    }
+    check_len(op, positions, t)?;
+    // The same f32 expression as cpu::rope, so both build identical angles from it.
+    let theta_scale = p.base.powf(-2.0 / p.n_rot as f32);
+    let neox = match p.style {
+        RopeStyle::Norm => 0i32,
+        RopeStyle::Neox => 1,
+    };
+    Ok((theta_scale, neox))
+}
+
 impl Ops {
     /// Compiles (or loads from the kernel cache) the op kernels for `gpu`.
     pub fn new(gpu: &Gpu) -> Result<Ops> {
         let ew = gpu.compile(&kernels::ELEMENTWISE)?;
         let rope = gpu.compile(&kernels::ROPE)?;
         let attn = gpu.compile(&kernels::ATTENTION)?;
+        let rope_kv_write = per_type(|ty| rope.kernel(&format!("rf_rope_kv_write_{ty}")))?;
         let kv_write = per_type(|ty| attn.kernel(&format!("rf_kv_write_{ty}")))?;
         let attention = per_type(|ty| {
             let k = |group: usize| attn.kernel(&format!("rf_attention_g{group}_{ty}"));
@@ -169,6 +193,7 @@ impl Ops {
             geglu: ew.kernel("rf_geglu_f32")?,
             gather_rows: ew.kernel("rf_gather_rows_f32")?,
             rope: rope.kernel("rf_rope_f32")?,
+            rope_kv_write,
             kv_write,
             attention,
             tiled,
@@ -305,28 +330,18 @@ impl Ops {
         p: &RopeParams,
     ) -> Result<()> {
         const OP: &str = "rope";
-        if !p.n_rot.is_multiple_of(2) || p.n_rot > head_dim {
-            return invalid(format!("{OP}: n_rot {} must be even and at most head_dim {head_dim}", p.n_rot));
-        }
         let n_heads2 = x2.as_ref().map_or(0, |x2| x2.1);
         check_len(OP, x, mul(OP, mul(OP, t, n_heads)?, head_dim)?)?;
         if let Some((x2, _)) = &x2 {
             check_len(OP, x2, mul(OP, mul(OP, t, n_heads2)?, head_dim)?)?;
         }
-        check_len(OP, positions, t)?;
-        let half = p.n_rot / 2;
-        if t == 0 || n_heads + n_heads2 == 0 || half == 0 {
+        let (theta_scale, neox) = rope_angles(OP, p, head_dim, positions, t)?;
+        let pairs = (n_heads + n_heads2) * (p.n_rot / 2);
+        if t == 0 || pairs == 0 {
             return Ok(());
         }
         as_i32(OP, "head elements", mul(OP, n_heads + n_heads2, head_dim)?)?;
-        // The same f32 expression as cpu::rope, so both build identical angles from it.
-        let theta_scale = p.base.powf(-2.0 / p.n_rot as f32);
-        let neox = match p.style {
-            RopeStyle::Norm => 0i32,
-            RopeStyle::Neox => 1,
-        };
-        let threads = self.row_threads((n_heads + n_heads2) * half, 256);
-        let cfg = LaunchConfig::rows(as_i32(OP, "t", t)? as u32, threads).with_shared_bytes((half * 8) as u32);
+        let cfg = self.rope_config(OP, t, pairs, p)?;
         let x2 = match x2 {
             Some((x2, _)) => Arg::from(x2),
             None => Arg::null::<f32>(),
@@ -334,6 +349,75 @@ impl Ops {
         let (nh, nh2, hd) = (n_heads as i32, n_heads2 as i32, head_dim as i32);
         let args = gpu_args![x, x2, positions, nh, nh2, hd, p.n_rot as i32, p.freq_scale, theta_scale, neox];
         self.rope.launch(s, cfg, &args)
+    }
+
+    /// One block per token for `items` units of work per token (the widest of its loops),
+    /// with the shared memory of its cos and sin.
+    fn rope_config(&self, op: &str, t: usize, items: usize, p: &RopeParams) -> Result<LaunchConfig> {
+        let threads = self.row_threads(items, 256);
+        Ok(LaunchConfig::rows(as_i32(op, "t", t)? as u32, threads).with_shared_bytes((p.n_rot / 2 * 8) as u32))
+    }
+
+    /// [`Ops::rope_qk`] of q ([t, n_q, head_dim]) and k ([t, n_k, head_dim]), then
+    /// [`Ops::kv_write`] of the rotated k and of v ([t, n_k * head_dim]) at `slots` ([t]), in
+    /// one launch: the same bits in q, k and the caches as the two ops. A slot out of range is
+    /// skipped (its q and k are still rotated), as kv_write skips it.
+    #[allow(clippy::too_many_arguments)] // the two ops' arguments
+    pub fn rope_qk_kv_write(
+        &self,
+        s: &Stream,
+        (q, n_q): (&mut DeviceBuffer<f32>, usize),
+        (k, n_k): (&mut DeviceBuffer<f32>, usize),
+        v: &DeviceBuffer<f32>,
+        t: usize,
+        head_dim: usize,
+        positions: &DeviceBuffer<u32>,
+        slots: &DeviceBuffer<u32>,
+        p: &RopeParams,
+        cache: &mut KvBuffers,
+    ) -> Result<()> {
+        const OP: &str = "rope_qk_kv_write";
+        let width = cache.width();
+        if width == 0 || width != mul(OP, n_k, head_dim)? {
+            return invalid(format!("{OP}: cache rows of {width} values for {n_k} KV heads of {head_dim}"));
+        }
+        let n = mul(OP, t, width)?;
+        check_len(OP, q, mul(OP, mul(OP, t, n_q)?, head_dim)?)?;
+        check_len(OP, k, n)?;
+        check_len(OP, v, n)?;
+        check_len(OP, slots, t)?;
+        let (theta_scale, neox) = rope_angles(OP, p, head_dim, positions, t)?;
+        if t == 0 {
+            return Ok(());
+        }
+        as_i32(OP, "head elements", mul(OP, n_q + n_k, head_dim)?)?;
+        let ty = cache.ty();
+        // The cache write's units per token: values (f16) or 32-value blocks of k and v (q8_0).
+        let stores = match ty {
+            KvType::F16 => width,
+            KvType::Q8_0 => 2 * width / Q8_0_BLOCK,
+        };
+        let cfg = self.rope_config(OP, t, ((n_q + n_k) * (p.n_rot / 2)).max(stores), p)?;
+        let n_slots = u32::try_from(cache.slots()).unwrap_or(u32::MAX);
+        let (nq, nk, hd) = (n_q as i32, n_k as i32, head_dim as i32);
+        let args = gpu_args![
+            q,
+            k,
+            v,
+            positions,
+            slots,
+            &mut cache.k,
+            &mut cache.v,
+            nq,
+            nk,
+            hd,
+            p.n_rot as i32,
+            p.freq_scale,
+            theta_scale,
+            neox,
+            n_slots
+        ];
+        self.rope_kv_write[type_index(ty)].launch(s, cfg, &args)
     }
 
     /// Stores k[i, :] and v[i, :] ([t, width] f32) into row slots[i] of the caches (slot =

@@ -34,7 +34,8 @@ pub struct GpuCompute {
     /// a free) per step once it has grown to the largest step.
     step: RefCell<Arena>,
     /// Whether decode-sized steps run the GEMV's fused forms (norm prologue, several matrices a
-    /// launch, bias / residual / GLU epilogues): unless ROCMFORGE_NO_FUSION=1 (comparisons).
+    /// launch, bias / residual / GLU epilogues), and every step the rope of q and k with the KV
+    /// cache write in one launch: unless ROCMFORGE_NO_FUSION=1 (comparisons).
     fused: bool,
 }
 
@@ -367,6 +368,26 @@ impl Compute for GpuCompute {
         p: &RopeParams,
     ) -> Result<()> {
         Ok(self.ops.rope_qk(self.gpu.stream(), q, n_q, k, n_k, t, hd, &at.positions, p)?)
+    }
+
+    fn rope_qk_kv_write(
+        &self,
+        q: &mut Self::Act,
+        k: &mut Self::Act,
+        v: &Self::Act,
+        kv: &mut GpuLayerKv,
+        at: &GpuPlaces,
+        t: usize,
+        n_q: usize,
+        n_k: usize,
+        hd: usize,
+        p: &RopeParams,
+    ) -> Result<()> {
+        if !self.fused {
+            return separate::rope_qk_kv_write(self, q, k, v, kv, at, t, n_q, n_k, hd, p);
+        }
+        let s = self.gpu.stream();
+        Ok(self.ops.rope_qk_kv_write(s, (q, n_q), (k, n_k), v, t, hd, &at.positions, &at.slots, p, kv)?)
     }
 
     fn kv_write(&self, kv: &mut GpuLayerKv, at: &GpuPlaces, k: &Self::Act, v: &Self::Act, t: usize) -> Result<()> {

@@ -135,6 +135,24 @@ pub trait Compute {
         self.rope(q, at, t, n_q, head_dim, p)?;
         self.rope(k, at, t, n_k, head_dim, p)
     }
+    /// rope_qk, then kv_write of the rotated k and of v: a layer's steps between its Q/K/V
+    /// projections and its attention, which a device may run as one job.
+    #[allow(clippy::too_many_arguments)] // rope_qk's and kv_write's arguments
+    fn rope_qk_kv_write(
+        &self,
+        q: &mut Self::Act,
+        k: &mut Self::Act,
+        v: &Self::Act,
+        kv: &mut Self::LayerKv,
+        at: &Self::Places,
+        t: usize,
+        n_q: usize,
+        n_k: usize,
+        head_dim: usize,
+        p: &RopeParams,
+    ) -> Result<()> {
+        separate::rope_qk_kv_write(self, q, k, v, kv, at, t, n_q, n_k, head_dim, p)
+    }
     /// Stores the step's K and V ([t, width]) in their cache slots.
     fn kv_write(&self, kv: &mut Self::LayerKv, at: &Self::Places, k: &Self::Act, v: &Self::Act, t: usize)
         -> Result<()>;
@@ -169,6 +187,7 @@ pub trait Compute {
 pub mod separate {
     use super::{Compute, Result};
     use crate::arch::Activation;
+    use backend::cpu::RopeParams;
 
     /// [`Compute::norm_matmuls`]: rms_norm, the products, the biases.
     #[allow(clippy::too_many_arguments)] // the op's parts, as Compute::norm_matmuls
@@ -226,5 +245,24 @@ pub mod separate {
         c.rms_norm(x, norm, t, eps, normed)?;
         c.matmuls(normed, t, &[w_gate, w_up], &mut [&mut *gate, &mut *up])?;
         c.glu(act, gate, up, t * ff)
+    }
+
+    /// [`Compute::rope_qk_kv_write`]: the rope of q and k, then the cache write.
+    #[allow(clippy::too_many_arguments)] // the op's parts, as Compute::rope_qk_kv_write
+    pub fn rope_qk_kv_write<C: Compute + ?Sized>(
+        c: &C,
+        q: &mut C::Act,
+        k: &mut C::Act,
+        v: &C::Act,
+        kv: &mut C::LayerKv,
+        at: &C::Places,
+        t: usize,
+        n_q: usize,
+        n_k: usize,
+        head_dim: usize,
+        p: &RopeParams,
+    ) -> Result<()> {
+        c.rope_qk(q, k, at, t, n_q, n_k, head_dim, p)?;
+        c.kv_write(kv, at, k, v, t)
     }
 }

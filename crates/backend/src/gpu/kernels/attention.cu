@@ -8,6 +8,7 @@
 // template over the element type (rf_kv_f16, rf_kv_q8_0 below), which loads 8 values at a time
 // and widens them where the kernel uses them.
 #include "prelude.h"
+#include "kv_store.h"  // the cache writes' encodings
 
 #define RF_NEG_INF (-__int_as_float(0x7f800000))
 #define RF_NAN __int_as_float(0x7fc00000)
@@ -34,32 +35,8 @@ RF_KERNEL void rf_kv_write_f16(const float* RF_RESTRICT k, const float* RF_RESTR
     const rf_u32 slot = slots[r];
     if (slot >= n_slots) return;
     const rf_i64 dst = (rf_i64)slot * width + (i - r * width);
-    ((rf_f16*)k_cache)[dst] = rf_f32_to_f16(k[i]);
-    ((rf_f16*)v_cache)[dst] = rf_f32_to_f16(v[i]);
-}
-
-// One q8_0 block of x (32 values) as the CPU's Q8_0 encoder writes it (cpu::qdot, llama.cpp's
-// x86 rounding): amax = max |x|, d = amax / 127, id = 127 / amax (0 when amax is 0),
-// q = round-half-even(x * id); 32 quants at q (4-byte aligned), the f16 scale at d.
-RF_DEVICE void rf_q8_0_encode(const float* RF_RESTRICT x, rf_u8* RF_RESTRICT q, rf_f16* RF_RESTRICT d) {
-    float amax = 0.0f;
-#pragma unroll
-    for (int i = 0; i < 32; i++) {
-        const float a = fabsf(x[i]);
-        amax = amax > a ? amax : a;
-    }
-    const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
-#pragma unroll
-    for (int j = 0; j < 8; j++) {
-        rf_u32 w = 0u;
-#pragma unroll
-        for (int i = 0; i < 4; i++) {
-            const int qi = min(127, max(-128, rf_float2int_rn(x[4 * j + i] * id)));
-            w |= (rf_u32)(qi & 0xff) << (8 * i);
-        }
-        ((rf_u32*)q)[j] = w;
-    }
-    *d = rf_f32_to_f16(amax / 127.0f);
+    rf_kv_store_f16(k[i], k_cache, dst);
+    rf_kv_store_f16(v[i], v_cache, dst);
 }
 
 // The q8_0 cache write: each thread encodes one 32-value block of a K row and of the V row.
@@ -76,8 +53,8 @@ RF_KERNEL void rf_kv_write_q8_0(const float* RF_RESTRICT k, const float* RF_REST
     if (slot >= n_slots) return;
     const rf_i64 dst = (rf_i64)slot * width + (b - r * per_row) * 32;  // first value of the block
     const rf_i64 n_vals = (rf_i64)n_slots * width;
-    rf_q8_0_encode(k + b * 32, k_cache + dst, (rf_f16*)(k_cache + n_vals) + dst / 32);
-    rf_q8_0_encode(v + b * 32, v_cache + dst, (rf_f16*)(v_cache + n_vals) + dst / 32);
+    rf_kv_store_q8_0(k + b * 32, k_cache, n_vals, dst);
+    rf_kv_store_q8_0(v + b * 32, v_cache, n_vals, dst);
 }
 
 // Eight f16 values in one 16-byte load.
