@@ -492,6 +492,7 @@ fn gemv_speed() {
         ("7B attn_q", GgmlType::Q4_K, 3584, 3584),
         ("7B attn_k", GgmlType::Q4_K, 512, 3584),
         ("7B ffn_down", GgmlType::Q6_K, 3584, 18944),
+        ("7B ffn_down (Q4_K layers)", GgmlType::Q4_K, 3584, 18944),
         ("7B output", GgmlType::Q6_K, 152064, 3584),
         ("0.5B ffn_down", GgmlType::Q6_K, 896, 4864),
         ("0.5B ffn_up", GgmlType::Q5_0, 4864, 896),

@@ -612,33 +612,41 @@ RF_DEVICE const rf_u8* q8_span(const rf_u8* row, int base, int units, int& n16) 
     return a;
 }
 
-// What a lane loads for one step (a unit of each of its R rows): the unit's registers (direct
-// types) or its share of the rows' spans (staged types).
-template <class Q, int R, bool STAGED = Q::STAGED>
+// What a lane loads for one step: U units of each of its R rows (units base + lane + k * tpr,
+// k < U: the lane's next U units in its order), as the units' registers (direct types), or its
+// share of the rows' spans (staged types, U = 1).
+template <class Q, int R, int U, bool STAGED = Q::STAGED>
 struct Step;
 
-template <class Q, int R>
-struct Step<Q, R, false> {
-    typename Q::Raw raw[R];
-    __device__ __forceinline__ void load(const rf_u8* const* rowp, int base, int units) {
-        const int u = base + rf_lane();
-        if (u < units) {
+template <class Q, int R, int U>
+struct Step<Q, R, U, false> {
+    typename Q::Raw raw[U][R];
+    __device__ __forceinline__ void load(const rf_u8* const* rowp, int base, int tpr, int units) {
 #pragma unroll
-            for (int r = 0; r < R; r++) Q::load(rowp[r] + (rf_i64)(u / Q::UPB) * Q::BYTES, u % Q::UPB, raw[r]);
+        for (int k = 0; k < U; k++) {
+            const int u = base + rf_lane() + k * tpr;
+            if (u < units) {
+#pragma unroll
+                for (int r = 0; r < R; r++) Q::load(rowp[r] + (rf_i64)(u / Q::UPB) * Q::BYTES, u % Q::UPB, raw[k][r]);
+            }
         }
     }
     template <int NT>
-    __device__ __forceinline__ void dots(int base, int units, const XS& xs, int nt, float (*acc)[NT]) const {
-        const int u = base + rf_lane();
-        if (u < units) {
+    __device__ __forceinline__ void dots(int base, int tpr, int units, const XS& xs, int nt, float (*acc)[NT]) const {
 #pragma unroll
-            for (int r = 0; r < R; r++) Q::template dot<NT>(raw[r], u, xs, nt, acc[r]);
+        for (int k = 0; k < U; k++) {
+            const int u = base + rf_lane() + k * tpr;
+            if (u < units) {
+#pragma unroll
+                for (int r = 0; r < R; r++) Q::template dot<NT>(raw[k][r], u, xs, nt, acc[r]);
+            }
         }
     }
 };
 
-template <class Q, int R>
-struct Step<Q, R, true> {
+template <class Q, int R, int U>
+struct Step<Q, R, U, true> {
+    static_assert(U == 1, "a staged step is one unit per lane");
     static constexpr int P = stage_pieces<Q>();
     q8_u4 piece[R][P];
     // The span of the blocks of units base .. base + RF_WARP of a row: its 16-byte aligned start
@@ -646,7 +654,7 @@ struct Step<Q, R, true> {
     Q8_FN const rf_u8* span(const rf_u8* row, int base, int units, int& n16) {
         return q8_span<Q>(row, base, units, n16);
     }
-    __device__ __forceinline__ void load(const rf_u8* const* rowp, int base, int units) {
+    __device__ __forceinline__ void load(const rf_u8* const* rowp, int base, int, int units) {
 #pragma unroll
         for (int r = 0; r < R; r++) {
             int n16;
@@ -817,7 +825,10 @@ RF_DEVICE void q8_gemv(const float* RF_RESTRICT x, int cols, int t, const Q8Fuse
     constexpr int SROW = stage_row<Q>();
     rf_u8* stage = smem + xs_bytes<Q, NT>(cols) + warp * R * SROW;
     const int units = cols / Q::VALUES * Q::UPB;
-    const int steps = (units + tpr - 1) / tpr;  // per row group
+    // Units per lane and step: direct types at one token keep R * U = 4 units in flight per lane
+    // (the registers of R = 4), so fewer rows per team load further ahead in their rows.
+    constexpr int U = Q::STAGED || NT > 1 ? 1 : 4 / R;
+    const int steps = (units + U * tpr - 1) / (U * tpr);  // per row group
     const int rp = f.mode >= Q8_SWIGLU ? R / 2 : R;
     const int groups = (sg.rows + rp - 1) / rp, rstride = sg.grid * teams;
     const rf_i64 rb = (rf_i64)(cols / Q::VALUES) * Q::BYTES;
@@ -832,8 +843,8 @@ RF_DEVICE void q8_gemv(const float* RF_RESTRICT x, int cols, int t, const Q8Fuse
     const rf_u8* rowp[R];
 #pragma unroll
     for (int r = 0; r < R; r++) rowp[r] = q8_row(f, sg, rp, rbase + team, r, rb);
-    Step<Q, R> step;
-    if (rbase + team < groups) step.load(rowp, wbase, units);  // in flight while x is encoded
+    Step<Q, R, U> step;
+    if (rbase + team < groups) step.load(rowp, wbase, tpr, units);  // in flight while x is encoded
     if (f.nw) q8_rms_scales(x, cols, nt, f.eps, (float*)smem, nsc);  // smem: scratch until encoded
     quantize_x<Q>(x, cols, nt, f.nw, nsc, smem, xs);
     __syncthreads();
@@ -846,22 +857,22 @@ RF_DEVICE void q8_gemv(const float* RF_RESTRICT x, int cols, int t, const Q8Fuse
         const rf_u8* nrowp[R];
 #pragma unroll
         for (int r = 0; r < R; r++) nrowp[r] = ns != 0 ? rowp[r] : q8_row(f, sg, rp, nrbase + team, r, rb);
-        const int base = s * tpr + wbase, nbase = ns * tpr + wbase;
+        const int base = s * U * tpr + wbase, nbase = ns * U * tpr + wbase;
         if constexpr (Q::STAGED) {
             if (active) {
                 int off[R];
                 step.store(rowp, base, units, stage, off);
                 rf_syncwarp();
-                if (nactive) step.load(nrowp, nbase, units);  // in flight during the arithmetic
-                Step<Q, R>::template dots<NT>(stage, off, base, units, xs, nt, acc);
+                if (nactive) step.load(nrowp, nbase, tpr, units);  // in flight during the arithmetic
+                Step<Q, R, U>::template dots<NT>(stage, off, base, units, xs, nt, acc);
                 rf_syncwarp();
             } else if (nactive) {
-                step.load(nrowp, nbase, units);
+                step.load(nrowp, nbase, tpr, units);
             }
         } else {
-            Step<Q, R> next;
-            if (nactive) next.load(nrowp, nbase, units);
-            if (active) step.template dots<NT>(base, units, xs, nt, acc);
+            Step<Q, R, U> next;
+            if (nactive) next.load(nrowp, nbase, tpr, units);
+            if (active) step.template dots<NT>(base, tpr, units, xs, nt, acc);
             step = next;
         }
         if (ns == 0) {
