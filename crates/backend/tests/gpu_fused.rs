@@ -1,7 +1,9 @@
 //! The int8 GEMV's fused forms (`Matmul::gemv_fused`, `Matmul::gemv_glu`) against the separate
 //! kernels they replace, launched one after another (`Ops::rms_norm`, `Matmul::matmul`,
 //! `Ops::add_bias`, `Ops::add`, `Ops::swiglu` / `Ops::geglu`), on the shapes and weight types of
-//! Qwen2.5-0.5B and 7B Q4_K_M, for t in {1, 2, 8, 16}; rope of queries and keys in one launch
+//! Qwen2.5-0.5B and 7B Q4_K_M, for t in {1, 2, 8, 16} (the GEMV) and {24, 64} (the int8 GEMM's
+//! fused forms: the norm in its encoder, one encoding per input, epilogues where the sums are
+//! stored, split products' in their reduce); rope of queries and keys in one launch
 //! against two; and that rope fused with the KV cache write (`Ops::rope_qk_kv_write`) against
 //! `Ops::rope_qk` and `Ops::kv_write`. A fused launch replays the separate kernels' f32 operations in their order, so
 //! the tolerance is EXACT: the same bits, every value finite (so NaN never passes), and nothing
@@ -19,8 +21,9 @@ use gguf::GgmlType;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
-/// Token counts of a decode step: one sequence, and batches up to the GEMV's limit.
-const TOKENS: [usize; 4] = [1, 2, 8, 16];
+/// Token counts of a decode step: one sequence, batches up to the GEMV's limit, and batches on
+/// the int8 GEMM (below the vendor BLAS's 65 tokens).
+const TOKENS: [usize; 6] = [1, 2, 8, 16, 24, 64];
 /// Values written past an output's t x rows, which must stay poisoned.
 const PAST: usize = 5;
 const EPS: f32 = 1e-6;
@@ -186,9 +189,9 @@ fn norm_glu_is_the_separate_kernels_bit_for_bit() {
     }
 }
 
-/// Where the fused forms do not apply (the product would not run on the int8 GEMV: float
-/// weights, more tokens than it takes for the matrix, gate and up of two types) they launch
-/// nothing and say so; the caller runs the separate kernels.
+/// Where the fused forms do not apply (the product would run on neither the int8 GEMV nor the
+/// int8 GEMM: float weights, the vendor BLAS's token counts; gate and up of two types) they
+/// launch nothing and say so; the caller runs the separate kernels.
 #[test]
 fn fused_forms_decline_what_the_gemv_does_not_run() {
     let Some((gpu, mm, _)) = setup("fused declines") else { return };
@@ -202,13 +205,15 @@ fn fused_forms_decline_what_the_gemv_does_not_run() {
     let mut y = poisoned(&gpu, 130 * rows, "y");
     for t in [17, 33, 65, 130] {
         let fused = mm.gemv_fused(s, &x, t, None, &mut [GemvOut { w: &q, bias: None, y: &mut y }], false).unwrap();
-        assert_eq!(fused, mm.kernel_for(&q, t) == MatmulKernel::Gemv, "t={t}: fused where matmul runs the GEMV");
+        let int8 = matches!(mm.kernel_for(&q, t), MatmulKernel::Gemv | MatmulKernel::Mmq);
+        assert_eq!(fused, int8, "t={t}: fused where matmul runs the int8 GEMV or GEMM");
         if fused {
             y.fill_bytes(s, 0xFF).unwrap();
         }
     }
     assert!(!mm.gemv_fused(s, &x, 1, None, &mut [GemvOut { w: &f, bias: None, y: &mut y }], false).unwrap());
     assert!(!mm.gemv_glu(s, &x, 1, None, &q, &q6, Glu::Swi, &mut y).unwrap());
+    assert!(!mm.gemv_glu(s, &x, 24, None, &q, &q6, Glu::Swi, &mut y).unwrap());
     let bad_norm = gpu.upload(&random_vec(&mut r, cols + 1, 1.0), "norm").unwrap();
     let outs = &mut [GemvOut { w: &q, bias: None, y: &mut y }];
     assert!(mm.gemv_fused(s, &x, 1, Some((&bad_norm, EPS)), outs, false).is_err(), "a norm of the wrong width");

@@ -55,8 +55,10 @@ fn steps(vocab: u32, rng: &mut impl Rng) -> Vec<BatchPlan> {
     let mut plans = vec![BatchPlan::single(&tokens(70, rng), 0, &table_a, true)];
     let (mut pos_a, mut pos_b) = (70u32, 0u32);
     for step in 0..6 {
-        // A decodes one token; B's 40-token prompt arrives in chunks of 13, then B decodes.
-        let b_len = if pos_b < 40 { 13.min(40 - pos_b) } else { 1 };
+        // A decodes one token; B's 40-token prompt arrives in chunks of 24 (steps of 25 and 17
+        // tokens: the int8 GEMM's range; the first prompt took the BLAS, decode the GEMV), then B
+        // decodes.
+        let b_len = if pos_b < 40 { 24.min(40 - pos_b) } else { 1 };
         let mut p = BatchPlan {
             tokens: tokens(1 + b_len as usize, rng),
             positions: std::iter::once(pos_a).chain(pos_b..pos_b + b_len).collect(),

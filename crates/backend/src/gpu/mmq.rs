@@ -33,6 +33,9 @@ const ENC_COLS: usize = 2048;
 const ENC_THREADS: u32 = 256;
 /// Bytes of the activation scratch: 512 tokens of the widest Qwen2.5-7B rows (18944 columns).
 const SCRATCH_BYTES: usize = 16 << 20;
+/// Values per chunk of the encoder's RMS norm sums, at least: `RF_RMS_CHUNK` in fused.h is 4 per
+/// lane, 128 on 32-wide warps and 256 on wave64, so ceil(cols / 128) floats hold either.
+const RMS_CHUNK: usize = 128;
 
 /// The weight types with an MMQ kernel, and the suffix of their kernel names.
 const TYPES: [(GgmlType, &str); 13] = [
@@ -137,15 +140,43 @@ impl Mmq {
         t: usize,
         y: &mut DeviceBuffer<f32>,
     ) -> Result<()> {
-        let bad = |why: String| GpuError::Invalid(format!("MMQ product of {} x {cols} {ty}: {why}", rows));
-        let k = self.kernels.iter().find(|(k, _)| *k == ty).map(|(_, k)| k);
-        let (Some(k), Some(act)) = (k, act_type_for(ty)) else { return Err(bad("no MMQ kernel".into())) };
+        let out = MmqOut { ty, w, rows, bias: None, y, mode: MmqMode::Store, up: None };
+        self.products(s, x, t, cols, None, &mut [out])
+    }
+
+    /// outs[k].y[i, :] (stored by outs[k].mode) = outs[k].w h[i, :] (+ outs[k].bias) for i < t,
+    /// with h = x, or rms_norm(x) * norm.0 (eps norm.1) when `norm` is given: the tokens are
+    /// encoded once for all of `outs`, which must share the activation encoding (shapes checked
+    /// by the caller; `cols` columns each). The same bits as `Ops::rms_norm`, a product each,
+    /// and `add_bias` / `add` / `swiglu` / `geglu` after it.
+    pub(crate) fn products(
+        &self,
+        s: &Stream,
+        x: &DeviceBuffer<f32>,
+        t: usize,
+        cols: usize,
+        norm: Option<(&DeviceBuffer<f32>, f32)>,
+        outs: &mut [MmqOut],
+    ) -> Result<()> {
+        let Some(first) = outs.first() else { return Ok(()) };
+        let bad =
+            |why: String| GpuError::Invalid(format!("MMQ product of {} x {cols} {}: {why}", first.rows, first.ty));
+        let act = act_type_for(first.ty).ok_or_else(|| bad("no activation encoding".into()))?;
+        let mut launches = Vec::with_capacity(outs.len());
+        for o in outs.iter() {
+            let k = self.kernels.iter().find(|(k, _)| *k == o.ty).map(|(_, k)| k);
+            match (k, act_type_for(o.ty)) {
+                (Some(k), Some(a)) if a == act => launches.push((k, self.splits(o.rows, cols))),
+                _ => return Err(bad(format!("no MMQ kernel for {} with {act:?} activations", o.ty))),
+            }
+        }
         let enc =
             self.encode.iter().find(|(a, _)| *a == act).map(|(_, k)| k).ok_or_else(|| bad("no encoder".into()))?;
-        let splits = self.splits(rows, cols);
         let mut tc_max = SCRATCH_BYTES / token_bytes(act, cols);
-        if splits > 1 {
-            tc_max = tc_max.min(PART_FLOATS / (splits * rows));
+        for (o, &(_, splits)) in outs.iter().zip(&launches) {
+            if splits > 1 {
+                tc_max = tc_max.min(PART_FLOATS / (splits * o.rows));
+            }
         }
         if tc_max == 0 {
             return Err(bad("rows too wide for the activation scratch".into()));
@@ -160,24 +191,69 @@ impl Mmq {
                 prev.synchronize()?;
             }
         }
-        let (rows_i, cols_i) = (rows as i32, cols as i32);
+        let cols_i = cols as i32;
+        let (nw, eps) = match norm {
+            Some((nw, eps)) => (Some(nw), eps),
+            None => (None, 0.0),
+        };
+        let enc_shared = if nw.is_some() { 4 * cols.div_ceil(RMS_CHUNK) } else { 0 };
         for t0 in (0..t).step_by(tc) {
             let tn = tc.min(t - t0);
+            let (tn_i, t0_i) = (tn as i32, t0 as i32);
             let grid = [tn as u32, cols.div_ceil(ENC_COLS) as u32, 1];
-            let args = crate::gpu_args![x, &mut *buf, cols_i, tn as i32, t0 as i32];
-            enc.launch(s, LaunchConfig::new(grid, [ENC_THREADS, 1, 1]), &args)?;
-            let grid = [tn.div_ceil(BN) as u32, blocks_u32(rows, BM)?, splits as u32];
-            let (tn_i, t0_i, splits_i) = (tn as i32, t0 as i32, splits as i32);
-            let args = crate::gpu_args![w, &*buf, &mut *y, &mut *part, rows_i, cols_i, tn_i, t0_i, splits_i];
-            k.launch(s, LaunchConfig::new(grid, [THREADS, 1, 1]), &args)?;
-            if splits > 1 {
-                let cfg = LaunchConfig::for_elements(tn * rows, 256);
-                self.reduce.launch(s, cfg, &crate::gpu_args![&*part, &mut *y, rows_i, tn_i, t0_i, splits_i])?;
+            let args = crate::gpu_args![x, &mut *buf, cols_i, tn_i, t0_i, nw, eps];
+            let cfg = LaunchConfig::new(grid, [ENC_THREADS, 1, 1]).with_shared_bytes(enc_shared as u32);
+            enc.launch(s, cfg, &args)?;
+            for (o, &(k, splits)) in outs.iter_mut().zip(&launches) {
+                let grid = [tn.div_ceil(BN) as u32, blocks_u32(o.rows, BM)?, splits as u32];
+                let (rows_i, splits_i) = (o.rows as i32, splits as i32);
+                // A GLU pair: the gate's product stored, then the up matrix's combined with it.
+                let steps = match o.up {
+                    Some(up) => [Some((o.w, MmqMode::Store)), Some((up, o.mode))],
+                    None => [Some((o.w, o.mode)), None],
+                };
+                for (w, mode) in steps.into_iter().flatten() {
+                    let (y, b, mode) = (&mut *o.y, o.bias, mode as i32);
+                    let args =
+                        crate::gpu_args![w, &*buf, &mut *y, &mut *part, rows_i, cols_i, tn_i, t0_i, splits_i, b, mode];
+                    k.launch(s, LaunchConfig::new(grid, [THREADS, 1, 1]), &args)?;
+                    if splits > 1 {
+                        let cfg = LaunchConfig::for_elements(tn * o.rows, 256);
+                        let args = crate::gpu_args![&*part, &mut *y, rows_i, tn_i, t0_i, splits_i, b, mode];
+                        self.reduce.launch(s, cfg, &args)?;
+                    }
+                }
             }
         }
         *stream = Some(s.clone());
         Ok(())
     }
+}
+
+/// How a product's sums are stored (`MMQ_STORE` .. `MMQ_GEGLU` in mmq.cu).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum MmqMode {
+    /// y = W h (+ b).
+    Store = 0,
+    /// y += W h (+ b): a projection into the residual stream.
+    Accumulate = 1,
+    /// y = silu(y) * (W h): y holds the gate's product, W is the up matrix.
+    SwiGlu = 2,
+    /// y = gelu(y) * (W h), the same way.
+    GeGlu = 3,
+}
+
+/// One matrix of [`Mmq::products`] (or a GLU pair of them).
+pub(crate) struct MmqOut<'a> {
+    pub ty: GgmlType,
+    pub w: &'a DeviceBuffer<u8>, // [rows * row bytes + pad]
+    pub rows: usize,
+    pub bias: Option<&'a DeviceBuffer<f32>>, // [rows]
+    pub y: &'a mut DeviceBuffer<f32>,        // [t, rows]
+    pub mode: MmqMode,
+    /// The GLU modes' up matrix (`ty`, `rows` rows, like w): w's product (the gate's) is stored
+    /// in y first, then combined with this one's.
+    pub up: Option<&'a DeviceBuffer<u8>>,
 }
 
 /// ceil(n / per) blocks, as a grid dimension (at most 65535: the grid's y).

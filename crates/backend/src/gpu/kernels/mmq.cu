@@ -26,7 +26,13 @@
 //
 // Loads: the next slice's weights and activations are read into registers while the current one
 // is computed. Shared memory stays under 48 KiB (no opt-in needed on any device).
+//
+// Fused forms (as the int8 GEMV's): the encoder may RMS-norm the tokens first (q8.h's prologue,
+// rf_rms_norm_f32's bits), one encoding serves every matrix that shares the input, and a row's
+// sum is stored by `mode` with an optional bias (mmq_store), in the kernel or, for split
+// products, in rf_mmq_reduce. Each form gives the bits of the separate kernels it replaces.
 #include "prelude.h"
+#include "fused.h"
 #include "q8.h"
 
 #if defined(RF_CUDA) && !defined(RF_MMQ_PORTABLE) && (!defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800)
@@ -50,11 +56,16 @@ struct Linear {
 };
 
 // Grid (t, ceil(cols / MMQ_ENC_COLS)), MMQ_ENC_THREADS threads: block (i, j) encodes columns
-// j * MMQ_ENC_COLS .. of token t0 + i into token i of the scratch.
+// j * MMQ_ENC_COLS .. of token t0 + i into token i of the scratch; of rms_norm(x) * nw (eps)
+// when nw is not null, each block then summing the token's whole row first (dynamic shared
+// memory: ceil(cols / RF_RMS_CHUNK) floats).
 #define MMQ_ENC_COLS 2048
 #define MMQ_ENC_THREADS 256
 template <class A>
-RF_DEVICE void mmq_encode(const float* RF_RESTRICT x, rf_u8* RF_RESTRICT scratch, int cols, int t, int t0) {
+RF_DEVICE void mmq_encode(const float* RF_RESTRICT x, rf_u8* RF_RESTRICT scratch, int cols, int t, int t0,
+                          const float* RF_RESTRICT nw, float eps) {
+    extern __shared__ float mmq_sums[];
+    __shared__ float nsc[1];
     const int i = blockIdx.x, c0 = blockIdx.y * MMQ_ENC_COLS, n = min(MMQ_ENC_COLS, cols - c0);
     const int nd = cols / A::BLOCK, ns = cols / A::SUMV;
     XS xs;  // one token: only the placement matters
@@ -62,18 +73,36 @@ RF_DEVICE void mmq_encode(const float* RF_RESTRICT x, rf_u8* RF_RESTRICT scratch
     rf_u8* q = scratch + (rf_i64)i * cols + c0;
     float* d = (float*)(scratch + (rf_i64)t * cols) + (rf_i64)i * nd + c0 / A::BLOCK;
     int* s = (int*)(scratch + (rf_i64)t * cols + 4 * (rf_i64)t * nd) + (rf_i64)i * ns + c0 / A::SUMV;
-    const float* xi = x + (rf_i64)(t0 + i) * cols + c0;
+    const float* xi = x + (rf_i64)(t0 + i) * cols;
+    if (nw) q8_rms_scales(xi, cols, 1, eps, mmq_sums, nsc);  // block-uniform
+    const float* w = nw ? nw + c0 : nullptr;
     if constexpr (A::BLOCK == 256) {
-        quantize_q8_k<Linear>(xi, n, 1, nullptr, nullptr, q, d, s, xs);
+        quantize_q8_k<Linear>(xi + c0, n, 1, w, nsc, q, d, s, xs);
     } else {
-        quantize_q8_32<A, Linear>(xi, n, 1, nullptr, nullptr, q, d, s, xs);
+        quantize_q8_32<A, Linear>(xi + c0, n, 1, w, nsc, q, d, s, xs);
+    }
+}
+
+// How a row's sum v is stored (the int8 GEMV's Q8_STORE .. Q8_GEGLU, with the GLU modes as the
+// second product of a pair: y already holds the gate's product, v is the up row's).
+#define MMQ_STORE 0
+#define MMQ_ACCUMULATE 1
+#define MMQ_SWIGLU 2
+#define MMQ_GEGLU 3
+RF_DEVICE void mmq_store(float* y, const float* b, int mode, int row, float v) {
+    if (b) v += b[row];
+    switch (mode) {
+        case MMQ_ACCUMULATE: *y += v; break;
+        case MMQ_SWIGLU: *y = rf_swiglu(*y, v); break;
+        case MMQ_GEGLU: *y = rf_geglu(*y, v); break;
+        default: *y = v;
     }
 }
 
 // clang-format off
-RF_KERNEL void __launch_bounds__(MMQ_ENC_THREADS) rf_mmq_encode_q8_0(const float* x, rf_u8* scratch, int cols, int t, int t0) { mmq_encode<ActQ8_0>(x, scratch, cols, t, t0); }
-RF_KERNEL void __launch_bounds__(MMQ_ENC_THREADS) rf_mmq_encode_q8_1(const float* x, rf_u8* scratch, int cols, int t, int t0) { mmq_encode<ActQ8_1>(x, scratch, cols, t, t0); }
-RF_KERNEL void __launch_bounds__(MMQ_ENC_THREADS) rf_mmq_encode_q8_k(const float* x, rf_u8* scratch, int cols, int t, int t0) { mmq_encode<ActQ8_K>(x, scratch, cols, t, t0); }
+RF_KERNEL void __launch_bounds__(MMQ_ENC_THREADS) rf_mmq_encode_q8_0(const float* x, rf_u8* scratch, int cols, int t, int t0, const float* nw, float eps) { mmq_encode<ActQ8_0>(x, scratch, cols, t, t0, nw, eps); }
+RF_KERNEL void __launch_bounds__(MMQ_ENC_THREADS) rf_mmq_encode_q8_1(const float* x, rf_u8* scratch, int cols, int t, int t0, const float* nw, float eps) { mmq_encode<ActQ8_1>(x, scratch, cols, t, t0, nw, eps); }
+RF_KERNEL void __launch_bounds__(MMQ_ENC_THREADS) rf_mmq_encode_q8_k(const float* x, rf_u8* scratch, int cols, int t, int t0, const float* nw, float eps) { mmq_encode<ActQ8_K>(x, scratch, cols, t, t0, nw, eps); }
 // clang-format on
 
 // ---- per-slice scales in shared memory --------------------------------------------------------
@@ -614,14 +643,16 @@ struct MmqStage {
 
 // Grid (ceil(t / BN), ceil(rows / MMQ_BM), splits), MMQ_THREADS threads. w: the matrix (rows of
 // row_bytes, 16-byte aligned start, readable 16 bytes past the last row); scratch: the encoded
-// activations of tokens t0 .. t0 + t (mmq_encode's layout for t tokens); y: [t0 + t, rows].
+// activations of tokens t0 .. t0 + t (mmq_encode's layout for t tokens); y: [t0 + t, rows], each
+// sum stored by mmq_store (b: [rows] or null).
 // Eight groups of 32 threads ("warps", also on wave64) each own 16 rows x BN / 2 tokens of the
 // tile. With splits > 1, block z takes the z-th of `splits` even ranges of slices and writes its
 // sums to part[z] ([splits][t][rows]) for rf_mmq_reduce; the split is a function of the matrix,
 // so a token's result still does not depend on the batch.
 template <class Q, int BN>
 RF_DEVICE void mmq(const rf_u8* RF_RESTRICT w, const rf_u8* RF_RESTRICT scratch, float* RF_RESTRICT y,
-                   float* RF_RESTRICT part, int rows, int cols, int t, int t0, int splits) {
+                   float* RF_RESTRICT part, int rows, int cols, int t, int t0, int splits, const float* RF_RESTRICT b,
+                   int mode) {
     constexpr int WM = 4, WN = 2;                // warps along rows and tokens
     constexpr int MT = MMQ_BM / WM / 16, NT = BN / WN / 8;  // 16 x 8 tiles per warp
     static_assert(WN * WM == MMQ_THREADS / 32 && MT == 1 && NT >= 1, "warp layout");
@@ -736,7 +767,7 @@ RF_DEVICE void mmq(const rf_u8* RF_RESTRICT w, const rf_u8* RF_RESTRICT scratch,
                 const int tok = tok0 + wn * (BN / WN) + 8 * j + 2 * q + (e & 1);
                 if (row < rows && tok < t) {
                     if (splits == 1) {
-                        y[(rf_i64)(t0 + tok) * rows + row] = acc[i][j][e];
+                        mmq_store(y + (rf_i64)(t0 + tok) * rows + row, b, mode, row, acc[i][j][e]);
                     } else {
                         part[((rf_i64)blockIdx.z * t + tok) * rows + row] = acc[i][j][e];
                     }
@@ -744,30 +775,30 @@ RF_DEVICE void mmq(const rf_u8* RF_RESTRICT w, const rf_u8* RF_RESTRICT scratch,
             }
 }
 
-// y[t0 + i, r] = sum_z part[z, i, r] in order of z, for i < t, r < rows. Grid (ceil(t * rows /
-// 256)), 256 threads.
+// y[t0 + i, r] (stored by mmq_store) = sum_z part[z, i, r] in order of z, for i < t, r < rows.
+// Grid (ceil(t * rows / 256)), 256 threads.
 RF_KERNEL void __launch_bounds__(256) rf_mmq_reduce(const float* RF_RESTRICT part, float* RF_RESTRICT y, int rows,
-                                                   int t, int t0, int splits) {
+                                                   int t, int t0, int splits, const float* RF_RESTRICT b, int mode) {
     const rf_i64 i = (rf_i64)blockIdx.x * 256 + threadIdx.x, n = (rf_i64)t * rows;
     if (i >= n) return;
     float v = part[i];
     for (int z = 1; z < splits; z++) v += part[z * n + i];
-    y[(rf_i64)t0 * rows + i] = v;
+    mmq_store(y + (rf_i64)t0 * rows + i, b, mode, (int)(i % rows), v);
 }
 
 // ---- kernels: rf_mmq_<type>_n<BN> -------------------------------------------------------------
 // clang-format off
-RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_q4_0_n32(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits) { mmq<MQ4_0, 32>(w, scratch, y, part, rows, cols, t, t0, splits); }
-RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_q4_1_n32(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits) { mmq<MQ4_1, 32>(w, scratch, y, part, rows, cols, t, t0, splits); }
-RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_q5_0_n32(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits) { mmq<MQ5_0, 32>(w, scratch, y, part, rows, cols, t, t0, splits); }
-RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_q5_1_n32(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits) { mmq<MQ5_1, 32>(w, scratch, y, part, rows, cols, t, t0, splits); }
-RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_q8_0_n32(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits) { mmq<MQ8_0, 32>(w, scratch, y, part, rows, cols, t, t0, splits); }
-RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_q2_k_n32(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits) { mmq<MQ2_K, 32>(w, scratch, y, part, rows, cols, t, t0, splits); }
-RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_q3_k_n32(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits) { mmq<MQ3_K, 32>(w, scratch, y, part, rows, cols, t, t0, splits); }
-RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_q4_k_n32(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits) { mmq<MQ4_K, 32>(w, scratch, y, part, rows, cols, t, t0, splits); }
-RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_q5_k_n32(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits) { mmq<MQ5_K, 32>(w, scratch, y, part, rows, cols, t, t0, splits); }
-RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_q6_k_n32(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits) { mmq<MQ6_K, 32>(w, scratch, y, part, rows, cols, t, t0, splits); }
-RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_iq4_nl_n32(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits) { mmq<MIQ4_NL, 32>(w, scratch, y, part, rows, cols, t, t0, splits); }
-RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_iq4_xs_n32(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits) { mmq<MIQ4_XS, 32>(w, scratch, y, part, rows, cols, t, t0, splits); }
-RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_mxfp4_n32(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits) { mmq<MMXFP4, 32>(w, scratch, y, part, rows, cols, t, t0, splits); }
+RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_q4_0_n32(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits, const float* b, int mode) { mmq<MQ4_0, 32>(w, scratch, y, part, rows, cols, t, t0, splits, b, mode); }
+RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_q4_1_n32(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits, const float* b, int mode) { mmq<MQ4_1, 32>(w, scratch, y, part, rows, cols, t, t0, splits, b, mode); }
+RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_q5_0_n32(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits, const float* b, int mode) { mmq<MQ5_0, 32>(w, scratch, y, part, rows, cols, t, t0, splits, b, mode); }
+RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_q5_1_n32(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits, const float* b, int mode) { mmq<MQ5_1, 32>(w, scratch, y, part, rows, cols, t, t0, splits, b, mode); }
+RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_q8_0_n32(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits, const float* b, int mode) { mmq<MQ8_0, 32>(w, scratch, y, part, rows, cols, t, t0, splits, b, mode); }
+RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_q2_k_n32(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits, const float* b, int mode) { mmq<MQ2_K, 32>(w, scratch, y, part, rows, cols, t, t0, splits, b, mode); }
+RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_q3_k_n32(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits, const float* b, int mode) { mmq<MQ3_K, 32>(w, scratch, y, part, rows, cols, t, t0, splits, b, mode); }
+RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_q4_k_n32(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits, const float* b, int mode) { mmq<MQ4_K, 32>(w, scratch, y, part, rows, cols, t, t0, splits, b, mode); }
+RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_q5_k_n32(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits, const float* b, int mode) { mmq<MQ5_K, 32>(w, scratch, y, part, rows, cols, t, t0, splits, b, mode); }
+RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_q6_k_n32(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits, const float* b, int mode) { mmq<MQ6_K, 32>(w, scratch, y, part, rows, cols, t, t0, splits, b, mode); }
+RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_iq4_nl_n32(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits, const float* b, int mode) { mmq<MIQ4_NL, 32>(w, scratch, y, part, rows, cols, t, t0, splits, b, mode); }
+RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_iq4_xs_n32(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits, const float* b, int mode) { mmq<MIQ4_XS, 32>(w, scratch, y, part, rows, cols, t, t0, splits, b, mode); }
+RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_mxfp4_n32(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits, const float* b, int mode) { mmq<MMXFP4, 32>(w, scratch, y, part, rows, cols, t, t0, splits, b, mode); }
 // clang-format on

@@ -3,6 +3,7 @@
 // that unpack weight blocks into signed or unsigned bytes.
 #pragma once
 #include "prelude.h"
+#include "fused.h"
 
 struct alignas(16) q8_u4 {
     rf_u32 v[4];
@@ -109,6 +110,39 @@ struct ActQ8_K {
 RF_DEVICE void q8_norm(float* v, const float* w, float scale) {
     const q8_f4 g = *(const q8_f4*)w;
     v[0] = v[0] * scale * g.x, v[1] = v[1] * scale * g.y, v[2] = v[2] * scale * g.z, v[3] = v[3] * scale * g.w;
+}
+
+// ---- the encoders' norm prologue (fused.h's order, so the values are rf_rms_norm_f32's bits) ---
+
+// Chunks per pass of a warp in q8_rms_scales (their loads are in flight together).
+#define Q8_RMS_BATCH 4
+
+// nsc[i] = 1 / rms of token i < nt of x ([nt, cols]), from the chunk sums that the block's warps
+// compute into `sums` (nt * ceil(cols / RF_RMS_CHUNK) floats); ends behind a block barrier.
+RF_DEVICE void q8_rms_scales(const float* x, int cols, int nt, float eps, float* sums, float* nsc) {
+    const int chunks = (cols + RF_RMS_CHUNK - 1) / RF_RMS_CHUNK, total = nt * chunks;
+    const int nwarps = blockDim.x / RF_WARP, lane = rf_lane();
+    for (int base = rf_warp_id(); base < total; base += Q8_RMS_BATCH * nwarps) {  // warp-uniform
+        q8_f4 f[Q8_RMS_BATCH];
+#pragma unroll
+        for (int b = 0; b < Q8_RMS_BATCH; b++) {
+            const int item = base + b * nwarps, i = item / chunks, c = item % chunks;
+            const int col = c * RF_RMS_CHUNK + 4 * lane;
+            f[b] = q8_f4{0.0f, 0.0f, 0.0f, 0.0f};
+            if (item < total && col < cols) f[b] = *(const q8_f4*)(x + (rf_i64)i * cols + col);
+        }
+#pragma unroll
+        for (int b = 0; b < Q8_RMS_BATCH; b++) {
+            const float sum = rf_rms_chunk(f[b].x, f[b].y, f[b].z, f[b].w);
+            if (lane == 0 && base + b * nwarps < total) sums[base + b * nwarps] = sum;
+        }
+    }
+    __syncthreads();
+    for (int i = rf_warp_id(); i < nt; i += nwarps) {
+        const float scale = rf_rms_scale_of(sums + i * chunks, cols, eps);
+        if (lane == 0) nsc[i] = scale;
+    }
+    __syncthreads();
 }
 
 // Q8_0 / Q8_1 of the x86 CPU backend (`quantize_row`, Q8Rounding::X86Avx): per 32 values,

@@ -3,10 +3,15 @@
 //! residual-accumulate and gated-activation epilogues. A fused launch computes the f32
 //! operations of the separate kernels in their order, so it gives the same bits as
 //! `rms_norm`, the GEMVs, `add_bias`, `add` and `swiglu`/`geglu` launched one after another.
+//! Where the products run on the int8 GEMM instead (17-64 tokens; more without a vendor BLAS),
+//! the same forms go to it (`Mmq::products`): the norm in the activation encoder, one encoding
+//! for the matrices that share it, the epilogues where each row's sum is stored.
 
 use gguf::GgmlType;
 
 use super::{GemvConfig, GpuMatrix, Matmul, MatmulKernel, Q8_MAX_SHARED, Q8_VARIANTS};
+use crate::cpu::qdot::{act_type_for, ActType};
+use crate::gpu::mmq::{MmqMode, MmqOut};
 use crate::gpu::{Arg, DeviceBuffer, GpuError, Kernel, LaunchConfig, Result, Stream};
 
 /// Pairs of weight types with kernels for one launch (`rf_q8_gemv_r<R>_t<NT>_<a>_<b>`): those
@@ -34,6 +39,14 @@ pub struct GemvOut<'a> {
     pub w: &'a GpuMatrix,
     pub bias: Option<&'a DeviceBuffer<f32>>, // [w.rows()]
     pub y: &'a mut DeviceBuffer<f32>,        // [t, w.rows()]
+}
+
+impl GemvOut<'_> {
+    /// This output as a product of the int8 GEMM (reborrowing y).
+    fn mmq<'b>(&'b mut self, mode: MmqMode, up: Option<&'b DeviceBuffer<u8>>) -> MmqOut<'b> {
+        let w = self.w;
+        MmqOut { ty: w.ty, w: &w.data, rows: w.rows, bias: self.bias, y: &mut *self.y, mode, up }
+    }
 }
 
 /// How a launch stores its sums (`Q8_STORE` .. `Q8_GEGLU` in gemv_q8.cu).
@@ -199,6 +212,11 @@ impl Matmul {
         Ok(())
     }
 
+    /// Whether every matrix's product of `t` tokens runs on the int8 GEMM.
+    fn all_mmq(&self, ws: &[&GpuMatrix], t: usize) -> bool {
+        ws.iter().all(|w| self.kernel_for(w, t) == MatmulKernel::Mmq)
+    }
+
     /// Whether every matrix's product of `t` tokens runs on the int8 GEMV.
     fn all_q8_gemv(&self, ws: &[&GpuMatrix], t: usize) -> bool {
         ws.iter()
@@ -231,9 +249,10 @@ impl Matmul {
     /// rms_norm(x) * norm.0 (eps norm.1) when `norm` is given; `accumulate`: y += instead of
     /// y =. The same bits as the separate kernels ([`Ops::rms_norm`](crate::gpu::Ops::rms_norm),
     /// [`Matmul::matmul`], `add_bias`, `add`). Matrices of one type, or of a pair with kernels,
-    /// run as one launch, others one launch per type. Returns false, having launched nothing,
-    /// when a product would not run on the int8 GEMV (more than 16 tokens, float types,
-    /// encodings that differ): then the caller runs the separate kernels.
+    /// run as one launch, others one launch per type; on the int8 GEMM, one encoding per
+    /// activation type and a launch per matrix. Returns false, having launched nothing, when a
+    /// product would run on neither (float types, the vendor BLAS's token counts, encodings that
+    /// differ on the GEMV): then the caller runs the separate kernels.
     pub fn gemv_fused(
         &self,
         stream: &Stream,
@@ -244,6 +263,23 @@ impl Matmul {
         accumulate: bool,
     ) -> Result<bool> {
         let ws: Vec<&GpuMatrix> = outs.iter().map(|o| o.w).collect();
+        let mode = if accumulate { MmqMode::Accumulate } else { MmqMode::Store };
+        if !ws.is_empty() && self.all_mmq(&ws, t) {
+            self.check_fused(x, t, norm, outs)?;
+            // One encoding per activation type (the matrices of one type share it).
+            let mut acts: Vec<Option<ActType>> = Vec::new();
+            for w in &ws {
+                if !acts.contains(&act_type_for(w.ty)) {
+                    acts.push(act_type_for(w.ty));
+                }
+            }
+            for act in acts {
+                let mut group: Vec<MmqOut> =
+                    outs.iter_mut().filter(|o| act_type_for(o.w.ty) == act).map(|o| o.mmq(mode, None)).collect();
+                self.mmq.products(stream, x, t, ws[0].cols, norm, &mut group)?;
+            }
+            return Ok(true);
+        }
         if ws.is_empty() || ws.len() > Q8_SEGS || !self.all_q8_gemv(&ws, t) {
             return Ok(false);
         }
@@ -289,8 +325,9 @@ impl Matmul {
 
     /// y[i, :] = act(W_gate h[i, :]) * (W_up h[i, :]) for i < t, h = x or rms_norm(x) * norm as
     /// in [`Matmul::gemv_fused`]: one launch, each team computing gate rows with their up rows.
-    /// The same bits as the separate kernels. Returns false, having launched nothing, when the
-    /// two matrices are not of one type and shape on the int8 GEMV.
+    /// The same bits as the separate kernels. On the int8 GEMM: one encoding, the gate's
+    /// product, then the up product combined with it. Returns false, having launched nothing,
+    /// when the two matrices are not of one type and shape on the int8 GEMV or GEMM.
     #[allow(clippy::too_many_arguments)] // the product's parts: input, prologue, matrices, output
     pub fn gemv_glu(
         &self,
@@ -303,7 +340,22 @@ impl Matmul {
         act: Glu,
         y: &mut DeviceBuffer<f32>,
     ) -> Result<bool> {
-        if gate.ty != up.ty || !self.all_q8_gemv(&[gate, up], t) {
+        if gate.ty != up.ty {
+            return Ok(false);
+        }
+        let modes = match act {
+            Glu::Swi => (Mode::SwiGlu, MmqMode::SwiGlu),
+            Glu::Ge => (Mode::GeGlu, MmqMode::GeGlu),
+        };
+        if self.all_mmq(&[gate, up], t) {
+            let mut outs = [GemvOut { w: gate, bias: None, y }];
+            self.check_fused(x, t, norm, &outs)?;
+            self.check_args(up, x, t, outs[0].y)?;
+            let pair = outs[0].mmq(modes.1, Some(&up.data));
+            self.mmq.products(stream, x, t, gate.cols, norm, &mut [pair])?;
+            return Ok(true);
+        }
+        if !self.all_q8_gemv(&[gate, up], t) {
             return Ok(false);
         }
         let Some(plan) = self.q8_plan(GemvConfig::default(), &[gate, up], t, true)? else { return Ok(false) };
@@ -313,11 +365,7 @@ impl Matmul {
         let mut outs = [GemvOut { w: gate, bias: None, y }];
         self.check_fused(x, t, norm, &outs)?;
         self.check_args(up, x, t, outs[0].y)?;
-        let mode = match act {
-            Glu::Swi => Mode::SwiGlu,
-            Glu::Ge => Mode::GeGlu,
-        };
-        self.q8_run(stream, &plan, x, t, norm, mode, &mut outs, Some(up))?;
+        self.q8_run(stream, &plan, x, t, norm, modes.0, &mut outs, Some(up))?;
         Ok(true)
     }
 }
