@@ -9,7 +9,9 @@ mod common;
 
 use std::sync::Arc;
 
-use backend::gpu::{kernels, Compiler, DeviceBuffer, Gpu, GpuError, Kernel, KernelCache, LaunchConfig, Module, Stream};
+use backend::gpu::{
+    kernels, Compiler, DeviceBuffer, Gpu, GpuError, Kernel, KernelCache, LaunchConfig, Module, PinnedPool, Stream,
+};
 use backend::gpu_args;
 use common::*;
 use half::{bf16, f16};
@@ -47,6 +49,27 @@ fn device_is_described() {
     let (free, total) = gpu.memory_info().unwrap();
     assert_eq!(total, i.total_memory);
     assert!(free <= total);
+}
+
+/// Page-locked buffers: the device's values land in them whole, and a dropped buffer is handed
+/// out again (no allocation per step).
+#[test]
+fn pinned_buffers_take_copies_and_are_reused() {
+    let Some(gpu) = gpu() else { return };
+    let s = gpu.stream();
+    let pool = PinnedPool::new(&gpu);
+    let v: Vec<f32> = (0..152_064).map(|i| i as f32 * 0.5 - 7.0).collect();
+    let d = gpu.upload(&v, "logits").unwrap();
+    let mut p = pool.take(v.len()).unwrap();
+    d.read_at(s, 0, &mut p).unwrap();
+    assert!(p.iter().zip(&v).all(|(a, b)| a.to_bits() == b.to_bits()), "pinned copy differs");
+    let addr = p.as_ptr();
+    drop(p);
+    let mut q = pool.take(1000).unwrap();
+    assert_eq!(q.as_ptr(), addr, "a dropped buffer large enough is reused");
+    assert_eq!(q.len(), 1000);
+    d.read_at(s, 5, &mut q).unwrap();
+    assert_eq!(&q[..], &v[5..1005]);
 }
 
 #[test]

@@ -9,7 +9,7 @@ use crate::batch::BatchPlan;
 use crate::compute::gpu::{GpuLayerKv, GpuModel};
 use crate::error::ModelError;
 use crate::kv_cache::KvCache;
-use crate::step_logits::{RowNeed, StepLogits};
+use crate::step_logits::{Logits, RowNeed, StepLogits};
 use crate::Model;
 
 pub enum Device {
@@ -46,7 +46,7 @@ impl Device {
 
     /// One forward step of `model` (the model this device was loaded with) over `plan`; the
     /// logits of `plan.logits_rows` as [rows, vocab].
-    pub fn forward(&self, model: &Model, kv: &mut DeviceKv, plan: &BatchPlan) -> Result<Vec<f32>, ModelError> {
+    pub fn forward(&self, model: &Model, kv: &mut DeviceKv, plan: &BatchPlan) -> Result<Logits, ModelError> {
         Ok(self.forward_rows(model, kv, plan, &[])?.into_values())
     }
 

@@ -38,7 +38,10 @@ impl Model {
     /// the logits of `plan.logits_rows`, as [rows, vocab].
     // hot: every generated token passes through here.
     pub fn forward(&self, cpu: &Cpu, kv: &mut KvCache, plan: &BatchPlan) -> Result<Vec<f32>, ModelError> {
-        Ok(self.forward_on(&CpuCompute { cpu, file: &self.file }, &self.weights, kv, plan, &[])?.into_values())
+        Ok(self
+            .forward_on(&CpuCompute { cpu, file: &self.file }, &self.weights, kv, plan, &[])?
+            .into_values()
+            .into_vec())
     }
 
     /// The same step on any device, with the weights as that device holds them; each row of

@@ -27,5 +27,5 @@ pub use hparams::{HParams, RopeScaling};
 pub use kv_cache::KvCache;
 pub use llm::Model;
 pub use session::Session;
-pub use step_logits::{Row, RowNeed, StepLogits};
+pub use step_logits::{Logits, Row, RowNeed, StepLogits};
 pub use tokenizer::{Detokenizer, Tokenizer};

@@ -7,6 +7,7 @@ use crate::batch::BatchPlan;
 use crate::device::{Device, DeviceKv};
 use crate::error::ModelError;
 use crate::kv_cache::DEFAULT_BLOCK_SIZE;
+use crate::step_logits::Logits;
 use crate::Model;
 
 pub struct Session<'m> {
@@ -42,7 +43,7 @@ impl<'m> Session<'m> {
     /// Appends `tokens` and returns the logits after the last one ([vocab]), or of every one
     /// ([tokens.len(), vocab]) when `all` is set. Fails without changing anything when the
     /// tokens do not fit in the context.
-    pub fn eval(&mut self, tokens: &[u32], all: bool) -> Result<Vec<f32>, ModelError> {
+    pub fn eval(&mut self, tokens: &[u32], all: bool) -> Result<Logits, ModelError> {
         let end = self.tokens.len() + tokens.len();
         if end > self.n_ctx {
             return Err(ModelError::ContextFull { needed: end, n_ctx: self.n_ctx });

@@ -12,6 +12,56 @@ pub enum RowNeed {
     Argmax,
 }
 
+/// Logits as a step returns them: in ordinary memory, or (from a GPU) in the page-locked buffer
+/// the device copied them into, which goes back to its pool when this is dropped. Either way a
+/// slice of floats.
+#[derive(Debug)]
+pub enum Logits {
+    Heap(Vec<f32>),
+    Pinned(backend::gpu::PinnedF32),
+}
+
+impl Logits {
+    /// The values in a Vec (moved when they are one already, else copied).
+    pub fn into_vec(self) -> Vec<f32> {
+        match self {
+            Logits::Heap(v) => v,
+            Logits::Pinned(p) => p.to_vec(),
+        }
+    }
+}
+
+impl Default for Logits {
+    fn default() -> Logits {
+        Logits::Heap(Vec::new())
+    }
+}
+
+impl From<Vec<f32>> for Logits {
+    fn from(v: Vec<f32>) -> Logits {
+        Logits::Heap(v)
+    }
+}
+
+impl std::ops::Deref for Logits {
+    type Target = [f32];
+    fn deref(&self) -> &[f32] {
+        match self {
+            Logits::Heap(v) => v,
+            Logits::Pinned(p) => p,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Logits {
+    fn deref_mut(&mut self) -> &mut [f32] {
+        match self {
+            Logits::Heap(v) => v,
+            Logits::Pinned(p) => p,
+        }
+    }
+}
+
 /// One row of a step's logits.
 #[derive(Debug, PartialEq)]
 pub enum Row<'a> {
@@ -32,20 +82,21 @@ enum Kept {
 #[derive(Debug, Default)]
 pub struct StepLogits {
     vocab: usize,
-    values: Vec<f32>, // [rows kept whole, vocab]
+    values: Logits, // [rows kept whole, vocab]
     rows: Vec<Kept>,
 }
 
 impl StepLogits {
     /// Every row whole: `values` is [rows, vocab].
-    pub fn whole(values: Vec<f32>, vocab: usize) -> StepLogits {
+    pub fn whole(values: impl Into<Logits>, vocab: usize) -> StepLogits {
+        let values = values.into();
         let rows = (0..values.len().checked_div(vocab).unwrap_or(0)).map(Kept::Full).collect();
         StepLogits { vocab, values, rows }
     }
 
     /// Rows in `needs`' order: `values` holds the rows kept whole ([n, vocab]), `picks[i]` the
     /// greedy choice of row i (read only where row i is not whole).
-    pub(crate) fn mixed(vocab: usize, values: Vec<f32>, whole: &[bool], picks: &[Option<(u32, f32)>]) -> StepLogits {
+    pub(crate) fn mixed(vocab: usize, values: Logits, whole: &[bool], picks: &[Option<(u32, f32)>]) -> StepLogits {
         let mut n = 0;
         let rows = whole
             .iter()
@@ -78,7 +129,7 @@ impl StepLogits {
     }
 
     /// The rows kept whole, [n, vocab] (every row, when every row was asked for whole).
-    pub fn into_values(self) -> Vec<f32> {
+    pub fn into_values(self) -> Logits {
         self.values
     }
 }
@@ -89,7 +140,8 @@ mod tests {
 
     #[test]
     fn mixed_rows_keep_their_order() {
-        let mut s = StepLogits::mixed(2, vec![1.0, 2.0, 3.0, 4.0], &[true, false, true], &[None, Some((7, 0.5)), None]);
+        let mut s =
+            StepLogits::mixed(2, vec![1.0, 2.0, 3.0, 4.0].into(), &[true, false, true], &[None, Some((7, 0.5)), None]);
         assert_eq!(s.len(), 3);
         assert_eq!(s.row(0), Some(Row::Full(&mut [1.0, 2.0])));
         assert_eq!(s.row(1), Some(Row::Argmax(Some((7, 0.5)))));

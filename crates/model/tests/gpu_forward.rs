@@ -209,7 +209,7 @@ fn fused_steps_are_bit_identical_to_separate_kernels() {
                 let f = fused.forward(&model, &mut kv_f, plan).unwrap_or_else(|e| panic!("{path}: {e}"));
                 let s = separate.forward(&model, &mut kv_s, plan).unwrap_or_else(|e| panic!("{path}: {e}"));
                 assert_eq!(f.len(), s.len());
-                for (j, (a, b)) in f.iter().zip(&s).enumerate() {
+                for (j, (a, b)) in f.iter().zip(s.iter()).enumerate() {
                     assert!(
                         a.is_finite() && a.to_bits() == b.to_bits(),
                         "{path} ({ty} KV cache) step {i} logit {j}: fused {a}, separate {b}"

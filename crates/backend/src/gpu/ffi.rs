@@ -602,15 +602,31 @@ impl Driver {
     }
 
     /// A staging buffer of `bytes` page-locked host bytes (see [`Staging`]).
-    pub fn staging(&self, bytes: usize) -> Result<Staging<'_>> {
+    /// `bytes` of page-locked host memory (the device copies to and from it directly).
+    pub fn host_alloc(&self, bytes: usize) -> Result<Ptr> {
         let mut p: Ptr = std::ptr::null_mut();
         // SAFETY: `p` is a valid out-pointer; flags 0 = default (cuMemHostAlloc, hipHostMalloc).
         self.check(unsafe { (self.f.mem_host_alloc)(&mut p, bytes.max(1), 0) }, self.n.mem_host_alloc)?;
+        Ok(p)
+    }
+
+    /// Frees memory from [`Driver::host_alloc`].
+    ///
+    /// # Safety
+    /// `p` came from `host_alloc` of this driver, is freed once, and no copy or reference uses
+    /// it any more.
+    pub unsafe fn host_free(&self, p: Ptr) -> Result<()> {
+        // SAFETY: the caller's contract.
+        self.check(unsafe { (self.f.mem_free_host)(p) }, self.n.mem_free_host)
+    }
+
+    pub fn staging(&self, bytes: usize) -> Result<Staging<'_>> {
+        let p = self.host_alloc(bytes)?;
         let event = match self.event_create() {
             Ok(e) => e,
             Err(e) => {
                 // SAFETY: `p` was allocated just above and is not used elsewhere.
-                let _ = self.check(unsafe { (self.f.mem_free_host)(p) }, self.n.mem_free_host);
+                let _ = unsafe { self.host_free(p) };
                 return Err(e);
             }
         };
@@ -1171,10 +1187,8 @@ impl Drop for Staging<'_> {
         // A copy that cannot be waited for leaves the memory allocated rather than freed
         // under the copy engine.
         if self.wait().is_ok() {
-            // SAFETY: nothing reads the buffer any more; it was allocated by `mem_host_alloc`.
-            let _ = self
-                .driver
-                .check(unsafe { (self.driver.f.mem_free_host)(self.ptr.cast()) }, self.driver.n.mem_free_host);
+            // SAFETY: nothing reads the buffer any more; it was allocated by `host_alloc`.
+            let _ = unsafe { self.driver.host_free(self.ptr.cast()) };
         }
         let _ = self.driver.event_destroy(self.event);
     }

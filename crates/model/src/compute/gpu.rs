@@ -10,7 +10,7 @@ use std::sync::Arc;
 use backend::cpu::{AttnParams, RopeParams};
 use backend::gpu::{
     decode_pick, Arena, Argmax, DeviceBuffer, DeviceElem, GemvOut, Glu, Gpu, GpuMatrix, Graph, KvBuffers, Matmul, Ops,
-    PagedPlaces, Uploader,
+    PagedPlaces, PinnedPool, Uploader,
 };
 use backend::KvType;
 
@@ -19,7 +19,7 @@ use crate::arch::Activation;
 use crate::batch::BatchPlan;
 use crate::error::ModelError;
 use crate::kv_cache::KvCache;
-use crate::step_logits::{RowNeed, StepLogits};
+use crate::step_logits::{Logits, RowNeed, StepLogits};
 use crate::weights::{MatrixRef, Weights};
 use crate::Model;
 
@@ -29,6 +29,8 @@ pub struct GpuCompute {
     ops: Ops,
     mm: Matmul,
     argmax: Argmax,
+    /// Page-locked buffers the rows of logits read whole are copied into.
+    pinned: PinnedPool,
     /// Every buffer of a step (activations, the uploaded plan) is a piece of this arena, which
     /// starts over at the next step: no allocation (and no implicit device synchronisation of
     /// a free) per step once it has grown to the largest step.
@@ -41,6 +43,9 @@ pub struct GpuCompute {
 
 /// First size of the step arena; it doubles past the largest step seen.
 const STEP_ARENA_BYTES: usize = 16 << 20;
+/// Most floats of logits a step copies into page-locked memory (64 rows of a 152k vocabulary);
+/// more (the logits of every prompt token) go to ordinary memory.
+const PINNED_LOGITS: usize = 64 * 152_064;
 
 /// One layer's cache in device memory: K and V [slots, width] = [n_blocks, block_size,
 /// n_kv_head, head_dim] values of the cache's type.
@@ -72,7 +77,8 @@ impl GpuCompute {
         let argmax = Argmax::new(&gpu)?;
         let step = RefCell::new(gpu.arena(STEP_ARENA_BYTES, "step buffers")?);
         let fused = std::env::var("ROCMFORGE_NO_FUSION").map_or(true, |v| v != "1");
-        Ok(GpuCompute { gpu, ops, mm, argmax, step, fused })
+        let pinned = PinnedPool::new(&gpu);
+        Ok(GpuCompute { gpu, ops, mm, argmax, pinned, step, fused })
     }
 
     /// A piece of the step arena, growing it when the step needs more.
@@ -139,7 +145,10 @@ impl GpuCompute {
             }
         }
         let n_whole = whole.iter().filter(|&&w| w).count();
-        let mut values = vec![0f32; n_whole * vocab];
+        let mut values = match n_whole * vocab {
+            n if n <= PINNED_LOGITS => Logits::Pinned(self.pinned.take(n)?),
+            n => Logits::Heap(vec![0f32; n]),
+        };
         let (mut r, mut at) = (0, 0);
         while r < rows {
             let run = whole[r..].iter().take_while(|&&w| w).count();
