@@ -60,12 +60,12 @@ fn pinned_buffers_take_copies_and_are_reused() {
     let pool = PinnedPool::new(&gpu);
     let v: Vec<f32> = (0..152_064).map(|i| i as f32 * 0.5 - 7.0).collect();
     let d = gpu.upload(&v, "logits").unwrap();
-    let mut p = pool.take(v.len()).unwrap();
+    let mut p = pool.take::<f32>(v.len()).unwrap();
     d.read_at(s, 0, &mut p).unwrap();
     assert!(p.iter().zip(&v).all(|(a, b)| a.to_bits() == b.to_bits()), "pinned copy differs");
     let addr = p.as_ptr();
     drop(p);
-    let mut q = pool.take(1000).unwrap();
+    let mut q = pool.take::<f32>(1000).unwrap();
     assert_eq!(q.as_ptr(), addr, "a dropped buffer large enough is reused");
     assert_eq!(q.len(), 1000);
     d.read_at(s, 5, &mut q).unwrap();

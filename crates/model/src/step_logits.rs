@@ -18,7 +18,7 @@ pub enum RowNeed {
 #[derive(Debug)]
 pub enum Logits {
     Heap(Vec<f32>),
-    Pinned(backend::gpu::PinnedF32),
+    Pinned(backend::gpu::Pinned<f32>),
 }
 
 impl Logits {

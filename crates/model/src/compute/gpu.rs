@@ -29,7 +29,8 @@ pub struct GpuCompute {
     ops: Ops,
     mm: Matmul,
     argmax: Argmax,
-    /// Page-locked buffers the rows of logits read whole are copied into.
+    /// Page-locked buffers the step's results are copied into: rows of logits read whole, the
+    /// greedy choices.
     pinned: PinnedPool,
     /// Every buffer of a step (activations, the uploaded plan) is a piece of this arena, which
     /// starts over at the next step: no allocation (and no implicit device synchronisation of
@@ -138,7 +139,7 @@ impl GpuCompute {
         if whole.contains(&false) {
             let mut out = self.piece::<u32>(2 * rows, "greedy choices")?; // [rows, 2] (id, value bits)
             self.argmax.rows(s, logits, rows, vocab, &mut out)?;
-            let mut host = vec![0u32; 2 * rows];
+            let mut host = self.pinned.take::<u32>(2 * rows)?;
             out.read_prefix(s, &mut host)?;
             for (p, pair) in picks.iter_mut().zip(host.chunks_exact(2)) {
                 *p = decode_pick([pair[0], pair[1]], vocab);
