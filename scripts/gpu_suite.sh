@@ -30,6 +30,11 @@ step "synthetic models" bash -c "
   synth llama8b --preset llama3-8b"
 models="$m/tiny-llama.gguf,$m/tiny-qwen3.gguf,$m/qwen05.gguf,$m/gemma270m.gguf,$m/qwen7b.gguf,$m/llama8b.gguf"
 step "gpu_forward (GPU vs CPU logits)" env ROCMFORGE_GPU_MODELS="$models" "$bin/gpu_forward" --nocapture
+# Issue 7's load point: the 7B file (in page cache, kernels cached) ready to generate, and the
+# first token of a 511-token prompt ("load:" and "prompt:" lines).
+python3 -c "print(' '.join(['hello'] * 511), end='')" >"$m/p512.txt"
+step "load + 511-token prompt (qwen7b)" "$bin/rocmforge" run -m "$m/qwen7b.gguf" --device gpu --raw -n 1 \
+  --verbose -f "$m/p512.txt"
 step "gpu_engine (16 concurrent vs alone)" env ROCMFORGE_GPU_MODELS="$m/qwen05.gguf" "$bin/gpu_engine" --nocapture
 step "run --device gpu" "$bin/rocmforge" run -m "$m/qwen05.gguf" --device gpu --raw -n 16 --verbose "Hello"
 step "chat --device gpu (piped, 3 turns)" bash -c \

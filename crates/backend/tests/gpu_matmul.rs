@@ -439,6 +439,32 @@ fn speed() {
     eprintln!("GEMV t=1 {rows}x{cols}, cold, GB/s:{line}");
 }
 
+/// Decode-sized products take the int8 GEMV, except where the int8 GEMM was measured faster
+/// (matmul.rs, MMQ_FROM_LARGE): rows too wide for two tokens' activations in the GEMV's shared
+/// memory from 4 tokens, matrices of at least 8192 rows and 2048 columns from 8; every other
+/// matrix up to 16. Float weights stay on their GEMV.
+#[test]
+fn decode_sized_products_take_the_measured_kernel() {
+    let Some(gpu) = gpu() else { return };
+    let mm = Matmul::new(&gpu).unwrap();
+    let mut r = rng("kernel choice");
+    let cases = [
+        (GgmlType::Q6_K, 512, 18944, 4),
+        (GgmlType::Q4_K, 8192, 2048, 8),
+        (GgmlType::Q4_K, 8191, 2048, 17),
+        (GgmlType::Q8_0, 8192, 1024, 17),
+        (GgmlType::Q6_K, 512, 4864, 17),
+        (GgmlType::F16, 8192, 2048, 17),
+    ];
+    for (ty, rows, cols, from) in cases {
+        let w = upload(&gpu, ty, rows, cols, &random_matrix(ty, rows, cols, &mut r));
+        for t in 1..=16 {
+            let want = if t >= from { MatmulKernel::Mmq } else { MatmulKernel::Gemv };
+            assert_eq!(mm.kernel_for(&w, t), want, "{ty} {rows}x{cols}, t={t}");
+        }
+    }
+}
+
 /// A token whose activations hold a NaN or an infinity gets non-finite outputs (the encoded
 /// GEMV marks the block's scale NaN rather than dropping the value), and the other tokens of the
 /// batch are unaffected: the same bits as alone.
@@ -726,6 +752,7 @@ fn mmq_speed() {
         ("7B attn_k", GgmlType::Q4_K, 512, 3584),
         ("7B ffn_up", GgmlType::Q4_K, 18944, 3584),
         ("7B ffn_down", GgmlType::Q6_K, 3584, 18944),
+        ("7B ffn_down (Q4_K layers)", GgmlType::Q4_K, 3584, 18944),
         ("7B output", GgmlType::Q6_K, 152064, 3584),
         ("0.5B attn_q", GgmlType::Q5_0, 896, 896),
         ("0.5B ffn_up", GgmlType::Q5_0, 4864, 896),
@@ -749,7 +776,7 @@ fn mmq_speed() {
                 continue;
             }
             let mut line = String::new();
-            for t in [16, 32, 64, 128] {
+            for t in [2, 4, 8, 16, 32, 64, 128] {
                 let reps = if size > 1e8 { 5 } else { 30 };
                 let ms = time_ms(&gpu, s, reps, |i| mm.matmul_with(kernel, s, &ws[i % copies], &x, t, &mut y).unwrap());
                 let ops = 2.0 * (rows * cols * t) as f64;

@@ -46,9 +46,22 @@ const TYPES: [(GgmlType, &str); 16] = [
 /// The kernels read rows in chunks of this many values, threads in halves of chunks.
 const CHUNK: usize = 32;
 const HALF: usize = 16;
-/// Up to this many tokens [`Matmul::matmul`] always runs the GEMV (it was faster than the GEMM
-/// on every shape measured).
+/// Up to this many tokens [`Matmul::matmul`] runs the GEMV, except where the int8 GEMM takes over
+/// sooner (`mmq_from`).
 const GEMV_MAX_T: usize = 16;
+/// The int8 GEMM's time barely moves up to its 32-token tile while the int8 GEMV's grows with
+/// each token group (H100, `gpu_matmul mmq_speed`, 2026-11-26, microseconds at t = 2 / 4 / 8):
+/// 7B ffn_down Q6_K 3584 x 18944 GEMV 48 / 85 / 160 against GEMM 84 (its rows are too wide for
+/// two tokens' activations in shared memory, so the GEMV reads the matrix once per token);
+/// ffn_up Q4_K 18944 x 3584 GEMV 30 / 39 / 62 against 51-53; output Q6_K 152064 x 3584 GEMV 170
+/// / 279 / 550 against 411. Matrices of fewer rows or columns (all of the 0.5B's, the 7B's
+/// 3584-row ones) were as fast or faster on the GEMV up to 16 tokens. So: the GEMM from
+/// MMQ_FROM_ONE_TOKEN tokens where the GEMV takes one token per block, and from MMQ_FROM_LARGE
+/// for matrices of at least MMQ_LARGE_ROWS rows and MMQ_LARGE_COLS columns.
+const MMQ_FROM_ONE_TOKEN: usize = 4;
+const MMQ_FROM_LARGE: usize = 8;
+const MMQ_LARGE_ROWS: usize = 8192;
+const MMQ_LARGE_COLS: usize = 2048;
 /// Tokens per GEMV block above one token (`rf_mm_gemv8_*`).
 const GEMV_GROUP: usize = 8;
 /// Rows per GEMV block (`GEMV_ROWS` in matmul.cu).
@@ -465,6 +478,22 @@ impl Matmul {
         tpr
     }
 
+    /// From how many tokens the int8 GEMM serves `w` rather than the GEMV (see MMQ_FROM_LARGE):
+    /// a function of the matrix alone. The matrices of a fused launch share their columns, and
+    /// gate/up their rows too, so they choose alike; a group that mixes the two kernels (Q/K/V
+    /// with Q past MMQ_LARGE_ROWS and K/V not) runs the separate kernels.
+    fn mmq_from(&self, w: &GpuMatrix) -> usize {
+        let q8 = self.kernels_for(w).ok().and_then(|k| k.q8.as_ref());
+        let group = q8.and_then(|(q, _)| self.q8_launch(q, w, MMQ_FROM_LARGE, GemvConfig::default()).ok().flatten());
+        if group.is_some_and(|l| l.tokens == 1) {
+            MMQ_FROM_ONE_TOKEN
+        } else if w.rows >= MMQ_LARGE_ROWS && w.cols >= MMQ_LARGE_COLS {
+            MMQ_FROM_LARGE
+        } else {
+            GEMV_MAX_T + 1
+        }
+    }
+
     fn check_args(&self, w: &GpuMatrix, x: &DeviceBuffer<f32>, t: usize, y: &DeviceBuffer<f32>) -> Result<()> {
         let bad = |why: String| Err(GpuError::Invalid(format!("matmul with {}: {why}", w.what())));
         if t > MAX_T {
@@ -497,13 +526,14 @@ impl Matmul {
         }
     }
 
-    /// The choice among our own kernels: up to GEMV_MAX_T tokens the GEMV; beyond, the int8 GEMM
-    /// for the quantized types, else the f32 GEMM once its grid has at least one block per
-    /// multiprocessor (a smaller GEMM grid leaves most of the device idle: on an H200 the GEMV
-    /// stayed faster up to t = 130 on an 896-row matrix; tests/gpu_matmul.rs `speed` prints both).
+    /// The choice among our own kernels: up to GEMV_MAX_T tokens the GEMV (the int8 GEMM from
+    /// `mmq_from` on); beyond, the int8 GEMM for the quantized types, else the f32 GEMM once its
+    /// grid has at least one block per multiprocessor (a smaller GEMM grid leaves most of the
+    /// device idle: on an H200 the GEMV stayed faster up to t = 130 on an 896-row matrix;
+    /// tests/gpu_matmul.rs `speed` prints both).
     fn own_kernel_for(&self, w: &GpuMatrix, t: usize) -> MatmulKernel {
         let gemm_blocks = w.rows.div_ceil(GEMM_BM) * t.div_ceil(GEMM_BN);
-        if t <= GEMV_MAX_T {
+        if t <= GEMV_MAX_T && (t < self.mmq_from(w) || !Mmq::supports(w.ty)) {
             MatmulKernel::Gemv
         } else if Mmq::supports(w.ty) {
             MatmulKernel::Mmq
