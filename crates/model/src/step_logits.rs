@@ -15,52 +15,7 @@ pub enum RowNeed {
 /// Logits as a step returns them: in ordinary memory, or (from a GPU) in the page-locked buffer
 /// the device copied them into, which goes back to its pool when this is dropped. Either way a
 /// slice of floats.
-#[derive(Debug)]
-pub enum Logits {
-    Heap(Vec<f32>),
-    Pinned(backend::gpu::Pinned<f32>),
-}
-
-impl Logits {
-    /// The values in a Vec (moved when they are one already, else copied).
-    pub fn into_vec(self) -> Vec<f32> {
-        match self {
-            Logits::Heap(v) => v,
-            Logits::Pinned(p) => p.to_vec(),
-        }
-    }
-}
-
-impl Default for Logits {
-    fn default() -> Logits {
-        Logits::Heap(Vec::new())
-    }
-}
-
-impl From<Vec<f32>> for Logits {
-    fn from(v: Vec<f32>) -> Logits {
-        Logits::Heap(v)
-    }
-}
-
-impl std::ops::Deref for Logits {
-    type Target = [f32];
-    fn deref(&self) -> &[f32] {
-        match self {
-            Logits::Heap(v) => v,
-            Logits::Pinned(p) => p,
-        }
-    }
-}
-
-impl std::ops::DerefMut for Logits {
-    fn deref_mut(&mut self) -> &mut [f32] {
-        match self {
-            Logits::Heap(v) => v,
-            Logits::Pinned(p) => p,
-        }
-    }
-}
+pub type Logits = backend::gpu::HostBuf<f32>;
 
 /// One row of a step's logits.
 #[derive(Debug, PartialEq)]

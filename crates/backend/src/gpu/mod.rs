@@ -60,7 +60,7 @@ pub use matmul::{GemvConfig, GemvOut, Glu, GpuMatrix, Matmul, MatmulKernel};
 pub use memory::{Allocation, Arena, DeviceBuffer, ARENA_ALIGN};
 pub use module::{Arg, Kernel, LaunchConfig, Module};
 pub use ops::{AttnKernel, Ops, PagedPlaces};
-pub use pinned::{Pinned, PinnedPool};
+pub use pinned::{HostBuf, Pinned, PinnedPool};
 pub use rtc::{cache_key, Built, Compiler, KernelCache, KernelSource, Rtc};
 pub use search::{LibKind, SearchEnv};
 pub use signature::ElemType;

@@ -67,13 +67,14 @@ impl PinnedPool {
         PinnedPool { inner: Arc::new(PoolInner { gpu: gpu.inner().clone(), free: Mutex::new(Vec::new()) }) }
     }
 
-    /// A buffer of `len` values (contents unspecified): a kept one that is large enough, else
-    /// a new one.
+    /// A buffer of `len` values (contents unspecified): the smallest kept one that is large
+    /// enough, else a new one.
     pub fn take<T: DeviceElem>(&self, len: usize) -> Result<Pinned<T>> {
         let bytes = (len * std::mem::size_of::<T>()).max(1);
         let kept = {
             let mut free = self.inner.free.lock().unwrap_or_else(|p| p.into_inner());
-            free.iter().position(|b| b.bytes >= bytes).map(|i| free.swap_remove(i))
+            let fits = free.iter().enumerate().filter(|(_, b)| b.bytes >= bytes);
+            fits.min_by_key(|(_, b)| b.bytes).map(|(i, _)| i).map(|i| free.swap_remove(i))
         };
         let block = match kept {
             Some(b) => b,
@@ -132,5 +133,63 @@ impl<T> Drop for Pinned<T> {
 impl<T> std::fmt::Debug for Pinned<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Pinned({} x {})", self.len, std::any::type_name::<T>())
+    }
+}
+
+/// Host memory for a step's results: page-locked from a [`PinnedPool`] where it can be had
+/// (pinned memory is a limited resource), else ordinary. Either way a slice of values.
+#[derive(Debug)]
+pub enum HostBuf<T> {
+    Heap(Vec<T>),
+    Pinned(Pinned<T>),
+}
+
+impl<T: DeviceElem> HostBuf<T> {
+    /// `len` values (contents unspecified): page-locked from `pool` when it has or can allocate
+    /// them, else ordinary memory.
+    pub fn take(pool: &PinnedPool, len: usize) -> HostBuf<T> {
+        match pool.take(len) {
+            Ok(p) => HostBuf::Pinned(p),
+            Err(_) => HostBuf::Heap(vec![T::default(); len]),
+        }
+    }
+
+    /// The values in a Vec (moved when they are one already, else copied).
+    pub fn into_vec(self) -> Vec<T> {
+        match self {
+            HostBuf::Heap(v) => v,
+            HostBuf::Pinned(p) => p.to_vec(),
+        }
+    }
+}
+
+impl<T> Default for HostBuf<T> {
+    fn default() -> HostBuf<T> {
+        HostBuf::Heap(Vec::new())
+    }
+}
+
+impl<T> From<Vec<T>> for HostBuf<T> {
+    fn from(v: Vec<T>) -> HostBuf<T> {
+        HostBuf::Heap(v)
+    }
+}
+
+impl<T: DeviceElem> Deref for HostBuf<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        match self {
+            HostBuf::Heap(v) => v,
+            HostBuf::Pinned(p) => p,
+        }
+    }
+}
+
+impl<T: DeviceElem> DerefMut for HostBuf<T> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        match self {
+            HostBuf::Heap(v) => v,
+            HostBuf::Pinned(p) => p,
+        }
     }
 }

@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use backend::cpu::{AttnParams, RopeParams};
 use backend::gpu::{
-    decode_pick, Arena, Argmax, DeviceBuffer, DeviceElem, GemvOut, Glu, Gpu, GpuMatrix, Graph, KvBuffers, Matmul, Ops,
-    PagedPlaces, PinnedPool, Uploader,
+    decode_pick, Arena, Argmax, DeviceBuffer, DeviceElem, GemvOut, Glu, Gpu, GpuMatrix, Graph, HostBuf, KvBuffers,
+    Matmul, Ops, PagedPlaces, PinnedPool, Uploader,
 };
 use backend::KvType;
 
@@ -139,7 +139,7 @@ impl GpuCompute {
         if whole.contains(&false) {
             let mut out = self.piece::<u32>(2 * rows, "greedy choices")?; // [rows, 2] (id, value bits)
             self.argmax.rows(s, logits, rows, vocab, &mut out)?;
-            let mut host = self.pinned.take::<u32>(2 * rows)?;
+            let mut host = HostBuf::<u32>::take(&self.pinned, 2 * rows);
             out.read_prefix(s, &mut host)?;
             for (p, pair) in picks.iter_mut().zip(host.chunks_exact(2)) {
                 *p = decode_pick([pair[0], pair[1]], vocab);
@@ -147,7 +147,7 @@ impl GpuCompute {
         }
         let n_whole = whole.iter().filter(|&&w| w).count();
         let mut values = match n_whole * vocab {
-            n if n <= PINNED_LOGITS => Logits::Pinned(self.pinned.take(n)?),
+            n if n <= PINNED_LOGITS => Logits::take(&self.pinned, n),
             n => Logits::Heap(vec![0f32; n]),
         };
         let (mut r, mut at) = (0, 0);
