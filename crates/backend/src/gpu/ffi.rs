@@ -601,7 +601,6 @@ impl Driver {
         Ok(Handle(s))
     }
 
-    /// A staging buffer of `bytes` page-locked host bytes (see [`Staging`]).
     /// `bytes` of page-locked host memory (the device copies to and from it directly).
     pub fn host_alloc(&self, bytes: usize) -> Result<Ptr> {
         let mut p: Ptr = std::ptr::null_mut();
@@ -620,6 +619,7 @@ impl Driver {
         self.check(unsafe { (self.f.mem_free_host)(p) }, self.n.mem_free_host)
     }
 
+    /// A staging buffer of `bytes` page-locked host bytes (see [`Staging`]).
     pub fn staging(&self, bytes: usize) -> Result<Staging<'_>> {
         let p = self.host_alloc(bytes)?;
         let event = match self.event_create() {

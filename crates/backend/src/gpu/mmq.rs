@@ -1,5 +1,6 @@
-//! The int8 GEMM ("MMQ", `kernels/mmq.cu`) of the quantized weight types: products of 17 and
-//! more tokens on the int8 matrix cores (NVIDIA sm_80+; dp4a with the same tiles elsewhere).
+//! The int8 GEMM ("MMQ", `kernels/mmq.cu`) of the quantized weight types: products of several
+//! tokens (which ones: `Matmul::kernel_for`) on the int8 matrix cores (NVIDIA sm_80+; dp4a with
+//! the same tiles elsewhere).
 //!
 //! Each product first encodes its activations into a scratch buffer exactly as the int8 GEMV
 //! does (`cpu::qdot`'s Q8_0, Q8_1 or Q8_K for the weight type), so a token's result is the same
@@ -158,12 +159,15 @@ impl Mmq {
         norm: Option<(&DeviceBuffer<f32>, f32)>,
         outs: &mut [MmqOut],
     ) -> Result<()> {
-        let Some(first) = outs.first() else { return Ok(()) };
+        let Some(first) = outs.first().filter(|_| t > 0) else { return Ok(()) };
         let bad =
             |why: String| GpuError::Invalid(format!("MMQ product of {} x {cols} {}: {why}", first.rows, first.ty));
         let act = act_type_for(first.ty).ok_or_else(|| bad("no activation encoding".into()))?;
         let mut launches = Vec::with_capacity(outs.len());
         for o in outs.iter() {
+            if o.up.is_some() && o.bias.is_some() {
+                return Err(bad("a GLU pair takes no bias".into()));
+            }
             let k = self.kernels.iter().find(|(k, _)| *k == o.ty).map(|(_, k)| k);
             match (k, act_type_for(o.ty)) {
                 (Some(k), Some(a)) if a == act => launches.push((k, self.splits(o.rows, cols))),
@@ -185,8 +189,9 @@ impl Mmq {
         let tc = if t <= tc_max { t } else { (tc_max / BN).max(1) * BN }.min(tc_max);
         let mut sc = self.scratch.lock().unwrap_or_else(|p| p.into_inner());
         let Scratch { buf, part, stream } = &mut *sc;
-        // Work queued on another stream may still read the scratch.
-        if let Some(prev) = stream.take() {
+        // Work queued on another stream may still read the scratch; from here on `s`'s does
+        // (also when a launch below fails after others were queued).
+        if let Some(prev) = stream.replace(s.clone()) {
             if prev.handle() != s.handle() {
                 prev.synchronize()?;
             }
@@ -225,7 +230,6 @@ impl Mmq {
                 }
             }
         }
-        *stream = Some(s.clone());
         Ok(())
     }
 }
@@ -252,7 +256,8 @@ pub(crate) struct MmqOut<'a> {
     pub y: &'a mut DeviceBuffer<f32>,        // [t, rows]
     pub mode: MmqMode,
     /// The GLU modes' up matrix (`ty`, `rows` rows, like w): w's product (the gate's) is stored
-    /// in y first, then combined with this one's.
+    /// in y first, then combined with this one's. No bias with it (each matrix would need its
+    /// own).
     pub up: Option<&'a DeviceBuffer<u8>>,
 }
 

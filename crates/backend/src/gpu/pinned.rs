@@ -8,11 +8,12 @@ use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex};
 
 use super::device::GpuInner;
-use super::error::Result;
+use super::error::{GpuError, Result};
 use super::{DeviceElem, Gpu};
 
-/// Buffers a pool keeps for reuse: a step's logits, and the previous step's while a caller still
-/// holds them.
+/// Buffers a pool keeps for reuse (the largest returned): a step's logits, and the previous
+/// step's while a caller still holds them; the small buffers of greedy choices take one of them
+/// for the moment of their copy.
 const KEEP: usize = 2;
 
 struct Block {
@@ -20,7 +21,7 @@ struct Block {
     bytes: usize,
 }
 
-// SAFETY: a block is plain host memory owned by the pool or by one PinnedF32.
+// SAFETY: a block is plain host memory owned by the pool or by one Pinned.
 unsafe impl Send for Block {}
 
 struct PoolInner {
@@ -29,12 +30,17 @@ struct PoolInner {
 }
 
 impl PoolInner {
+    /// Keeps the KEEP largest blocks (so a small one never pushes out a row of logits, and a
+    /// step does not allocate again), frees the rest.
     fn release(&self, b: Block) {
         let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
-        if free.len() < KEEP {
-            free.push(b);
-        } else {
-            drop(free);
+        free.push(b);
+        let out = match free.len() > KEEP {
+            true => free.iter().enumerate().min_by_key(|(_, b)| b.bytes).map(|(i, _)| i).map(|i| free.swap_remove(i)),
+            false => None,
+        };
+        drop(free);
+        if let Some(b) = out {
             self.free_block(b);
         }
     }
@@ -70,7 +76,10 @@ impl PinnedPool {
     /// A buffer of `len` values (contents unspecified): the smallest kept one that is large
     /// enough, else a new one.
     pub fn take<T: DeviceElem>(&self, len: usize) -> Result<Pinned<T>> {
-        let bytes = (len * std::mem::size_of::<T>()).max(1);
+        let bytes = len
+            .checked_mul(std::mem::size_of::<T>())
+            .ok_or_else(|| GpuError::Invalid(format!("a page-locked buffer of {len} values is too large")))?
+            .max(1);
         let kept = {
             let mut free = self.inner.free.lock().unwrap_or_else(|p| p.into_inner());
             let fits = free.iter().enumerate().filter(|(_, b)| b.bytes >= bytes);
@@ -122,6 +131,14 @@ impl<T: DeviceElem> DerefMut for Pinned<T> {
     }
 }
 
+impl<T> Pinned<T> {
+    /// Gives the memory up without returning it to the pool, for a buffer a device copy may
+    /// still be writing (its stream failed): leaked rather than handed out again.
+    pub fn abandon(mut self) {
+        self.block = None;
+    }
+}
+
 impl<T> Drop for Pinned<T> {
     fn drop(&mut self) {
         if let Some(b) = self.block.take() {
@@ -148,9 +165,19 @@ impl<T: DeviceElem> HostBuf<T> {
     /// `len` values (contents unspecified): page-locked from `pool` when it has or can allocate
     /// them, else ordinary memory.
     pub fn take(pool: &PinnedPool, len: usize) -> HostBuf<T> {
+        if len == 0 {
+            return HostBuf::Heap(Vec::new());
+        }
         match pool.take(len) {
             Ok(p) => HostBuf::Pinned(p),
             Err(_) => HostBuf::Heap(vec![T::default(); len]),
+        }
+    }
+
+    /// Gives up a buffer a device copy may still be writing (see [`Pinned::abandon`]).
+    pub fn abandon(self) {
+        if let HostBuf::Pinned(p) = self {
+            p.abandon();
         }
     }
 

@@ -140,7 +140,10 @@ impl GpuCompute {
             let mut out = self.piece::<u32>(2 * rows, "greedy choices")?; // [rows, 2] (id, value bits)
             self.argmax.rows(s, logits, rows, vocab, &mut out)?;
             let mut host = HostBuf::<u32>::take(&self.pinned, 2 * rows);
-            out.read_prefix(s, &mut host)?;
+            if let Err(e) = out.read_prefix(s, &mut host) {
+                host.abandon();
+                return Err(e.into());
+            }
             for (p, pair) in picks.iter_mut().zip(host.chunks_exact(2)) {
                 *p = decode_pick([pair[0], pair[1]], vocab);
             }
@@ -154,7 +157,10 @@ impl GpuCompute {
         while r < rows {
             let run = whole[r..].iter().take_while(|&&w| w).count();
             if run > 0 {
-                logits.read_at(s, r * vocab, &mut values[at * vocab..(at + run) * vocab])?;
+                if let Err(e) = logits.read_at(s, r * vocab, &mut values[at * vocab..(at + run) * vocab]) {
+                    values.abandon();
+                    return Err(e.into());
+                }
                 at += run;
             }
             r += run.max(1);

@@ -3,7 +3,8 @@
 //! residual-accumulate and gated-activation epilogues. A fused launch computes the f32
 //! operations of the separate kernels in their order, so it gives the same bits as
 //! `rms_norm`, the GEMVs, `add_bias`, `add` and `swiglu`/`geglu` launched one after another.
-//! Where the products run on the int8 GEMM instead (17-64 tokens; more without a vendor BLAS),
+//! Where the products run on the int8 GEMM instead (17-64 tokens, from 4 or 8 on wide or large
+//! matrices, more without a vendor BLAS: `Matmul::kernel_for`),
 //! the same forms go to it (`Mmq::products`): the norm in the activation encoder, one encoding
 //! for the matrices that share it, the epilogues where each row's sum is stored.
 
@@ -264,7 +265,7 @@ impl Matmul {
     ) -> Result<bool> {
         let ws: Vec<&GpuMatrix> = outs.iter().map(|o| o.w).collect();
         let mode = if accumulate { MmqMode::Accumulate } else { MmqMode::Store };
-        if !ws.is_empty() && self.all_mmq(&ws, t) {
+        if !ws.is_empty() && ws.iter().all(|w| w.cols == ws[0].cols) && self.all_mmq(&ws, t) {
             self.check_fused(x, t, norm, outs)?;
             // One encoding per activation type (the matrices of one type share it).
             let mut acts: Vec<Option<ActType>> = Vec::new();
@@ -340,7 +341,7 @@ impl Matmul {
         act: Glu,
         y: &mut DeviceBuffer<f32>,
     ) -> Result<bool> {
-        if gate.ty != up.ty {
+        if gate.ty != up.ty || gate.rows != up.rows || gate.cols != up.cols {
             return Ok(false);
         }
         let modes = match act {
