@@ -24,7 +24,7 @@ for round in 1 2; do
         env $env "$bin/rocmforge" bench -m "$m/$model.gguf" --device gpu -p 0 -n 128 -r 3 2>&1 | grep -E "tg|error"
       fi
       if [[ " ${AB_BENCHES:-tg conc} " == *" conc "* ]]; then
-        env $env "$bin/rocmforge" bench -m "$m/$model.gguf" --device gpu --concurrency 64 -p 128 -n 128 2>&1 |
+        env $env "$bin/rocmforge" bench -m "$m/$model.gguf" --device gpu --concurrency 64 -p 128 -n 128 -r 1 2>&1 |
           grep -E "^ *CUDA|error" || true
       fi
     done

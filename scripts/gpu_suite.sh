@@ -42,12 +42,12 @@ step "chat --device gpu (piped, 3 turns)" bash -c \
 for model in qwen05 qwen7b; do
   step "bench $model" "$bin/rocmforge" bench -m "$m/$model.gguf" --device gpu -p 512 -n 128 -r 3
   step "bench $model --concurrency" "$bin/rocmforge" bench -m "$m/$model.gguf" --device gpu \
-    --concurrency 1,8,32,64 -p 128 -n 128 --verbose
+    --concurrency 1,8,32,64 -p 128 -n 128 -r 3 --verbose
 done
 step "bench qwen05 --kv-cache-type q8_0" "$bin/rocmforge" bench -m "$m/qwen05.gguf" --device gpu -p 512 -n 128 -r 3 \
   --kv-cache-type q8_0
 step "bench qwen05 --kv-cache-type q8_0 --concurrency" "$bin/rocmforge" bench -m "$m/qwen05.gguf" --device gpu \
-  --kv-cache-type q8_0 --concurrency 1,8,32,64 -p 128 -n 128 --verbose
+  --kv-cache-type q8_0 --concurrency 1,8,32,64 -p 128 -n 128 -r 3 --verbose
 echo "=== summary"
 printf '%s\n' "${summary[@]}"
 ! printf '%s\n' "${summary[@]}" | grep -q '^FAIL'

@@ -33,7 +33,8 @@ pub struct Args {
     /// Generation lengths to test (comma-separated; 0 skips tg).
     #[arg(short = 'n', long = "n-gen", value_delimiter = ',', default_value = "128")]
     n_gen: Vec<usize>,
-    /// Timed repetitions per test.
+    /// Timed repetitions per test (with --concurrency: per level; the table gives the decode
+    /// rate's mean and standard deviation).
     #[arg(short = 'r', long, default_value_t = 5)]
     repetitions: usize,
     /// Print one JSON array (llama-bench's shape) instead of a table.
@@ -170,25 +171,34 @@ fn to_json(loaded: &Loaded, args: &Args, results: &[TestResult]) -> serde_json::
         .collect()
 }
 
-/// One concurrency level of the batched bench.
+/// One concurrency level of the batched bench: the prefill and decode seconds of each
+/// repetition.
 struct BatchedResult {
     concurrency: usize,
     n_prompt: usize,
     n_gen: usize,
-    t_prefill: f64,
-    t_decode: f64,
+    times: Vec<(f64, f64)>,
 }
 
 impl BatchedResult {
-    fn prefill_ts(&self) -> f64 {
-        (self.concurrency * self.n_prompt) as f64 / self.t_prefill
+    fn mean_times(&self) -> (f64, f64) {
+        let n = self.times.len().max(1) as f64;
+        let (p, d) = self.times.iter().fold((0.0, 0.0), |(p, d), &(tp, td)| (p + tp, d + td));
+        (p / n, d / n)
     }
 
-    fn decode_ts(&self) -> f64 {
-        match self.n_gen {
-            0 => 0.0,
-            n => (self.concurrency * n) as f64 / self.t_decode,
-        }
+    /// Prefill tokens/s of each repetition.
+    fn prefill_samples(&self) -> TestResult {
+        let tokens = (self.concurrency * self.n_prompt) as f64;
+        let samples = self.times.iter().map(|&(tp, _)| tokens / tp).collect();
+        TestResult { n_prompt: self.n_prompt, n_gen: 0, samples }
+    }
+
+    /// Decode tokens/s of each repetition (0 without generated tokens).
+    fn decode_samples(&self) -> TestResult {
+        let tokens = (self.concurrency * self.n_gen) as f64;
+        let samples = self.times.iter().map(|&(_, td)| if self.n_gen == 0 { 0.0 } else { tokens / td }).collect();
+        TestResult { n_prompt: 0, n_gen: self.n_gen, samples }
     }
 }
 
@@ -199,6 +209,9 @@ fn batched(args: Args) -> Result<()> {
     }
     if args.concurrency.contains(&0) {
         usage!("--concurrency values must be at least 1");
+    }
+    if args.repetitions == 0 {
+        usage!("-r must be at least 1");
     }
     let max_c = args.concurrency.iter().copied().max().unwrap_or(1);
     let n_ctx = n_prompt + n_gen + 1;
@@ -225,10 +238,11 @@ fn batched(args: Args) -> Result<()> {
     let engine = Engine::start(loaded.model, loaded.device, loaded.tok, cfg)?;
     let verbose = args.model.verbose;
     let mut rng = rand::rngs::StdRng::seed_from_u64(0x6265_6e63);
-    let mut run_level = |c: usize, n_prompt: usize, n_gen: usize, report: bool| -> Result<BatchedResult> {
+    // One run of a level: (prefill seconds, decode seconds).
+    let mut run_level = |c: usize, n_prompt: usize, n_gen: usize| -> Result<(f64, f64)> {
         let params =
             SamplingParams { max_tokens: Some(n_gen as u32 + 1), ignore_eos: true, ..SamplingParams::greedy() };
-        let (t0, times) = (Instant::now(), engine.step_times());
+        let t0 = Instant::now();
         let handles = (0..c)
             .map(|_| engine.submit((0..n_prompt).map(|_| rng.gen_range(0..vocab)).collect(), params.clone()))
             .collect::<Result<Vec<_>, _>>()?;
@@ -241,21 +255,20 @@ fn batched(args: Args) -> Result<()> {
             first = first.max(done.usage.first_token.unwrap_or(done.usage.finished));
             end = end.max(done.usage.finished);
         }
-        if verbose && report {
-            eprintln!("concurrency {c}: {}", engine.step_times().since(&times).summary());
-        }
-        Ok(BatchedResult {
-            concurrency: c,
-            n_prompt,
-            n_gen,
-            t_prefill: (first - t0).as_secs_f64(),
-            t_decode: (end - first).as_secs_f64(),
-        })
+        Ok(((first - t0).as_secs_f64(), (end - first).as_secs_f64()))
     };
     // Warm-up with a full prompt: one-time costs (kernel loads, the vendor BLAS and its self-check
     // for long products) stay out of the first level.
-    run_level(1, n_prompt, n_gen.min(2), false)?;
-    let results = args.concurrency.iter().map(|&c| run_level(c, n_prompt, n_gen, true)).collect::<Result<Vec<_>>>()?;
+    run_level(1, n_prompt, n_gen.min(2))?;
+    let mut results = Vec::with_capacity(args.concurrency.len());
+    for &c in &args.concurrency {
+        let before = engine.step_times();
+        let times = (0..args.repetitions).map(|_| run_level(c, n_prompt, n_gen)).collect::<Result<Vec<_>>>()?;
+        if verbose {
+            eprintln!("concurrency {c}: {}", engine.step_times().since(&before).summary());
+        }
+        results.push(BatchedResult { concurrency: c, n_prompt, n_gen, times });
+    }
     let out = if args.json {
         let rows: Vec<_> = results
             .iter()
@@ -272,10 +285,12 @@ fn batched(args: Args) -> Result<()> {
                     "concurrency": r.concurrency,
                     "n_prompt": r.n_prompt,
                     "n_gen": r.n_gen,
-                    "t_prefill_s": r.t_prefill,
-                    "prefill_ts": r.prefill_ts(),
-                    "t_decode_s": r.t_decode,
-                    "avg_ts": r.decode_ts(),
+                    "t_prefill_s": r.mean_times().0,
+                    "prefill_ts": r.prefill_samples().mean(),
+                    "t_decode_s": r.mean_times().1,
+                    "avg_ts": r.decode_samples().mean(),
+                    "stddev_ts": r.decode_samples().stddev(),
+                    "samples_ts": r.decode_samples().samples,
                 })
             })
             .collect();
@@ -287,22 +302,24 @@ fn batched(args: Args) -> Result<()> {
         let _ = writeln!(s, "KV cache: {kv_type}");
         let _ = writeln!(
             s,
-            "{:>8} {:>8} {:>6} {:>6} {:>6} {:>10} {:>12} {:>10} {:>12}",
+            "{:>8} {:>8} {:>6} {:>6} {:>6} {:>10} {:>12} {:>10} {:>22}",
             "backend", "threads", "C", "pp", "tg", "t_pp s", "pp t/s", "t_tg s", "tg t/s"
         );
         for r in &results {
+            let ((tp, td), decode) = (r.mean_times(), r.decode_samples());
             let _ = writeln!(
                 s,
-                "{:>8} {:>8} {:>6} {:>6} {:>6} {:>10.3} {:>12.2} {:>10.3} {:>12.2}",
+                "{:>8} {:>8} {:>6} {:>6} {:>6} {:>10.3} {:>12.2} {:>10.3} {:>12.2} ± {:>7.2}",
                 backend,
                 threads,
                 r.concurrency,
                 r.n_prompt,
                 r.n_gen,
-                r.t_prefill,
-                r.prefill_ts(),
-                r.t_decode,
-                r.decode_ts()
+                tp,
+                r.prefill_samples().mean(),
+                td,
+                decode.mean(),
+                decode.stddev()
             );
         }
         s

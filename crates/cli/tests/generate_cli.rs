@@ -111,6 +111,30 @@ fn generation_reaching_the_context_end_stops_with_length() {
     assert!(err.contains("prompt: 4 tokens") && err.contains("generation: 13 tokens"), "{err}");
 }
 
+/// Batched mode: one JSON object per concurrency level with llama-batched-bench's fields, the
+/// decode rate of each repetition, and their mean.
+#[test]
+fn batched_bench_repeats_each_level() {
+    let m = qwen();
+    let args = ["bench", "-m", m.to_str().unwrap(), "-p", "8", "-n", "4", "-r", "2", "-t", "2"];
+    let out = run(&[&args[..], &["--concurrency", "1,2", "--json"]].concat(), "");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let levels = v.as_array().unwrap();
+    assert_eq!(levels.len(), 2);
+    for (l, c) in levels.iter().zip([1, 2]) {
+        assert_eq!(
+            (l["concurrency"].as_u64(), l["n_prompt"].as_u64(), l["n_gen"].as_u64()),
+            (Some(c), Some(8), Some(4))
+        );
+        let samples = l["samples_ts"].as_array().unwrap();
+        assert_eq!(samples.len(), 2);
+        let mean = samples.iter().map(|s| s.as_f64().unwrap()).sum::<f64>() / 2.0;
+        assert!((l["avg_ts"].as_f64().unwrap() - mean).abs() < 1e-9 && mean > 0.0);
+        assert!(l["stddev_ts"].as_f64().unwrap() >= 0.0 && l["prefill_ts"].as_f64().unwrap() > 0.0);
+    }
+}
+
 #[test]
 fn bench_prints_llama_bench_shaped_json() {
     let m = qwen();
