@@ -62,6 +62,23 @@ struct Exact {
     bound: f64,
 }
 
+/// Checks `got` (one output) against the CPU's function, the product with the encoded
+/// activations (`min`: the Q4_1/Q5_1 min term and its magnitude), within MATMUL_TOL, and against
+/// the f32 product within the encoding's rounding. Returns both relative errors.
+fn check_encoded(what: &str, got: f64, ex: &Exact, min: (f64, f64)) -> (f64, f64) {
+    let (add, mag) = min;
+    let (sum, abs) = (ex.sum_q + add, ex.abs_q + mag);
+    let err = (got - sum).abs() / abs.max(f64::MIN_POSITIVE);
+    assert!(
+        err <= MATMUL_TOL,
+        "{what} = {got}, want {sum} with the encoded activations (error {err:e} of sum |w xq| = {abs})"
+    );
+    let tol = MATMUL_TOL * ex.abs + ex.bound + mag / 1024.0;
+    let diff = (got - ex.sum).abs();
+    assert!(diff <= tol, "{what} = {got}, want {} within {tol:e} of the f32 product", ex.sum);
+    (err, diff / ex.abs.max(f64::MIN_POSITIVE))
+}
+
 /// The f64 products for i < t, r < rows; [t, rows]. `xq` and `e`: the encoded activations and
 /// the bound on their error (both [t, cols]).
 fn reference(w: &[f32], x: &[f32], xq: &[f64], e: &[f64], rows: usize, cols: usize, t: usize) -> Vec<Exact> {
@@ -198,25 +215,9 @@ fn products_match_the_reference_for_every_type() {
                 for (k, (&got, ex)) in y[..t * rows].iter().zip(&want).enumerate() {
                     let (i, row, got) = (k / rows, k % rows, f64::from(got));
                     if encoded {
-                        // The CPU's function: the product with the encoded activations.
-                        let (add, mag) = min_terms[k];
-                        let (sum, abs) = (ex.sum_q + add, ex.abs_q + mag);
-                        let err = (got - sum).abs() / abs.max(f64::MIN_POSITIVE);
-                        assert!(
-                            err <= MATMUL_TOL,
-                            "{what}: y[{i}, {row}] = {got}, want {sum} with the encoded activations (error {err:e} of \
-                             sum |w xq| = {abs})"
-                        );
-                        worst_q = worst_q.max(err);
-                        // The f32 product, off by the encoding's rounding.
-                        let tol = MATMUL_TOL * ex.abs + ex.bound + mag / 1024.0;
-                        let diff = (got - ex.sum).abs();
-                        assert!(
-                            diff <= tol,
-                            "{what}: y[{i}, {row}] = {got}, want {} within {tol:e} of the f32 product",
-                            ex.sum
-                        );
-                        worst_x = worst_x.max(diff / ex.abs.max(f64::MIN_POSITIVE));
+                        let (err_q, err_x) = check_encoded(&format!("{what}: y[{i}, {row}]"), got, ex, min_terms[k]);
+                        worst_q = worst_q.max(err_q);
+                        worst_x = worst_x.max(err_x);
                     } else {
                         let err = (got - ex.sum).abs() / ex.abs.max(f64::MIN_POSITIVE);
                         assert!(
@@ -657,19 +658,9 @@ fn mmq_matches_the_reference_for_every_type() {
                     let y = dy.read(s).unwrap();
                     for (k, (&got, ex)) in y[..t * rows].iter().zip(&want).enumerate() {
                         let (i, row, got) = (k / rows, k % rows, f64::from(got));
-                        let (add, mag) = min_terms[k];
-                        let (sum, abs) = (ex.sum_q + add, ex.abs_q + mag);
-                        let err = (got - sum).abs() / abs.max(f64::MIN_POSITIVE);
-                        assert!(
-                            err <= MATMUL_TOL,
-                            "{what}: y[{i}, {row}] = {got}, want {sum} with the encoded activations (error {err:e} of \
-                             sum |w xq| = {abs})"
-                        );
-                        worst_q = worst_q.max(err);
-                        let tol = MATMUL_TOL * ex.abs + ex.bound + mag / 1024.0;
-                        let diff = (got - ex.sum).abs();
-                        assert!(diff <= tol, "{what}: y[{i}, {row}] = {got}, want {} within {tol:e}", ex.sum);
-                        worst_x = worst_x.max(diff / ex.abs.max(f64::MIN_POSITIVE));
+                        let (err_q, err_x) = check_encoded(&format!("{what}: y[{i}, {row}]"), got, ex, min_terms[k]);
+                        worst_q = worst_q.max(err_q);
+                        worst_x = worst_x.max(err_x);
                     }
                     assert!(y[t * rows..].iter().all(|&v| is_poison(v)), "{what}: wrote past y[t * rows]");
                     let same = y[..t * rows].iter().zip(&all).all(|(a, b)| a.to_bits() == b.to_bits());

@@ -23,8 +23,9 @@ use crate::WeightView;
 mod gemv_fused;
 pub use gemv_fused::{GemvOut, Glu};
 
-/// The weight types the kernels read, and the suffix of their kernel names.
-const TYPES: [(GgmlType, &str); 16] = [
+/// The weight types the kernels read, and the suffix of their kernel names: the quantized
+/// types first (the int8 GEMM's, `mmq.rs`), then the float types.
+pub(super) const TYPES: [(GgmlType, &str); 16] = [
     (GgmlType::Q4_0, "q4_0"),
     (GgmlType::Q4_1, "q4_1"),
     (GgmlType::Q5_0, "q5_0"),

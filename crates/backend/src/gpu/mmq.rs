@@ -38,22 +38,10 @@ const SCRATCH_BYTES: usize = 16 << 20;
 /// lane, 128 on 32-wide warps and 256 on wave64, so ceil(cols / 128) floats hold either.
 const RMS_CHUNK: usize = 128;
 
-/// The weight types with an MMQ kernel, and the suffix of their kernel names.
-const TYPES: [(GgmlType, &str); 13] = [
-    (GgmlType::Q4_0, "q4_0"),
-    (GgmlType::Q4_1, "q4_1"),
-    (GgmlType::Q5_0, "q5_0"),
-    (GgmlType::Q5_1, "q5_1"),
-    (GgmlType::Q8_0, "q8_0"),
-    (GgmlType::Q2_K, "q2_k"),
-    (GgmlType::Q3_K, "q3_k"),
-    (GgmlType::Q4_K, "q4_k"),
-    (GgmlType::Q5_K, "q5_k"),
-    (GgmlType::Q6_K, "q6_k"),
-    (GgmlType::IQ4_NL, "iq4_nl"),
-    (GgmlType::IQ4_XS, "iq4_xs"),
-    (GgmlType::MXFP4, "mxfp4"),
-];
+/// The weight types with an MMQ kernel, and the suffix of their kernel names: the quantized
+/// ones of the matmul list.
+const TYPES: &[(GgmlType, &str)] = super::matmul::TYPES.split_at(QUANT_TYPES).0;
+const QUANT_TYPES: usize = 13;
 
 /// Values per activation scale and per activation sum of an encoding (`ActQ8_*` in q8.h).
 fn block_and_sum(act: ActType) -> (usize, usize) {
@@ -267,4 +255,16 @@ fn blocks_u32(n: usize, per: usize) -> Result<u32> {
         .ok()
         .filter(|&b| b <= 65535)
         .ok_or_else(|| GpuError::Invalid(format!("{n} rows need too many MMQ blocks")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mmq_types_are_the_quantized_matmul_types() {
+        assert!(TYPES.iter().all(|&(ty, _)| ty.block_size() > 1), "{TYPES:?}");
+        let rest = &super::super::matmul::TYPES[QUANT_TYPES..];
+        assert!(rest.iter().all(|&(ty, _)| ty.block_size() == 1), "{rest:?}");
+    }
 }
