@@ -583,8 +583,9 @@ fn gemv_speed() {
     }
 }
 
-/// Runs the default GEMV on one matrix a few times (for a profiler: `GEMV_PROFILE=Q4_K,18944,3584
-/// ncu ... gpu_matmul --ignored gemv_profile`).
+/// Runs one product a few times, for a profiler: `GEMV_PROFILE=TYPE,ROWS,COLS[,TOKENS[,KERNEL]]`
+/// (default Q4_K,18944,3584,1 on the default kernel; KERNEL one of Mmq, Gemm, Gemv, Blas), e.g.
+/// `GEMV_PROFILE=Q4_K,18944,3584,64,Mmq ncu ... gpu_matmul --ignored gemv_profile`.
 #[test]
 #[ignore]
 fn gemv_profile() {
@@ -593,14 +594,22 @@ fn gemv_profile() {
     let parts: Vec<&str> = spec.split(',').collect();
     let ty = WEIGHT_TYPES.into_iter().find(|t| t.to_string() == parts[0]).expect("a weight type");
     let (rows, cols): (usize, usize) = (parts[1].parse().unwrap(), parts[2].parse().unwrap());
+    let t: usize = parts.get(3).map_or(1, |p| p.parse().unwrap());
+    let kernel = parts.get(4).map(|k| {
+        let all = [MatmulKernel::Mmq, MatmulKernel::Gemm, MatmulKernel::Gemv, MatmulKernel::Blas];
+        all.into_iter().find(|a| format!("{a:?}") == *k).expect("Mmq, Gemm, Gemv or Blas")
+    });
     let mm = Matmul::new(&gpu).unwrap();
     let s = gpu.stream();
     let mut r = rng("gemv profile");
     let w = upload(&gpu, ty, rows, cols, &random_matrix(ty, rows, cols, &mut r));
-    let x = gpu.upload(&random_vec(&mut r, cols, 1.0), "x").unwrap();
-    let mut y = gpu.alloc::<f32>(rows, "y").unwrap();
+    let x = gpu.upload(&random_vec(&mut r, t * cols, 1.0), "x").unwrap();
+    let mut y = gpu.alloc::<f32>(t * rows, "y").unwrap();
     for _ in 0..5 {
-        mm.matmul(s, &w, &x, 1, &mut y).unwrap();
+        match kernel {
+            Some(k) => mm.matmul_with(k, s, &w, &x, t, &mut y).unwrap(),
+            None => mm.matmul(s, &w, &x, t, &mut y).unwrap(),
+        }
     }
     s.synchronize().unwrap();
 }

@@ -20,10 +20,18 @@ use crate::cpu::qdot::{act_type_for, ActType};
 const BM: usize = 64;
 const THREADS: u32 = 256;
 const SLICE: usize = 256;
-/// A matrix with few row tiles splits its columns into up to this many blocks' worth per
-/// multiprocessor (two blocks fit on one), each of at least MIN_SPLIT_SLICES slices.
-const SPLIT_BLOCKS_PER_SM: usize = 2;
-const MIN_SPLIT_SLICES: usize = 4;
+/// Blocks that fit on one multiprocessor at once (128 registers per thread, < 48 KiB shared).
+const BLOCKS_PER_SM: usize = 2;
+/// The most ranges of columns a matrix's products are split into.
+const MAX_SPLITS: usize = 16;
+/// The split model's costs, in units of one block's time per slice (~2 µs on the H100, where a
+/// last wave of a few blocks takes as long as a full one: gpu_matmul's mmq_speed times follow
+/// the number of waves), fitted there: a block's first slice, whose loads nothing hides, costs
+/// half a slice more; a split product adds rf_mmq_reduce's launch and its reading and writing
+/// of the partial sums, 8 bytes per (split, token, row), at ~2.5 TB/s.
+const PROLOGUE_SLICES: f64 = 0.5;
+const REDUCE_SLICES: f64 = 0.65;
+const PART_BYTES_PER_SLICE: f64 = 5.75e6;
 /// Floats of the split partial sums' scratch ([splits][tokens][rows]; 16 MiB).
 const PART_FLOATS: usize = 1 << 22;
 /// Tokens per tile (`rf_mmq_<type>_n32`). 64-token tiles were measured slower on the H100 (the
@@ -107,12 +115,15 @@ impl Mmq {
         TYPES.iter().any(|(t, _)| *t == ty)
     }
 
-    /// How many ranges of columns the blocks of a row tile split a matrix into: enough for
-    /// SPLIT_BLOCKS_PER_SM blocks per multiprocessor when it has few row tiles. A function of
-    /// the matrix alone (it sets the f32 order of a row's sum), never of the token count.
+    /// How many ranges of columns the blocks of a row tile split a matrix into (rf_mmq_reduce
+    /// adds them in order). A function of the matrix alone (it sets the f32 order of a row's
+    /// sum), never of the token count: the count the cost model puts lowest for one and for
+    /// two token tiles (batched decode up to 64 streams) together. Blocks run in waves of
+    /// BLOCKS_PER_SM per multiprocessor and each wave takes as long as its blocks' slices,
+    /// so a launch of a few row tiles, or of slightly more blocks than one wave holds, gains
+    /// from splitting until the partial sums' traffic outweighs it.
     fn splits(&self, rows: usize, cols: usize) -> usize {
-        let want = (SPLIT_BLOCKS_PER_SM * self.sms).div_ceil(rows.div_ceil(BM));
-        want.min(cols.div_ceil(SLICE) / MIN_SPLIT_SLICES).max(1)
+        split_count(rows, cols, self.sms)
     }
 
     /// y[i, r] = sum_c x[i, c] * W[r, c] for i < t (shapes checked by the caller): w holds `rows`
@@ -222,6 +233,37 @@ impl Mmq {
     }
 }
 
+/// [`Mmq::splits`] on a device of `sms` multiprocessors.
+fn split_count(rows: usize, cols: usize, sms: usize) -> usize {
+    let (tiles, slices) = (rows.div_ceil(BM), cols.div_ceil(SLICE));
+    let slots = (BLOCKS_PER_SM * sms).max(1);
+    let cost = |s: usize| -> f64 {
+        (1..=2usize)
+            .map(|tt| {
+                let waves = (tiles * tt * s).div_ceil(slots) as f64;
+                let run = waves * (slices.div_ceil(s) as f64 + PROLOGUE_SLICES);
+                let part = (8 * s * tt * BN * rows) as f64 / PART_BYTES_PER_SLICE;
+                if s > 1 {
+                    run + REDUCE_SLICES + part
+                } else {
+                    run
+                }
+            })
+            .sum()
+    };
+    // The first of equal costs: fewer splits.
+    (1..=slices.clamp(1, MAX_SPLITS))
+        .fold((1, f64::INFINITY), |best, s| {
+            let c = cost(s);
+            if c < best.1 {
+                (s, c)
+            } else {
+                best
+            }
+        })
+        .0
+}
+
 /// How a product's sums are stored (`MMQ_STORE` .. `MMQ_GEGLU` in mmq.cu).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum MmqMode {
@@ -260,6 +302,22 @@ fn blocks_u32(n: usize, per: usize) -> Result<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn splits_follow_the_wave_model() {
+        // 132 multiprocessors (H100), Qwen2.5-7B's and 0.5B's matrices (rows, cols).
+        let got: Vec<usize> = [(3584, 3584), (512, 3584), (18944, 3584), (3584, 18944), (152064, 3584), (896, 4864)]
+            .iter()
+            .map(|&(r, c)| split_count(r, c, 132))
+            .collect();
+        // Few row tiles split into many short ranges, many fill the waves themselves.
+        assert_eq!(got, [4, 14, 2, 4, 1, 7]);
+        // Every row tile has at most one wave's worth of splits and each split at least a slice.
+        for (rows, cols, sms) in [(1, 1, 1), (64, 256, 132), (100_000, 32, 1), (512, 18944, 0), (37, 96, 108)] {
+            let s = split_count(rows, cols, sms);
+            assert!((1..=MAX_SPLITS.min(cols.div_ceil(SLICE).max(1))).contains(&s), "{rows} x {cols}: {s}");
+        }
+    }
 
     #[test]
     fn mmq_types_are_the_quantized_matmul_types() {
