@@ -4,6 +4,7 @@
 # decode of each without and with each variant (one argument each: VAR=VALUE, or several
 # separated by spaces), alternating, in one call.
 # Usage: bash scripts/gpu_ab.sh VAR=VALUE [VAR=VALUE ...]  e.g. ROCMFORGE_NO_FUSION=1
+# A variant's AB_BIN=DIR runs DIR/rocmforge instead of carry/gpu's.
 # AB_BENCHES: which benches, "tg conc" (default) or either alone; AB_ROUNDS: rounds (2).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -20,11 +21,13 @@ for round in $(seq "${AB_ROUNDS:-2}"); do
   for model in qwen05 qwen7b; do
     for env in "" "$@"; do
       echo "=== round $round $model ${env:-base}"
+      b=$bin
+      for kv in $env; do [[ $kv == AB_BIN=* ]] && b=${kv#AB_BIN=}; done
       if [[ " ${AB_BENCHES:-tg conc} " == *" tg "* ]]; then
-        env $env "$bin/rocmforge" bench -m "$m/$model.gguf" --device gpu -p 0 -n 128 -r 3 2>&1 | grep -E "tg|error"
+        env $env "$b/rocmforge" bench -m "$m/$model.gguf" --device gpu -p 0 -n 128 -r 3 2>&1 | grep -E "tg|error"
       fi
       if [[ " ${AB_BENCHES:-tg conc} " == *" conc "* ]]; then
-        env $env "$bin/rocmforge" bench -m "$m/$model.gguf" --device gpu --concurrency 64 -p 128 -n 128 -r 1 2>&1 |
+        env $env "$b/rocmforge" bench -m "$m/$model.gguf" --device gpu --concurrency 64 -p 128 -n 128 -r 1 2>&1 |
           grep -E "^ *CUDA|error" || true
       fi
     done

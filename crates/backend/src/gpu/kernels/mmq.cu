@@ -25,7 +25,10 @@
 // its result depends on neither the tile shape nor the batch.
 //
 // Loads: the next slice's weights and activations are read into registers while the current one
-// is computed. Shared memory stays under 48 KiB (no opt-in needed on any device).
+// is computed. Shared memory stays under 48 KiB (no opt-in needed on any device). The kernel is
+// bound by shared-memory traffic (ncu, H100: L1 ~80% busy), so its stores are ordered to put a
+// store's lanes on different banks (st_pair, chunk_rotation), scales are stored and read as
+// words, and a row's scales are 48 bytes apart.
 //
 // Fused forms (as the int8 GEMV's): the encoder may RMS-norm the tokens first (q8.h's prologue,
 // rf_rms_norm_f32's bits), one encoding serves every matrix that shares the input, and a row's
@@ -112,7 +115,7 @@ RF_KERNEL void __launch_bounds__(MMQ_ENC_THREADS) rf_mmq_encode_q8_k(const float
 struct ScalesLegacy {
     float d[8], m[8];
 };
-struct ScalesK {
+struct alignas(16) ScalesK {  // 48 bytes: sc read as 16, mn's rows 48 bytes apart hit no bank twice
     rf_i8 sc[16], mn[16];  // mn[j] = 0 past the type's sub-blocks
     float d, dmin;
 };
@@ -143,11 +146,18 @@ RF_DEVICE rf_u32 sub_bytes(rf_u32 x, rf_u32 c) { return ((x | 0x80808080u) - c) 
 
 RF_DEVICE void st16(rf_i8* p, rf_u32 a, rf_u32 b, rf_u32 c, rf_u32 d) { *(q8_u4*)p = q8_u4{{a, b, c, d}}; }
 
-// Nibbles of 4 words: low ones values 0..15, high ones 16..31 of a 32-value block.
-RF_DEVICE void st_nibbles(rf_i8* a, const rf_u32* lo, const rf_u32* hi) {
-    st16(a, lo[0], lo[1], lo[2], lo[3]);
-    st16(a + 16, hi[0], hi[1], hi[2], hi[3]);
+// Two 16-byte pieces at a and a + off, the one at a + off first when `swap`: eight lanes
+// storing one row's 32-value blocks (or Q4_K's 64-value pairs) then write 8 different 16-byte
+// bank groups with each instruction instead of 4 twice.
+RF_DEVICE void st_pair(rf_i8* a, int off, const rf_u32* x, const rf_u32* y, bool swap) {
+    const rf_u32* f = swap ? y : x;
+    const rf_u32* s = swap ? x : y;
+    st16(a + (swap ? off : 0), f[0], f[1], f[2], f[3]);
+    st16(a + (swap ? 0 : off), s[0], s[1], s[2], s[3]);
 }
+
+// Nibbles of 4 words of unit u: low ones values 0..15, high ones 16..31 of a 32-value block.
+RF_DEVICE void st_nibbles(rf_i8* a, const rf_u32* lo, const rf_u32* hi, int u) { st_pair(a, 16, lo, hi, u & 4); }
 
 // 32-value blocks, 8 per slice, one per unit, read as N words from the block's start.
 template <int N>
@@ -174,7 +184,7 @@ struct MQ4_0 : Legacy32<5> {
             lo[k] = sub_bytes(qs & 0x0F0F0F0Fu, 0x08080808u);
             hi[k] = sub_bytes((qs >> 4) & 0x0F0F0F0Fu, 0x08080808u);
         }
-        st_nibbles(a + 32 * u, lo, hi);
+        st_nibbles(a + 32 * u, lo, hi, u);
         sc.d[u] = f16_lo(r.w[0]);
     }
 };
@@ -191,7 +201,7 @@ struct MQ4_1 : Legacy32<5> {
             lo[k] = r.w[k + 1] & 0x0F0F0F0Fu;
             hi[k] = (r.w[k + 1] >> 4) & 0x0F0F0F0Fu;
         }
-        st_nibbles(a + 32 * u, lo, hi);
+        st_nibbles(a + 32 * u, lo, hi, u);
         sc.d[u] = f16_lo(r.w[0]);
         sc.m[u] = f16_hi(r.w[0]);
     }
@@ -209,7 +219,7 @@ struct MQ5_0 : Legacy32<6> {
         quints(qs, q8_funnel(r.w[0], r.w[1], 2), lo, hi);
 #pragma unroll
         for (int k = 0; k < 4; k++) lo[k] = sub_bytes(lo[k], 0x10101010u), hi[k] = sub_bytes(hi[k], 0x10101010u);
-        st_nibbles(a + 32 * u, lo, hi);
+        st_nibbles(a + 32 * u, lo, hi, u);
         sc.d[u] = f16_lo(r.w[0]);
     }
 };
@@ -222,7 +232,7 @@ struct MQ5_1 : Legacy32<6> {
     MMQ_FN void unpack(const Raw& r, int u, rf_i8* a, Scales& sc) {
         rf_u32 lo[4], hi[4];
         quints(r.w + 2, r.w[1], lo, hi);
-        st_nibbles(a + 32 * u, lo, hi);
+        st_nibbles(a + 32 * u, lo, hi, u);
         sc.d[u] = f16_lo(r.w[0]);
         sc.m[u] = f16_hi(r.w[0]);
     }
@@ -237,8 +247,7 @@ struct MQ8_0 : Legacy32<9> {
         rf_u32 q[8];
 #pragma unroll
         for (int k = 0; k < 8; k++) q[k] = q8_funnel(r.w[k], r.w[k + 1], 2);
-        st16(a + 32 * u, q[0], q[1], q[2], q[3]);
-        st16(a + 32 * u + 16, q[4], q[5], q[6], q[7]);
+        st_nibbles(a + 32 * u, q, q + 4, u);
         sc.d[u] = f16_lo(r.w[0]);
     }
 };
@@ -256,7 +265,7 @@ struct MIQ4_NL : Legacy32<5> {
             lo[k] = iq4nl_levels(qs & 0x0F0F0F0Fu);
             hi[k] = iq4nl_levels((qs >> 4) & 0x0F0F0F0Fu);
         }
-        st_nibbles(a + 32 * u, lo, hi);
+        st_nibbles(a + 32 * u, lo, hi, u);
         sc.d[u] = f16_lo(r.w[0]);
     }
 };
@@ -274,7 +283,7 @@ struct MMXFP4 : Legacy32<5> {
             lo[k] = mxfp4_levels(qs & 0x0F0F0F0Fu);
             hi[k] = mxfp4_levels((qs >> 4) & 0x0F0F0F0Fu);
         }
-        st_nibbles(a + 32 * u, lo, hi);
+        st_nibbles(a + 32 * u, lo, hi, u);
         const rf_u32 e = r.w[0] & 0xFFu;
         sc.d[u] = __uint_as_float(e < 2 ? 0x00200000u << e : (e - 1) << 23);  // ggml_e8m0_to_fp32_half
     }
@@ -295,6 +304,15 @@ struct KQuant {
     static constexpr bool K = true;
 };
 
+// The 16-value types' units store their four 16-byte chunks c (values 128h + 32c + 16e ..) in the
+// order c = (k + rot) & 3, k = 0..4: eight lanes store units 0..4 of two rows (272 bytes apart,
+// one 16-byte bank group per row; MmqStage::store gives thread tid rows (tid + 256 k) / 4), and
+// this order puts each store's eight lanes on eight different groups (in column order, 4 met).
+MMQ_FN int chunk_rotation(int h, int e) {
+    const int rho = (threadIdx.x >> 2) & 1;
+    return h + (rho != e ? 2 * rho : rho);
+}
+
 // Units (h, e) = (u >> 1, u & 1): positions 16e..16e+16 of each 32-value chunk c of half h,
 // values 128h + 32c + 16e + 0..16 = sub-block 8h + 2c + e.
 // scales[16] (low nibble scale, high nibble min) | qs[64] 2-bit | d f16 | dmin f16;
@@ -312,16 +330,19 @@ struct MQ2_K : KQuant {
         ld_words<1>(base, off + 80, &r.dm);
     }
     MMQ_FN void unpack(const Raw& r, int u, rf_i8* a, Scales& sc) {
-        const int h = u >> 1, e = u & 1;
+        const int h = u >> 1, e = u & 1, rot = chunk_rotation(h, e);
 #pragma unroll
-        for (int c = 0; c < 4; c++) {
+        for (int k = 0; k < 4; k++) {
+            const int c = (k + rot) & 3;
             rf_u32 q[4];
 #pragma unroll
             for (int j = 0; j < 4; j++) q[j] = (r.qs[j] >> (2 * c)) & 0x03030303u;
             st16(a + 128 * h + 32 * c + 16 * e, q[0], q[1], q[2], q[3]);
-            const rf_u32 byte = (r.sc[c >> 1] >> (8 * (e + 2 * (c & 1)))) & 0xFFu;
-            sc.sc[8 * h + 2 * c + e] = (rf_i8)(byte & 0xF);
-            sc.mn[8 * h + 2 * c + e] = (rf_i8)(byte >> 4);
+        }
+        // Sub-block 8h + j: byte j of the half's scales, scale in the low nibble, min in the high.
+        if (e == 0) {
+            *(q8_u2*)&sc.sc[8 * h] = q8_u2{{r.sc[0] & 0x0F0F0F0Fu, r.sc[1] & 0x0F0F0F0Fu}};
+            *(q8_u2*)&sc.mn[8 * h] = q8_u2{{(r.sc[0] >> 4) & 0x0F0F0F0Fu, (r.sc[1] >> 4) & 0x0F0F0F0Fu}};
         }
         if (u == 0) sc.d = f16_lo(r.dm), sc.dmin = f16_hi(r.dm);
     }
@@ -344,9 +365,10 @@ struct MQ3_K : KQuant {
         ld_words<1>(base, off + 108, &r.d);
     }
     MMQ_FN void unpack(const Raw& r, int u, rf_i8* a, Scales& sc) {
-        const int h = u >> 1, e = u & 1;
+        const int h = u >> 1, e = u & 1, rot = chunk_rotation(h, e);
 #pragma unroll
-        for (int c = 0; c < 4; c++) {
+        for (int k = 0; k < 4; k++) {
+            const int c = (k + rot) & 3;
             rf_u32 q[4];
 #pragma unroll
             for (int j = 0; j < 4; j++) {
@@ -354,11 +376,18 @@ struct MQ3_K : KQuant {
                 q[j] = sub_bytes(v, 0x04040404u);
             }
             st16(a + 128 * h + 32 * c + 16 * e, q[0], q[1], q[2], q[3]);
-            // Scale 8h + 2c + e: low nibble h of byte (e + 2c) of scales[0..8], 2 bits
-            // 2 * (2h + c / 2) of byte 8 + e + 2 (c % 2).
-            const rf_u32 low = (r.s3[c >> 1] >> (8 * (e + 2 * (c & 1)) + 4 * h)) & 0xFu;
-            const rf_u32 high = (r.s3[2] >> (8 * (e + 2 * (c & 1)) + 2 * (2 * h + (c >> 1)))) & 3u;
-            sc.sc[8 * h + 2 * c + e] = (rf_i8)((int)(low | (high << 4)) - 32);
+        }
+        // Scale 8h + j (j = 4w + b): low nibble h of byte j of scales[0..8], 2 bits 2 (2h + w)
+        // of byte 8 + b, offset 32.
+        if (e == 0) {
+            rf_u32 w[2];
+#pragma unroll
+            for (int k = 0; k < 2; k++) {
+                const rf_u32 low = (r.s3[k] >> (4 * h)) & 0x0F0F0F0Fu;
+                const rf_u32 high = (r.s3[2] >> (2 * (2 * h + k))) & 0x03030303u;
+                w[k] = sub_bytes(low | (high << 4), 0x20202020u);
+            }
+            *(q8_u2*)&sc.sc[8 * h] = q8_u2{{w[0], w[1]}};
         }
         if (u == 0) sc.d = f16_lo(r.d);
     }
@@ -382,20 +411,20 @@ struct MQ6_K : KQuant {
     }
     MMQ_FN void unpack(const Raw& r, int u, rf_i8* a, Scales& sc) {
         const int h = u >> 1, e = u & 1;
-        rf_u32 q[4][4];
+        const int rot = chunk_rotation(h, e);
 #pragma unroll
-        for (int j = 0; j < 4; j++) {
-            q[0][j] = (r.qa[j] & 0x0F0F0F0Fu) | ((r.qh[j] << 4) & 0x30303030u);
-            q[1][j] = (r.qb[j] & 0x0F0F0F0Fu) | ((r.qh[j] << 2) & 0x30303030u);
-            q[2][j] = ((r.qa[j] >> 4) & 0x0F0F0F0Fu) | (r.qh[j] & 0x30303030u);
-            q[3][j] = ((r.qb[j] >> 4) & 0x0F0F0F0Fu) | ((r.qh[j] >> 2) & 0x30303030u);
-        }
+        for (int k = 0; k < 4; k++) {
+            const int c = (k + rot) & 3;
+            rf_u32 v[4];
 #pragma unroll
-        for (int c = 0; c < 4; c++) {
-            st16(a + 128 * h + 32 * c + 16 * e, sub_bytes(q[c][0], 0x20202020u), sub_bytes(q[c][1], 0x20202020u),
-                 sub_bytes(q[c][2], 0x20202020u), sub_bytes(q[c][3], 0x20202020u));
-            sc.sc[8 * h + 2 * c + e] = (rf_i8)sbyte(r.sc[c >> 1], 2 * (c & 1) + e);
+            for (int j = 0; j < 4; j++) {
+                const rf_u32 lo = ((c & 1 ? r.qb[j] : r.qa[j]) >> (4 * (c >> 1))) & 0x0F0F0F0Fu;
+                const rf_u32 hi = (c < 2 ? r.qh[j] << (4 - 2 * c) : r.qh[j] >> (2 * c - 4)) & 0x30303030u;
+                v[j] = sub_bytes(lo | hi, 0x20202020u);
+            }
+            st16(a + 128 * h + 32 * c + 16 * e, v[0], v[1], v[2], v[3]);
         }
+        if (e == 0) *(q8_u2*)&sc.sc[8 * h] = q8_u2{{r.sc[0], r.sc[1]}};  // scales 8h .. 8h + 8 in order
         if (u == 0) sc.d = f16_lo(r.d);
     }
 };
@@ -407,14 +436,13 @@ struct NibbleK : KQuant {
     static constexpr bool MINS = true;
     MMQ_FN void finish(const q8_u4& hd, const rf_u32* lo, const rf_u32* hi, int u, rf_i8* a, Scales& sc) {
         const int g = u >> 1, hh = u & 1;
-        st16(a + 64 * g + 16 * hh, lo[0], lo[1], lo[2], lo[3]);
-        st16(a + 64 * g + 32 + 16 * hh, hi[0], hi[1], hi[2], hi[3]);
+        st_pair(a + 64 * g + 16 * hh, 32, lo, hi, g & 2);
         if (hh == 0) {
             rf_u32 s, m;
-            scale_min_k4(hd, g, s, m);
-            sc.sc[2 * g] = (rf_i8)(s & 0xFF), sc.sc[2 * g + 1] = (rf_i8)(s >> 8);
-            sc.mn[2 * g] = (rf_i8)(m & 0xFF), sc.mn[2 * g + 1] = (rf_i8)(m >> 8);
-            sc.mn[8 + 2 * g] = 0, sc.mn[9 + 2 * g] = 0;
+            scale_min_k4(hd, g, s, m);  // bytes 0, 1: sub-blocks 2g, 2g + 1
+            *(rf_u16*)&sc.sc[2 * g] = (rf_u16)s;
+            *(rf_u16*)&sc.mn[2 * g] = (rf_u16)m;
+            *(rf_u16*)&sc.mn[8 + 2 * g] = 0;
         }
         if (u == 0) sc.d = f16_lo(hd.v[0]), sc.dmin = f16_hi(hd.v[0]);
     }
@@ -487,7 +515,7 @@ struct MIQ4_XS : KQuant {
             lo[k] = iq4nl_levels(qs[k] & 0x0F0F0F0Fu);
             hi[k] = iq4nl_levels((qs[k] >> 4) & 0x0F0F0F0Fu);
         }
-        st_nibbles(a + 32 * u, lo, hi);
+        st_nibbles(a + 32 * u, lo, hi, u);
         const rf_u32 low = (r.hd.v[1] >> (8 * (u >> 1) + 4 * (u & 1))) & 0xFu;
         const rf_u32 high = (r.hd.v[0] >> (16 + 2 * u)) & 3u;
         sc.sc[u] = (rf_i8)((int)(low | (high << 4)) - 32);
@@ -623,10 +651,17 @@ struct MmqStage {
                 if constexpr (Q::MINS) {
                     // Sums per sub-block (per 16 values from the encoder) as 128 h + l.
 #pragma unroll
-                    for (int j = 0; j < 16; j++) {
-                        const int s = Q::SUB == 16 ? xs[j] : (j < 8 ? xs[2 * j] + xs[2 * j + 1] : 0);
-                        o.h[j] = (rf_i8)(s >> 7);
-                        o.l[j] = (rf_i8)(s & 127);
+                    for (int j = 0; j < 16; j += 4) {
+                        rf_u32 h = 0, l = 0;
+#pragma unroll
+                        for (int k = 0; k < 4; k++) {
+                            const int i = j + k;
+                            const int s = Q::SUB == 16 ? xs[i] : (i < 8 ? xs[2 * i] + xs[2 * i + 1] : 0);
+                            h |= (rf_u32)(rf_u8)(s >> 7) << (8 * k);
+                            l |= (rf_u32)(s & 127) << (8 * k);
+                        }
+                        *(rf_u32*)&o.h[j] = h;
+                        *(rf_u32*)&o.l[j] = l;
                     }
                 }
             } else {
@@ -694,7 +729,18 @@ RF_DEVICE void mmq(const rf_u8* RF_RESTRICT w, const rf_u8* RF_RESTRICT scratch,
         }
 
         int isum[MT][NT][4];  // K-quants: sum_j sc_j * isum_j of the super-block
+        // K-quants: the 16 sub-block scale bytes of the thread's two rows (g, g + 8 of each
+        // 16-row tile), read as words once per slice.
+        rf_u32 scw[MT][2][Q::K ? 4 : 1];
         if constexpr (Q::K) {
+#pragma unroll
+            for (int i = 0; i < MT; i++)
+#pragma unroll
+                for (int h = 0; h < 2; h++) {
+                    const q8_u4 v = *(const q8_u4*)sm.ws[wm * (MMQ_BM / WM) + 16 * i + g + 8 * h].sc;
+#pragma unroll
+                    for (int k = 0; k < 4; k++) scw[i][h][k] = v.v[k];
+                }
 #pragma unroll
             for (int i = 0; i < MT; i++)
 #pragma unroll
@@ -717,7 +763,7 @@ RF_DEVICE void mmq(const rf_u8* RF_RESTRICT w, const rf_u8* RF_RESTRICT scratch,
                     for (int e = 0; e < 4 && in; e++) {
                         const int row = r + g + 8 * (e >> 1), tok = n + 2 * q + (e & 1);
                         if constexpr (Q::K) {
-                            isum[i][j][e] += (int)sm.ws[row].sc[sb] * c[e];
+                            isum[i][j][e] += sbyte(scw[i][e >> 1][sb >> 2], sb & 3) * c[e];
                         } else if constexpr (Q::Act::Q8_1) {
                             acc[i][j][e] += (sm.ws[row].d[sb] * sm.xs[tok].d[sb]) * (float)c[e] +
                                             sm.ws[row].m[sb] * sm.xs[tok].s[sb];
