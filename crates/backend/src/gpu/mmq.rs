@@ -140,7 +140,7 @@ impl Mmq {
         t: usize,
         y: &mut DeviceBuffer<f32>,
     ) -> Result<()> {
-        let out = MmqOut { ty, w, rows, bias: None, y, mode: MmqMode::Store, up: None };
+        let out = MmqOut { ty, w, rows, bias: None, y, mode: StoreMode::Store, up: None };
         self.products(s, x, t, cols, None, &mut [out])
     }
 
@@ -213,7 +213,7 @@ impl Mmq {
                 let (rows_i, splits_i) = (o.rows as i32, splits as i32);
                 // A GLU pair: the gate's product stored, then the up matrix's combined with it.
                 let steps = match o.up {
-                    Some(up) => [Some((o.w, MmqMode::Store)), Some((up, o.mode))],
+                    Some(up) => [Some((o.w, StoreMode::Store)), Some((up, o.mode))],
                     None => [Some((o.w, o.mode)), None],
                 };
                 for (w, mode) in steps.into_iter().flatten() {
@@ -264,16 +264,17 @@ fn split_count(rows: usize, cols: usize, sms: usize) -> usize {
         .0
 }
 
-/// How a product's sums are stored (`MMQ_STORE` .. `MMQ_GEGLU` in mmq.cu).
+/// How a fused product (the int8 GEMV's or GEMM's) stores its sums: `RF_STORE` .. `RF_GEGLU`
+/// in fused.h.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum MmqMode {
+pub(crate) enum StoreMode {
     /// y = W h (+ b).
     Store = 0,
     /// y += W h (+ b): a projection into the residual stream.
     Accumulate = 1,
-    /// y = silu(y) * (W h): y holds the gate's product, W is the up matrix.
+    /// y = silu(G h) * (U h), G the gate matrix and U the up matrix.
     SwiGlu = 2,
-    /// y = gelu(y) * (W h), the same way.
+    /// y = gelu(G h) * (U h), the same way.
     GeGlu = 3,
 }
 
@@ -284,7 +285,7 @@ pub(crate) struct MmqOut<'a> {
     pub rows: usize,
     pub bias: Option<&'a DeviceBuffer<f32>>, // [rows]
     pub y: &'a mut DeviceBuffer<f32>,        // [t, rows]
-    pub mode: MmqMode,
+    pub mode: StoreMode,
     /// The GLU modes' up matrix (`ty`, `rows` rows, like w): w's product (the gate's) is stored
     /// in y first, then combined with this one's. No bias with it (each matrix would need its
     /// own).

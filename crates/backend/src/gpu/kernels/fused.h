@@ -47,3 +47,18 @@ RF_DEVICE float rf_geglu(float g, float u) {
     }
     return y * u;
 }
+
+// ---- how a fused product stores a row's sum -----------------------------------------------------
+// (`StoreMode` in Rust; the int8 GEMV's and GEMM's epilogues.)
+#define RF_STORE 0       // y = v
+#define RF_ACCUMULATE 1  // y += v: a projection into the residual stream
+#define RF_SWIGLU 2      // y = silu(v) * u: v the gate row's sum, u the up row's
+#define RF_GEGLU 3       // y = gelu(v) * u, the same way
+RF_DEVICE void rf_store_sum(float* y, int mode, float v, float u) {
+    switch (mode) {
+        case RF_ACCUMULATE: *y += v; break;
+        case RF_SWIGLU: *y = rf_swiglu(v, u); break;
+        case RF_GEGLU: *y = rf_geglu(v, u); break;
+        default: *y = v;
+    }
+}

@@ -674,11 +674,9 @@ RF_DEVICE int xs_bytes(int cols) {
 // `grid` consecutive blocks of the grid's x dimension, so a block computes one matrix. The two
 // weight types a kernel instance knows (QA, QB, the same for most) may differ between segments
 // (bit s of `types`: segment s is of QB); they share one activation encoding. Optionally x is
-// RMS-normed first (nw: the norm's weight), and a row's sums are stored by `mode`:
-#define Q8_STORE 0       // y = W x (+ b)
-#define Q8_ACCUMULATE 1  // y += W x (+ b): a projection into the residual stream
-#define Q8_SWIGLU 2      // y = silu(W x) * (U x): the team's rows are pairs of gate (W) and up (U) rows
-#define Q8_GEGLU 3       // y = gelu(W x) * (U x), the same way
+// RMS-normed first (nw: the norm's weight), and a row's sums W x (+ b) are stored by `mode`
+// (fused.h's RF_STORE .. RF_GEGLU; in the GLU modes a team's rows are pairs of gate (W) and
+// up (U) rows, and y = act(W x) * (U x)).
 // Each form computes the separate kernels' f32 operations in their order (rf_rms_norm_f32, then
 // the GEMV, then rf_add_bias_f32, rf_add_in_place_f32, rf_swiglu_f32 or rf_geglu_f32), so it
 // gives the same bits as launching them one after another.
@@ -687,7 +685,7 @@ RF_DEVICE int xs_bytes(int cols) {
 struct Q8Fuse {
     const float* nw;    // [cols] RMS norm weight, or null: no norm
     float eps;
-    int mode;           // Q8_STORE .. Q8_GEGLU
+    int mode;           // RF_STORE .. RF_GEGLU
     const rf_u8* w_up;  // the up matrix of the GLU modes
 };
 
@@ -704,12 +702,7 @@ RF_DEVICE void q8_store(const Q8Fuse& f, const Q8Seg& sg, int row, int k, float 
     if (row >= sg.rows) return;
     float* y = sg.y + (rf_i64)k * sg.rows + row;
     if (sg.b) v += sg.b[row];
-    switch (f.mode) {
-        case Q8_ACCUMULATE: *y += v; break;
-        case Q8_SWIGLU: *y = rf_swiglu(v, u); break;
-        case Q8_GEGLU: *y = rf_geglu(v, u); break;
-        default: *y = v;
-    }
+    rf_store_sum(y, f.mode, v, u);
 }
 
 // Sums a finished row group over its team and stores it: a butterfly over each warp, then (teams
@@ -720,7 +713,7 @@ template <int R, int NT>
 RF_DEVICE void q8_finish(float (*acc)[NT], float (*red)[R * NT], int wpt, int j, int team, bool active, int g, int nt,
                          const Q8Fuse& f, const Q8Seg& sg) {
     const int warp = rf_warp_id(), lane = rf_lane();
-    const bool glu = f.mode >= Q8_SWIGLU;
+    const bool glu = f.mode >= RF_SWIGLU;
     const int rp = glu ? R / 2 : R;
 #pragma unroll
     for (int r = 0; r < R; r++)
@@ -796,7 +789,7 @@ RF_DEVICE void q8_gemv(const float* RF_RESTRICT x, int cols, int t, const Q8Fuse
     // (the registers of R = 4), so fewer rows per team load further ahead in their rows.
     constexpr int U = Q::STAGED || NT > 1 ? 1 : 4 / R;
     const int steps = (units + U * tpr - 1) / (U * tpr);  // per row group
-    const int rp = f.mode >= Q8_SWIGLU ? R / 2 : R;
+    const int rp = f.mode >= RF_SWIGLU ? R / 2 : R;
     const int groups = (sg.rows + rp - 1) / rp, rstride = sg.grid * teams;
     const rf_i64 rb = (rf_i64)(cols / Q::VALUES) * Q::BYTES;
     float acc[R][NT];

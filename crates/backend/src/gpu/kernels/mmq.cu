@@ -86,19 +86,14 @@ RF_DEVICE void mmq_encode(const float* RF_RESTRICT x, rf_u8* RF_RESTRICT scratch
     }
 }
 
-// How a row's sum v is stored (the int8 GEMV's Q8_STORE .. Q8_GEGLU, with the GLU modes as the
-// second product of a pair: y already holds the gate's product, v is the up row's).
-#define MMQ_STORE 0
-#define MMQ_ACCUMULATE 1
-#define MMQ_SWIGLU 2
-#define MMQ_GEGLU 3
+// How a row's sum v (+ b[row]) is stored: by fused.h's modes, the GLU ones as the second product
+// of a pair (y already holds the gate's product, v is the up row's).
 RF_DEVICE void mmq_store(float* y, const float* b, int mode, int row, float v) {
     if (b) v += b[row];
-    switch (mode) {
-        case MMQ_ACCUMULATE: *y += v; break;
-        case MMQ_SWIGLU: *y = rf_swiglu(*y, v); break;
-        case MMQ_GEGLU: *y = rf_geglu(*y, v); break;
-        default: *y = v;
+    if (mode >= RF_SWIGLU) {
+        rf_store_sum(y, mode, *y, v);
+    } else {
+        rf_store_sum(y, mode, v, 0.0f);
     }
 }
 

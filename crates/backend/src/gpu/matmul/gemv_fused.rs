@@ -12,7 +12,7 @@ use gguf::GgmlType;
 
 use super::{GemvConfig, GpuMatrix, Matmul, MatmulKernel, Q8_MAX_SHARED, Q8_VARIANTS};
 use crate::cpu::qdot::{act_type_for, ActType};
-use crate::gpu::mmq::{MmqMode, MmqOut};
+use crate::gpu::mmq::{MmqOut, StoreMode};
 use crate::gpu::{Arg, DeviceBuffer, GpuError, Kernel, LaunchConfig, Result, Stream};
 
 /// Pairs of weight types with kernels for one launch (`rf_q8_gemv_r<R>_t<NT>_<a>_<b>`): those
@@ -44,19 +44,10 @@ pub struct GemvOut<'a> {
 
 impl GemvOut<'_> {
     /// This output as a product of the int8 GEMM (reborrowing y).
-    fn mmq<'b>(&'b mut self, mode: MmqMode, up: Option<&'b DeviceBuffer<u8>>) -> MmqOut<'b> {
+    fn mmq<'b>(&'b mut self, mode: StoreMode, up: Option<&'b DeviceBuffer<u8>>) -> MmqOut<'b> {
         let w = self.w;
         MmqOut { ty: w.ty, w: &w.data, rows: w.rows, bias: self.bias, y: &mut *self.y, mode, up }
     }
-}
-
-/// How a launch stores its sums (`Q8_STORE` .. `Q8_GEGLU` in gemv_q8.cu).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Mode {
-    Store = 0,
-    Accumulate = 1,
-    SwiGlu = 2,
-    GeGlu = 3,
 }
 
 /// One planned launch: the kernel, its shape, and per segment its threads per row and blocks.
@@ -141,7 +132,7 @@ impl Matmul {
         x: &DeviceBuffer<f32>,
         t: usize,
         norm: Option<(&DeviceBuffer<f32>, f32)>,
-        mode: Mode,
+        mode: StoreMode,
         outs: &mut [GemvOut],
         up: Option<&GpuMatrix>,
     ) -> Result<()> {
@@ -242,7 +233,7 @@ impl Matmul {
             return Ok(true);
         }
         self.check_args(w, x, t, y)?;
-        self.q8_run(stream, &plan, x, t, None, Mode::Store, &mut [GemvOut { w, bias: None, y }], None)?;
+        self.q8_run(stream, &plan, x, t, None, StoreMode::Store, &mut [GemvOut { w, bias: None, y }], None)?;
         Ok(true)
     }
 
@@ -264,7 +255,7 @@ impl Matmul {
         accumulate: bool,
     ) -> Result<bool> {
         let ws: Vec<&GpuMatrix> = outs.iter().map(|o| o.w).collect();
-        let mode = if accumulate { MmqMode::Accumulate } else { MmqMode::Store };
+        let mode = if accumulate { StoreMode::Accumulate } else { StoreMode::Store };
         if !ws.is_empty() && ws.iter().all(|w| w.cols == ws[0].cols) && self.all_mmq(&ws, t) {
             self.check_fused(x, t, norm, outs)?;
             // One encoding per activation type (the matrices of one type share it).
@@ -311,7 +302,6 @@ impl Matmul {
             return Ok(true);
         }
         self.check_fused(x, t, norm, outs)?;
-        let mode = if accumulate { Mode::Accumulate } else { Mode::Store };
         for (g, plan) in groups.iter().zip(&plans) {
             let mut sub: Vec<GemvOut> = outs
                 .iter_mut()
@@ -344,15 +334,15 @@ impl Matmul {
         if gate.ty != up.ty || gate.rows != up.rows || gate.cols != up.cols {
             return Ok(false);
         }
-        let modes = match act {
-            Glu::Swi => (Mode::SwiGlu, MmqMode::SwiGlu),
-            Glu::Ge => (Mode::GeGlu, MmqMode::GeGlu),
+        let mode = match act {
+            Glu::Swi => StoreMode::SwiGlu,
+            Glu::Ge => StoreMode::GeGlu,
         };
         if self.all_mmq(&[gate, up], t) {
             let mut outs = [GemvOut { w: gate, bias: None, y }];
             self.check_fused(x, t, norm, &outs)?;
             self.check_args(up, x, t, outs[0].y)?;
-            let pair = outs[0].mmq(modes.1, Some(&up.data));
+            let pair = outs[0].mmq(mode, Some(&up.data));
             self.mmq.products(stream, x, t, gate.cols, norm, &mut [pair])?;
             return Ok(true);
         }
@@ -366,7 +356,7 @@ impl Matmul {
         let mut outs = [GemvOut { w: gate, bias: None, y }];
         self.check_fused(x, t, norm, &outs)?;
         self.check_args(up, x, t, outs[0].y)?;
-        self.q8_run(stream, &plan, x, t, norm, modes.0, &mut outs, Some(up))?;
+        self.q8_run(stream, &plan, x, t, norm, mode, &mut outs, Some(up))?;
         Ok(true)
     }
 }
