@@ -24,6 +24,10 @@ const SLICE: usize = 256;
 const BLOCKS_PER_SM: usize = 2;
 /// The most ranges of columns a matrix's products are split into.
 const MAX_SPLITS: usize = 16;
+/// The token counts the split model serves: decode steps (at most two token tiles), and larger
+/// products, scored at 16 tiles (a 512-token prompt chunk).
+const DECODE_TOKENS: usize = 2 * BN;
+const PREFILL_TILES: usize = 16;
 /// The split model's costs, in units of one block's time per slice (~2 µs on the H100, where a
 /// last wave of a few blocks takes as long as a full one: gpu_matmul's mmq_speed times follow
 /// the number of waves), fitted there: a block's first slice, whose loads nothing hides, costs
@@ -115,15 +119,18 @@ impl Mmq {
         TYPES.iter().any(|(t, _)| *t == ty)
     }
 
-    /// How many ranges of columns the blocks of a row tile split a matrix into (rf_mmq_reduce
-    /// adds them in order). A function of the matrix alone (it sets the f32 order of a row's
-    /// sum), never of the token count: the count the cost model puts lowest for one and for
-    /// two token tiles (batched decode up to 64 streams) together. Blocks run in waves of
-    /// BLOCKS_PER_SM per multiprocessor and each wave takes as long as its blocks' slices,
-    /// so a launch of a few row tiles, or of slightly more blocks than one wave holds, gains
-    /// from splitting until the partial sums' traffic outweighs it.
-    fn splits(&self, rows: usize, cols: usize) -> usize {
-        split_count(rows, cols, self.sms)
+    /// How many ranges of columns the blocks of a row tile split a matrix into for a product of
+    /// t tokens (rf_mmq_reduce adds them in order). It sets the f32 order of a row's sum, so it
+    /// depends on the matrix and on the regime alone, never on the exact token count: decode
+    /// steps (up to DECODE_TOKENS) take the count the cost model puts lowest for one and two
+    /// token tiles together, larger products (prefill without a vendor BLAS) the count for
+    /// PREFILL_TILES tiles. Blocks run in waves of BLOCKS_PER_SM per multiprocessor and each
+    /// wave takes as long as its blocks' slices, so a launch of a few row tiles, or of slightly
+    /// more blocks than one wave holds, gains from splitting until the partial sums' traffic
+    /// outweighs it.
+    fn splits(&self, rows: usize, cols: usize, t: usize) -> usize {
+        let tiles: &[usize] = if t <= DECODE_TOKENS { &[1, 2] } else { &[PREFILL_TILES] };
+        split_count(rows, cols, self.sms, tiles)
     }
 
     /// y[i, r] = sum_c x[i, c] * W[r, c] for i < t (shapes checked by the caller): w holds `rows`
@@ -169,7 +176,7 @@ impl Mmq {
             }
             let k = self.kernels.iter().find(|(k, _)| *k == o.ty).map(|(_, k)| k);
             match (k, act_type_for(o.ty)) {
-                (Some(k), Some(a)) if a == act => launches.push((k, self.splits(o.rows, cols))),
+                (Some(k), Some(a)) if a == act => launches.push((k, self.splits(o.rows, cols, t))),
                 _ => return Err(bad(format!("no MMQ kernel for {} with {act:?} activations", o.ty))),
             }
         }
@@ -233,13 +240,17 @@ impl Mmq {
     }
 }
 
-/// [`Mmq::splits`] on a device of `sms` multiprocessors.
-fn split_count(rows: usize, cols: usize, sms: usize) -> usize {
+/// [`Mmq::splits`] on a device of `sms` multiprocessors, the cost summed over launches of
+/// `token_tiles` tiles of tokens each. At most as many splits as there are slices (no range is
+/// empty), and few enough that two tiles' partial sums fit their scratch.
+fn split_count(rows: usize, cols: usize, sms: usize, token_tiles: &[usize]) -> usize {
     let (tiles, slices) = (rows.div_ceil(BM), cols.div_ceil(SLICE));
     let slots = (BLOCKS_PER_SM * sms).max(1);
+    let most = slices.min(MAX_SPLITS).min(PART_FLOATS / (2 * BN * rows.max(1))).max(1);
     let cost = |s: usize| -> f64 {
-        (1..=2usize)
-            .map(|tt| {
+        token_tiles
+            .iter()
+            .map(|&tt| {
                 let waves = (tiles * tt * s).div_ceil(slots) as f64;
                 let run = waves * (slices.div_ceil(s) as f64 + PROLOGUE_SLICES);
                 let part = (8 * s * tt * BN * rows) as f64 / PART_BYTES_PER_SLICE;
@@ -252,7 +263,7 @@ fn split_count(rows: usize, cols: usize, sms: usize) -> usize {
             .sum()
     };
     // The first of equal costs: fewer splits.
-    (1..=slices.clamp(1, MAX_SPLITS))
+    (1..=most)
         .fold((1, f64::INFINITY), |best, s| {
             let c = cost(s);
             if c < best.1 {
@@ -309,13 +320,17 @@ mod tests {
         // 132 multiprocessors (H100), Qwen2.5-7B's and 0.5B's matrices (rows, cols).
         let got: Vec<usize> = [(3584, 3584), (512, 3584), (18944, 3584), (3584, 18944), (152064, 3584), (896, 4864)]
             .iter()
-            .map(|&(r, c)| split_count(r, c, 132))
+            .map(|&(r, c)| split_count(r, c, 132, &[1, 2]))
             .collect();
         // Few row tiles split into many short ranges, many fill the waves themselves.
         assert_eq!(got, [4, 14, 2, 4, 1, 7]);
+        // With 16 token tiles most matrices fill the waves unsplit.
+        assert_eq!(split_count(18944, 3584, 132, &[PREFILL_TILES]), 1);
+        // Rows so many that one split's partial sums for two tiles fill the scratch: no split.
+        assert_eq!(split_count(PART_FLOATS / (2 * BN) + 1, 1 << 20, 228, &[1, 2]), 1);
         // Every row tile has at most one wave's worth of splits and each split at least a slice.
         for (rows, cols, sms) in [(1, 1, 1), (64, 256, 132), (100_000, 32, 1), (512, 18944, 0), (37, 96, 108)] {
-            let s = split_count(rows, cols, sms);
+            let s = split_count(rows, cols, sms, &[1, 2]);
             assert!((1..=MAX_SPLITS.min(cols.div_ceil(SLICE).max(1))).contains(&s), "{rows} x {cols}: {s}");
         }
     }

@@ -300,7 +300,7 @@ struct KQuant {
 };
 
 // The 16-value types' units store their four 16-byte chunks c (values 128h + 32c + 16e ..) in the
-// order c = (k + rot) & 3, k = 0..4: eight lanes store units 0..4 of two rows (272 bytes apart,
+// order c = (k + rot) & 3, k = 0..3: eight lanes store units 0..3 of two rows (272 bytes apart,
 // one 16-byte bank group per row; MmqStage::store gives thread tid rows (tid + 256 k) / 4), and
 // this order puts each store's eight lanes on eight different groups (in column order, 4 met).
 MMQ_FN int chunk_rotation(int h, int e) {
