@@ -24,10 +24,8 @@ const SLICE: usize = 256;
 const BLOCKS_PER_SM: usize = 2;
 /// The most ranges of columns a matrix's products are split into.
 const MAX_SPLITS: usize = 16;
-/// The token counts the split model serves: decode steps (at most two token tiles), and larger
-/// products, scored at 16 tiles (a 512-token prompt chunk).
-const DECODE_TOKENS: usize = 2 * BN;
-const PREFILL_TILES: usize = 16;
+/// The token tiles per launch the split model is scored at: decode steps of up to 64 streams.
+const DECODE_TILES: [usize; 2] = [1, 2];
 /// The split model's costs, in units of one block's time per slice (~2 µs on the H100, where a
 /// last wave of a few blocks takes as long as a full one: gpu_matmul's mmq_speed times follow
 /// the number of waves), fitted there: a block's first slice, whose loads nothing hides, costs
@@ -119,18 +117,17 @@ impl Mmq {
         TYPES.iter().any(|(t, _)| *t == ty)
     }
 
-    /// How many ranges of columns the blocks of a row tile split a matrix into for a product of
-    /// t tokens (rf_mmq_reduce adds them in order). It sets the f32 order of a row's sum, so it
-    /// depends on the matrix and on the regime alone, never on the exact token count: decode
-    /// steps (up to DECODE_TOKENS) take the count the cost model puts lowest for one and two
-    /// token tiles together, larger products (prefill without a vendor BLAS) the count for
-    /// PREFILL_TILES tiles. Blocks run in waves of BLOCKS_PER_SM per multiprocessor and each
-    /// wave takes as long as its blocks' slices, so a launch of a few row tiles, or of slightly
-    /// more blocks than one wave holds, gains from splitting until the partial sums' traffic
-    /// outweighs it.
-    fn splits(&self, rows: usize, cols: usize, t: usize) -> usize {
-        let tiles: &[usize] = if t <= DECODE_TOKENS { &[1, 2] } else { &[PREFILL_TILES] };
-        split_count(rows, cols, self.sms, tiles)
+    /// How many ranges of columns the blocks of a row tile split a matrix into (rf_mmq_reduce
+    /// adds them in order). A function of the matrix alone (it sets the f32 order of a row's
+    /// sum), never of the token count, so that a token's result does not depend on the rest of
+    /// the step: the count the cost model puts lowest for one and two token tiles (batched
+    /// decode up to 64 streams) together. Blocks run in waves of BLOCKS_PER_SM per
+    /// multiprocessor and each wave takes as long as its blocks' slices, so a launch of a few
+    /// row tiles, or of slightly more blocks than one wave holds, gains from splitting until
+    /// the partial sums' traffic outweighs it. (Larger products, a prefill without a vendor
+    /// BLAS, would mostly prefer fewer splits; they keep these.)
+    fn splits(&self, rows: usize, cols: usize) -> usize {
+        split_count(rows, cols, self.sms, &DECODE_TILES)
     }
 
     /// y[i, r] = sum_c x[i, c] * W[r, c] for i < t (shapes checked by the caller): w holds `rows`
@@ -176,7 +173,7 @@ impl Mmq {
             }
             let k = self.kernels.iter().find(|(k, _)| *k == o.ty).map(|(_, k)| k);
             match (k, act_type_for(o.ty)) {
-                (Some(k), Some(a)) if a == act => launches.push((k, self.splits(o.rows, cols, t))),
+                (Some(k), Some(a)) if a == act => launches.push((k, self.splits(o.rows, cols))),
                 _ => return Err(bad(format!("no MMQ kernel for {} with {act:?} activations", o.ty))),
             }
         }
@@ -320,17 +317,17 @@ mod tests {
         // 132 multiprocessors (H100), Qwen2.5-7B's and 0.5B's matrices (rows, cols).
         let got: Vec<usize> = [(3584, 3584), (512, 3584), (18944, 3584), (3584, 18944), (152064, 3584), (896, 4864)]
             .iter()
-            .map(|&(r, c)| split_count(r, c, 132, &[1, 2]))
+            .map(|&(r, c)| split_count(r, c, 132, &DECODE_TILES))
             .collect();
         // Few row tiles split into many short ranges, many fill the waves themselves.
         assert_eq!(got, [4, 14, 2, 4, 1, 7]);
         // With 16 token tiles most matrices fill the waves unsplit.
-        assert_eq!(split_count(18944, 3584, 132, &[PREFILL_TILES]), 1);
+        assert_eq!(split_count(18944, 3584, 132, &[16]), 1);
         // Rows so many that one split's partial sums for two tiles fill the scratch: no split.
-        assert_eq!(split_count(PART_FLOATS / (2 * BN) + 1, 1 << 20, 228, &[1, 2]), 1);
+        assert_eq!(split_count(PART_FLOATS / (2 * BN) + 1, 1 << 20, 228, &DECODE_TILES), 1);
         // Every row tile has at most one wave's worth of splits and each split at least a slice.
         for (rows, cols, sms) in [(1, 1, 1), (64, 256, 132), (100_000, 32, 1), (512, 18944, 0), (37, 96, 108)] {
-            let s = split_count(rows, cols, sms, &[1, 2]);
+            let s = split_count(rows, cols, sms, &DECODE_TILES);
             assert!((1..=MAX_SPLITS.min(cols.div_ceil(SLICE).max(1))).contains(&s), "{rows} x {cols}: {s}");
         }
     }
