@@ -422,6 +422,45 @@ impl Gpu {
         let built = self.compiler()?.build(source, self.arch())?;
         Module::load(&self.inner, source, &built.code, built.from_cache)
     }
+
+    /// [`Gpu::compile`] of each source, the compilations on up to one thread per core (a first
+    /// run compiles ~100 s of kernels on one core; NVRTC runs them side by side, hipRTC one at
+    /// a time behind its own lock), the modules loaded in order on this thread.
+    pub fn compile_all(&self, sources: &[KernelSource]) -> Result<Vec<Module>> {
+        let compiler = self.compiler()?;
+        let arch = self.arch();
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(sources.len());
+        let mut built: Vec<Option<Result<crate::gpu::rtc::Built>>> = (0..sources.len()).map(|_| None).collect();
+        std::thread::scope(|s| {
+            let workers: Vec<_> = (0..threads)
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut done = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some(src) = sources.get(i) else { return done };
+                            done.push((i, compiler.build(src, arch)));
+                        }
+                    })
+                })
+                .collect();
+            for w in workers {
+                // A panicking compile leaves its slots empty: reported below.
+                for (i, b) in w.join().unwrap_or_default() {
+                    built[i] = Some(b);
+                }
+            }
+        });
+        sources
+            .iter()
+            .zip(built)
+            .map(|(src, b)| {
+                let b = b.ok_or_else(|| GpuError::Invalid(format!("{}: the compiler thread panicked", src.name)))??;
+                Module::load(&self.inner, src, &b.code, b.from_cache)
+            })
+            .collect()
+    }
 }
 
 impl std::fmt::Debug for Gpu {

@@ -16,7 +16,9 @@ use gguf::GgmlType;
 
 use super::blas::{Blas, W_SCRATCH, X_SCRATCH};
 use super::mmq::Mmq;
-use super::{kernels, DeviceBuffer, Gpu, GpuError, Kernel, LaunchConfig, Result, Stream, Uploader};
+use super::{
+    kernels, DeviceBuffer, Gpu, GpuError, Kernel, KernelSource, LaunchConfig, Module, Result, Stream, Uploader,
+};
 use crate::cpu::qdot::ActType;
 use crate::WeightView;
 
@@ -267,6 +269,12 @@ impl std::fmt::Debug for GpuMatrix {
     }
 }
 
+/// The parts of gemv_q8.cu (prelude.h's RF_PART_<name>): the quantized types, then the pairs.
+fn q8_parts() -> Vec<&'static str> {
+    let singles = TYPES.iter().filter(|(ty, _)| q8_type(*ty).is_some()).map(|(_, s)| *s);
+    singles.chain(gemv_fused::Q8_PAIRS.iter().map(|p| p.2)).collect()
+}
+
 /// The kernels of one weight type.
 struct TypeKernels {
     gemv1: Kernel,
@@ -337,19 +345,26 @@ impl Matmul {
     }
 
     fn build(gpu: &Gpu, use_blas: bool, blas_limits: (usize, usize), portable_mmq: bool) -> Result<Matmul> {
-        let module = gpu.compile(&kernels::MATMUL)?;
-        let q8_module = gpu.compile(&kernels::GEMV_Q8)?;
+        // Each type's part of matmul.cu, of gemv_q8.cu (quantized types and the pairs) and of
+        // the int8 GEMM, compiled side by side.
+        let q8_names = q8_parts();
+        let mut sources: Vec<KernelSource> = TYPES.iter().map(|(_, s)| kernels::MATMUL.part(s)).collect();
+        sources.extend(q8_names.iter().map(|s| kernels::GEMV_Q8.part(s)));
+        sources.extend(Mmq::sources(portable_mmq));
+        let mut modules = gpu.compile_all(&sources)?.into_iter();
+        let type_modules: Vec<Module> = modules.by_ref().take(TYPES.len()).collect();
+        let q8_modules: Vec<(&str, Module)> = q8_names.iter().copied().zip(modules.by_ref()).collect();
+        let q8_kernels = |s: &str| -> Result<Vec<Kernel>> {
+            let m = q8_modules.iter().find(|(n, _)| *n == s).map(|(_, m)| m);
+            let m = m.ok_or_else(|| GpuError::Invalid(format!("no int8 GEMV part {s}")))?;
+            Q8_VARIANTS.iter().map(|(r, nt)| m.kernel(&format!("rf_q8_gemv_r{r}_t{nt}_{s}"))).collect()
+        };
         let kernels = TYPES
             .iter()
-            .map(|&(ty, s)| {
+            .zip(&type_modules)
+            .map(|(&(ty, s), module)| {
                 let q8 = match q8_type(ty) {
-                    Some(q) => Some((
-                        q,
-                        Q8_VARIANTS
-                            .iter()
-                            .map(|(r, nt)| q8_module.kernel(&format!("rf_q8_gemv_r{r}_t{nt}_{s}")))
-                            .collect::<Result<Vec<_>>>()?,
-                    )),
+                    Some(q) => Some((q, q8_kernels(s)?)),
                     None => None,
                 };
                 Ok(TypeKernels {
@@ -361,12 +376,8 @@ impl Matmul {
                 })
             })
             .collect::<Result<_>>()?;
-        let q8_pairs = gemv_fused::Q8_PAIRS
-            .iter()
-            .map(|(_, _, s)| {
-                Q8_VARIANTS.iter().map(|(r, nt)| q8_module.kernel(&format!("rf_q8_gemv_r{r}_t{nt}_{s}"))).collect()
-            })
-            .collect::<Result<_>>()?;
+        let q8_pairs = gemv_fused::Q8_PAIRS.iter().map(|(_, _, s)| q8_kernels(s)).collect::<Result<_>>()?;
+        let mmq = Mmq::new(gpu, modules.collect())?;
         let info = gpu.info();
         Ok(Matmul {
             kernels,
@@ -378,7 +389,7 @@ impl Matmul {
             blas: OnceLock::new(),
             max_shared: info.max_shared_memory_per_block as usize,
             q8_pairs,
-            mmq: Mmq::new(gpu, portable_mmq)?,
+            mmq,
         })
     }
 
@@ -654,4 +665,26 @@ impl Matmul {
 /// ceil(n / per) blocks, as a grid dimension.
 fn blocks(n: usize, per: usize) -> Result<u32> {
     u32::try_from(n.div_ceil(per)).map_err(|_| GpuError::Invalid(format!("{n} items need too many blocks")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every part the host compiles has its guard in the source (a part without one would
+    /// compile no entry points and fail only when its kernels are looked up on a device).
+    #[test]
+    fn every_part_has_its_guard() {
+        let guarded = |src: &KernelSource, part: &str| src.source.contains(&format!("defined(RF_PART_{part})"));
+        for (_, s) in TYPES {
+            assert!(guarded(&kernels::MATMUL, s), "matmul.cu has no part {s}");
+        }
+        for s in q8_parts() {
+            assert!(guarded(&kernels::GEMV_Q8, s), "gemv_q8.cu has no part {s}");
+        }
+        for src in Mmq::sources(false) {
+            let part = src.name.trim_end_matches(']').rsplit('[').next().unwrap_or_default().to_string();
+            assert!(guarded(&kernels::MMQ, &part), "mmq.cu has no part {part}");
+        }
+    }
 }

@@ -85,22 +85,36 @@ pub(crate) struct Mmq {
 }
 
 impl Mmq {
-    /// Compiles (or loads from the cache) the kernels; `portable` forces the dp4a path that
-    /// devices without int8 matrix cores run (to test it on one that has them).
-    pub(crate) fn new(gpu: &Gpu, portable: bool) -> Result<Mmq> {
-        let module = if portable {
-            let src = format!("#define RF_MMQ_PORTABLE 1\n{}", kernels::MMQ.source);
-            gpu.compile(&super::KernelSource::new("mmq_portable.cu", src))?
+    /// The sources of the kernels, one part (prelude.h) for the encoders and the reduce and one
+    /// per weight type; `portable` forces the dp4a path that devices without int8 matrix cores
+    /// run (to test it on one that has them).
+    pub(crate) fn sources(portable: bool) -> Vec<super::KernelSource> {
+        let full = if portable {
+            super::KernelSource::new("mmq_portable.cu", format!("#define RF_MMQ_PORTABLE 1\n{}", kernels::MMQ.source))
         } else {
-            gpu.compile(&kernels::MMQ)?
+            kernels::MMQ
         };
+        std::iter::once("common").chain(TYPES.iter().map(|(_, s)| *s)).map(|p| full.part(p)).collect()
+    }
+
+    /// The kernels from the modules of [`Mmq::sources`] (in its order), and the scratch.
+    pub(crate) fn new(gpu: &Gpu, modules: Vec<super::Module>) -> Result<Mmq> {
+        let [module, parts @ ..] = &modules[..] else {
+            return Err(GpuError::Invalid("no MMQ modules".into()));
+        };
+        if parts.len() != TYPES.len() {
+            return Err(GpuError::Invalid(format!("{} MMQ type modules for {} types", parts.len(), TYPES.len())));
+        }
         let encode = [
             (ActType::Q8_0, module.kernel("rf_mmq_encode_q8_0")?),
             (ActType::Q8_1, module.kernel("rf_mmq_encode_q8_1")?),
             (ActType::Q8_K, module.kernel("rf_mmq_encode_q8_k")?),
         ];
-        let kernels =
-            TYPES.iter().map(|&(ty, s)| Ok((ty, module.kernel(&format!("rf_mmq_{s}_n32"))?))).collect::<Result<_>>()?;
+        let kernels = TYPES
+            .iter()
+            .zip(parts)
+            .map(|(&(ty, s), m)| Ok((ty, m.kernel(&format!("rf_mmq_{s}_n32"))?)))
+            .collect::<Result<_>>()?;
         let buf = gpu.alloc::<u8>(SCRATCH_BYTES, "MMQ activation scratch")?;
         let part = gpu.alloc::<f32>(PART_FLOATS, "MMQ partial sums")?;
         Ok(Mmq {

@@ -15,7 +15,7 @@ use super::error::{GpuError, Result};
 use super::kernels;
 use super::kv::KvBuffers;
 use super::memory::DeviceBuffer;
-use super::module::{Arg, Kernel, LaunchConfig};
+use super::module::{Arg, Kernel, LaunchConfig, Module};
 use super::stream::Stream;
 use crate::cpu::{AttnParams, RopeParams, RopeStyle};
 use crate::{gpu_args, KvType, Q8_0_BLOCK};
@@ -155,9 +155,10 @@ fn rope_angles(
 impl Ops {
     /// Compiles (or loads from the kernel cache) the op kernels for `gpu`.
     pub fn new(gpu: &Gpu) -> Result<Ops> {
-        let ew = gpu.compile(&kernels::ELEMENTWISE)?;
-        let rope = gpu.compile(&kernels::ROPE)?;
-        let attn = gpu.compile(&kernels::ATTENTION)?;
+        let [ew, rope, attn]: [Module; 3] = gpu
+            .compile_all(&[kernels::ELEMENTWISE, kernels::ROPE, kernels::ATTENTION])?
+            .try_into()
+            .map_err(|_| GpuError::Invalid("op modules".into()))?;
         let rope_kv_write = per_type(|ty| rope.kernel(&format!("rf_rope_kv_write_{ty}")))?;
         let kv_write = per_type(|ty| attn.kernel(&format!("rf_kv_write_{ty}")))?;
         let attention = per_type(|ty| {

@@ -34,6 +34,13 @@ impl KernelSource {
     pub fn new(name: impl Into<String>, source: impl Into<String>) -> KernelSource {
         KernelSource { name: Cow::Owned(name.into()), source: Cow::Owned(source.into()) }
     }
+
+    /// Only the entry points of part `part` of this source (prelude.h's RF_PART_ONLY), named
+    /// `<name>[<part>]`.
+    pub fn part(&self, part: &str) -> KernelSource {
+        let source = format!("#define RF_PART_ONLY 1\n#define RF_PART_{part} 1\n{}", self.source);
+        KernelSource::new(format!("{}[{part}]", self.name), source)
+    }
 }
 
 /// The name under which kernels include the prelude.

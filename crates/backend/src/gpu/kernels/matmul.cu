@@ -199,83 +199,115 @@ RF_DEVICE void get_rows(const rf_u8* RF_RESTRICT w, const rf_u32* RF_RESTRICT id
 #define GEMV_ROWS 4
 
 // clang-format off
+#if !defined(RF_PART_ONLY) || defined(RF_PART_q4_0)
 RF_KERNEL void rf_mm_gemv1_q4_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { gemv<BlockQ4_0, GEMV_ROWS, 1>(w, x, y, rows, cols, t); }
 RF_KERNEL void rf_mm_gemv8_q4_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { gemv<BlockQ4_0, GEMV_ROWS, 8>(w, x, y, rows, cols, t); }
 RF_KERNEL void __launch_bounds__(GEMM_THREADS) rf_mm_gemm_q4_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { gemm<BlockQ4_0>(w, x, y, rows, cols, t); }
 RF_KERNEL void rf_mm_rows_q4_0(const rf_u8* w, const rf_u32* ids, float* out, int rows, int cols, float scale) { get_rows<BlockQ4_0>(w, ids, out, rows, cols, scale); }
+#endif
 
+#if !defined(RF_PART_ONLY) || defined(RF_PART_q4_1)
 RF_KERNEL void rf_mm_gemv1_q4_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { gemv<BlockQ4_1, GEMV_ROWS, 1>(w, x, y, rows, cols, t); }
 RF_KERNEL void rf_mm_gemv8_q4_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { gemv<BlockQ4_1, GEMV_ROWS, 8>(w, x, y, rows, cols, t); }
 RF_KERNEL void __launch_bounds__(GEMM_THREADS) rf_mm_gemm_q4_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { gemm<BlockQ4_1>(w, x, y, rows, cols, t); }
 RF_KERNEL void rf_mm_rows_q4_1(const rf_u8* w, const rf_u32* ids, float* out, int rows, int cols, float scale) { get_rows<BlockQ4_1>(w, ids, out, rows, cols, scale); }
+#endif
 
+#if !defined(RF_PART_ONLY) || defined(RF_PART_q5_0)
 RF_KERNEL void rf_mm_gemv1_q5_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { gemv<BlockQ5_0, GEMV_ROWS, 1>(w, x, y, rows, cols, t); }
 RF_KERNEL void rf_mm_gemv8_q5_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { gemv<BlockQ5_0, GEMV_ROWS, 8>(w, x, y, rows, cols, t); }
 RF_KERNEL void __launch_bounds__(GEMM_THREADS) rf_mm_gemm_q5_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { gemm<BlockQ5_0>(w, x, y, rows, cols, t); }
 RF_KERNEL void rf_mm_rows_q5_0(const rf_u8* w, const rf_u32* ids, float* out, int rows, int cols, float scale) { get_rows<BlockQ5_0>(w, ids, out, rows, cols, scale); }
+#endif
 
+#if !defined(RF_PART_ONLY) || defined(RF_PART_q5_1)
 RF_KERNEL void rf_mm_gemv1_q5_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { gemv<BlockQ5_1, GEMV_ROWS, 1>(w, x, y, rows, cols, t); }
 RF_KERNEL void rf_mm_gemv8_q5_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { gemv<BlockQ5_1, GEMV_ROWS, 8>(w, x, y, rows, cols, t); }
 RF_KERNEL void __launch_bounds__(GEMM_THREADS) rf_mm_gemm_q5_1(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { gemm<BlockQ5_1>(w, x, y, rows, cols, t); }
 RF_KERNEL void rf_mm_rows_q5_1(const rf_u8* w, const rf_u32* ids, float* out, int rows, int cols, float scale) { get_rows<BlockQ5_1>(w, ids, out, rows, cols, scale); }
+#endif
 
+#if !defined(RF_PART_ONLY) || defined(RF_PART_q8_0)
 RF_KERNEL void rf_mm_gemv1_q8_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { gemv<BlockQ8_0, GEMV_ROWS, 1>(w, x, y, rows, cols, t); }
 RF_KERNEL void rf_mm_gemv8_q8_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { gemv<BlockQ8_0, GEMV_ROWS, 8>(w, x, y, rows, cols, t); }
 RF_KERNEL void __launch_bounds__(GEMM_THREADS) rf_mm_gemm_q8_0(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { gemm<BlockQ8_0>(w, x, y, rows, cols, t); }
 RF_KERNEL void rf_mm_rows_q8_0(const rf_u8* w, const rf_u32* ids, float* out, int rows, int cols, float scale) { get_rows<BlockQ8_0>(w, ids, out, rows, cols, scale); }
+#endif
 
+#if !defined(RF_PART_ONLY) || defined(RF_PART_q2_k)
 RF_KERNEL void rf_mm_gemv1_q2_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { gemv<BlockQ2_K, GEMV_ROWS, 1>(w, x, y, rows, cols, t); }
 RF_KERNEL void rf_mm_gemv8_q2_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { gemv<BlockQ2_K, GEMV_ROWS, 8>(w, x, y, rows, cols, t); }
 RF_KERNEL void __launch_bounds__(GEMM_THREADS) rf_mm_gemm_q2_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { gemm<BlockQ2_K>(w, x, y, rows, cols, t); }
 RF_KERNEL void rf_mm_rows_q2_k(const rf_u8* w, const rf_u32* ids, float* out, int rows, int cols, float scale) { get_rows<BlockQ2_K>(w, ids, out, rows, cols, scale); }
+#endif
 
+#if !defined(RF_PART_ONLY) || defined(RF_PART_q3_k)
 RF_KERNEL void rf_mm_gemv1_q3_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { gemv<BlockQ3_K, GEMV_ROWS, 1>(w, x, y, rows, cols, t); }
 RF_KERNEL void rf_mm_gemv8_q3_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { gemv<BlockQ3_K, GEMV_ROWS, 8>(w, x, y, rows, cols, t); }
 RF_KERNEL void __launch_bounds__(GEMM_THREADS) rf_mm_gemm_q3_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { gemm<BlockQ3_K>(w, x, y, rows, cols, t); }
 RF_KERNEL void rf_mm_rows_q3_k(const rf_u8* w, const rf_u32* ids, float* out, int rows, int cols, float scale) { get_rows<BlockQ3_K>(w, ids, out, rows, cols, scale); }
+#endif
 
+#if !defined(RF_PART_ONLY) || defined(RF_PART_q4_k)
 RF_KERNEL void rf_mm_gemv1_q4_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { gemv<BlockQ4_K, GEMV_ROWS, 1>(w, x, y, rows, cols, t); }
 RF_KERNEL void rf_mm_gemv8_q4_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { gemv<BlockQ4_K, GEMV_ROWS, 8>(w, x, y, rows, cols, t); }
 RF_KERNEL void __launch_bounds__(GEMM_THREADS) rf_mm_gemm_q4_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { gemm<BlockQ4_K>(w, x, y, rows, cols, t); }
 RF_KERNEL void rf_mm_rows_q4_k(const rf_u8* w, const rf_u32* ids, float* out, int rows, int cols, float scale) { get_rows<BlockQ4_K>(w, ids, out, rows, cols, scale); }
+#endif
 
+#if !defined(RF_PART_ONLY) || defined(RF_PART_q5_k)
 RF_KERNEL void rf_mm_gemv1_q5_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { gemv<BlockQ5_K, GEMV_ROWS, 1>(w, x, y, rows, cols, t); }
 RF_KERNEL void rf_mm_gemv8_q5_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { gemv<BlockQ5_K, GEMV_ROWS, 8>(w, x, y, rows, cols, t); }
 RF_KERNEL void __launch_bounds__(GEMM_THREADS) rf_mm_gemm_q5_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { gemm<BlockQ5_K>(w, x, y, rows, cols, t); }
 RF_KERNEL void rf_mm_rows_q5_k(const rf_u8* w, const rf_u32* ids, float* out, int rows, int cols, float scale) { get_rows<BlockQ5_K>(w, ids, out, rows, cols, scale); }
+#endif
 
+#if !defined(RF_PART_ONLY) || defined(RF_PART_q6_k)
 RF_KERNEL void rf_mm_gemv1_q6_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { gemv<BlockQ6_K, GEMV_ROWS, 1>(w, x, y, rows, cols, t); }
 RF_KERNEL void rf_mm_gemv8_q6_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { gemv<BlockQ6_K, GEMV_ROWS, 8>(w, x, y, rows, cols, t); }
 RF_KERNEL void __launch_bounds__(GEMM_THREADS) rf_mm_gemm_q6_k(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { gemm<BlockQ6_K>(w, x, y, rows, cols, t); }
 RF_KERNEL void rf_mm_rows_q6_k(const rf_u8* w, const rf_u32* ids, float* out, int rows, int cols, float scale) { get_rows<BlockQ6_K>(w, ids, out, rows, cols, scale); }
+#endif
 
+#if !defined(RF_PART_ONLY) || defined(RF_PART_iq4_nl)
 RF_KERNEL void rf_mm_gemv1_iq4_nl(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { gemv<BlockIQ4_NL, GEMV_ROWS, 1>(w, x, y, rows, cols, t); }
 RF_KERNEL void rf_mm_gemv8_iq4_nl(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { gemv<BlockIQ4_NL, GEMV_ROWS, 8>(w, x, y, rows, cols, t); }
 RF_KERNEL void __launch_bounds__(GEMM_THREADS) rf_mm_gemm_iq4_nl(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { gemm<BlockIQ4_NL>(w, x, y, rows, cols, t); }
 RF_KERNEL void rf_mm_rows_iq4_nl(const rf_u8* w, const rf_u32* ids, float* out, int rows, int cols, float scale) { get_rows<BlockIQ4_NL>(w, ids, out, rows, cols, scale); }
+#endif
 
+#if !defined(RF_PART_ONLY) || defined(RF_PART_iq4_xs)
 RF_KERNEL void rf_mm_gemv1_iq4_xs(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { gemv<BlockIQ4_XS, GEMV_ROWS, 1>(w, x, y, rows, cols, t); }
 RF_KERNEL void rf_mm_gemv8_iq4_xs(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { gemv<BlockIQ4_XS, GEMV_ROWS, 8>(w, x, y, rows, cols, t); }
 RF_KERNEL void __launch_bounds__(GEMM_THREADS) rf_mm_gemm_iq4_xs(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { gemm<BlockIQ4_XS>(w, x, y, rows, cols, t); }
 RF_KERNEL void rf_mm_rows_iq4_xs(const rf_u8* w, const rf_u32* ids, float* out, int rows, int cols, float scale) { get_rows<BlockIQ4_XS>(w, ids, out, rows, cols, scale); }
+#endif
 
+#if !defined(RF_PART_ONLY) || defined(RF_PART_mxfp4)
 RF_KERNEL void rf_mm_gemv1_mxfp4(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { gemv<BlockMXFP4, GEMV_ROWS, 1>(w, x, y, rows, cols, t); }
 RF_KERNEL void rf_mm_gemv8_mxfp4(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { gemv<BlockMXFP4, GEMV_ROWS, 8>(w, x, y, rows, cols, t); }
 RF_KERNEL void __launch_bounds__(GEMM_THREADS) rf_mm_gemm_mxfp4(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { gemm<BlockMXFP4>(w, x, y, rows, cols, t); }
 RF_KERNEL void rf_mm_rows_mxfp4(const rf_u8* w, const rf_u32* ids, float* out, int rows, int cols, float scale) { get_rows<BlockMXFP4>(w, ids, out, rows, cols, scale); }
+#endif
 
+#if !defined(RF_PART_ONLY) || defined(RF_PART_f16)
 RF_KERNEL void rf_mm_gemv1_f16(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { gemv<BlockF16, GEMV_ROWS, 1>(w, x, y, rows, cols, t); }
 RF_KERNEL void rf_mm_gemv8_f16(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { gemv<BlockF16, GEMV_ROWS, 8>(w, x, y, rows, cols, t); }
 RF_KERNEL void __launch_bounds__(GEMM_THREADS) rf_mm_gemm_f16(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { gemm<BlockF16>(w, x, y, rows, cols, t); }
 RF_KERNEL void rf_mm_rows_f16(const rf_u8* w, const rf_u32* ids, float* out, int rows, int cols, float scale) { get_rows<BlockF16>(w, ids, out, rows, cols, scale); }
+#endif
 
+#if !defined(RF_PART_ONLY) || defined(RF_PART_bf16)
 RF_KERNEL void rf_mm_gemv1_bf16(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { gemv<BlockBF16, GEMV_ROWS, 1>(w, x, y, rows, cols, t); }
 RF_KERNEL void rf_mm_gemv8_bf16(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { gemv<BlockBF16, GEMV_ROWS, 8>(w, x, y, rows, cols, t); }
 RF_KERNEL void __launch_bounds__(GEMM_THREADS) rf_mm_gemm_bf16(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { gemm<BlockBF16>(w, x, y, rows, cols, t); }
 RF_KERNEL void rf_mm_rows_bf16(const rf_u8* w, const rf_u32* ids, float* out, int rows, int cols, float scale) { get_rows<BlockBF16>(w, ids, out, rows, cols, scale); }
+#endif
 
+#if !defined(RF_PART_ONLY) || defined(RF_PART_f32)
 RF_KERNEL void rf_mm_gemv1_f32(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { gemv<BlockF32, GEMV_ROWS, 1>(w, x, y, rows, cols, t); }
 RF_KERNEL void rf_mm_gemv8_f32(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { gemv<BlockF32, GEMV_ROWS, 8>(w, x, y, rows, cols, t); }
 RF_KERNEL void __launch_bounds__(GEMM_THREADS) rf_mm_gemm_f32(const rf_u8* w, const float* x, float* y, int rows, int cols, int t) { gemm<BlockF32>(w, x, y, rows, cols, t); }
 RF_KERNEL void rf_mm_rows_f32(const rf_u8* w, const rf_u32* ids, float* out, int rows, int cols, float scale) { get_rows<BlockF32>(w, ids, out, rows, cols, scale); }
+#endif
 // clang-format on

@@ -98,9 +98,11 @@ RF_DEVICE void mmq_store(float* y, const float* b, int mode, int row, float v) {
 }
 
 // clang-format off
+#if !defined(RF_PART_ONLY) || defined(RF_PART_common)
 RF_KERNEL void __launch_bounds__(MMQ_ENC_THREADS) rf_mmq_encode_q8_0(const float* x, rf_u8* scratch, int cols, int t, int t0, const float* nw, float eps) { mmq_encode<ActQ8_0>(x, scratch, cols, t, t0, nw, eps); }
 RF_KERNEL void __launch_bounds__(MMQ_ENC_THREADS) rf_mmq_encode_q8_1(const float* x, rf_u8* scratch, int cols, int t, int t0, const float* nw, float eps) { mmq_encode<ActQ8_1>(x, scratch, cols, t, t0, nw, eps); }
 RF_KERNEL void __launch_bounds__(MMQ_ENC_THREADS) rf_mmq_encode_q8_k(const float* x, rf_u8* scratch, int cols, int t, int t0, const float* nw, float eps) { mmq_encode<ActQ8_K>(x, scratch, cols, t, t0, nw, eps); }
+#endif
 // clang-format on
 
 // ---- per-slice scales in shared memory --------------------------------------------------------
@@ -818,6 +820,7 @@ RF_DEVICE void mmq(const rf_u8* RF_RESTRICT w, const rf_u8* RF_RESTRICT scratch,
 
 // y[t0 + i, r] (stored by mmq_store) = sum_z part[z, i, r] in order of z, for i < t, r < rows.
 // Grid (ceil(t * rows / 256)), 256 threads.
+#if !defined(RF_PART_ONLY) || defined(RF_PART_common)
 RF_KERNEL void __launch_bounds__(256) rf_mmq_reduce(const float* RF_RESTRICT part, float* RF_RESTRICT y, int rows,
                                                    int t, int t0, int splits, const float* RF_RESTRICT b, int mode) {
     const rf_i64 i = (rf_i64)blockIdx.x * 256 + threadIdx.x, n = (rf_i64)t * rows;
@@ -826,20 +829,47 @@ RF_KERNEL void __launch_bounds__(256) rf_mmq_reduce(const float* RF_RESTRICT par
     for (int z = 1; z < splits; z++) v += part[z * n + i];
     mmq_store(y + (rf_i64)t0 * rows + i, b, mode, (int)(i % rows), v);
 }
+#endif
 
 // ---- kernels: rf_mmq_<type>_n<BN> -------------------------------------------------------------
 // clang-format off
+#if !defined(RF_PART_ONLY) || defined(RF_PART_q4_0)
 RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_q4_0_n32(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits, const float* b, int mode) { mmq<MQ4_0, 32>(w, scratch, y, part, rows, cols, t, t0, splits, b, mode); }
+#endif
+#if !defined(RF_PART_ONLY) || defined(RF_PART_q4_1)
 RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_q4_1_n32(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits, const float* b, int mode) { mmq<MQ4_1, 32>(w, scratch, y, part, rows, cols, t, t0, splits, b, mode); }
+#endif
+#if !defined(RF_PART_ONLY) || defined(RF_PART_q5_0)
 RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_q5_0_n32(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits, const float* b, int mode) { mmq<MQ5_0, 32>(w, scratch, y, part, rows, cols, t, t0, splits, b, mode); }
+#endif
+#if !defined(RF_PART_ONLY) || defined(RF_PART_q5_1)
 RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_q5_1_n32(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits, const float* b, int mode) { mmq<MQ5_1, 32>(w, scratch, y, part, rows, cols, t, t0, splits, b, mode); }
+#endif
+#if !defined(RF_PART_ONLY) || defined(RF_PART_q8_0)
 RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_q8_0_n32(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits, const float* b, int mode) { mmq<MQ8_0, 32>(w, scratch, y, part, rows, cols, t, t0, splits, b, mode); }
+#endif
+#if !defined(RF_PART_ONLY) || defined(RF_PART_q2_k)
 RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_q2_k_n32(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits, const float* b, int mode) { mmq<MQ2_K, 32>(w, scratch, y, part, rows, cols, t, t0, splits, b, mode); }
+#endif
+#if !defined(RF_PART_ONLY) || defined(RF_PART_q3_k)
 RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_q3_k_n32(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits, const float* b, int mode) { mmq<MQ3_K, 32>(w, scratch, y, part, rows, cols, t, t0, splits, b, mode); }
+#endif
+#if !defined(RF_PART_ONLY) || defined(RF_PART_q4_k)
 RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_q4_k_n32(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits, const float* b, int mode) { mmq<MQ4_K, 32>(w, scratch, y, part, rows, cols, t, t0, splits, b, mode); }
+#endif
+#if !defined(RF_PART_ONLY) || defined(RF_PART_q5_k)
 RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_q5_k_n32(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits, const float* b, int mode) { mmq<MQ5_K, 32>(w, scratch, y, part, rows, cols, t, t0, splits, b, mode); }
+#endif
+#if !defined(RF_PART_ONLY) || defined(RF_PART_q6_k)
 RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_q6_k_n32(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits, const float* b, int mode) { mmq<MQ6_K, 32>(w, scratch, y, part, rows, cols, t, t0, splits, b, mode); }
+#endif
+#if !defined(RF_PART_ONLY) || defined(RF_PART_iq4_nl)
 RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_iq4_nl_n32(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits, const float* b, int mode) { mmq<MIQ4_NL, 32>(w, scratch, y, part, rows, cols, t, t0, splits, b, mode); }
+#endif
+#if !defined(RF_PART_ONLY) || defined(RF_PART_iq4_xs)
 RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_iq4_xs_n32(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits, const float* b, int mode) { mmq<MIQ4_XS, 32>(w, scratch, y, part, rows, cols, t, t0, splits, b, mode); }
+#endif
+#if !defined(RF_PART_ONLY) || defined(RF_PART_mxfp4)
 RF_KERNEL void __launch_bounds__(MMQ_THREADS, 2) rf_mmq_mxfp4_n32(const rf_u8* w, const rf_u8* scratch, float* y, float* part, int rows, int cols, int t, int t0, int splits, const float* b, int mode) { mmq<MMXFP4, 32>(w, scratch, y, part, rows, cols, t, t0, splits, b, mode); }
+#endif
 // clang-format on

@@ -25,6 +25,11 @@
 #error "prelude.h: compile with NVRTC/nvcc or hipRTC/hipcc"
 #endif
 
+// Parts: a file with many per-type entry points (matmul.cu, gemv_q8.cu, mmq.cu) guards each
+// type's group with `#if !defined(RF_PART_ONLY) || defined(RF_PART_<name>)`, so the host can
+// compile one part per thread (KernelSource::part defines RF_PART_ONLY and RF_PART_<name>);
+// without RF_PART_ONLY the whole file is compiled.
+
 // ---- integer and float storage types ------------------------------------------------------
 typedef signed char rf_i8;
 typedef unsigned char rf_u8;
