@@ -269,10 +269,9 @@ impl std::fmt::Debug for GpuMatrix {
     }
 }
 
-/// The parts of gemv_q8.cu (prelude.h's RF_PART_<name>): the quantized types, then the pairs.
-fn q8_parts() -> Vec<&'static str> {
-    let singles = TYPES.iter().filter(|(ty, _)| q8_type(*ty).is_some()).map(|(_, s)| *s);
-    singles.chain(gemv_fused::Q8_PAIRS.iter().map(|p| p.2)).collect()
+/// Every weight type with GPU kernels.
+fn all_types() -> Vec<GgmlType> {
+    TYPES.iter().map(|(ty, _)| *ty).collect()
 }
 
 /// The kernels of one weight type.
@@ -303,7 +302,7 @@ pub enum MatmulKernel {
 /// The compiled matmul module: kernels for every type of [`Matmul::supports`], and the vendor
 /// BLAS, loaded on the first product that wants it.
 pub struct Matmul {
-    kernels: Vec<TypeKernels>, // indexed like TYPES
+    kernels: Vec<Option<TypeKernels>>, // indexed like TYPES; None: a type not built (for_types)
     warp: usize,
     sms: usize,
     gpu: Gpu,
@@ -311,9 +310,9 @@ pub struct Matmul {
     blas_limits: (usize, usize),
     blas: OnceLock<std::result::Result<Blas, String>>,
     max_shared: usize,
-    /// The int8 GEMV of two types in one launch, per entry of `gemv_fused::Q8_PAIRS`, per entry
-    /// of Q8_VARIANTS.
-    q8_pairs: Vec<Vec<Kernel>>,
+    /// The int8 GEMV of two types in one launch, per entry of `gemv_fused::Q8_PAIRS` (None: a
+    /// pair not built), per entry of Q8_VARIANTS.
+    q8_pairs: Vec<Option<Vec<Kernel>>>,
     mmq: Mmq,
 }
 
@@ -325,6 +324,13 @@ impl Matmul {
         Matmul::with_blas(gpu, !off)
     }
 
+    /// As [`Matmul::new`], with the kernels of the weight types `types` only (a model's: a first
+    /// run compiles a fraction of them); products of other types are errors.
+    pub fn for_types(gpu: &Gpu, types: &[GgmlType]) -> Result<Matmul> {
+        let off = std::env::var("ROCMFORGE_NO_BLAS").is_ok_and(|v| v == "1");
+        Matmul::build(gpu, !off, (W_SCRATCH, X_SCRATCH), false, types)
+    }
+
     /// As [`Matmul::new`], with the vendor BLAS allowed or not.
     pub fn with_blas(gpu: &Gpu, use_blas: bool) -> Result<Matmul> {
         Matmul::with_blas_scratch(gpu, use_blas, W_SCRATCH, X_SCRATCH)
@@ -334,50 +340,63 @@ impl Matmul {
     /// weights and `x_values` f16 activations (products beyond go in chunks of rows and of
     /// tokens; tests use small limits to exercise the chunking).
     pub fn with_blas_scratch(gpu: &Gpu, use_blas: bool, w_values: usize, x_values: usize) -> Result<Matmul> {
-        Matmul::build(gpu, use_blas, (w_values, x_values), false)
+        Matmul::build(gpu, use_blas, (w_values, x_values), false, &all_types())
     }
 
     /// As [`Matmul::with_blas`], with the int8 GEMM's portable (dp4a) path, which devices without
     /// int8 matrix cores run, also where matrix cores exist (to test it).
     #[doc(hidden)]
     pub fn with_portable_mmq(gpu: &Gpu, use_blas: bool) -> Result<Matmul> {
-        Matmul::build(gpu, use_blas, (W_SCRATCH, X_SCRATCH), true)
+        Matmul::build(gpu, use_blas, (W_SCRATCH, X_SCRATCH), true, &all_types())
     }
 
-    fn build(gpu: &Gpu, use_blas: bool, blas_limits: (usize, usize), portable_mmq: bool) -> Result<Matmul> {
-        // Each type's part of matmul.cu, of gemv_q8.cu (quantized types and the pairs) and of
-        // the int8 GEMM, compiled side by side.
-        let q8_names = q8_parts();
-        let mut sources: Vec<KernelSource> = TYPES.iter().map(|(_, s)| kernels::MATMUL.part(s)).collect();
+    fn build(
+        gpu: &Gpu,
+        use_blas: bool,
+        blas_limits: (usize, usize),
+        portable_mmq: bool,
+        types: &[GgmlType],
+    ) -> Result<Matmul> {
+        // Each wanted type's part of matmul.cu, of gemv_q8.cu (quantized types, and the pairs
+        // of two wanted types) and of the int8 GEMM, compiled side by side.
+        let chosen: Vec<(GgmlType, &str)> = TYPES.iter().filter(|(ty, _)| types.contains(ty)).copied().collect();
+        let pairs: Vec<&str> = gemv_fused::Q8_PAIRS
+            .iter()
+            .filter(|(a, b, _)| types.contains(a) && types.contains(b))
+            .map(|p| p.2)
+            .collect();
+        let q8_names: Vec<&str> =
+            chosen.iter().filter(|(ty, _)| q8_type(*ty).is_some()).map(|(_, s)| *s).chain(pairs).collect();
+        let mut sources: Vec<KernelSource> = chosen.iter().map(|(_, s)| kernels::MATMUL.part(s)).collect();
         sources.extend(q8_names.iter().map(|s| kernels::GEMV_Q8.part(s)));
-        sources.extend(Mmq::sources(portable_mmq));
+        sources.extend(Mmq::sources(portable_mmq, types));
         let mut modules = gpu.compile_all(&sources)?.into_iter();
-        let type_modules: Vec<Module> = modules.by_ref().take(TYPES.len()).collect();
+        let type_modules: Vec<Module> = modules.by_ref().take(chosen.len()).collect();
         let q8_modules: Vec<(&str, Module)> = q8_names.iter().copied().zip(modules.by_ref()).collect();
-        let q8_kernels = |s: &str| -> Result<Vec<Kernel>> {
-            let m = q8_modules.iter().find(|(n, _)| *n == s).map(|(_, m)| m);
-            let m = m.ok_or_else(|| GpuError::Invalid(format!("no int8 GEMV part {s}")))?;
-            Q8_VARIANTS.iter().map(|(r, nt)| m.kernel(&format!("rf_q8_gemv_r{r}_t{nt}_{s}"))).collect()
+        let q8_kernels = |s: &str| -> Option<Result<Vec<Kernel>>> {
+            let (_, m) = q8_modules.iter().find(|(n, _)| *n == s)?;
+            Some(Q8_VARIANTS.iter().map(|(r, nt)| m.kernel(&format!("rf_q8_gemv_r{r}_t{nt}_{s}"))).collect())
         };
         let kernels = TYPES
             .iter()
-            .zip(&type_modules)
-            .map(|(&(ty, s), module)| {
+            .map(|&(ty, s)| {
+                let Some(i) = chosen.iter().position(|(c, _)| *c == ty) else { return Ok(None) };
+                let module = &type_modules[i];
                 let q8 = match q8_type(ty) {
-                    Some(q) => Some((q, q8_kernels(s)?)),
+                    Some(q) => Some((q, q8_kernels(s).transpose()?.unwrap_or_default())),
                     None => None,
                 };
-                Ok(TypeKernels {
+                Ok(Some(TypeKernels {
                     gemv1: module.kernel(&format!("rf_mm_gemv1_{s}"))?,
                     gemv8: module.kernel(&format!("rf_mm_gemv8_{s}"))?,
                     gemm: module.kernel(&format!("rf_mm_gemm_{s}"))?,
                     rows: module.kernel(&format!("rf_mm_rows_{s}"))?,
                     q8,
-                })
+                }))
             })
             .collect::<Result<_>>()?;
-        let q8_pairs = gemv_fused::Q8_PAIRS.iter().map(|(_, _, s)| q8_kernels(s)).collect::<Result<_>>()?;
-        let mmq = Mmq::new(gpu, modules.collect())?;
+        let q8_pairs = gemv_fused::Q8_PAIRS.iter().map(|(_, _, s)| q8_kernels(s).transpose()).collect::<Result<_>>()?;
+        let mmq = Mmq::new(gpu, modules.collect(), types)?;
         let info = gpu.info();
         Ok(Matmul {
             kernels,
@@ -524,8 +543,8 @@ impl Matmul {
         TYPES
             .iter()
             .position(|(t, _)| *t == w.ty)
-            .and_then(|i| self.kernels.get(i))
-            .ok_or_else(|| GpuError::Invalid(format!("{}: no GPU matmul kernel for type {}", w.what(), w.ty)))
+            .and_then(|i| self.kernels.get(i)?.as_ref())
+            .ok_or_else(|| GpuError::Invalid(format!("{}: no GPU matmul kernel built for type {}", w.what(), w.ty)))
     }
 
     /// The kernel [`Matmul::matmul`] runs for `t` tokens of `w`: the vendor BLAS from BLAS_MIN_T
@@ -679,10 +698,11 @@ mod tests {
         for (_, s) in TYPES {
             assert!(guarded(&kernels::MATMUL, s), "matmul.cu has no part {s}");
         }
-        for s in q8_parts() {
+        let q8 = TYPES.iter().filter(|(ty, _)| q8_type(*ty).is_some()).map(|(_, s)| *s);
+        for s in q8.chain(gemv_fused::Q8_PAIRS.iter().map(|p| p.2)) {
             assert!(guarded(&kernels::GEMV_Q8, s), "gemv_q8.cu has no part {s}");
         }
-        for src in Mmq::sources(false) {
+        for src in Mmq::sources(false, &all_types()) {
             let part = src.name.trim_end_matches(']').rsplit('[').next().unwrap_or_default().to_string();
             assert!(guarded(&kernels::MMQ, &part), "mmq.cu has no part {part}");
         }

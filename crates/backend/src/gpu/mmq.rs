@@ -86,31 +86,34 @@ pub(crate) struct Mmq {
 
 impl Mmq {
     /// The sources of the kernels, one part (prelude.h) for the encoders and the reduce and one
-    /// per weight type; `portable` forces the dp4a path that devices without int8 matrix cores
+    /// per weight type of `types` that has a kernel; `portable` forces the dp4a path that devices without int8 matrix cores
     /// run (to test it on one that has them).
-    pub(crate) fn sources(portable: bool) -> Vec<super::KernelSource> {
+    pub(crate) fn sources(portable: bool, types: &[GgmlType]) -> Vec<super::KernelSource> {
         let full = if portable {
             super::KernelSource::new("mmq_portable.cu", format!("#define RF_MMQ_PORTABLE 1\n{}", kernels::MMQ.source))
         } else {
             kernels::MMQ
         };
-        std::iter::once("common").chain(TYPES.iter().map(|(_, s)| *s)).map(|p| full.part(p)).collect()
+        let wanted = TYPES.iter().filter(|(ty, _)| types.contains(ty)).map(|(_, s)| *s);
+        std::iter::once("common").chain(wanted).map(|p| full.part(p)).collect()
     }
 
-    /// The kernels from the modules of [`Mmq::sources`] (in its order), and the scratch.
-    pub(crate) fn new(gpu: &Gpu, modules: Vec<super::Module>) -> Result<Mmq> {
+    /// The kernels from the modules of [`Mmq::sources`] (in its order, for the same `types`),
+    /// and the scratch.
+    pub(crate) fn new(gpu: &Gpu, modules: Vec<super::Module>, types: &[GgmlType]) -> Result<Mmq> {
+        let wanted: Vec<(GgmlType, &str)> = TYPES.iter().filter(|(ty, _)| types.contains(ty)).copied().collect();
         let [module, parts @ ..] = &modules[..] else {
             return Err(GpuError::Invalid("no MMQ modules".into()));
         };
-        if parts.len() != TYPES.len() {
-            return Err(GpuError::Invalid(format!("{} MMQ type modules for {} types", parts.len(), TYPES.len())));
+        if parts.len() != wanted.len() {
+            return Err(GpuError::Invalid(format!("{} MMQ type modules for {} types", parts.len(), wanted.len())));
         }
         let encode = [
             (ActType::Q8_0, module.kernel("rf_mmq_encode_q8_0")?),
             (ActType::Q8_1, module.kernel("rf_mmq_encode_q8_1")?),
             (ActType::Q8_K, module.kernel("rf_mmq_encode_q8_k")?),
         ];
-        let kernels = TYPES
+        let kernels = wanted
             .iter()
             .zip(parts)
             .map(|(&(ty, s), m)| Ok((ty, m.kernel(&format!("rf_mmq_{s}_n32"))?)))

@@ -13,6 +13,7 @@ use backend::gpu::{
     Matmul, Ops, PagedPlaces, PinnedPool, Uploader,
 };
 use backend::KvType;
+use gguf::GgmlType;
 
 use super::{separate, Compute, Result};
 use crate::arch::Activation;
@@ -71,10 +72,11 @@ pub struct GpuPlaces {
 pub type GpuWeights = Weights<Arc<GpuMatrix>, DeviceBuffer<f32>>;
 
 impl GpuCompute {
-    /// Compiles (or loads from the kernel cache) every kernel the forward pass needs.
-    pub fn new(gpu: Gpu) -> Result<GpuCompute> {
+    /// Compiles (or loads from the kernel cache) every kernel the forward pass needs, the
+    /// matrix products for the weight types `types` only.
+    pub fn new(gpu: Gpu, types: &[GgmlType]) -> Result<GpuCompute> {
         let ops = Ops::new(&gpu)?;
-        let mm = Matmul::new(&gpu)?;
+        let mm = Matmul::for_types(&gpu, types)?;
         let argmax = Argmax::new(&gpu)?;
         let step = RefCell::new(gpu.arena(STEP_ARENA_BYTES, "step buffers")?);
         let fused = std::env::var("ROCMFORGE_NO_FUSION").map_or(true, |v| v != "1");
@@ -497,7 +499,9 @@ impl GpuModel {
     /// the one-time costs (the vendor BLAS library's start and self-check, the kernels' loads,
     /// the step arena's growth).
     pub fn load(model: &Model, gpu: Gpu, progress: &mut dyn FnMut(u64, u64)) -> Result<GpuModel> {
-        let compute = GpuCompute::new(gpu)?;
+        // The types of the matrices `upload` will make (every tensor of two or more dimensions).
+        let types: Vec<GgmlType> = model.file.tensors.iter().filter(|t| t.dims.len() >= 2).map(|t| t.ty).collect();
+        let compute = GpuCompute::new(gpu, &types)?;
         let weights = compute.upload(model, progress)?;
         let use_graphs = std::env::var_os("ROCMFORGE_NO_GRAPHS").is_none();
         let g = GpuModel { compute, weights, graphs: RefCell::new(HashMap::new()), use_graphs };

@@ -80,7 +80,10 @@ impl Matmul {
                 None => return Ok(None),
             },
             [a, b] if !glu => match Q8_PAIRS.iter().position(|&(p, q, _)| (p, q) == (a, b) || (p, q) == (b, a)) {
-                Some(i) => (&self.q8_pairs[i], Some(Q8_PAIRS[i].1)),
+                Some(i) => match &self.q8_pairs[i] {
+                    Some(ks) => (ks, Some(Q8_PAIRS[i].1)),
+                    None => return Ok(None),
+                },
                 None => return Ok(None),
             },
             _ => return Ok(None),
