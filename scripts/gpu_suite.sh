@@ -35,7 +35,10 @@ step "gpu_forward (GPU vs CPU logits)" env ROCMFORGE_GPU_MODELS="$models" "$bin/
 python3 -c "print(' '.join(['hello'] * 511), end='')" >"$m/p512.txt"
 step "load + 511-token prompt (qwen7b)" "$bin/rocmforge" run -m "$m/qwen7b.gguf" --device gpu --raw -n 1 \
   --verbose -f "$m/p512.txt"
-step "gpu_engine (16 concurrent vs alone)" env ROCMFORGE_GPU_MODELS="$m/qwen05.gguf" "$bin/gpu_engine" --nocapture
+# One test at a time: a test that frees a model's memory (a device-wide synchronization) while
+# another thread captures a decode graph invalidates that capture (seen once, session 5).
+step "gpu_engine (16 concurrent vs alone)" env ROCMFORGE_GPU_MODELS="$m/qwen05.gguf" "$bin/gpu_engine" --nocapture \
+  --test-threads=1
 step "run --device gpu" "$bin/rocmforge" run -m "$m/qwen05.gguf" --device gpu --raw -n 16 --verbose "Hello"
 step "chat --device gpu (piped, 3 turns)" bash -c \
   "printf 'Hi\nWhat is 2+2?\nThanks\n/exit\n' | $bin/rocmforge chat -m $m/gemma270m.gguf --device gpu -n 8"

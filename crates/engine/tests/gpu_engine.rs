@@ -15,6 +15,10 @@
 //! the first difference (measured 53% on an H100 at session 4's end, 270 of 512 tokens, 69%
 //! before the fused decode launches changed the single-sequence path's rounding), besides exact
 //! token counts.
+//!
+//! Run these tests one at a time (`--test-threads=1`, as scripts/gpu_suite.sh does): each loads
+//! and frees models of its own, and freeing device memory while another thread captures a decode
+//! graph invalidates that capture (CUDA_ERROR_STREAM_CAPTURE_INVALIDATED, seen once).
 
 use std::ops::ControlFlow;
 
