@@ -64,7 +64,7 @@ pub fn load(args: &ModelArgs) -> Result<Loaded> {
     if let Err(why) = kv_type.check_head_dim(model.hparams.head_dim_k as usize) {
         usage!("--kv-cache-type {kv_type}: {why}");
     }
-    let device = open_device(&choice, &model, &file_name, args.threads)?;
+    let device = open_device(&choice, &model, &file_name, args.threads, args.verbose)?;
     let tok = Tokenizer::from_metadata(&model.file.metadata).with_context(|| path.clone())?;
     let train_ctx = model.hparams.context_length as usize;
     let n_ctx = args.ctx_size.unwrap_or(train_ctx.min(DEFAULT_MAX_CTX));
@@ -96,8 +96,8 @@ fn progress_bar(verb: &str, name: &str, len: u64) -> ProgressBar {
 /// The device `--device` asks for, with the model's weights on it. `auto` takes the first GPU
 /// when there is one, runs on the CPU quietly when there is none, and says why when a GPU is
 /// there but cannot be used; `gpu[:N]` is an error without that GPU. A GPU in use is always
-/// named on stderr.
-fn open_device(choice: &DeviceChoice, model: &Model, name: &str, threads: usize) -> Result<Device> {
+/// named on stderr, and with `verbose` what its kernels cost (compiled or from the cache).
+fn open_device(choice: &DeviceChoice, model: &Model, name: &str, threads: usize, verbose: bool) -> Result<Device> {
     let ordinal = match choice {
         DeviceChoice::Cpu => return Ok(Device::Cpu(Cpu::new(threads)?)),
         DeviceChoice::Gpu(n) => *n,
@@ -114,6 +114,7 @@ fn open_device(choice: &DeviceChoice, model: &Model, name: &str, threads: usize)
         }
         (Err(e), _) => return Err(anyhow::Error::new(e).context(format!("--device gpu:{ordinal}"))),
     };
+    let compiler = gpu.compiler();
     let on_gpu = || -> Result<Device> {
         let bar = progress_bar("uploading", name, 0);
         let loaded = GpuModel::load(model, gpu, &mut |done, total| {
@@ -133,6 +134,11 @@ fn open_device(choice: &DeviceChoice, model: &Model, name: &str, threads: usize)
     };
     if let Device::Gpu(_) = device {
         eprintln!("device: {}", device.describe());
+        if verbose {
+            if let Ok(c) = &compiler {
+                eprintln!("GPU kernels: {}", c.summary());
+            }
+        }
     }
     Ok(device)
 }

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
@@ -256,6 +256,10 @@ pub struct Compiler {
     compiled: AtomicUsize,
     cache_hits: AtomicUsize,
     warned: AtomicBool,
+    /// Whether a compilation has been announced on stderr (once: a first run waits for them).
+    announced: AtomicBool,
+    /// Compiler time summed over compilations, and the slowest one (source name, time).
+    compile_time: Mutex<(Duration, Option<(String, Duration)>)>,
 }
 
 impl Compiler {
@@ -266,6 +270,8 @@ impl Compiler {
             compiled: AtomicUsize::new(0),
             cache_hits: AtomicUsize::new(0),
             warned: AtomicBool::new(false),
+            announced: AtomicBool::new(false),
+            compile_time: Mutex::new((Duration::ZERO, None)),
         }
     }
 
@@ -287,6 +293,20 @@ impl Compiler {
         self.cache_hits.load(Ordering::Relaxed)
     }
 
+    /// What this compiler did, for a verbose report: "N compiled (S s of compiler time, the
+    /// slowest NAME T s), M from the cache".
+    pub fn summary(&self) -> String {
+        let (total, slowest) = self.compile_time.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let slowest =
+            slowest.map(|(name, t)| format!(", the slowest {name} {:.1} s", t.as_secs_f64())).unwrap_or_default();
+        format!(
+            "{} compiled ({:.1} s of compiler time{slowest}), {} from the cache",
+            self.compiled(),
+            total.as_secs_f64(),
+            self.cache_hits()
+        )
+    }
+
     /// The code object for `source` on `arch`: from the cache when present, else compiled (and
     /// stored; a cache that cannot be written is reported once on stderr, not an error).
     pub fn build(&self, source: &KernelSource, arch: &Arch) -> Result<Built> {
@@ -299,10 +319,24 @@ impl Compiler {
                 return Ok(Built { code, from_cache: true, key, compile_time: Duration::ZERO });
             }
         }
+        if !self.announced.swap(true, Ordering::Relaxed) {
+            let kept = match &self.cache {
+                Some(c) => format!("kept in {} for later runs", c.dir().display()),
+                None => "the kernel cache is off, so every run compiles them".into(),
+            };
+            eprintln!("compiling GPU kernels for {arch} (once per build and device; {kept})");
+        }
         let start = Instant::now();
         let code = self.rtc.compile_with_options(source, arch, &options)?;
         let compile_time = start.elapsed();
         self.compiled.fetch_add(1, Ordering::Relaxed);
+        {
+            let mut times = self.compile_time.lock().unwrap_or_else(|p| p.into_inner());
+            times.0 += compile_time;
+            if times.1.as_ref().is_none_or(|(_, t)| compile_time > *t) {
+                times.1 = Some((source.name.to_string(), compile_time));
+            }
+        }
         if let (Some(cache), Some(path)) = (&self.cache, &path) {
             if let Err(e) = cache.store(path, &code) {
                 if !self.warned.swap(true, Ordering::Relaxed) {
