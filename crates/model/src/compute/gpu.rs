@@ -75,8 +75,14 @@ impl GpuCompute {
     /// Compiles (or loads from the kernel cache) every kernel the forward pass needs, the
     /// matrix products for the weight types `types` only.
     pub fn new(gpu: Gpu, types: &[GgmlType]) -> Result<GpuCompute> {
-        let ops = Ops::new(&gpu)?;
-        let mm = Matmul::for_types(&gpu, types)?;
+        // The two sets compile side by side (a first run waits for the longer one only).
+        let (ops, mm) = std::thread::scope(|s| {
+            let ops = s.spawn(|| Ops::new(&gpu));
+            let mm = Matmul::for_types(&gpu, types);
+            (ops.join(), mm)
+        });
+        let ops = ops.map_err(|_| backend::gpu::GpuError::Invalid("the GPU op kernels' build panicked".into()))??;
+        let mm = mm?;
         let argmax = Argmax::new(&gpu)?;
         let step = RefCell::new(gpu.arena(STEP_ARENA_BYTES, "step buffers")?);
         let fused = std::env::var("ROCMFORGE_NO_FUSION").map_or(true, |v| v != "1");
