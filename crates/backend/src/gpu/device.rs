@@ -243,6 +243,10 @@ thread_local! {
 /// Ids for opened devices (0 means none).
 static NEXT_GPU_ID: AtomicU64 = AtomicU64::new(1);
 
+/// The most kernel compilations [`Gpu::compile_all`] runs at once (each holds a compiler's
+/// working memory, a few hundred MB for the large parts).
+const MAX_COMPILE_THREADS: usize = 16;
+
 /// Shared state of one opened device.
 pub(crate) struct GpuInner {
     pub(crate) runtime: Arc<Runtime>,
@@ -423,14 +427,20 @@ impl Gpu {
         Module::load(&self.inner, source, &built.code, built.from_cache)
     }
 
-    /// [`Gpu::compile`] of each source, the compilations on up to one thread per core (a first
-    /// run compiles ~100 s of kernels on one core; NVRTC runs them side by side, hipRTC one at
-    /// a time behind its own lock), the modules loaded in order on this thread.
+    /// [`Gpu::compile`] of each source, the compilations on up to one thread per core (at most
+    /// MAX_COMPILE_THREADS: each holds a compiler's memory; a first run compiles ~100 s of
+    /// kernels on one core; NVRTC runs them side by side, hipRTC one at a time behind its own
+    /// lock), the modules loaded in order on this thread.
     pub fn compile_all(&self, sources: &[KernelSource]) -> Result<Vec<Module>> {
         let compiler = self.compiler()?;
         let arch = self.arch();
         let next = std::sync::atomic::AtomicUsize::new(0);
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(sources.len());
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads = cores.min(MAX_COMPILE_THREADS).min(sources.len());
+        let build = |src: &KernelSource| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| compiler.build(src, arch)))
+                .unwrap_or_else(|_| Err(GpuError::Invalid(format!("{}: the compiler panicked", src.name))))
+        };
         let mut built: Vec<Option<Result<crate::gpu::rtc::Built>>> = (0..sources.len()).map(|_| None).collect();
         std::thread::scope(|s| {
             let workers: Vec<_> = (0..threads)
@@ -440,13 +450,13 @@ impl Gpu {
                         loop {
                             let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                             let Some(src) = sources.get(i) else { return done };
-                            done.push((i, compiler.build(src, arch)));
+                            done.push((i, build(src)));
                         }
                     })
                 })
                 .collect();
             for w in workers {
-                // A panicking compile leaves its slots empty: reported below.
+                // A build's panic is caught above; a slot left empty is reported below.
                 for (i, b) in w.join().unwrap_or_default() {
                     built[i] = Some(b);
                 }
@@ -456,7 +466,7 @@ impl Gpu {
             .iter()
             .zip(built)
             .map(|(src, b)| {
-                let b = b.ok_or_else(|| GpuError::Invalid(format!("{}: the compiler thread panicked", src.name)))??;
+                let b = b.ok_or_else(|| GpuError::Invalid(format!("{}: not compiled", src.name)))??;
                 Module::load(&self.inner, src, &b.code, b.from_cache)
             })
             .collect()

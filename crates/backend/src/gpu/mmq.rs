@@ -90,7 +90,10 @@ impl Mmq {
     /// run (to test it on one that has them).
     pub(crate) fn sources(portable: bool, types: &[GgmlType]) -> Vec<super::KernelSource> {
         let full = if portable {
-            super::KernelSource::new("mmq_portable.cu", format!("#define RF_MMQ_PORTABLE 1\n{}", kernels::MMQ.source))
+            super::KernelSource::new(
+                "mmq_portable.cu",
+                format!("#define RF_MMQ_PORTABLE 1\n#line 1\n{}", kernels::MMQ.source),
+            )
         } else {
             kernels::MMQ
         };

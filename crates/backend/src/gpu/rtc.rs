@@ -38,7 +38,8 @@ impl KernelSource {
     /// Only the entry points of part `part` of this source (prelude.h's RF_PART_ONLY), named
     /// `<name>[<part>]`.
     pub fn part(&self, part: &str) -> KernelSource {
-        let source = format!("#define RF_PART_ONLY 1\n#define RF_PART_{part} 1\n{}", self.source);
+        // `#line 1`: the compiler's messages give the file's own line numbers.
+        let source = format!("#define RF_PART_ONLY 1\n#define RF_PART_{part} 1\n#line 1\n{}", self.source);
         KernelSource::new(format!("{}[{part}]", self.name), source)
     }
 }
@@ -293,14 +294,15 @@ impl Compiler {
         self.cache_hits.load(Ordering::Relaxed)
     }
 
-    /// What this compiler did, for a verbose report: "N compiled (S s of compiler time, the
-    /// slowest NAME T s), M from the cache".
+    /// What this compiler did, for a verbose report: "N compiled (S s summed over compilations,
+    /// the longest NAME T s), M from the cache". Each time is the compilation's wall time, so
+    /// compilations side by side include waiting for a core (or for hipRTC's lock).
     pub fn summary(&self) -> String {
         let (total, slowest) = self.compile_time.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let slowest =
-            slowest.map(|(name, t)| format!(", the slowest {name} {:.1} s", t.as_secs_f64())).unwrap_or_default();
+            slowest.map(|(name, t)| format!(", the longest {name} {:.1} s", t.as_secs_f64())).unwrap_or_default();
         format!(
-            "{} compiled ({:.1} s of compiler time{slowest}), {} from the cache",
+            "{} compiled ({:.1} s summed over compilations{slowest}), {} from the cache",
             self.compiled(),
             total.as_secs_f64(),
             self.cache_hits()
