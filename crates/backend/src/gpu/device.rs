@@ -428,8 +428,7 @@ impl Gpu {
     }
 
     /// [`Gpu::compile`] of each source, the compilations on up to one thread per core (at most
-    /// MAX_COMPILE_THREADS: each holds a compiler's memory; a first run compiles ~100 s of
-    /// kernels on one core; NVRTC runs them side by side, hipRTC one at a time behind its own
+    /// MAX_COMPILE_THREADS; NVRTC runs them side by side, hipRTC one at a time behind its own
     /// lock), the modules loaded in order on this thread.
     pub fn compile_all(&self, sources: &[KernelSource]) -> Result<Vec<Module>> {
         let compiler = self.compiler()?;

@@ -320,8 +320,7 @@ impl Matmul {
     /// Compiles (or takes from the kernel cache) and loads the kernels. Large products use the
     /// vendor BLAS if it loads and passes its self-check, unless `ROCMFORGE_NO_BLAS=1`.
     pub fn new(gpu: &Gpu) -> Result<Matmul> {
-        let off = std::env::var("ROCMFORGE_NO_BLAS").is_ok_and(|v| v == "1");
-        Matmul::with_blas(gpu, !off)
+        Matmul::for_types(gpu, &all_types())
     }
 
     /// As [`Matmul::new`], with the kernels of the weight types `types` only (a model's: a first

@@ -86,8 +86,8 @@ pub(crate) struct Mmq {
 
 impl Mmq {
     /// The sources of the kernels, one part (prelude.h) for the encoders and the reduce and one
-    /// per weight type of `types` that has a kernel; `portable` forces the dp4a path that devices without int8 matrix cores
-    /// run (to test it on one that has them).
+    /// per weight type of `types` that has a kernel; `portable` forces the dp4a path that
+    /// devices without int8 matrix cores run (to test it on one that has them).
     pub(crate) fn sources(portable: bool, types: &[GgmlType]) -> Vec<super::KernelSource> {
         let full = if portable {
             super::KernelSource::new(
@@ -97,14 +97,13 @@ impl Mmq {
         } else {
             kernels::MMQ
         };
-        let wanted = TYPES.iter().filter(|(ty, _)| types.contains(ty)).map(|(_, s)| *s);
-        std::iter::once("common").chain(wanted).map(|p| full.part(p)).collect()
+        std::iter::once("common").chain(wanted(types).map(|(_, s)| *s)).map(|p| full.part(p)).collect()
     }
 
     /// The kernels from the modules of [`Mmq::sources`] (in its order, for the same `types`),
     /// and the scratch.
     pub(crate) fn new(gpu: &Gpu, modules: Vec<super::Module>, types: &[GgmlType]) -> Result<Mmq> {
-        let wanted: Vec<(GgmlType, &str)> = TYPES.iter().filter(|(ty, _)| types.contains(ty)).copied().collect();
+        let wanted: Vec<&(GgmlType, &str)> = wanted(types).collect();
         let [module, parts @ ..] = &modules[..] else {
             return Err(GpuError::Invalid("no MMQ modules".into()));
         };
@@ -119,7 +118,7 @@ impl Mmq {
         let kernels = wanted
             .iter()
             .zip(parts)
-            .map(|(&(ty, s), m)| Ok((ty, m.kernel(&format!("rf_mmq_{s}_n32"))?)))
+            .map(|(&&(ty, s), m)| Ok((ty, m.kernel(&format!("rf_mmq_{s}_n32"))?)))
             .collect::<Result<_>>()?;
         let buf = gpu.alloc::<u8>(SCRATCH_BYTES, "MMQ activation scratch")?;
         let part = gpu.alloc::<f32>(PART_FLOATS, "MMQ partial sums")?;
@@ -257,6 +256,11 @@ impl Mmq {
     }
 }
 
+/// The entries of TYPES among `types`, in TYPES' order (the order of the parts).
+fn wanted(types: &[GgmlType]) -> impl Iterator<Item = &'static (GgmlType, &'static str)> + '_ {
+    TYPES.iter().filter(|(ty, _)| types.contains(ty))
+}
+
 /// [`Mmq::splits`] on a device of `sms` multiprocessors, the cost summed over launches of
 /// `token_tiles` tiles of tokens each. At most as many splits as there are slices (no range is
 /// empty), and few enough that two tiles' partial sums fit their scratch.
@@ -279,17 +283,8 @@ fn split_count(rows: usize, cols: usize, sms: usize, token_tiles: &[usize]) -> u
             })
             .sum()
     };
-    // The first of equal costs: fewer splits.
-    (1..=most)
-        .fold((1, f64::INFINITY), |best, s| {
-            let c = cost(s);
-            if c < best.1 {
-                (s, c)
-            } else {
-                best
-            }
-        })
-        .0
+    // min_by keeps the first of equal costs: fewer splits.
+    (1..=most).map(|s| (s, cost(s))).min_by(|a, b| a.1.total_cmp(&b.1)).map_or(1, |(s, _)| s)
 }
 
 /// How a fused product (the int8 GEMV's or GEMM's) stores its sums: `RF_STORE` .. `RF_GEGLU`
