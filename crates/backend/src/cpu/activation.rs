@@ -8,8 +8,16 @@ use std::sync::OnceLock;
 
 use half::f16;
 
+use super::vexp;
+
+/// `ggml_silu_f32`: libm's exp (llama.cpp's scalar tail).
 pub fn silu(x: f32) -> f32 {
     x / (1.0 + (-x).exp())
+}
+
+/// `ggml_v_silu`: the vector build's exp.
+fn silu_v(x: f32) -> f32 {
+    x / (1.0 + vexp::expf(0.0 - x))
 }
 
 /// tanh approximation, as ggml_gelu and PyTorch's gelu(approximate="tanh") that Gemma uses.
@@ -18,9 +26,14 @@ pub fn gelu(x: f32) -> f32 {
     0.5 * x * (1.0 + (SQRT_2_OVER_PI * x * (1.0 + 0.044715 * x * x)).tanh())
 }
 
-/// gate = silu(gate) * up
+/// gate = silu(gate) * up, rounded as `ggml_vec_swiglu_f32` of llama.cpp's AVX-512 build: whole
+/// 16-element chunks (from the start of the slice) take the vector exp, the rest libm's. Rows
+/// of a multiple of 16 (every model's FFN width) may be passed several at once.
 pub fn swiglu(gate: &mut [f32], up: &[f32]) {
-    gate.iter_mut().zip(up).for_each(|(g, u)| *g = silu(*g) * u);
+    let n = gate.len().min(up.len()) / 16 * 16;
+    let (body, tail) = gate.split_at_mut(n);
+    body.iter_mut().zip(up).for_each(|(g, u)| *g = silu_v(*g) * u);
+    tail.iter_mut().zip(&up[n..]).for_each(|(g, u)| *g = silu(*g) * u);
 }
 
 /// gate = gelu(gate) * up, with llama.cpp's CPU rounding (ggml_vec_geglu_f32 under

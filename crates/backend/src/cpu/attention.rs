@@ -7,6 +7,7 @@ use rayon::prelude::*;
 
 use super::dot::{dot, f16_kernels};
 use super::kv::KvData;
+use super::vexp;
 use super::Cpu;
 
 #[cfg(target_arch = "x86_64")]
@@ -88,7 +89,7 @@ impl Cpu {
                 }
                 let q = &q[i * hd..(i + 1) * hd];
                 let (KvData::F16(k), KvData::F16(v)) = (kv.k, kv.v) else {
-                    return widened_row(q, &kv.k, &kv.v, slots, p, qh, scores, o);
+                    return widened_row(q, &kv.k, &kv.v, slots, start, p, qh, scores, o);
                 };
                 #[cfg(target_arch = "x86_64")]
                 if simd {
@@ -97,7 +98,7 @@ impl Cpu {
                     // SAFETY: AVX2, FMA and F16C were detected and hd is a multiple of 8 (just
                     // above); every row read lies inside K and V (checked just above); q, qh and
                     // o hold hd values.
-                    return unsafe { x86::row(q, k, v, slots, p.scale, p.softcap, qh, scores, o) };
+                    return unsafe { x86::row(q, k, v, slots, start, p.scale, p.softcap, qh, scores, o) };
                 }
                 // llama.cpp's CPU path rounds Q to f16 for the K·Q product and the softmax
                 // weights to f16 for the V product (mul_mat converts to the f16 cache's
@@ -110,7 +111,7 @@ impl Cpu {
                     let x = (f16k.dot)(qh, &k[s..s + hd]) * p.scale;
                     p.softcap.map_or(x, |c| c * (x / c).tanh())
                 }));
-                softmax(scores);
+                softmax(scores, start);
                 o.fill(0.0);
                 for (&s, w) in slots.iter().zip(scores.iter()) {
                     (f16k.axpy)(o, f16::from_f32(*w).to_f32(), &v[s..s + hd]);
@@ -130,6 +131,7 @@ fn widened_row(
     k: &KvData,
     v: &KvData,
     slots: &[usize],
+    first: usize,
     p: &AttnParams,
     row: &mut [f32],
     scores: &mut Vec<f32>,
@@ -141,7 +143,7 @@ fn widened_row(
         let x = dot(q, row) * p.scale;
         scores.push(p.softcap.map_or(x, |c| c * (x / c).tanh()));
     }
-    softmax(scores);
+    softmax(scores, first);
     o.fill(0.0);
     for (&s, &w) in slots.iter().zip(scores.iter()) {
         v.read(s, row);
@@ -149,13 +151,22 @@ fn widened_row(
     }
 }
 
-/// In-place softmax; -inf scores get zero weight.
-pub fn softmax(x: &mut [f32]) {
+/// In-place softmax of the scores of keys `first ..` (-inf scores get zero weight), rounded as
+/// llama.cpp's CPU soft_max (AVX-512 build): `vexp::expf` of `x - max`, each 16-key chunk
+/// (aligned to key 0, as ggml's rows start there) summed as `reduce16` and added in f64, then
+/// every weight times the f32 of 1 / sum.
+pub fn softmax(x: &mut [f32], first: usize) {
     let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let mut sum = 0.0f64;
-    for v in x.iter_mut() {
-        *v = (*v - max).exp();
-        sum += f64::from(*v);
+    let (mut lanes, n) = ([0f32; 16], x.len());
+    for (i, v) in x.iter_mut().enumerate() {
+        *v = vexp::expf(*v - max);
+        let lane = (first + i) % 16;
+        lanes[lane] = *v;
+        if lane == 15 || i + 1 == n {
+            sum += f64::from(vexp::reduce16(&lanes));
+            lanes = [0.0; 16];
+        }
     }
     let inv = (1.0 / sum) as f32;
     x.iter_mut().for_each(|v| *v *= inv);
@@ -318,6 +329,7 @@ mod tests {
         k: &[f16],
         v: &[f16],
         slots: &[usize],
+        first: usize,
         hd: usize,
         scale: f32,
         softcap: Option<f32>,
@@ -331,7 +343,7 @@ mod tests {
                 softcap.map_or(x, |c| c * (x / c).tanh())
             })
             .collect();
-        softmax(&mut scores);
+        softmax(&mut scores, first);
         let mut o = vec![0f32; hd];
         for (&s, w) in slots.iter().zip(&scores) {
             let w = f16::from_f32(*w).to_f32();
@@ -375,7 +387,7 @@ mod tests {
                         .map(|j| ((blocks[j / bs] as usize * bs + j % bs) * n_kv + h / (n_head / n_kv)) * hd)
                         .collect();
                     let i = t * n_head + h;
-                    let want = plain_row(&q[i * hd..(i + 1) * hd], &k, &v, &slots, hd, 0.125, softcap);
+                    let want = plain_row(&q[i * hd..(i + 1) * hd], &k, &v, &slots, lo, hd, 0.125, softcap);
                     for (d, (a, b)) in out[i * hd..(i + 1) * hd].iter().zip(&want).enumerate() {
                         assert_eq!(a.to_bits(), b.to_bits(), "hd {hd} t{t} h{h} d{d}: {a} vs {b}");
                     }

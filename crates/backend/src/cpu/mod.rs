@@ -9,6 +9,7 @@ mod matmul;
 mod norm;
 pub mod qdot;
 mod rope;
+pub mod vexp;
 
 pub use activation::{geglu, gelu, silu, swiglu};
 pub use attention::{softmax, AttnParams, KvView, SeqView, TokenPlaces};

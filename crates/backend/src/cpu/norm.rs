@@ -2,8 +2,9 @@
 
 /// out = x / sqrt(mean(x^2) + eps) * w, for one row.
 pub fn rms_norm(x: &[f32], w: &[f32], eps: f32, out: &mut [f32]) {
-    // Sum in f64 as ggml does (ggml_compute_forward_rms_norm_f32 uses ggml_float).
-    let sum: f64 = x.iter().map(|&v| f64::from(v) * f64::from(v)).sum();
+    // As ggml_compute_forward_rms_norm_f32: each square rounded to f32, summed in f64
+    // (ggml_float) in order, so the scale has llama.cpp's bits.
+    let sum: f64 = x.iter().map(|&v| f64::from(v * v)).sum();
     let scale = 1.0 / ((sum / x.len() as f64) as f32 + eps).sqrt();
     for ((o, &v), &g) in out.iter_mut().zip(x).zip(w) {
         *o = v * scale * g;

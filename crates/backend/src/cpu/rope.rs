@@ -1,6 +1,8 @@
 //! Rotary position embedding, mirroring ggml's rope (ggml_rope_cache_init with ext_factor 0):
-//! theta starts at `pos * freq_scale` and is multiplied by `base^(-2/n_rot)` per pair, in f32,
-//! so angles round as llama.cpp's do.
+//! theta starts at `pos` and is multiplied by `base^(-2/n_rot)` per pair in f32, each pair's
+//! angle is `freq_scale * theta`, and the rotation contracts its first product into an FMA as
+//! ggml's build does (`x0 * cos - x1 * sin` = `fma(x0, cos, -(x1 * sin))`), so results have
+//! llama.cpp's bits.
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RopeStyle {
@@ -26,9 +28,10 @@ pub fn rope(x: &mut [f32], n_heads: usize, head_dim: usize, positions: &[u32], p
     let theta_scale = p.base.powf(-2.0 / p.n_rot as f32);
     let mut cos_sin = vec![(0f32, 0f32); half];
     for (tok, &pos) in x.chunks_exact_mut(n_heads * head_dim).zip(positions) {
-        let mut theta = pos as f32 * p.freq_scale;
+        let mut theta = pos as f32;
         for cs in cos_sin.iter_mut() {
-            *cs = (theta.cos(), theta.sin());
+            let angle = p.freq_scale * theta;
+            *cs = (angle.cos(), angle.sin());
             theta *= theta_scale;
         }
         for head in tok.chunks_exact_mut(head_dim) {
@@ -38,8 +41,8 @@ pub fn rope(x: &mut [f32], n_heads: usize, head_dim: usize, positions: &[u32], p
                     RopeStyle::Neox => (i, i + half),
                 };
                 let (x0, x1) = (head[a], head[b]);
-                head[a] = x0 * c - x1 * s;
-                head[b] = x0 * s + x1 * c;
+                head[a] = x0.mul_add(c, -(x1 * s));
+                head[b] = x0.mul_add(s, x1 * c);
             }
         }
     }

@@ -156,7 +156,8 @@ impl Compute for CpuCompute<'_> {
             Activation::SwiGlu => cpu::swiglu,
             Activation::GeGlu => cpu::geglu,
         };
-        self.cpu.for_rows2(&mut gate[..n], &up[..n], 1, f);
+        // Pieces of whole 16-element chunks: the SwiGLU rounds per chunk (see `cpu::swiglu`).
+        self.cpu.for_rows2(&mut gate[..n], &up[..n], 16, f);
         Ok(())
     }
 

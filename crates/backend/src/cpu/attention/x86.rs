@@ -1,6 +1,6 @@
 //! One attention row (a token's head) with AVX2, FMA and F16C, for head sizes that are a
 //! multiple of 8: the plain computation's arithmetic (`dot` of the f16-rounded query with each
-//! K row, libm softmax, `o += w * v` per element in position order), with K and V widened in
+//! K row, `softmax`, `o += w * v` per element in position order), with K and V widened in
 //! registers and the output kept in registers across positions.
 
 use core::arch::x86_64::*;
@@ -32,7 +32,8 @@ unsafe fn round_f16(x: &mut [f32]) {
     }
 }
 
-/// The output `o` ([hd]) of query `q` ([hd]) over the K/V rows at element offsets `slots`.
+/// The output `o` ([hd]) of query `q` ([hd]) over the K/V rows at element offsets `slots`, of
+/// keys `first ..`.
 /// `qh` ([hd]) and `scores` are scratch.
 ///
 /// Safety: AVX2, FMA and F16C are available; `hd` is a multiple of 8; every `slot + hd` is
@@ -44,6 +45,7 @@ pub(super) unsafe fn row(
     k: &[f16],
     v: &[f16],
     slots: &[usize],
+    first: usize,
     scale: f32,
     softcap: Option<f32>,
     qh: &mut [f32],
@@ -66,7 +68,7 @@ pub(super) unsafe fn row(
         let x = ((l[0] + l[4]) + (l[1] + l[5]) + ((l[2] + l[6]) + (l[3] + l[7]))) * scale;
         softcap.map_or(x, |c| c * (x / c).tanh())
     }));
-    super::softmax(scores);
+    super::softmax(scores, first);
     round_f16(scores);
     // 32 output elements at a time in registers, positions in order.
     for c0 in (0..hd).step_by(32) {
