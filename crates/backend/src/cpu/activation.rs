@@ -16,6 +16,7 @@ pub fn silu(x: f32) -> f32 {
 }
 
 /// `ggml_v_silu`: the vector build's exp.
+#[inline(always)]
 fn silu_v(x: f32) -> f32 {
     x / (1.0 + vexp::expf(0.0 - x))
 }
@@ -32,7 +33,7 @@ pub fn gelu(x: f32) -> f32 {
 pub fn swiglu(gate: &mut [f32], up: &[f32]) {
     let n = gate.len().min(up.len()) / 16 * 16;
     let (body, tail) = gate.split_at_mut(n);
-    body.iter_mut().zip(up).for_each(|(g, u)| *g = silu_v(*g) * u);
+    vexp::with_fma(|| body.iter_mut().zip(up).for_each(|(g, u)| *g = silu_v(*g) * u));
     tail.iter_mut().zip(&up[n..]).for_each(|(g, u)| *g = silu(*g) * u);
 }
 

@@ -159,15 +159,17 @@ pub fn softmax(x: &mut [f32], first: usize) {
     let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let mut sum = 0.0f64;
     let (mut lanes, n) = ([0f32; 16], x.len());
-    for (i, v) in x.iter_mut().enumerate() {
-        *v = vexp::expf(*v - max);
-        let lane = (first + i) % 16;
-        lanes[lane] = *v;
-        if lane == 15 || i + 1 == n {
-            sum += f64::from(vexp::reduce16(&lanes));
-            lanes = [0.0; 16];
+    vexp::with_fma(|| {
+        for (i, v) in x.iter_mut().enumerate() {
+            *v = vexp::expf(*v - max);
+            let lane = (first + i) % 16;
+            lanes[lane] = *v;
+            if lane == 15 || i + 1 == n {
+                sum += f64::from(vexp::reduce16(&lanes));
+                lanes = [0.0; 16];
+            }
         }
-    }
+    });
     let inv = (1.0 / sum) as f32;
     x.iter_mut().for_each(|v| *v *= inv);
 }

@@ -34,17 +34,19 @@ pub fn rope(x: &mut [f32], n_heads: usize, head_dim: usize, positions: &[u32], p
             *cs = (angle.cos(), angle.sin());
             theta *= theta_scale;
         }
-        for head in tok.chunks_exact_mut(head_dim) {
-            for (i, &(c, s)) in cos_sin.iter().enumerate() {
-                let (a, b) = match p.style {
-                    RopeStyle::Norm => (2 * i, 2 * i + 1),
-                    RopeStyle::Neox => (i, i + half),
-                };
-                let (x0, x1) = (head[a], head[b]);
-                head[a] = x0.mul_add(c, -(x1 * s));
-                head[b] = x0.mul_add(s, x1 * c);
+        super::vexp::with_fma(|| {
+            for head in tok.chunks_exact_mut(head_dim) {
+                for (i, &(c, s)) in cos_sin.iter().enumerate() {
+                    let (a, b) = match p.style {
+                        RopeStyle::Norm => (2 * i, 2 * i + 1),
+                        RopeStyle::Neox => (i, i + half),
+                    };
+                    let (x0, x1) = (head[a], head[b]);
+                    head[a] = x0.mul_add(c, -(x1 * s));
+                    head[b] = x0.mul_add(s, x1 * c);
+                }
             }
-        }
+        });
     }
 }
 

@@ -9,7 +9,9 @@ const fn c(bits: u32) -> f32 {
 
 /// `ggml_v_expf` (AVX-512 version), one lane: n = round(x / ln 2), a degree-5 polynomial in the
 /// remainder b = x - n ln 2 (ln 2 split in two), scaled by 2^n (`vscalefps`, one rounding).
-/// |n| > 192 gives 0 or infinity.
+/// |n| > 192 gives 0 or infinity. Call it inside [`with_fma`]: without the FMA instruction
+/// each `mul_add` is a libm call.
+#[inline(always)]
 pub fn expf(x: f32) -> f32 {
     let shift = c(0x4b40_0000); // 0x1.8p23: adding it rounds to an integer
     let z = x.mul_add(c(0x3fb8_aa3b), shift);
@@ -25,7 +27,24 @@ pub fn expf(x: f32) -> f32 {
     scale_pow2(j, n)
 }
 
+/// `f()` compiled with FMA instructions where the CPU has them, so that the `mul_add`s of
+/// [`expf`] (inlined into `f`) are single instructions; the results are the same either way.
+#[inline(always)]
+pub fn with_fma<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("fma") {
+        #[target_feature(enable = "fma")]
+        unsafe fn run<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        // SAFETY: the CPU has FMA (checked just above), the only feature `run` enables.
+        return unsafe { run(f) };
+    }
+    f()
+}
+
 /// `j * 2^n` rounded once, as `vscalefps` (n integral, |n| <= 192, or NaN).
+#[inline(always)]
 fn scale_pow2(j: f32, n: f32) -> f32 {
     if (-126.0..=127.0).contains(&n) {
         // 2^n is a normal f32: one product, one rounding.
