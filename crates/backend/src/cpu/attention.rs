@@ -356,6 +356,27 @@ mod tests {
         o
     }
 
+    /// llama.cpp's softmax row covers keys from 0 with -inf outside the attended ones; the
+    /// scores of keys `first ..` alone must get exactly those weights.
+    #[test]
+    fn softmax_of_some_keys_is_the_masked_full_row() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+        for first in [0, 1, 5, 15, 16, 37] {
+            for len in [1, 3, 16, 17, 40] {
+                let x: Vec<f32> = (0..len).map(|_| rng.gen_range(-8.0..8.0)).collect();
+                let mut got = x.clone();
+                softmax(&mut got, first);
+                let mut full = vec![f32::NEG_INFINITY; 256];
+                full[first..first + len].copy_from_slice(&x);
+                softmax(&mut full, 0);
+                for (i, (a, b)) in got.iter().zip(&full[first..]).enumerate() {
+                    assert_eq!(a.to_bits(), b.to_bits(), "first {first} len {len} key {i}: {a} vs {b}");
+                }
+                assert!(full[..first].iter().chain(&full[first + len..]).all(|&w| w == 0.0));
+            }
+        }
+    }
+
     #[test]
     fn bit_identical_to_the_plain_computation() {
         let cpu = Cpu::new(2).unwrap();
