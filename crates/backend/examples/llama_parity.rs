@@ -1,9 +1,11 @@
 //! Our CPU ops against llama.cpp's, bit for bit, on the tensors of one llama.cpp forward pass
-//! (scripts/dump_llama_tensors.py; layer 0 of the Qwen2.5 test model): each op gets llama.cpp's
+//! (scripts/dump_llama_tensors.py; one layer of the Qwen2.5 test model): each op gets llama.cpp's
 //! own input and its result is compared with llama.cpp's output. Prints, per op, how many
 //! values differ; a development tool for matching llama.cpp's rounding (docs/ARCHITECTURE.md).
 //!
-//!     cargo run --release -p backend --example llama_parity -- MODEL.gguf DUMP_DIR
+//!     cargo run --release -p backend --example llama_parity -- MODEL.gguf DUMP_DIR [LAYER]
+//!
+//! (the dump's FILTER must then be "-LAYER").
 
 use backend::cpu::{rms_norm_rows, rope, softmax, swiglu, Cpu, RopeParams, RopeStyle};
 use backend::WeightView;
@@ -25,8 +27,10 @@ fn report(what: &str, ours: &[f32], theirs: &[f32]) {
 
 fn main() -> Res<()> {
     let args: Vec<String> = std::env::args().collect();
-    let [_, model, dir] = &args[..] else {
-        return Err("usage: llama_parity MODEL.gguf DUMP_DIR".into());
+    let (model, dir, layer) = match &args[..] {
+        [_, m, d] => (m, d, 0),
+        [_, m, d, l] => (m, d, l.parse::<usize>()?),
+        _ => return Err("usage: llama_parity MODEL.gguf DUMP_DIR [LAYER]".into()),
     };
     let file = GgufFile::open(model)?;
     let cpu = Cpu::new(2)?;
@@ -35,13 +39,15 @@ fn main() -> Res<()> {
         Ok(data.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
     };
     // Matmuls: the whole prompt at once, then token by token (prefill and decode kernels).
+    let (b, l) = (|n: &str| format!("blk.{layer}.{n}.weight"), |n: &str| format!("{n}-{layer}"));
     for (w, x, y) in [
-        ("blk.0.attn_q.weight", "attn_norm-0", "Qcur-0"),
-        ("blk.0.attn_v.weight", "attn_norm-0", "Vcur-0"),
-        ("blk.0.ffn_gate.weight", "ffn_norm-0", "ffn_gate-0"),
-        ("blk.0.ffn_down.weight", "ffn_swiglu-0", "ffn_out-0"),
-        ("output.weight", "result_norm", "result_output"),
+        (b("attn_q"), l("attn_norm"), l("Qcur")),
+        (b("attn_v"), l("attn_norm"), l("Vcur")),
+        (b("ffn_gate"), l("ffn_norm"), l("ffn_gate")),
+        (b("ffn_down"), l("ffn_swiglu"), l("ffn_out")),
+        ("output.weight".into(), "result_norm".into(), "result_output".into()),
     ] {
+        let (w, x, y) = (&w, &x, &y);
         let info = file.require_tensor(w)?;
         let wv = WeightView::new(info, file.tensor_data(info)?)?;
         let (xv, want) = (read(dir, x)?, read(dir, y)?);
@@ -54,26 +60,26 @@ fn main() -> Res<()> {
         }
         report(&format!("{w} {} x1", wv.ty), &out, &want);
     }
-    let mut g = read(dir, "ffn_gate-0")?;
-    swiglu(&mut g, &read(dir, "ffn_up-0")?);
-    report("swiglu", &g, &read(dir, "ffn_swiglu-0")?);
+    let mut g = read(dir, &l("ffn_gate"))?;
+    swiglu(&mut g, &read(dir, &l("ffn_up"))?);
+    report("swiglu", &g, &read(dir, &l("ffn_swiglu"))?);
 
-    let x = read(dir, "ffn_inp-0")?;
+    let x = read(dir, &l("ffn_inp"))?;
     let mut y = vec![0f32; x.len()];
-    rms_norm_rows(&x, &f32s("blk.0.ffn_norm.weight")?, 1e-6, &mut y);
-    report("rms_norm", &y, &read(dir, "ffn_norm-0")?);
+    rms_norm_rows(&x, &f32s(&format!("blk.{layer}.ffn_norm.weight"))?, 1e-6, &mut y);
+    report("rms_norm", &y, &read(dir, &l("ffn_norm"))?);
 
-    // Qcur-0#2 is Q reshaped to heads, #3 the same after rope.
+    // Qcur-L#2 is Q reshaped to heads, #3 the same after rope.
     let (n_head, head_dim) = (14, 64);
-    let mut q = read(dir, "Qcur-0#2")?;
+    let mut q = read(dir, &format!("{}#2", l("Qcur")))?;
     let t = q.len() / (n_head * head_dim);
     let positions: Vec<u32> = (0..t as u32).collect();
     let p = RopeParams { n_rot: head_dim, base: 1e6, freq_scale: 1.0, style: RopeStyle::Neox };
     rope(&mut q, n_head, head_dim, &positions, &p);
-    report("rope", &q, &read(dir, "Qcur-0#3")?);
+    report("rope", &q, &read(dir, &format!("{}#3", l("Qcur")))?);
 
-    // kq-0: [head][token][key] over the 256 padded keys; token i sees keys 0..=i.
-    let (kq, want) = (read(dir, "kq-0")?, read(dir, "kq_soft_max-0")?);
+    // kq: [head][token][key] over the 256 padded keys; token i sees keys 0..=i.
+    let (kq, want) = (read(dir, &l("kq"))?, read(dir, &l("kq_soft_max"))?);
     let mut got = vec![0f32; kq.len()];
     for (r, (row, o)) in kq.chunks_exact(256).zip(got.chunks_exact_mut(256)).enumerate() {
         let visible = r % t + 1;

@@ -6,21 +6,19 @@
 //! exact whichever way they are formed, so the GEMM forms them its own way (tokens in SIMD
 //! lanes, no horizontal sums); the f32 part is that kernel's, operation for operation:
 //!
-//! * 32-element formats (Q5_0, Q8_0): the per-dot kernels scale eight blocks at a time into
-//!   eight f32 lanes that run across the row (block `8 q + k` in lane `pos(k)`, `pos` the
-//!   level's lane order; a tail group of four, then the rest, in the same lanes), and finish
-//!   with `hsum_ps`, i.e. `((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7))`. A lane's
-//!   additions depend only on its own blocks, so the GEMM runs lane after lane, each over its
-//!   blocks in row order, and adds the eight lane sums in that tree. A block a lane lacks in
-//!   the per-dot kernel contributes `+0.0`, which changes no sum that started at `+0.0`.
-//! * K-quants (Q4_K, Q6_K): one f32 per row, `sumf += (d * dy) * isum` (and
-//!   `sumf -= (dmin * dy) * summins` for Q4_K) per super-block, in block order; the same at
-//!   the AVX2 and AVX-512 levels.
+//! * 32-element formats (Q5_0, Q8_0): llama.cpp's x86 arithmetic. Lane `k` of block `b` is
+//!   the integer dot over elements `4 k .. 4 k + 4`, exactly one k4-step of the GEMM; eight f32
+//!   lanes run `acc_k = fma(dx * dy, lane_k, acc_k)` over the blocks in order and finish with
+//!   `hsum_ps`, i.e. `((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7))`. A lane's additions
+//!   depend only on its own steps, so the GEMM runs a few lanes at a time along the row.
+//! * K-quants, per super-block in block order, the same at the AVX2 and AVX-512 levels: Q6_K
+//!   `sumf += (d * dy) * isum`; Q4_K `sums = fma(isum, d * dy, sums)` and
+//!   `mins = fma(summins, dmin * dy, mins)`, then `sums - mins`.
 //!
 //! Activations are packed per group of `G` tokens (16 for AVX-512, 8 for AVX2): the quants of
 //! four consecutive elements of each token side by side (`[k4][G][4]` bytes, one SIMD register
-//! per `k4` step), next to each token's f32 block scale and the integer corrections the
-//! weight's unsigned encoding needs (see [`PackedActs`]).
+//! per `k4` step), next to each token's f32 block scale and, for Q8_K, the integer
+//! corrections the K-quant weights' unsigned encodings need (see [`PackedActs`]).
 
 use std::ops::Range;
 
@@ -71,11 +69,10 @@ pub fn gemm_kernel(weight: GgmlType) -> Option<Gemm> {
 /// * `qs`: `[steps][G][4]` i8, `steps = cols / 4`: the quants of elements `4 s .. 4 s + 4`;
 /// * `dy`: the f32 activation scale, `[blocks][G]` (32-element blocks for Q8_0, 256-element
 ///   ones for Q8_K);
-/// * `fix`: the integer corrections for the weights' unsigned encodings, i32. Q8_0:
-///   `[blocks][2][G]`, `-16 * ysum` (Q5_0 as `q + 16`) and `-128 * ysum` (Q8_0 as `q + 128`),
-///   `ysum` the block's quant sum. Q8_K: `[blocks][20][G]`: `-32 * bsum_j` for the 16
-///   sub-blocks (Q6_K as `q + 32`), then four i16 pairs `(P_2m, P_2m+1)` with
-///   `P_j = bsum_2j + bsum_2j+1`, the 32-element sums the Q4_K mins multiply.
+/// * `fix`: Q8_K only (empty for Q8_0), the integer corrections for the weights' unsigned
+///   encodings, i32 `[blocks][20][G]`: `-32 * bsum_j` for the 16 sub-blocks (Q6_K as
+///   `q + 32`), then four i16 pairs `(P_2m, P_2m+1)` with `P_j = bsum_2j + bsum_2j+1`, the
+///   32-element sums the Q4_K mins multiply.
 pub struct PackedActs {
     pub(crate) act: ActType,
     pub(crate) g: usize,
@@ -111,11 +108,12 @@ impl PackedActs {
     pub fn groups_mut(&mut self) -> Vec<GroupMut<'_>> {
         let n = self.groups();
         let (q, d, f) = (self.qs.len() / n, self.dy.len() / n, self.fix.len() / n);
+        // Q8_0 packs have no corrections: every group's `fix` is empty.
+        let mut fix = self.fix.chunks_mut(f.max(1));
         self.qs
             .chunks_mut(q)
             .zip(self.dy.chunks_mut(d))
-            .zip(self.fix.chunks_mut(f))
-            .map(|((qs, dy), fix)| GroupMut { qs, dy, fix })
+            .map(|(qs, dy)| GroupMut { qs, dy, fix: fix.next().unwrap_or_default() })
             .collect()
     }
 }
@@ -210,9 +208,6 @@ impl Gemm {
                         put4(8 * b + k, four);
                     }
                     dst.dy[b * g + c] = f16_at(blk, 0);
-                    let sum: i32 = qs.iter().map(|&q| i32::from(q as i8)).sum();
-                    dst.fix[(2 * b) * g + c] = -16 * sum;
-                    dst.fix[(2 * b + 1) * g + c] = -128 * sum;
                 }
             }
             ActType::Q8_K => {
@@ -261,21 +256,11 @@ impl Gemm {
     }
 }
 
-/// Blocks of a row of `nb` 32-element blocks that the per-dot kernels put in the f32 lane
-/// holding block offset `k` of each group: groups of eight, then one of four, then the rest.
-pub(crate) fn lane_blocks(nb: usize, k: usize) -> impl Iterator<Item = usize> {
-    let full = nb / 8 * 8;
-    let rem = nb - full;
-    let (four, tail_start) = if rem >= 4 { (k < 4, full + 4) } else { (false, full) };
-    let tail = tail_start + k < nb;
-    (0..nb / 8).map(move |q| 8 * q + k).chain(four.then_some(full + k)).chain(tail.then_some(tail_start + k))
-}
-
 /// i32 corrections per block and token in [`PackedActs::fix`].
 pub(crate) fn fix_per_block(act: ActType) -> usize {
     match act {
         ActType::Q8_K => 20,
-        _ => 2,
+        _ => 0,
     }
 }
 
@@ -285,27 +270,3 @@ pub(crate) fn blocks_per_row(ty: GgmlType, cols: usize) -> usize {
 }
 
 const _: () = assert!(QK_K == 256);
-
-#[cfg(test)]
-mod tests {
-    use super::lane_blocks;
-
-    #[test]
-    fn lanes_cover_every_block_once_in_order() {
-        for nb in 0..40 {
-            let mut seen = vec![0; nb];
-            for k in 0..8 {
-                let v: Vec<usize> = lane_blocks(nb, k).collect();
-                assert!(v.windows(2).all(|w| w[0] < w[1]), "nb {nb} k {k}: {v:?}");
-                v.iter().for_each(|&b| seen[b] += 1);
-            }
-            assert!(seen.iter().all(|&s| s == 1), "nb {nb}: {seen:?}");
-        }
-        // 28 blocks (896 columns): 8 + 8 + 8 + a group of four.
-        assert_eq!(lane_blocks(28, 3).collect::<Vec<_>>(), [3, 11, 19, 27]);
-        assert_eq!(lane_blocks(28, 4).collect::<Vec<_>>(), [4, 12, 20]);
-        // 15 = 8 + 4 + 3.
-        assert_eq!(lane_blocks(15, 2).collect::<Vec<_>>(), [2, 10, 14]);
-        assert_eq!(lane_blocks(15, 3).collect::<Vec<_>>(), [3, 11]);
-    }
-}

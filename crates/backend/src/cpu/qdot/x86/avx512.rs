@@ -155,27 +155,27 @@ unsafe fn q4_0_q8_0(w: *const u8, a: *const u8, nb: usize) -> f32 {
     )
 }
 
-// block_q5_0 x block_q8_0: block = (dx * dy) * sumi, quants (nibble | bit << 4) - 16.
+// block_q5_0 x block_q8_0: llama.cpp's lanes (see `lanes16`), quants (nibble | bit << 4) - 16.
 /// Safety: the features above are available; `nb` blocks of each row are readable.
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
 unsafe fn q5_0_q8_0(w: *const u8, a: *const u8, nb: usize) -> f32 {
-    pairs8(
+    lanes16(
         nb,
         |i, j| {
             let (x0, x1) = (w.add(22 * i), w.add(22 * j));
             let u = add16_where(nibbles2(x0.add(6), x1.add(6)), qh2(x0.add(2), x1.add(2)));
             dot_u8_off(u, load2x256(a.add(34 * i + 2), a.add(34 * j + 2)), 16)
         },
-        |i, n, s| _mm256_mul_ps(_mm256_mul_ps(f16x8(w.add(22 * i), 22, n), f16x8(a.add(34 * i), 34, n)), s),
+        |i, n| _mm256_mul_ps(super::f16x8(w.add(22 * i), 22, n), super::f16x8(a.add(34 * i), 34, n)),
     )
 }
 
-// block_q8_0 x block_q8_0: block = sumi * (dx * dy). |x| (exact as u8 even for -128) times y
-// negated where x < 0; y must not be -128 (`quantize_row` never writes it).
+// block_q8_0 x block_q8_0: llama.cpp's lanes. |x| (exact as u8 even for -128) times y negated
+// where x < 0; y must not be -128 (`quantize_row` never writes it).
 /// Safety: the features above are available; `nb` blocks of each row are readable.
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
 unsafe fn q8_0_q8_0(w: *const u8, a: *const u8, nb: usize) -> f32 {
-    pairs8(
+    lanes16(
         nb,
         |i, j| {
             let x = load2x256(w.add(34 * i + 2), w.add(34 * j + 2));
@@ -183,8 +183,37 @@ unsafe fn q8_0_q8_0(w: *const u8, a: *const u8, nb: usize) -> f32 {
             let sy = _mm512_mask_sub_epi8(y, _mm512_movepi8_mask(x), _mm512_setzero_si512(), y);
             dot_u8(_mm512_abs_epi8(x), sy)
         },
-        |i, n, s| _mm256_mul_ps(s, _mm256_mul_ps(f16x8(w.add(34 * i), 34, n), f16x8(a.add(34 * i), 34, n))),
+        |i, n| _mm256_mul_ps(super::f16x8(w.add(34 * i), 34, n), super::f16x8(a.add(34 * i), 34, n)),
     )
+}
+
+/// llama.cpp's x86 Q5_0 / Q8_0 arithmetic (the AVX2 `lanes8`), two blocks per register:
+/// `pair(i, j)` gives block i's eight i32 lanes (lane k: elements 4k..4k+4) then block j's,
+/// `d(i, n)` the scale products `dx * dy` of blocks `i..i + n` (n <= 8); each lane accumulates
+/// `fma(d, lane, acc)` block by block.
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
+#[inline]
+fn lanes16(nb: usize, pair: impl Fn(usize, usize) -> __m512i, d: impl Fn(usize, usize) -> __m256) -> f32 {
+    let mut acc = _mm256_setzero_ps();
+    let mut i = 0;
+    while i < nb {
+        let n = (nb - i).min(8);
+        let mut ds = [0f32; 8];
+        // SAFETY: `ds` holds eight f32.
+        unsafe { _mm256_storeu_ps(ds.as_mut_ptr(), d(i, n)) };
+        for k in (0..n).step_by(2) {
+            // A lone last block is read twice and its copy dropped.
+            let b = i + k;
+            let s = _mm512_cvtepi32_ps(pair(b, (b + 1).min(nb - 1)));
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(ds[k]), _mm512_castps512_ps256(s), acc);
+            if k + 1 < n {
+                let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(s)));
+                acc = _mm256_fmadd_ps(_mm256_set1_ps(ds[k + 1]), hi, acc);
+            }
+        }
+        i += n;
+    }
+    hsum_ps(acc)
 }
 
 // block_iq4_nl x block_q8_0: block = (dy * dx) * sumi. The table holds level + 128 (1..=241,
@@ -235,7 +264,8 @@ const Q8K: usize = 292;
 #[inline]
 unsafe fn q45_k<const Q5: bool>(w: *const u8, a: *const u8, nb: usize) -> f32 {
     let (bytes, qs_at) = if Q5 { (176, 48) } else { (144, 16) };
-    let mut sumf = 0f32;
+    // Q5_K subtracts its mins from `sumf` as it goes; Q4_K keeps them apart until the end.
+    let (mut sumf, mut mins) = (0f32, 0f32);
     for i in 0..nb {
         let (x, y) = (w.add(bytes * i), a.add(Q8K * i));
         let (summins, scales) = k4_prologue(x.add(4), y);
@@ -264,11 +294,17 @@ unsafe fn q45_k<const Q5: bool>(w: *const u8, a: *const u8, nb: usize) -> f32 {
                 acc = scaled_dot(acc, u, load512(y.add(4 + 64 * p)), sc);
             }
         }
-        let dy = rd_f32(y);
-        sumf += rd_f16(x) * dy * _mm512_reduce_add_epi32(acc) as f32;
-        sumf -= rd_f16(x.add(2)) * dy * summins as f32;
+        let (dy, isum) = (rd_f32(y), _mm512_reduce_add_epi32(acc) as f32);
+        if Q5 {
+            sumf += rd_f16(x) * dy * isum;
+            sumf -= rd_f16(x.add(2)) * dy * summins as f32;
+        } else {
+            // The repacked Q4_K arithmetic of llama.cpp (see the AVX2 kernel).
+            sumf = isum.mul_add(rd_f16(x) * dy, sumf);
+            mins = (summins as f32).mul_add(rd_f16(x.add(2)) * dy, mins);
+        }
     }
-    sumf
+    sumf - mins
 }
 
 /// Safety: as [`q45_k`].

@@ -172,11 +172,13 @@ fn splat_scale(scales: __m256i, j: usize) -> __m256i {
 
 // block_q4_K: d f16 | dmin f16 | scales [12] | qs [128]
 //   element 64 p + l (l < 32) is the low nibble of qs[32 p + l], 64 p + 32 + l the high one;
-//   sums += (x.d * y.d) * isum;  sumf -= (x.dmin * y.d) * summins
+//   sums = fma(isum, x.d * y.d, sums), mins = fma(summins, x.dmin * y.d, mins); sums - mins:
+//   llama.cpp's x86 build repacks Q4_K matrices of 8k rows (ggml_gemv/gemm_q4_K_8x8_q8_K),
+//   whose per-row arithmetic this is, for one token or many.
 /// Safety: AVX2, FMA and F16C are available; `nb` blocks of each row are readable.
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) unsafe fn q4_k_q8_k(w: *const u8, a: *const u8, nb: usize) -> f32 {
-    let mut sumf = 0f32;
+    let (mut sums, mut mins) = (0f32, 0f32);
     for i in 0..nb {
         let (x, y) = (w.add(144 * i), a.add(Q8K * i));
         let (summins, scales) = k4_prologue(x.add(4), y);
@@ -190,10 +192,10 @@ pub(super) unsafe fn q4_k_q8_k(w: *const u8, a: *const u8, nb: usize) -> f32 {
             acc = _mm256_add_epi32(acc, scaled_dot(hi, load256(q8.add(32)), splat_scale(scales, 2 * p + 1)));
         }
         let dy = rd_f32(y);
-        sumf += rd_f16(x) * dy * hsum_i32(acc) as f32;
-        sumf -= rd_f16(x.add(2)) * dy * summins as f32;
+        sums = (hsum_i32(acc) as f32).mul_add(rd_f16(x) * dy, sums);
+        mins = (summins as f32).mul_add(rd_f16(x.add(2)) * dy, mins);
     }
-    sumf
+    sums - mins
 }
 
 // block_q5_K: d f16 | dmin f16 | scales [12] | qh [32] | qs [128]

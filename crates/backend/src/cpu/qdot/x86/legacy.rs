@@ -1,12 +1,13 @@
 //! AVX2 kernels for the 32-element formats (scalar twins in `qdot/legacy.rs`).
 //!
-//! Each block's integer dot is exact; blocks go eight at a time through [`blocks8`], which
+//! Each block's integer dot is exact. Q5_0 and Q8_0 follow llama.cpp's x86 arithmetic ([`lanes8`]);
+//! the other formats go eight blocks at a time through [`blocks8`], which
 //! turns their sums into f32 lanes, and the scale products are taken per lane in the scalar
 //! kernel's order, so every block result is the scalar one.
 
 use core::arch::x86_64::*;
 
-use super::{blocks8, dot_i8, dot_u8, f16x8, load256, nibbles, rd_u32};
+use super::{blocks8, dot_i8, dot_u8, f16x8, hsum_ps, load256, nibbles, rd_u32};
 
 /// 0xFF in byte `j` where bit `j` of the little-endian u32 at `p` is set, else 0.
 ///
@@ -56,12 +57,13 @@ pub(super) unsafe fn q4_1_q8_1(w: *const u8, a: *const u8, nb: usize) -> f32 {
 }
 
 // block_q5_0: d f16 | qh u32 | qs [16].
-//   block = (dx * dy) * sumi
+//   lane k = fma(dx * dy, sum of elements 4k..4k+4, lane k) over the blocks; hsum_ps
 /// Safety: AVX2, FMA and F16C are available; `nb` blocks of each row are readable.
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) unsafe fn q5_0_q8_0(w: *const u8, a: *const u8, nb: usize) -> f32 {
-    blocks8(
+    lanes8(
         nb,
+        |i, n| _mm256_mul_ps(f16x8(w.add(22 * i), 22, n), f16x8(a.add(34 * i), 34, n)),
         |i| {
             let x = w.add(22 * i);
             // nibble - 16 where the 5th bit is clear: OR-ing 0xF0 into a nibble makes it that
@@ -69,7 +71,6 @@ pub(super) unsafe fn q5_0_q8_0(w: *const u8, a: *const u8, nb: usize) -> f32 {
             let high = _mm256_andnot_si256(bits_to_bytes(x.add(2)), _mm256_set1_epi8(0xF0u8 as i8));
             dot_i8(_mm256_or_si256(nibbles(x.add(6)), high), load256(a.add(34 * i + 2)))
         },
-        |i, n, s| _mm256_mul_ps(_mm256_mul_ps(f16x8(w.add(22 * i), 22, n), f16x8(a.add(34 * i), 34, n)), s),
     )
 }
 
@@ -95,20 +96,43 @@ pub(super) unsafe fn q5_1_q8_1(w: *const u8, a: *const u8, nb: usize) -> f32 {
 }
 
 // block_q8_0 x block_q8_0.
-//   block = sumi * (dx * dy)
+//   as Q5_0
 /// The weight quants may be any byte (|x| as u8 is exact even for -128); the activation quants
 /// must not be -128, which `quantize_row` never writes (|q| <= 127).
 ///
 /// Safety: AVX2, FMA and F16C are available; `nb` blocks of each row are readable.
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) unsafe fn q8_0_q8_0(w: *const u8, a: *const u8, nb: usize) -> f32 {
-    blocks8(
+    lanes8(
         nb,
+        |i, n| _mm256_mul_ps(f16x8(w.add(34 * i), 34, n), f16x8(a.add(34 * i), 34, n)),
         |i| {
             let (x, y) = (load256(w.add(34 * i + 2)), load256(a.add(34 * i + 2)));
             let p = _mm256_maddubs_epi16(_mm256_abs_epi8(x), _mm256_sign_epi8(y, x));
             _mm256_madd_epi16(p, _mm256_set1_epi16(1))
         },
-        |i, n, s| _mm256_mul_ps(s, _mm256_mul_ps(f16x8(w.add(34 * i), 34, n), f16x8(a.add(34 * i), 34, n))),
     )
+}
+
+/// llama.cpp's x86 Q5_0 / Q8_0 dot (`ggml_vec_dot_q{5,8}_0_q8_0` and tinyBLAS_Q0_AVX, one
+/// arithmetic for one token or many): `d(i, n)` gives the scale products `dx * dy` of blocks
+/// `i..i + n` (n <= 8, F16C-widened eight at a time), `block(i)` block i's eight i32 lanes, lane
+/// k the integer sum over elements 4k..4k+4; each lane accumulates `fma(dx * dy, lane, acc)`
+/// block by block, and the lanes are added as `hsum_ps`.
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+pub(super) fn lanes8(nb: usize, d: impl Fn(usize, usize) -> __m256, block: impl Fn(usize) -> __m256i) -> f32 {
+    let mut acc = _mm256_setzero_ps();
+    let mut i = 0;
+    while i < nb {
+        let n = (nb - i).min(8);
+        let mut ds = [0f32; 8];
+        // SAFETY: `ds` holds eight f32.
+        unsafe { _mm256_storeu_ps(ds.as_mut_ptr(), d(i, n)) };
+        for (k, &dk) in ds.iter().enumerate().take(n) {
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(dk), _mm256_cvtepi32_ps(block(i + k)), acc);
+        }
+        i += n;
+    }
+    hsum_ps(acc)
 }

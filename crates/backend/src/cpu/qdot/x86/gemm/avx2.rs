@@ -1,15 +1,16 @@
 //! AVX2 tile kernels: `R` weight rows x `T` groups of 8 tokens. `maddubs` multiplies four
 //! unsigned weight quants (broadcast) with four quants of each of 8 tokens into i16 pair sums,
-//! which are added in i16 for as many steps as cannot overflow, then widened by `madd` into
-//! the token's i32 lane. The f32 steps reproduce the AVX2 per-dot kernels (`x86/legacy.rs`,
-//! `x86/kquants.rs`): natural lane order for the 32-element formats.
+//! which `madd` widens into the token's i32 lane: per k4-step for the 32-element formats
+//! (one f32 lane per step, as below), after adding them in i16 for as many steps as cannot
+//! overflow for the K-quants. The f32 steps reproduce the AVX2 per-dot kernels
+//! (`x86/legacy.rs`, `x86/kquants.rs`).
 
 use core::arch::x86_64::*;
 
 use gguf::GgmlType;
 
 use super::{Dst, Tile, R};
-use crate::cpu::qdot::gemm::{blocks_per_row, fix_per_block, lane_blocks, PackedActs};
+use crate::cpu::qdot::gemm::{blocks_per_row, fix_per_block, PackedActs};
 use crate::cpu::qdot::x86::rd_u32;
 
 /// Tokens per group.
@@ -24,11 +25,8 @@ pub(super) fn tile<const T: usize>(ty: GgmlType, tile: &Tile, a: &PackedActs, g0
     // g0 .. g0 + T lie inside the packed activations (checked above).
     unsafe {
         match ty {
-            // Q5_0: u <= 31, so four steps of pair sums (<= 2 * 31 * 128 each) fit an i16;
-            // its correction is the first (q + 16).
-            GgmlType::Q5_0 => legacy::<T, 4, false>(tile, a, g0, nb, dst),
-            // Q8_0: |w| <= 128 times |y| <= 127: one step (a pair sum <= 32512); no correction.
-            GgmlType::Q8_0 => legacy::<T, 1, true>(tile, a, g0, nb, dst),
+            // Two lanes per pass: measured fastest (gemm_speed) of one, two, four and eight.
+            GgmlType::Q5_0 | GgmlType::Q8_0 => legacy::<T, 2>(tile, a, g0, nb, dst),
             GgmlType::Q4_K => q4_k::<T>(tile, a, g0, nb, dst),
             GgmlType::Q6_K => q6_k::<T>(tile, a, g0, nb, dst),
             _ => unreachable!("no GEMM for {ty}"),
@@ -95,17 +93,15 @@ unsafe fn bcast(p: *const u8) -> __m256i {
 }
 
 /// `acc[r][t] += dot(row r's quants, token group t)` over `steps` k4-steps (a multiple of
-/// `N16`): weights at `u + 32 r + 4 s` (with their signs at `sgn + 32 r + 4 s` when `SIGNED`),
-/// activations at `x[t] + 32 s`. Pair sums are added in i16 over `N16` steps, which the
-/// caller guarantees cannot overflow.
+/// `N16`): weights at `u + 32 r + 4 s`, activations at `x[t] + 32 s`. Pair sums are added in
+/// i16 over `N16` steps, which the caller guarantees cannot overflow.
 ///
 /// Safety: AVX2 is available; every address read is inside its buffer.
 #[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
-unsafe fn dots<const T: usize, const N16: usize, const SIGNED: bool>(
+unsafe fn dots<const T: usize, const N16: usize>(
     acc: &mut [[__m256i; T]; R],
     u: *const u8,
-    sgn: *const u8,
     x: [*const u8; T],
     steps: usize,
 ) {
@@ -116,10 +112,8 @@ unsafe fn dots<const T: usize, const N16: usize, const SIGNED: bool>(
             let xs: [__m256i; T] = core::array::from_fn(|t| ld(x[t].add(32 * s)));
             for (r, pr) in p16.iter_mut().enumerate() {
                 let w = bcast(u.add(32 * r + 4 * s));
-                let ws = if SIGNED { bcast(sgn.add(32 * r + 4 * s)) } else { w };
                 for (p, &xt) in pr.iter_mut().zip(&xs) {
-                    let y = if SIGNED { _mm256_sign_epi8(xt, ws) } else { xt };
-                    *p = _mm256_add_epi16(*p, _mm256_maddubs_epi16(w, y));
+                    *p = _mm256_add_epi16(*p, _mm256_maddubs_epi16(w, xt));
                 }
             }
         }
@@ -131,48 +125,43 @@ unsafe fn dots<const T: usize, const N16: usize, const SIGNED: bool>(
     }
 }
 
-// Q5_0 / Q8_0: per block, sumi = dot(u, y) - off * sum(y) (the packed `fix`; zero for Q8_0,
-// whose signs ride on y); lane result `(dx * dy) * sumi`, added into the lane of the block's
-// offset; lanes summed as `hsum_ps` does.
+// Q5_0 / Q8_0 (llama.cpp's arithmetic, `lanes8` of `x86/legacy.rs`): k4-step 8 b + k of a row
+// is lane k of block b, the exact integer dot over its four elements, `madd` of
+// `maddubs(|q|, y with q's sign)` (pair sums <= 2 * 128 * 127 fit an i16); lane k runs
+// `acc = fma(dx * dy, lane, acc)` over the blocks in order, and the eight lanes are added as
+// `hsum_ps` does. `NL` lanes per pass over the row, so their accumulators stay in registers.
 /// Safety: as [`tile`]'s block.
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn legacy<const T: usize, const N16: usize, const SIGNED: bool>(
-    tile: &Tile,
-    a: &PackedActs,
-    g0: usize,
-    nb: usize,
-    dst: &mut Dst,
-) {
-    let (gq, gd, gf) = (a.cols * G, nb * G, nb * 2 * G);
+unsafe fn legacy<const T: usize, const NL: usize>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize, dst: &mut Dst) {
+    let (gq, gd) = (a.cols * G, nb * G);
     let qs: [*const u8; T] = core::array::from_fn(|t| a.qs.as_ptr().add((g0 + t) * gq));
     let dy: [*const f32; T] = core::array::from_fn(|t| a.dy.as_ptr().add((g0 + t) * gd));
-    let fix: [*const i32; T] = core::array::from_fn(|t| a.fix.as_ptr().add((g0 + t) * gf));
     let (u, sgn, d) = (tile.u.as_ptr(), tile.sgn.as_ptr(), tile.d.as_ptr());
-    // Lane m's sum over its blocks (each lane written once, nothing zeroed in between).
-    let lanes: [[[__m256; T]; R]; 8] = core::array::from_fn(|m| {
-        let k = m;
-        let mut facc = [[_mm256_setzero_ps(); T]; R];
-        for b in lane_blocks(nb, k) {
-            let init: [__m256i; T] = core::array::from_fn(|t| {
-                if SIGNED {
-                    _mm256_setzero_si256()
-                } else {
-                    _mm256_loadu_si256(fix[t].add(2 * b * G).cast())
-                }
-            });
-            let mut acc = [init; R];
-            let sg = if SIGNED { sgn.add(b * R * 32) } else { sgn };
-            dots::<T, N16, SIGNED>(&mut acc, u.add(b * R * 32), sg, core::array::from_fn(|t| qs[t].add(8 * b * 32)), 8);
+    let ones = _mm256_set1_epi16(1);
+    let mut lanes = [[[_mm256_setzero_ps(); T]; R]; 8];
+    for k0 in (0..8).step_by(NL) {
+        let mut acc = [[[_mm256_setzero_ps(); T]; R]; NL];
+        for b in 0..nb {
             let y: [__m256; T] = core::array::from_fn(|t| _mm256_loadu_ps(dy[t].add(b * G)));
-            for (r, (fr, ar)) in facc.iter_mut().zip(&acc).enumerate() {
+            let dd: [[__m256; T]; R] = core::array::from_fn(|r| {
                 let dx = _mm256_set1_ps(*d.add(b * R + r));
-                for ((f, &s), &yt) in fr.iter_mut().zip(ar).zip(&y) {
-                    *f = _mm256_add_ps(*f, _mm256_mul_ps(_mm256_mul_ps(dx, yt), _mm256_cvtepi32_ps(s)));
+                core::array::from_fn(|t| _mm256_mul_ps(dx, y[t]))
+            });
+            for (l, al) in acc.iter_mut().enumerate() {
+                let k = k0 + l;
+                let x: [__m256i; T] = core::array::from_fn(|t| ld(qs[t].add((8 * b + k) * 32)));
+                for (r, (ar, ddr)) in al.iter_mut().zip(&dd).enumerate() {
+                    let at = (b * R + r) * 32 + 4 * k;
+                    let (w, ws) = (bcast(u.add(at)), bcast(sgn.add(at)));
+                    for ((f, &dt), &xt) in ar.iter_mut().zip(ddr).zip(&x) {
+                        let p = _mm256_maddubs_epi16(w, _mm256_sign_epi8(xt, ws));
+                        *f = _mm256_fmadd_ps(dt, _mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones)), *f);
+                    }
                 }
             }
         }
-        facc
-    });
+        lanes[k0..k0 + NL].copy_from_slice(&acc);
+    }
     let add = _mm256_add_ps;
     let sums: [[_; T]; R] = core::array::from_fn(|r| {
         core::array::from_fn(|t| {
@@ -184,8 +173,8 @@ unsafe fn legacy<const T: usize, const N16: usize, const SIGNED: bool>(
 }
 
 // Q4_K: isum = sum_j sc_j * dot(nibbles_j, y_j) (eight steps of pair sums <= 2 * 15 * 128
-// fit an i16), summins = sum_j min_j * P_j (i16 pairs, madd); sumf += (d * dy) * isum;
-// sumf -= (dmin * dy) * summins.
+// fit an i16), summins = sum_j min_j * P_j (i16 pairs, madd); sums = fma(isum, d * dy, sums),
+// mins = fma(summins, dmin * dy, mins) per super-block; sums - mins.
 /// Safety: as [`tile`]'s block.
 #[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn q4_k<const T: usize>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize, dst: &mut Dst) {
@@ -194,13 +183,14 @@ unsafe fn q4_k<const T: usize>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize
     let dy: [*const f32; T] = core::array::from_fn(|t| a.dy.as_ptr().add((g0 + t) * gd));
     let fix: [*const i32; T] = core::array::from_fn(|t| a.fix.as_ptr().add((g0 + t) * gf));
     let u = tile.u.as_ptr();
-    let mut sumf = [[_mm256_setzero_ps(); T]; R];
+    // The f32 `sums` and `mins` (`msum`; `mins` is the block's integer summins).
+    let (mut sums, mut msum) = ([[_mm256_setzero_ps(); T]; R], [[_mm256_setzero_ps(); T]; R]);
     for b in 0..nb {
         let mut isum = [[_mm256_setzero_si256(); T]; R];
         for j in 0..8 {
             let c = 8 * b + j;
             let mut acc = [[_mm256_setzero_si256(); T]; R];
-            dots::<T, 8, false>(&mut acc, u.add(c * R * 32), u, core::array::from_fn(|t| qs[t].add(8 * c * 32)), 8);
+            dots::<T, 8>(&mut acc, u.add(c * R * 32), core::array::from_fn(|t| qs[t].add(8 * c * 32)), 8);
             for (r, (ir, ar)) in isum.iter_mut().zip(&acc).enumerate() {
                 let sc = _mm256_set1_epi32(tile.sc[c * R + r]);
                 for (i, &s) in ir.iter_mut().zip(ar) {
@@ -223,13 +213,14 @@ unsafe fn q4_k<const T: usize>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize
         for r in 0..R {
             let (d, dmin) = (_mm256_set1_ps(tile.d[b * R + r]), _mm256_set1_ps(tile.dmin[b * R + r]));
             for t in 0..T {
-                let f = &mut sumf[r][t];
-                *f = _mm256_add_ps(*f, _mm256_mul_ps(_mm256_mul_ps(d, y[t]), _mm256_cvtepi32_ps(isum[r][t])));
-                *f = _mm256_sub_ps(*f, _mm256_mul_ps(_mm256_mul_ps(dmin, y[t]), _mm256_cvtepi32_ps(mins[r][t])));
+                let (s, m) = (&mut sums[r][t], &mut msum[r][t]);
+                *s = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[r][t]), _mm256_mul_ps(d, y[t]), *s);
+                *m = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mins[r][t]), _mm256_mul_ps(dmin, y[t]), *m);
             }
         }
     }
-    put::<T>(dst, g0, &sumf);
+    let res: [[_; T]; R] = core::array::from_fn(|r| core::array::from_fn(|t| _mm256_sub_ps(sums[r][t], msum[r][t])));
+    put::<T>(dst, g0, &res);
 }
 
 // Q6_K: isum = sum_j sc_j * (dot(q + 32, y_j) - 32 * bsum_j) over 16-element sub-blocks (two
@@ -249,7 +240,7 @@ unsafe fn q6_k<const T: usize>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize
             let init: [__m256i; T] = core::array::from_fn(|t| _mm256_loadu_si256(fix[t].add((20 * b + j) * G).cast()));
             let mut acc = [init; R];
             let w = u.add((8 * b + j / 2) * R * 32 + 16 * (j % 2));
-            dots::<T, 2, false>(&mut acc, w, u, core::array::from_fn(|t| qs[t].add((64 * b + 4 * j) * 32)), 4);
+            dots::<T, 2>(&mut acc, w, core::array::from_fn(|t| qs[t].add((64 * b + 4 * j) * 32)), 4);
             for (r, (ir, ar)) in isum.iter_mut().zip(&acc).enumerate() {
                 let sc = _mm256_set1_epi32(tile.sc[(16 * b + j) * R + r]);
                 for (i, &s) in ir.iter_mut().zip(ar) {

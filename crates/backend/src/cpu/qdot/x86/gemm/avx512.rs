@@ -1,22 +1,19 @@
 //! AVX-512 VNNI tile kernels: `R` weight rows x `T` groups of 16 tokens. Each `vpdpbusd`
 //! multiplies four unsigned weight quants (broadcast) with four quants of each of 16 tokens and
-//! adds them into that token's i32 lane, so a block's integer dot needs no horizontal sum.
-//! The f32 steps reproduce the AVX-512 per-dot kernels (`x86/avx512.rs`).
+//! adds them into that token's i32 lane, so no integer dot needs a horizontal sum: a k4-step
+//! is one f32 lane of the 32-element formats, K-quant sub-blocks add up their steps. The f32
+//! steps reproduce the AVX-512 per-dot kernels (`x86/avx512.rs`).
 
 use core::arch::x86_64::*;
 
 use gguf::GgmlType;
 
 use super::{Dst, Tile, R};
-use crate::cpu::qdot::gemm::{blocks_per_row, fix_per_block, lane_blocks, PackedActs};
+use crate::cpu::qdot::gemm::{blocks_per_row, fix_per_block, PackedActs};
 use crate::cpu::qdot::x86::rd_u32;
 
 /// Tokens per group.
 const G: usize = 16;
-
-/// The block offset (within a group of eight) whose f32 result each lane of the AVX-512
-/// per-dot kernels holds (`ORDER` of `x86/avx512.rs`).
-const ORDER: [usize; 8] = [0, 2, 4, 6, 1, 3, 5, 7];
 
 /// One tile: rows of `tile` against token groups `g0 .. g0 + T` of `a`, into `res`.
 pub(super) fn tile<const T: usize>(ty: GgmlType, tile: &Tile, a: &PackedActs, g0: usize, dst: &mut Dst) {
@@ -27,9 +24,10 @@ pub(super) fn tile<const T: usize>(ty: GgmlType, tile: &Tile, a: &PackedActs, g0
     // groups g0 .. g0 + T lie inside the packed activations (checked above).
     unsafe {
         match ty {
-            // Q5_0 as q + 16, Q8_0 as q + 128: the first and second correction.
-            GgmlType::Q5_0 => legacy::<T, 0>(tile, a, g0, nb, dst),
-            GgmlType::Q8_0 => legacy::<T, 1>(tile, a, g0, nb, dst),
+            // Q5_0 as q + 16, Q8_0 as q + 128. Four lanes per pass: measured fastest
+            // (gemm_speed) of one, two, four and eight.
+            GgmlType::Q5_0 => legacy::<T, 4, 16>(tile, a, g0, nb, dst),
+            GgmlType::Q8_0 => legacy::<T, 4, 128>(tile, a, g0, nb, dst),
             GgmlType::Q4_K => q4_k::<T>(tile, a, g0, nb, dst),
             GgmlType::Q6_K => q6_k::<T>(tile, a, g0, nb, dst),
             _ => unreachable!("no GEMM for {ty}"),
@@ -118,35 +116,49 @@ unsafe fn dots<const T: usize>(acc: &mut [[__m512i; T]; R], u: *const u8, x: [*c
     }
 }
 
-// Q5_0 / Q8_0: per block, sumi = dot(u, y) - off * sum(y) (the packed `fix`); lane result
-// `(dx * dy) * sumi` (Q8_0's `sumi * (dx * dy)` is the same product), added into the lane of
-// the block's offset; lanes summed as `hsum_ps` does.
+// Q5_0 / Q8_0 (llama.cpp's arithmetic, `lanes16` of `x86/avx512.rs`): k4-step 8 b + k of a row
+// is lane k of block b, the exact `dot(u, y) - OFF * sum(y)` over its four elements; lane k
+// runs `acc = fma(dx * dy, lane, acc)` over the blocks in order, and the eight lanes are added
+// as `hsum_ps` does. `NL` lanes per pass over the row, so their accumulators stay in registers.
 /// Safety: as [`tile`]'s block.
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
-unsafe fn legacy<const T: usize, const FIX: usize>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize, dst: &mut Dst) {
-    let (gq, gd, gf) = (a.cols * G, nb * G, nb * 2 * G); // per-group strides of qs (bytes) and dy / fix
+unsafe fn legacy<const T: usize, const NL: usize, const OFF: u8>(
+    tile: &Tile,
+    a: &PackedActs,
+    g0: usize,
+    nb: usize,
+    dst: &mut Dst,
+) {
+    let (gq, gd) = (a.cols * G, nb * G); // per-group strides of qs (bytes) and dy
     let qs: [*const u8; T] = core::array::from_fn(|t| a.qs.as_ptr().add((g0 + t) * gq));
     let dy: [*const f32; T] = core::array::from_fn(|t| a.dy.as_ptr().add((g0 + t) * gd));
-    let fix: [*const i32; T] = core::array::from_fn(|t| a.fix.as_ptr().add((g0 + t) * gf));
     let (u, d) = (tile.u.as_ptr(), tile.d.as_ptr());
-    // Lane m's sum over its blocks (each lane written once, nothing zeroed in between).
-    let lanes: [[[__m512; T]; R]; 8] = core::array::from_fn(|m| {
-        let k = ORDER[m];
-        let mut facc = [[_mm512_setzero_ps(); T]; R];
-        for b in lane_blocks(nb, k) {
-            let init: [__m512i; T] = core::array::from_fn(|t| _mm512_loadu_si512(fix[t].add((2 * b + FIX) * G).cast()));
-            let mut acc = [init; R];
-            dots::<T>(&mut acc, u.add(b * R * 32), core::array::from_fn(|t| qs[t].add(8 * b * 64)), 8);
+    let (zero, off) = (_mm512_setzero_si512(), _mm512_set1_epi8(OFF as i8));
+    let mut lanes = [[[_mm512_setzero_ps(); T]; R]; 8];
+    for k0 in (0..8).step_by(NL) {
+        let mut acc = [[[_mm512_setzero_ps(); T]; R]; NL];
+        for b in 0..nb {
             let y: [__m512; T] = core::array::from_fn(|t| _mm512_loadu_ps(dy[t].add(b * G)));
-            for (r, (fr, ar)) in facc.iter_mut().zip(&acc).enumerate() {
+            let dd: [[__m512; T]; R] = core::array::from_fn(|r| {
                 let dx = _mm512_set1_ps(*d.add(b * R + r));
-                for ((f, &s), &yt) in fr.iter_mut().zip(ar).zip(&y) {
-                    *f = _mm512_add_ps(*f, _mm512_mul_ps(_mm512_mul_ps(dx, yt), _mm512_cvtepi32_ps(s)));
+                core::array::from_fn(|t| _mm512_mul_ps(dx, y[t]))
+            });
+            for (l, al) in acc.iter_mut().enumerate() {
+                let k = k0 + l;
+                let x: [__m512i; T] = core::array::from_fn(|t| ld(qs[t].add((8 * b + k) * 64)));
+                // -OFF * sum(y) over the step's four elements, per token.
+                let init: [__m512i; T] =
+                    core::array::from_fn(|t| _mm512_sub_epi32(zero, _mm512_dpbusd_epi32(zero, off, x[t])));
+                for (r, (ar, ddr)) in al.iter_mut().zip(&dd).enumerate() {
+                    let w = bcast(u.add((b * R + r) * 32 + 4 * k));
+                    for ((f, &dt), (&xt, &it)) in ar.iter_mut().zip(ddr).zip(x.iter().zip(&init)) {
+                        *f = _mm512_fmadd_ps(dt, _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(it, w, xt)), *f);
+                    }
                 }
             }
         }
-        facc
-    });
+        lanes[k0..k0 + NL].copy_from_slice(&acc);
+    }
     let add = _mm512_add_ps;
     let sums: [[_; T]; R] = core::array::from_fn(|r| {
         core::array::from_fn(|t| {
@@ -158,7 +170,8 @@ unsafe fn legacy<const T: usize, const FIX: usize>(tile: &Tile, a: &PackedActs, 
 }
 
 // Q4_K: isum = sum_j sc_j * dot(nibbles_j, y_j), summins = sum_j min_j * P_j (i16 pairs,
-// vpdpwssd); sumf += (d * dy) * isum; sumf -= (dmin * dy) * summins.
+// vpdpwssd); sums = fma(isum, d * dy, sums), mins = fma(summins, dmin * dy, mins) per
+// super-block; sums - mins.
 /// Safety: as [`tile`]'s block.
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
 unsafe fn q4_k<const T: usize>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize, dst: &mut Dst) {
@@ -167,7 +180,8 @@ unsafe fn q4_k<const T: usize>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize
     let dy: [*const f32; T] = core::array::from_fn(|t| a.dy.as_ptr().add((g0 + t) * gd));
     let fix: [*const i32; T] = core::array::from_fn(|t| a.fix.as_ptr().add((g0 + t) * gf));
     let u = tile.u.as_ptr();
-    let mut sumf = [[_mm512_setzero_ps(); T]; R];
+    // The f32 `sums` and `mins` (`msum`; `mins` is the block's integer summins).
+    let (mut sums, mut msum) = ([[_mm512_setzero_ps(); T]; R], [[_mm512_setzero_ps(); T]; R]);
     for b in 0..nb {
         let mut isum = [[_mm512_setzero_si512(); T]; R];
         for j in 0..8 {
@@ -196,13 +210,14 @@ unsafe fn q4_k<const T: usize>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize
         for r in 0..R {
             let (d, dmin) = (_mm512_set1_ps(tile.d[b * R + r]), _mm512_set1_ps(tile.dmin[b * R + r]));
             for t in 0..T {
-                let f = &mut sumf[r][t];
-                *f = _mm512_add_ps(*f, _mm512_mul_ps(_mm512_mul_ps(d, y[t]), _mm512_cvtepi32_ps(isum[r][t])));
-                *f = _mm512_sub_ps(*f, _mm512_mul_ps(_mm512_mul_ps(dmin, y[t]), _mm512_cvtepi32_ps(mins[r][t])));
+                let (s, m) = (&mut sums[r][t], &mut msum[r][t]);
+                *s = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[r][t]), _mm512_mul_ps(d, y[t]), *s);
+                *m = _mm512_fmadd_ps(_mm512_cvtepi32_ps(mins[r][t]), _mm512_mul_ps(dmin, y[t]), *m);
             }
         }
     }
-    put::<T>(dst, g0, &sumf);
+    let res: [[_; T]; R] = core::array::from_fn(|r| core::array::from_fn(|t| _mm512_sub_ps(sums[r][t], msum[r][t])));
+    put::<T>(dst, g0, &res);
 }
 
 // Q6_K: isum = sum_j sc_j * (dot(q + 32, y_j) - 32 * bsum_j) over 16-element sub-blocks;

@@ -1,6 +1,6 @@
 //! The x86 GEMM kernels (see `qdot/gemm.rs` for the contract): weight rows are unpacked
 //! [`R`] at a time into a [`Tile`] of unsigned 8-bit quants plus their scales, then multiplied
-//! with the packed activations of one or two token groups per call, tokens in SIMD lanes.
+//! with the packed activations of one to three token groups per call, tokens in SIMD lanes.
 
 mod avx2;
 mod avx512;
@@ -22,10 +22,11 @@ pub(super) const R: usize = 4;
 /// `R` weight rows unpacked (rows past the matrix's end are zero). A "chunk" is 32 elements
 /// (a block of the 32-element formats, a sub-block of Q4_K, two sub-blocks of Q6_K).
 pub(super) struct Tile {
-    /// `[chunks][R][32]` unsigned quants: Q5_0 `q + 16`; Q8_0 `q + 128` (AVX-512) or `|q|`
+    /// `[chunks][R][32]` unsigned quants: Q5_0 `q + 16` and Q8_0 `q + 128` (AVX-512) or `|q|`
     /// (AVX2); Q4_K the nibbles; Q6_K `q + 32`.
     u: Vec<u8>,
-    /// `[chunks][R][32]` AVX2 Q8_0 only: the signed quants, whose signs go onto the activations.
+    /// `[chunks][R][32]` AVX2 Q5_0 / Q8_0 only: the signed quants, whose signs go onto the
+    /// activations.
     sgn: Vec<u8>,
     /// `[blocks][R]` the f32 weight scale (`d` of the block or super-block).
     d: Vec<f32>,
@@ -35,15 +36,18 @@ pub(super) struct Tile {
     sc: Vec<i32>,
     /// Q4_K `[blocks][4][R]` the sub-block mins as i16 pairs `(min_2m, min_2m+1)`.
     mn: Vec<i32>,
+    /// The flavour the tile is unpacked for.
+    flavor: Flavor,
 }
 
 impl Tile {
-    fn new(ty: GgmlType, cols: usize) -> Tile {
+    fn new(ty: GgmlType, cols: usize, flavor: Flavor) -> Tile {
         let (chunks, blocks) = (cols / 32, blocks_per_row(ty, cols));
         let per = |n: usize| vec![0; blocks * n * R];
+        let signed = flavor == Flavor::Avx2 && matches!(ty, GgmlType::Q5_0 | GgmlType::Q8_0);
         Tile {
             u: vec![0; chunks * R * 32],
-            sgn: vec![0; if ty == GgmlType::Q8_0 { chunks * R * 32 } else { 0 }],
+            sgn: vec![0; if signed { chunks * R * 32 } else { 0 }],
             d: vec![0.0; blocks * R],
             dmin: vec![0.0; if ty == GgmlType::Q4_K { blocks * R } else { 0 }],
             sc: per(match ty {
@@ -52,11 +56,12 @@ impl Tile {
                 _ => 0,
             }),
             mn: per(if ty == GgmlType::Q4_K { 4 } else { 0 }),
+            flavor,
         }
     }
 
     /// Unpack rows `r0 .. r0 + R` of `w` (those below `end`; the others become zeros).
-    fn fill(&mut self, w: &WeightView, r0: usize, end: usize, flavor: Flavor) {
+    fn fill(&mut self, w: &WeightView, r0: usize, end: usize) {
         let nb = blocks_per_row(w.ty, w.cols);
         for r in 0..R {
             if r0 + r >= end {
@@ -69,7 +74,7 @@ impl Tile {
             // SAFETY: the features were detected before this GEMM was handed out
             // (`gemm_flavor`), `row` holds `nb` blocks (checked above), the tile was made by
             // `Tile::new` for this type and width (checked above), and r < R.
-            unsafe { self.fill_row(w.ty, row, nb, r, flavor) }
+            unsafe { self.fill_row(w.ty, row, nb, r) }
         }
     }
 
@@ -87,8 +92,8 @@ impl Tile {
     /// Safety: AVX2 and F16C are available; `row` holds `nb` blocks of `ty`; the tile was
     /// made by `Tile::new` for rows of `nb` blocks of `ty`; `r < R`.
     #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn fill_row(&mut self, ty: GgmlType, row: &[u8], nb: usize, r: usize, flavor: Flavor) {
-        let p = row.as_ptr();
+    unsafe fn fill_row(&mut self, ty: GgmlType, row: &[u8], nb: usize, r: usize) {
+        let (p, flavor) = (row.as_ptr(), self.flavor);
         let (u, sgn) = (self.u.as_mut_ptr(), self.sgn.as_mut_ptr());
         // Chunk c of this row: 32 bytes at (c * R + r) * 32.
         let put = |v: *mut u8, c: usize, x: __m256i| {
@@ -101,7 +106,14 @@ impl Tile {
                 for b in 0..nb {
                     let x = p.add(22 * b);
                     let high = _mm256_and_si256(bits_to_bytes(x.add(2)), _mm256_set1_epi8(0x10));
-                    put(u, b, _mm256_or_si256(nibbles(x.add(6)), high));
+                    let q16 = _mm256_or_si256(nibbles(x.add(6)), high);
+                    if flavor == Flavor::Avx512 {
+                        put(u, b, q16);
+                    } else {
+                        let q = _mm256_sub_epi8(q16, _mm256_set1_epi8(16));
+                        put(u, b, _mm256_abs_epi8(q));
+                        put(sgn, b, q);
+                    }
                     d[b * R + r] = f16c(x);
                 }
             }
@@ -252,30 +264,31 @@ pub(in crate::cpu::qdot) fn run(
     acts: &PackedActs,
     out: &mut [&mut [f32]],
 ) {
-    let mut tile = Tile::new(w.ty, w.cols);
+    let mut tile = Tile::new(w.ty, w.cols, gemm.flavor);
     let groups = acts.groups();
     let mut r0 = rows.start;
     while r0 < rows.end {
-        tile.fill(w, r0, rows.end, gemm.flavor);
+        tile.fill(w, r0, rows.end);
         prefetch_rows(w, r0 + R, rows.end);
         let mut dst = Dst { out: &mut *out, col: r0 - rows.start, n: (rows.end - r0).min(R) };
         match gemm.flavor {
             Flavor::Avx512 => {
                 // Token groups per call, by measurement (qdot_gemm's gemm_speed on the dev
-                // VM): three for the K-quants (Q6_K +23%), two for the 32-element formats,
-                // whose eight lane sums per tile leave no registers for a third.
+                // VMs): three for the K-quants (Q6_K +23%), one for the 32-element formats,
+                // whose 16 f32 lane accumulators per pass (see `avx512::legacy`) leave no
+                // registers for a second group.
                 let mut g0 = 0;
                 if matches!(w.ty, GgmlType::Q4_K | GgmlType::Q6_K) {
                     while g0 + 3 <= groups {
                         avx512::tile::<3>(w.ty, &tile, acts, g0, &mut dst);
                         g0 += 3;
                     }
+                    while g0 + 2 <= groups {
+                        avx512::tile::<2>(w.ty, &tile, acts, g0, &mut dst);
+                        g0 += 2;
+                    }
                 }
-                while g0 + 2 <= groups {
-                    avx512::tile::<2>(w.ty, &tile, acts, g0, &mut dst);
-                    g0 += 2;
-                }
-                if g0 < groups {
+                for g0 in g0..groups {
                     avx512::tile::<1>(w.ty, &tile, acts, g0, &mut dst);
                 }
             }
