@@ -5,10 +5,13 @@ llama.cpp (llama-cpp-python, CPU build, the goldens' settings: one batch, 2 thre
 attention off) evaluates logits prompt INDEX of crates/model/tests/fixtures/forward/<model>/
 golden.json; every f32 tensor of the graph whose name contains FILTER (default "-0": layer 0)
 is written raw (little-endian f32, ggml's ne0-fastest order) to OUT_DIR/<name>.f32, a tensor
-seen twice as <name>#1, ... in graph order. `cargo run --release -p backend --example
-llama_parity -- MODEL OUT_DIR` compares our CPU ops with them.
+seen twice in a graph as <name>#1, ... in graph order. With UBATCH 1 llama.cpp evaluates one
+token per graph (its decode arithmetic) and each file holds the graphs' tensors one after the
+other, so the files have the same layout as with the whole prompt in one batch.
+`cargo run --release -p backend --example llama_parity -- MODEL OUT_DIR` compares our CPU ops
+with them.
 
-    python3 scripts/dump_llama_tensors.py MODEL.gguf qwen 0 /tmp/q0 [FILTER]
+    python3 scripts/dump_llama_tensors.py MODEL.gguf qwen 0 /tmp/q0 [FILTER [UBATCH [N_TOKENS]]]
 """
 import ctypes
 import json
@@ -35,10 +38,14 @@ class GgmlTensor(ctypes.Structure):
 def main():
     model, name, index, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
     filt = sys.argv[5] if len(sys.argv) > 5 else "-0"
+    ubatch = int(sys.argv[6]) if len(sys.argv) > 6 else 1024
     golden = json.loads((ROOT / f"crates/model/tests/fixtures/forward/{name}/golden.json").read_text())
     ids = golden["prompts"][index]["ids"]
+    if len(sys.argv) > 7:
+        ids = ids[:int(sys.argv[7])]
     out.mkdir(parents=True, exist_ok=True)
-    seen = {}
+    graph = []  # (name, data) of the graph being evaluated, in order
+    files = {}  # file key -> data of every graph
 
     def observe(ptr, ask, _user):
         t = GgmlTensor.from_address(ptr)
@@ -49,11 +56,18 @@ def main():
         if nb[0] != 4 or any(nb[i + 1] != nb[i] * ne[i] for i in range(3)):
             return True  # a strided view: its data is some other tensor's
         count = ne[0] * ne[1] * ne[2] * ne[3]
-        data = bytes((ctypes.c_char * (4 * count)).from_address(t.data))
-        key = tname if tname not in seen else f"{tname}#{seen[tname]}"
-        seen[tname] = seen.get(tname, 0) + 1
-        (out / (key.replace(" ", "_").replace("(", "").replace(")", "") + ".f32")).write_bytes(data)
+        if graph and tname == graph[0][0]:
+            flush()
+        graph.append((tname, bytes((ctypes.c_char * (4 * count)).from_address(t.data))))
         return True
+
+    def flush():
+        seen = {}
+        for tname, data in graph:
+            key = tname if tname not in seen else f"{tname}#{seen[tname]}"
+            seen[tname] = seen.get(tname, 0) + 1
+            files[key] = files.get(key, b"") + data
+        graph.clear()
 
     callback = low.ggml_backend_sched_eval_callback(observe)
     defaults = low.llama_context_default_params
@@ -64,11 +78,14 @@ def main():
         return p
 
     low.llama_context_default_params = with_callback
-    llm = llama_cpp.Llama(model_path=model, n_ctx=1024, n_batch=1024, n_ubatch=1024, n_threads=2,
+    llm = llama_cpp.Llama(model_path=model, n_ctx=1024, n_batch=ubatch, n_ubatch=ubatch, n_threads=2,
                           n_threads_batch=2, logits_all=True, flash_attn=False, verbose=False)
     llm.eval(ids)
+    flush()
+    for key, data in files.items():
+        (out / (key.replace(" ", "_").replace("(", "").replace(")", "") + ".f32")).write_bytes(data)
     np.array(llm.scores[:len(ids)], dtype=np.float32).tofile(out / "logits.f32")
-    print(f"{len(ids)} tokens; {sum(seen.values())} tensors in {out}")
+    print(f"{len(ids)} tokens; {len(files)} tensors in {out}")
 
 
 if __name__ == "__main__":

@@ -3,13 +3,17 @@
 //! own input and its result is compared with llama.cpp's output. Prints, per op, how many
 //! values differ; a development tool for matching llama.cpp's rounding (docs/ARCHITECTURE.md).
 //!
-//!     cargo run --release -p backend --example llama_parity -- MODEL.gguf DUMP_DIR [LAYER]
+//!     cargo run --release -p backend --example llama_parity -- MODEL.gguf DUMP_DIR [LAYER [UBATCH]]
 //!
-//! (the dump's FILTER must then be "-LAYER").
+//! (the dump's FILTER must then be "-LAYER", and UBATCH the dump's: 1 for one token per graph).
 
-use backend::cpu::{rms_norm_rows, rope, softmax, swiglu, Cpu, RopeParams, RopeStyle};
+use backend::cpu::{
+    rms_norm_rows, rope, softmax, swiglu, AttnParams, Cpu, DotOrder, KvData, KvView, RopeParams, RopeStyle, SeqView,
+    TokenPlaces,
+};
 use backend::WeightView;
 use gguf::GgufFile;
+use half::f16;
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -27,10 +31,11 @@ fn report(what: &str, ours: &[f32], theirs: &[f32]) {
 
 fn main() -> Res<()> {
     let args: Vec<String> = std::env::args().collect();
-    let (model, dir, layer) = match &args[..] {
-        [_, m, d] => (m, d, 0),
-        [_, m, d, l] => (m, d, l.parse::<usize>()?),
-        _ => return Err("usage: llama_parity MODEL.gguf DUMP_DIR [LAYER]".into()),
+    let (model, dir, layer, ubatch) = match &args[..] {
+        [_, m, d] => (m, d, 0, 1024),
+        [_, m, d, l] => (m, d, l.parse::<usize>()?, 1024),
+        [_, m, d, l, u] => (m, d, l.parse::<usize>()?, u.parse::<usize>()?),
+        _ => return Err("usage: llama_parity MODEL.gguf DUMP_DIR [LAYER [UBATCH]]".into()),
     };
     let file = GgufFile::open(model)?;
     let cpu = Cpu::new(2)?;
@@ -78,15 +83,38 @@ fn main() -> Res<()> {
     rope(&mut q, n_head, head_dim, &positions, &p);
     report("rope", &q, &read(dir, &format!("{}#3", l("Qcur")))?);
 
-    // kq: [head][token][key] over the 256 padded keys; token i sees keys 0..=i.
+    // kq: [head][token][key] over the 256 padded keys ([token][head][key] one token per
+    // graph); token i sees keys 0..=i.
     let (kq, want) = (read(dir, &l("kq"))?, read(dir, &l("kq_soft_max"))?);
     let mut got = vec![0f32; kq.len()];
     for (r, (row, o)) in kq.chunks_exact(256).zip(got.chunks_exact_mut(256)).enumerate() {
-        let visible = r % t + 1;
+        let visible = if ubatch == 1 { r / n_head } else { r % t } + 1;
         let mut w: Vec<f32> = row[..visible].iter().map(|v| v * (1.0 / (head_dim as f32).sqrt())).collect();
         softmax(&mut w, 0);
         o[..visible].copy_from_slice(&w);
     }
     report("softmax", &got, &want);
+
+    // The whole attention (f16 cache; llama.cpp's dot order for a batch of t tokens): roped Q
+    // and K, V with its bias (Vcur-L#1) -> kqv_out.
+    let n_kv_head = 2;
+    let half = |v: Vec<f32>| v.into_iter().map(f16::from_f32).collect::<Vec<f16>>();
+    let (k, v) = (half(read(dir, &format!("{}#3", l("Kcur")))?), half(read(dir, &format!("{}#1", l("Vcur")))?));
+    let q = read(dir, &format!("{}#3", l("Qcur")))?;
+    let order = if t.min(ubatch) >= 2 { DotOrder::Batch } else { DotOrder::Single };
+    let (token_seq, orders) = (vec![0; t], vec![order; t]);
+    let block: Vec<u32> = vec![0];
+    let p =
+        AttnParams { n_head, n_kv_head, head_dim, scale: 1.0 / (head_dim as f32).sqrt(), window: None, softcap: None };
+    let mut out = vec![0f32; q.len()];
+    cpu.attention(
+        &q,
+        &TokenPlaces { positions: &positions, token_seq: &token_seq, orders: &orders },
+        &[SeqView { blocks: &block }],
+        &KvView { k: KvData::F16(&k), v: KvData::F16(&v), block_size: t },
+        &p,
+        &mut out,
+    );
+    report("attention", &out, &read(dir, &l("kqv_out"))?);
     Ok(())
 }

@@ -5,7 +5,9 @@
 
 mod common;
 
-use backend::cpu::{self, AttnParams, Cpu, KvData, KvRows, KvView, RopeParams, RopeStyle, SeqView, TokenPlaces};
+use backend::cpu::{
+    self, AttnParams, Cpu, DotOrder, KvData, KvRows, KvView, RopeParams, RopeStyle, SeqView, TokenPlaces,
+};
 use backend::gpu::{host_bytes, AttnKernel, DeviceBuffer, Gpu, GpuError, KvBuffers, Ops, PagedPlaces};
 use backend::KvType;
 use common::*;
@@ -388,7 +390,8 @@ impl AttnStep {
     fn cpu(&self, cpu: &Cpu) -> Vec<f32> {
         let mut out = vec![f32::NAN; self.q.len()];
         let seqs: Vec<SeqView> = self.tables.iter().map(|b| SeqView { blocks: b }).collect();
-        let at = TokenPlaces { positions: &self.positions, token_seq: &self.token_seq };
+        let orders = vec![DotOrder::Batch; self.positions.len()];
+        let at = TokenPlaces { positions: &self.positions, token_seq: &self.token_seq, orders: &orders };
         let kv = KvView { k: self.k.data(), v: self.v.data(), block_size: self.block_size };
         cpu.attention(&self.q, &at, &seqs, &kv, &self.p, &mut out);
         out

@@ -324,6 +324,15 @@ impl Scheduler {
             plan.tokens.extend_from_slice(&s.tokens[sch.start..sch.start + sch.len]);
             plan.positions.extend((sch.start..sch.start + sch.len).map(|p| p as u32));
             plan.token_seq.extend(std::iter::repeat_n(k, sch.len));
+            // As the request alone through llama.cpp: its prompt as one batch, then one token
+            // at a time.
+            plan.llama_batch.extend((sch.start..sch.start + sch.len).map(|p| {
+                if p < s.prompt_len {
+                    s.prompt_len as u32
+                } else {
+                    1
+                }
+            }));
             plan.block_tables.push(s.blocks.clone());
             if sch.logits {
                 plan.logits_rows.push(plan.tokens.len() - 1);

@@ -14,6 +14,11 @@ pub struct BatchPlan {
     pub block_tables: Vec<Vec<u32>>,
     /// Rows of the batch whose logits the caller wants, in the order they are returned.
     pub logits_rows: Vec<usize>,
+    /// [T] the size of the batch llama.cpp would evaluate each token in, whose arithmetic the
+    /// CPU reproduces (attention's dot order): a prompt token's is its prompt's length (or the
+    /// tokens passed together), a generated token's 1. Results never depend on the rest of
+    /// the step; this says which llama.cpp run they match bit for bit.
+    pub llama_batch: Vec<u32>,
 }
 
 impl BatchPlan {
@@ -26,6 +31,7 @@ impl BatchPlan {
             token_seq: vec![0; n],
             block_tables: vec![block_table.to_vec()],
             logits_rows: if all_logits { (0..n).collect() } else { n.checked_sub(1).into_iter().collect() },
+            llama_batch: vec![n as u32; n],
         }
     }
 
@@ -51,11 +57,12 @@ impl BatchPlan {
         if t == 0 {
             return bad("no tokens".into());
         }
-        if self.positions.len() != t || self.token_seq.len() != t {
+        if self.positions.len() != t || self.token_seq.len() != t || self.llama_batch.len() != t {
             return bad(format!(
-                "{t} tokens but {} positions and {} sequence indices",
+                "{t} tokens but {} positions, {} sequence indices and {} batch sizes",
                 self.positions.len(),
-                self.token_seq.len()
+                self.token_seq.len(),
+                self.llama_batch.len()
             ));
         }
         if let Some(&id) = self.tokens.iter().find(|&&id| id as usize >= vocab) {

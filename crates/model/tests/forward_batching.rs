@@ -1,6 +1,8 @@
 //! The forward pass over BatchPlans: prefill in one step, in chunks or token by token, alone or
-//! batched with other sequences, with blocks anywhere in the cache, gives the same logits.
-//! (Correctness against llama.cpp is the golden tests' job; this checks the plumbing.)
+//! batched with other sequences, with blocks anywhere in the cache, gives the same logits, as
+//! long as each token names the same llama.cpp batch (`BatchPlan::llama_batch`, which picks
+//! the arithmetic). (Correctness against llama.cpp is the golden tests' job; this checks the
+//! plumbing.)
 
 use backend::cpu::Cpu;
 use gguf::{Array, GgufFile, GgufWriter, Value};
@@ -32,13 +34,16 @@ fn assert_close(a: &[f32], b: &[f32], what: &str) {
     assert!(a.iter().all(|x| x.is_finite()), "{what}: non-finite logits");
 }
 
-/// Logits of every position, evaluating the prompt in chunks of `chunk` tokens.
+/// Logits of every position, evaluating the prompt in chunks of `chunk` tokens, each token
+/// following llama.cpp's arithmetic for the whole prompt in one batch.
 fn chunked(m: &Model, cpu: &Cpu, tokens: &[u32], chunk: usize, kv: &mut KvCache) -> Vec<f32> {
     let mut table = Vec::new();
     assert!(kv.reserve(&mut table, tokens.len()));
     let mut out = Vec::new();
     for (c, piece) in tokens.chunks(chunk).enumerate() {
-        out.extend(m.forward(cpu, kv, &BatchPlan::single(piece, c * chunk, &table, true)).unwrap());
+        let mut plan = BatchPlan::single(piece, c * chunk, &table, true);
+        plan.llama_batch.fill(tokens.len() as u32);
+        out.extend(m.forward(cpu, kv, &plan).unwrap());
     }
     out
 }
@@ -77,6 +82,7 @@ fn sequences_in_one_batch_do_not_interact() {
             plan.tokens.push(t);
             plan.positions.push(p as u32);
             plan.token_seq.push(s);
+            plan.llama_batch.push(toks.len() as u32);
         }
     }
     plan.logits_rows = (0..plan.len()).collect();

@@ -5,13 +5,14 @@
 use half::f16;
 use rayon::prelude::*;
 
-use super::dot::{dot, f16_kernels};
+use super::dot::dot;
 use super::kv::KvData;
 use super::vexp;
 use super::Cpu;
 
-#[cfg(target_arch = "x86_64")]
-mod x86;
+mod llama_order;
+
+pub use llama_order::DotOrder;
 
 /// One layer's cache: K and V as [n_blocks, block_size, n_kv_heads, head_dim].
 pub struct KvView<'a> {
@@ -21,10 +22,11 @@ pub struct KvView<'a> {
 }
 
 /// Where each query token sits: its position and which sequence (index into the block
-/// tables) it belongs to.
+/// tables) it belongs to, and which of llama.cpp's dot orders its attention follows.
 pub struct TokenPlaces<'a> {
     pub positions: &'a [u32],   // [t]
     pub token_seq: &'a [usize], // [t]
+    pub orders: &'a [DotOrder], // [t]
 }
 
 /// A sequence's block table: logical block i lives in physical block `blocks[i]`.
@@ -58,20 +60,14 @@ impl Cpu {
         p: &AttnParams,
         out: &mut [f32],
     ) {
-        let TokenPlaces { positions, token_seq } = *at;
+        let TokenPlaces { positions, token_seq, orders } = *at;
         let hd = p.head_dim;
         let group = p.n_head / p.n_kv_head;
-        let f16k = f16_kernels();
-        #[cfg(target_arch = "x86_64")]
-        let simd = hd.is_multiple_of(8)
-            && std::is_x86_feature_detected!("avx2")
-            && std::is_x86_feature_detected!("fma")
-            && std::is_x86_feature_detected!("f16c");
         self.pool.install(|| {
-            // Per worker: the f16-rounded query, the cache slots and the scores of one
-            // (token, head).
-            let init = || (vec![0f32; hd], Vec::<usize>::new(), Vec::<f32>::new());
-            out.par_chunks_mut(hd).enumerate().for_each_init(init, |(qh, slots, scores), (i, o)| {
+            // Per worker: the f16-rounded query, the cache slots, the scores of one (token,
+            // head) and the f16 row's scratch.
+            let init = || (vec![0f32; hd], Vec::<usize>::new(), Vec::<f32>::new(), llama_order::Scratch::default());
+            out.par_chunks_mut(hd).enumerate().for_each_init(init, |(qh, slots, scores, scratch), (i, o)| {
                 let (tok, h) = (i / p.n_head, i % p.n_head);
                 let pos = positions[tok] as usize;
                 let blocks = seqs[token_seq[tok]].blocks;
@@ -91,31 +87,16 @@ impl Cpu {
                 let (KvData::F16(k), KvData::F16(v)) = (kv.k, kv.v) else {
                     return widened_row(q, &kv.k, &kv.v, slots, start, p, qh, scores, o);
                 };
-                #[cfg(target_arch = "x86_64")]
-                if simd {
-                    let last = slots.iter().max().map_or(0, |&s| s + hd);
-                    assert!(last <= k.len() && last <= v.len(), "attention: block table outside the cache");
-                    // SAFETY: AVX2, FMA and F16C were detected and hd is a multiple of 8 (just
-                    // above); every row read lies inside K and V (checked just above); q, qh and
-                    // o hold hd values.
-                    return unsafe { x86::row(q, k, v, slots, start, p.scale, p.softcap, qh, scores, o) };
-                }
-                // llama.cpp's CPU path rounds Q to f16 for the K·Q product and the softmax
+                // llama.cpp's CPU path rounds Q to f16 for the K.Q product and the softmax
                 // weights to f16 for the V product (mul_mat converts to the f16 cache's
                 // vec_dot_type); doing the same keeps our logits on top of theirs.
                 for (d, &x) in qh.iter_mut().zip(q) {
                     *d = f16::from_f32(x).to_f32();
                 }
-                scores.clear();
-                scores.extend(slots.iter().map(|&s| {
-                    let x = (f16k.dot)(qh, &k[s..s + hd]) * p.scale;
-                    p.softcap.map_or(x, |c| c * (x / c).tanh())
-                }));
-                softmax(scores, start);
-                o.fill(0.0);
-                for (&s, w) in slots.iter().zip(scores.iter()) {
-                    (f16k.axpy)(o, f16::from_f32(*w).to_f32(), &v[s..s + hd]);
-                }
+                let order = orders[tok];
+                vexp::with_fma(|| {
+                    llama_order::row(qh, k, v, slots, start, order, p.scale, p.softcap, scores, scratch, o)
+                });
             })
         });
     }
@@ -180,15 +161,15 @@ mod tests {
     use rand::seq::SliceRandom;
     use rand::{Rng, SeedableRng};
 
-    /// Paged, GQA, windowed attention against a dense f64 reference on the same f16 values
-    /// (Q and the softmax weights rounded to f16 as the kernel does),
-    /// with the sequence's blocks scattered over the pool in random order.
+    /// Paged, GQA, windowed attention (both dot orders) against a dense f64 reference on the
+    /// same f16 values (Q and the softmax weights rounded to f16 as the kernel does), with the
+    /// sequence's blocks scattered over the pool in random order.
     #[test]
     fn matches_dense_reference() {
         let cpu = Cpu::new(2).unwrap();
         let mut rng = rand::rngs::StdRng::seed_from_u64(3);
         let (n_head, n_kv, hd, bs, len) = (6, 2, 16, 4, 23);
-        for window in [None, Some(5)] {
+        for (window, order) in [(None, DotOrder::Batch), (Some(5), DotOrder::Batch), (None, DotOrder::Single)] {
             let n_blocks = 10;
             let mut blocks: Vec<u32> = (0..n_blocks as u32).collect();
             blocks.shuffle(&mut rng);
@@ -210,7 +191,7 @@ mod tests {
             let seqs = [SeqView { blocks: &blocks }];
             cpu.attention(
                 &q,
-                &TokenPlaces { positions: &positions, token_seq: &[0, 0, 0] },
+                &TokenPlaces { positions: &positions, token_seq: &[0, 0, 0], orders: &[order; 3] },
                 &seqs,
                 &KvView { k: KvData::F16(&k), v: KvData::F16(&v), block_size: bs },
                 &p,
@@ -285,7 +266,15 @@ mod tests {
             let mut out = vec![f32::NAN; q.len()];
             let seqs = [SeqView { blocks: tables[0] }, SeqView { blocks: tables[1] }];
             let kv = KvView { k: k.data(), v: v.data(), block_size: bs };
-            cpu.attention(&q, &TokenPlaces { positions: &positions, token_seq: &token_seq }, &seqs, &kv, &p, &mut out);
+            let orders = vec![DotOrder::Batch; token_seq.len()];
+            cpu.attention(
+                &q,
+                &TokenPlaces { positions: &positions, token_seq: &token_seq, orders: &orders },
+                &seqs,
+                &kv,
+                &p,
+                &mut out,
+            );
             let mut worst = 0f64;
             let mut row = vec![0f32; hd];
             for (ti, (&pos, &sq)) in positions.iter().zip(&token_seq).enumerate() {
@@ -320,102 +309,6 @@ mod tests {
                 }
             }
             eprintln!("q8_0 attention hd {hd}: worst error {worst:.1e} vs f64");
-        }
-    }
-
-    /// The attention row computed the plain way (K and V rows widened to f32, [`dot`], then
-    /// `o += w * v` element by element), which the kernel must match bit for bit.
-    #[allow(clippy::too_many_arguments)]
-    fn plain_row(
-        q: &[f32],
-        k: &[f16],
-        v: &[f16],
-        slots: &[usize],
-        first: usize,
-        hd: usize,
-        scale: f32,
-        softcap: Option<f32>,
-    ) -> Vec<f32> {
-        let qh: Vec<f32> = q.iter().map(|&x| f16::from_f32(x).to_f32()).collect();
-        let mut scores: Vec<f32> = slots
-            .iter()
-            .map(|&s| {
-                let row: Vec<f32> = k[s..s + hd].iter().map(|x| x.to_f32()).collect();
-                let x = crate::cpu::dot::dot(&qh, &row) * scale;
-                softcap.map_or(x, |c| c * (x / c).tanh())
-            })
-            .collect();
-        softmax(&mut scores, first);
-        let mut o = vec![0f32; hd];
-        for (&s, w) in slots.iter().zip(&scores) {
-            let w = f16::from_f32(*w).to_f32();
-            for (acc, x) in o.iter_mut().zip(&v[s..s + hd]) {
-                *acc += w * x.to_f32();
-            }
-        }
-        o
-    }
-
-    /// llama.cpp's softmax row covers keys from 0 with -inf outside the attended ones; the
-    /// scores of keys `first ..` alone must get exactly those weights.
-    #[test]
-    fn softmax_of_some_keys_is_the_masked_full_row() {
-        let mut rng = rand::rngs::StdRng::seed_from_u64(9);
-        for first in [0, 1, 5, 15, 16, 37] {
-            for len in [1, 3, 16, 17, 40] {
-                let x: Vec<f32> = (0..len).map(|_| rng.gen_range(-8.0..8.0)).collect();
-                let mut got = x.clone();
-                softmax(&mut got, first);
-                let mut full = vec![f32::NEG_INFINITY; 256];
-                full[first..first + len].copy_from_slice(&x);
-                softmax(&mut full, 0);
-                for (i, (a, b)) in got.iter().zip(&full[first..]).enumerate() {
-                    assert_eq!(a.to_bits(), b.to_bits(), "first {first} len {len} key {i}: {a} vs {b}");
-                }
-                assert!(full[..first].iter().chain(&full[first + len..]).all(|&w| w == 0.0));
-            }
-        }
-    }
-
-    #[test]
-    fn bit_identical_to_the_plain_computation() {
-        let cpu = Cpu::new(2).unwrap();
-        let mut rng = rand::rngs::StdRng::seed_from_u64(5);
-        for (hd, bs, window, softcap) in
-            [(64, 16, None, None), (20, 4, Some(7), Some(30.0)), (256, 8, None, None), (40, 4, Some(5), Some(20.0))]
-        {
-            let (n_head, n_kv, len, n_blocks) = (4, 2, 29, 12);
-            let mut blocks: Vec<u32> = (0..n_blocks as u32).collect();
-            blocks.shuffle(&mut rng);
-            let k: Vec<f16> = (0..n_blocks * bs * n_kv * hd).map(|_| f16::from_f32(rng.gen_range(-1.0..1.0))).collect();
-            let v: Vec<f16> = (0..n_blocks * bs * n_kv * hd).map(|_| f16::from_f32(rng.gen_range(-1.0..1.0))).collect();
-            let positions: Vec<u32> = (0..len as u32).collect();
-            let q: Vec<f32> = (0..len * n_head * hd).map(|_| rng.gen_range(-2.0..2.0)).collect();
-            let p = AttnParams { n_head, n_kv_head: n_kv, head_dim: hd, scale: 0.125, window, softcap };
-            let mut out = vec![f32::NAN; q.len()];
-            let seqs = [SeqView { blocks: &blocks }];
-            let token_seq = vec![0; len];
-            cpu.attention(
-                &q,
-                &TokenPlaces { positions: &positions, token_seq: &token_seq },
-                &seqs,
-                &KvView { k: KvData::F16(&k), v: KvData::F16(&v), block_size: bs },
-                &p,
-                &mut out,
-            );
-            for t in 0..len {
-                for h in 0..n_head {
-                    let lo = window.map_or(0, |w| (t + 1).saturating_sub(w));
-                    let slots: Vec<usize> = (lo..=t)
-                        .map(|j| ((blocks[j / bs] as usize * bs + j % bs) * n_kv + h / (n_head / n_kv)) * hd)
-                        .collect();
-                    let i = t * n_head + h;
-                    let want = plain_row(&q[i * hd..(i + 1) * hd], &k, &v, &slots, lo, hd, 0.125, softcap);
-                    for (d, (a, b)) in out[i * hd..(i + 1) * hd].iter().zip(&want).enumerate() {
-                        assert_eq!(a.to_bits(), b.to_bits(), "hd {hd} t{t} h{h} d{d}: {a} vs {b}");
-                    }
-                }
-            }
         }
     }
 }

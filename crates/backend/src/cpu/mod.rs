@@ -12,7 +12,7 @@ mod rope;
 pub mod vexp;
 
 pub use activation::{geglu, gelu, silu, swiglu};
-pub use attention::{softmax, AttnParams, KvView, SeqView, TokenPlaces};
+pub use attention::{softmax, AttnParams, DotOrder, KvView, SeqView, TokenPlaces};
 pub use kv::{KvData, KvRows};
 pub use norm::{add_in_place, rms_norm, rms_norm_in_place, rms_norm_rows};
 pub use rope::{rope, RopeParams, RopeStyle};

@@ -2,7 +2,7 @@
 //! (f16 or q8_0) in host memory. Every op is the CPU backend's, rounded as llama.cpp's CPU build rounds
 //! (see ARCHITECTURE.md, "Matching llama.cpp's numerics").
 
-use backend::cpu::{self, AttnParams, Cpu, KvRows, KvView, RopeParams, SeqView, TokenPlaces};
+use backend::cpu::{self, AttnParams, Cpu, DotOrder, KvRows, KvView, RopeParams, SeqView, TokenPlaces};
 use backend::KvType;
 use gguf::quants::dequantize;
 use gguf::GgufFile;
@@ -145,7 +145,9 @@ impl Compute for CpuCompute<'_> {
         let plan = &at.plan;
         let n = plan.len() * p.n_head * p.head_dim;
         let seqs: Vec<SeqView> = plan.block_tables.iter().map(|b| SeqView { blocks: b }).collect();
-        let places = TokenPlaces { positions: &plan.positions, token_seq: &plan.token_seq };
+        let orders: Vec<DotOrder> =
+            plan.llama_batch.iter().map(|&n| if n >= 2 { DotOrder::Batch } else { DotOrder::Single }).collect();
+        let places = TokenPlaces { positions: &plan.positions, token_seq: &plan.token_seq, orders: &orders };
         let view = KvView { k: kv.k.data(), v: kv.v.data(), block_size };
         self.cpu.attention(&q[..n], &places, &seqs, &view, p, &mut out[..n]);
         Ok(())
