@@ -11,7 +11,6 @@
 //! so every product is exact in f32 and the order of the sums is all there is to match.
 
 use half::f16;
-use half::slice::HalfFloatSliceExt;
 
 use super::super::vexp::reduce16;
 
@@ -22,40 +21,179 @@ pub enum DotOrder {
     Single,
 }
 
-/// Scratch of one worker: a widened K or V row and the output lanes.
+/// Scratch of one worker: the output lanes.
 #[derive(Default)]
 pub struct Scratch {
-    row: Vec<f32>,
     lanes: Vec<f32>,
 }
 
-/// `sum(a[i] * b[i])` in `order` (the products must be exact in f32: f16 times f16). The
-/// batch order needs a length that is a multiple of 16 (tinyBLAS declines others, and
-/// llama.cpp falls back to the single order).
-fn dot(a: &[f32], b: &[f32], order: DotOrder) -> f32 {
-    let n = a.len().min(b.len());
-    if order == DotOrder::Batch && n.is_multiple_of(16) {
-        let mut l = [0f32; 16];
-        for (ca, cb) in a[..n].chunks_exact(16).zip(b[..n].chunks_exact(16)) {
-            for k in 0..16 {
-                l[k] += ca[k] * cb[k];
-            }
-        }
-        return reduce16(&l);
+/// `out[i] = sum(q[d] * k[slots[i] + d])` in `order` (the products are exact in f32: f16
+/// times f16). The batch order needs a length that is a multiple of 16 (tinyBLAS declines
+/// others, and llama.cpp falls back to the single order).
+fn dots(q: &[f32], k: &[f16], slots: &[usize], order: DotOrder, out: &mut Vec<f32>) {
+    let n = q.len();
+    let batch = order == DotOrder::Batch && n.is_multiple_of(16);
+    assert!(slots.iter().all(|&at| at + n <= k.len()), "attention: a key row outside the cache");
+    out.clear();
+    #[cfg(target_arch = "x86_64")]
+    if x86::available() {
+        // SAFETY: AVX2, FMA and F16C are available (checked just above); q holds n values and
+        // every key row n values (asserted above).
+        return unsafe { x86::dots(q.as_ptr(), k.as_ptr(), n, slots, batch, out) };
     }
-    let whole = n / 64 * 64;
-    let mut acc = [[0f32; 16]; 4];
-    for (ca, cb) in a[..whole].chunks_exact(64).zip(b[..whole].chunks_exact(64)) {
-        for (j, accj) in acc.iter_mut().enumerate() {
-            for k in 0..16 {
-                accj[k] += ca[16 * j + k] * cb[16 * j + k];
+    out.extend(slots.iter().map(|&at| {
+        let k = &k[at..at + n];
+        if batch {
+            let mut l = [0f32; 16];
+            for (i, (x, y)) in q.iter().zip(k).enumerate() {
+                l[i % 16] += x * y.to_f32();
             }
+            return reduce16(&l);
         }
-    }
+        let whole = n / 64 * 64;
+        let mut acc = [[0f32; 16]; 4];
+        for (i, (x, y)) in q[..whole].iter().zip(k).enumerate() {
+            acc[(i / 16) % 4][i % 16] += x * y.to_f32();
+        }
+        single_total(&acc, q[whole..].iter().zip(&k[whole..]).map(|(x, y)| x * y.to_f32()))
+    }));
+}
+
+/// `ggml_vec_dot_f16`'s finish: accumulators 0 + 2 and 1 + 3, those two, `reduce16`, then the
+/// products past the last whole 64 one at a time in f64.
+fn single_total(acc: &[[f32; 16]; 4], tail: impl Iterator<Item = f32>) -> f32 {
     let l: [f32; 16] = core::array::from_fn(|k| (acc[0][k] + acc[2][k]) + (acc[1][k] + acc[3][k]));
-    // The tail past a multiple of 64 is added one product at a time in f64.
-    let tail: f64 = a[whole..n].iter().zip(&b[whole..n]).map(|(x, y)| f64::from(x * y)).sum();
-    (f64::from(reduce16(&l)) + tail) as f32
+    (f64::from(reduce16(&l)) + tail.map(f64::from).sum::<f64>()) as f32
+}
+
+/// `lanes[(first + i) % period][:] += weights[i] * v[slots[i]..][..hd]` for every key i, keys
+/// in order within a lane (exact products, so fused and separate adds round alike); `lanes` is
+/// [period, hd].
+fn accumulate(lanes: &mut [f32], hd: usize, weights: &[f32], v: &[f16], slots: &[usize], first: usize, period: usize) {
+    assert!(slots.iter().all(|&at| at + hd <= v.len()), "attention: a value row outside the cache");
+    assert!(lanes.len() >= period * hd && weights.len() >= slots.len(), "attention: scratch too small");
+    #[cfg(target_arch = "x86_64")]
+    if x86::available() {
+        // SAFETY: AVX2, FMA and F16C are available (checked just above); every value row read
+        // and every lane row written holds hd values (asserted above).
+        return unsafe { x86::accumulate(lanes.as_mut_ptr(), hd, weights, v.as_ptr(), slots, first, period) };
+    }
+    for (i, (&at, &w)) in slots.iter().zip(weights).enumerate() {
+        let l = (first + i) % period;
+        let acc = &mut lanes[l * hd..(l + 1) * hd];
+        acc.iter_mut().zip(&v[at..at + hd]).for_each(|(a, x)| *a += w * x.to_f32());
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use core::arch::x86_64::*;
+
+    use half::f16;
+
+    pub(super) fn available() -> bool {
+        std::is_x86_feature_detected!("avx2")
+            && std::is_x86_feature_detected!("fma")
+            && std::is_x86_feature_detected!("f16c")
+    }
+
+    /// Eight halves at `p`, widened. Safety: `p..p + 8` is readable; F16C is available.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    #[inline]
+    unsafe fn h8(p: *const f16) -> __m256 {
+        _mm256_cvtph_ps(_mm_loadu_si128(p.cast()))
+    }
+
+    /// [`super::dots`] (`batch`: the 16-lane order). Safety: the features are available; `q`
+    /// holds `n` values and so does every `k + slots[i]`.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub(super) unsafe fn dots(
+        q: *const f32,
+        k: *const f16,
+        n: usize,
+        slots: &[usize],
+        batch: bool,
+        out: &mut Vec<f32>,
+    ) {
+        out.extend(
+            slots.iter().map(|&at| if batch { dot_batch(q, k.add(at), n) } else { dot_single(q, k.add(at), n) }),
+        );
+    }
+
+    /// The 16-lane order (lanes 0..8 and 8..16 in two registers). Safety: the features are
+    /// available; `q` and `k` hold `n` values, `n` a multiple of 16.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    #[inline]
+    unsafe fn dot_batch(q: *const f32, k: *const f16, n: usize) -> f32 {
+        let (mut a, mut b) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+        for c in (0..n).step_by(16) {
+            a = _mm256_fmadd_ps(_mm256_loadu_ps(q.add(c)), h8(k.add(c)), a);
+            b = _mm256_fmadd_ps(_mm256_loadu_ps(q.add(c + 8)), h8(k.add(c + 8)), b);
+        }
+        let mut l = [0f32; 16];
+        _mm256_storeu_ps(l.as_mut_ptr(), a);
+        _mm256_storeu_ps(l.as_mut_ptr().add(8), b);
+        super::reduce16(&l)
+    }
+
+    /// The 4 x 16-lane order. Safety: the features are available; `q` and `k` hold `n` values.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    #[inline]
+    unsafe fn dot_single(q: *const f32, k: *const f16, n: usize) -> f32 {
+        let whole = n / 64 * 64;
+        let mut acc = [_mm256_setzero_ps(); 8];
+        for c in (0..whole).step_by(64) {
+            for (j, a) in acc.iter_mut().enumerate() {
+                *a = _mm256_fmadd_ps(_mm256_loadu_ps(q.add(c + 8 * j)), h8(k.add(c + 8 * j)), *a);
+            }
+        }
+        let mut l = [[0f32; 16]; 4];
+        for (j, a) in acc.iter().enumerate() {
+            _mm256_storeu_ps(l[j / 2].as_mut_ptr().add(8 * (j % 2)), *a);
+        }
+        let tail = (whole..n).map(|i| *q.add(i) * (*k.add(i)).to_f32());
+        super::single_total(&l, tail)
+    }
+
+    /// [`super::accumulate`], a lane at a time: its keys (every `period`-th) summed into up to
+    /// 64 outputs held in registers. Safety: the features are available; every `v + slots[i]`
+    /// holds hd values and `lanes` period * hd.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub(super) unsafe fn accumulate(
+        lanes: *mut f32,
+        hd: usize,
+        weights: &[f32],
+        v: *const f16,
+        slots: &[usize],
+        first: usize,
+        period: usize,
+    ) {
+        let (n, whole) = (slots.len(), hd / 8 * 8);
+        for s0 in 0..period.min(n) {
+            let row = lanes.add(((first + s0) % period) * hd);
+            for c in (0..whole).step_by(64) {
+                let m = ((whole - c) / 8).min(8);
+                let mut acc = [_mm256_setzero_ps(); 8];
+                for (r, a) in acc.iter_mut().enumerate().take(m) {
+                    *a = _mm256_loadu_ps(row.add(c + 8 * r));
+                }
+                for i in (s0..n).step_by(period) {
+                    let (w, vp) = (_mm256_set1_ps(weights[i]), v.add(slots[i] + c));
+                    for (r, a) in acc.iter_mut().enumerate().take(m) {
+                        *a = _mm256_fmadd_ps(w, h8(vp.add(8 * r)), *a);
+                    }
+                }
+                for (r, a) in acc.iter().enumerate().take(m) {
+                    _mm256_storeu_ps(row.add(c + 8 * r), *a);
+                }
+            }
+            for i in (s0..n).step_by(period) {
+                for d in whole..hd {
+                    *row.add(d) += weights[i] * (*v.add(slots[i] + d)).to_f32();
+                }
+            }
+        }
+    }
 }
 
 /// The output `o` ([hd]) of the f16-rounded query `qh` ([hd]) over the K/V rows at element
@@ -75,12 +213,10 @@ pub fn row(
     o: &mut [f32],
 ) {
     let hd = qh.len();
-    s.row.resize(hd, 0.0);
-    weights.clear();
-    for &at in slots {
-        k[at..at + hd].convert_to_f32_slice(&mut s.row);
-        let x = dot(qh, &s.row, order) * scale;
-        weights.push(softcap.map_or(x, |c| c * (x / c).tanh()));
+    dots(qh, k, slots, order, weights);
+    for x in weights.iter_mut() {
+        *x *= scale;
+        *x = softcap.map_or(*x, |c| c * (*x / c).tanh());
     }
     super::softmax(weights, first);
     weights.iter_mut().for_each(|w| *w = f16::from_f32(*w).to_f32());
@@ -90,21 +226,31 @@ pub fn row(
     let n_lanes = if order == DotOrder::Batch { 16 } else { 64 };
     s.lanes.clear();
     s.lanes.resize(n_lanes * hd, 0.0);
-    for (i, (&at, &w)) in slots.iter().zip(weights.iter()).enumerate() {
-        let j = first + i;
-        v[at..at + hd].convert_to_f32_slice(&mut s.row);
-        let lane = if order == DotOrder::Batch { j % 16 } else { 16 * ((j / 16) % 4) + j % 16 };
-        let acc = &mut s.lanes[lane * hd..(lane + 1) * hd];
-        acc.iter_mut().zip(&s.row).for_each(|(a, x)| *a += w * x);
+    // Single's lane 16 * ((j / 16) % 4) + j % 16 is j % 64.
+    accumulate(&mut s.lanes, hd, weights, v, slots, first, n_lanes);
+    // The lane rows summed row by row (vectorizes over d): Single first folds its four
+    // accumulators ((0 + 2) + (1 + 3)) into 16 rows; then `reduce16`'s tree.
+    let rows = &mut s.lanes;
+    let add_into = |rows: &mut [f32], dst: usize, a: usize, b: usize| {
+        for d in 0..hd {
+            rows[dst * hd + d] = rows[a * hd + d] + rows[b * hd + d];
+        }
+    };
+    if order == DotOrder::Single {
+        for k in 0..16 {
+            add_into(rows, k, k, 32 + k);
+            add_into(rows, 16 + k, 16 + k, 48 + k);
+            add_into(rows, k, k, 16 + k);
+        }
     }
-    let lane = |l: usize, d: usize| s.lanes[l * hd + d];
-    for (d, out) in o.iter_mut().enumerate() {
-        let l: [f32; 16] = match order {
-            DotOrder::Batch => core::array::from_fn(|k| lane(k, d)),
-            DotOrder::Single => {
-                core::array::from_fn(|k| (lane(k, d) + lane(32 + k, d)) + (lane(16 + k, d) + lane(48 + k, d)))
-            }
-        };
-        *out = reduce16(&l);
+    for i in 0..8 {
+        add_into(rows, i, i + 8, i);
     }
+    for i in 0..4 {
+        add_into(rows, i, i + 4, i);
+    }
+    add_into(rows, 0, 0, 2);
+    add_into(rows, 1, 1, 3);
+    add_into(rows, 0, 0, 1);
+    o.copy_from_slice(&rows[..hd]);
 }
