@@ -1,0 +1,105 @@
+//! Our CPU kernels against llama.cpp's own inputs and outputs, bit for bit (fixtures from
+//! scripts/gen_parity_fixtures.py: the Qwen2.5 test model's first 24 tokens of a prompt, run
+//! by llama.cpp as one batch and one token at a time). Where llama.cpp's arithmetic is
+//! matched (docs/ARCHITECTURE.md, "Goldens against llama.cpp"), any difference is a bug.
+
+use std::path::PathBuf;
+
+use backend::cpu::{AttnParams, Cpu, DotOrder, KvData, KvView, SeqView, TokenPlaces};
+use backend::WeightView;
+use gguf::GgmlType;
+use half::f16;
+
+const TOKENS: usize = 24;
+const HEADS: usize = 7; // the query heads of KV head 0
+const HD: usize = 64;
+
+fn fixture(name: &str) -> Vec<u8> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/llama_parity").join(name);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn f32s(name: &str) -> Vec<f32> {
+    fixture(name).chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+}
+
+fn f16s(name: &str) -> Vec<f16> {
+    fixture(name).chunks_exact(2).map(|c| f16::from_le_bytes([c[0], c[1]])).collect()
+}
+
+fn assert_bits(what: &str, ours: &[f32], theirs: &[f32]) {
+    assert_eq!(ours.len(), theirs.len(), "{what}: lengths");
+    let differ = ours.iter().zip(theirs).filter(|(a, b)| a.to_bits() != b.to_bits()).count();
+    assert_eq!(differ, 0, "{what}: {differ} of {} values differ from llama.cpp's", ours.len());
+}
+
+#[test]
+fn attention_matches_llama_cpp_in_both_orders() {
+    let cpu = Cpu::new(2).unwrap();
+    for (run, order) in [("batch", DotOrder::Batch), ("single", DotOrder::Single)] {
+        // q: [TOKENS, HEADS, HD]; k, v: [TOKENS, 1 KV head, HD] (one cache block of TOKENS).
+        let q: Vec<f32> = f16s(&format!("{run}_attn_q.f16")).iter().map(|x| x.to_f32()).collect();
+        let (k, v) = (f16s(&format!("{run}_attn_k.f16")), f16s(&format!("{run}_attn_v.f16")));
+        let positions: Vec<u32> = (0..TOKENS as u32).collect();
+        let (token_seq, orders) = (vec![0; TOKENS], vec![order; TOKENS]);
+        let p = AttnParams { n_head: HEADS, n_kv_head: 1, head_dim: HD, scale: 0.125, window: None, softcap: None };
+        let mut out = vec![f32::NAN; q.len()];
+        cpu.attention(
+            &q,
+            &TokenPlaces { positions: &positions, token_seq: &token_seq, orders: &orders },
+            &[SeqView { blocks: &[0] }],
+            &KvView { k: KvData::F16(&k), v: KvData::F16(&v), block_size: TOKENS },
+            &p,
+            &mut out,
+        );
+        assert_bits(&format!("attention, {run}"), &out, &f32s(&format!("{run}_attn_out.f32")));
+    }
+}
+
+/// Whether the matmuls run the x86 SIMD kernels, which reproduce llama.cpp's x86 build (the
+/// scalar ones reproduce its generic C code instead).
+fn x86_kernels() -> bool {
+    let scalar =
+        matches!(std::env::var("ROCMFORGE_CPU_SIMD").as_deref().map(str::trim), Ok("scalar" | "off" | "none" | "0"));
+    #[cfg(target_arch = "x86_64")]
+    let simd = std::is_x86_feature_detected!("avx2")
+        && std::is_x86_feature_detected!("fma")
+        && std::is_x86_feature_detected!("f16c");
+    #[cfg(not(target_arch = "x86_64"))]
+    let simd = false;
+    simd && !scalar
+}
+
+/// Q5_0 and Q8_0 (one arithmetic for both runs: 8 tokens through the GEMM, and token by token
+/// through the per-dot kernel) and Q4_K (the GEMV's arithmetic, token by token).
+#[test]
+fn matmuls_match_llama_cpp() {
+    if !x86_kernels() {
+        eprintln!("skipped: the x86 SIMD kernels are off (scalar kernels follow ggml's generic code)");
+        return;
+    }
+    let cpu = Cpu::new(2).unwrap();
+    let product = |ty: GgmlType, file: &str, cols: usize, x: &[f32], t: usize| {
+        let data = fixture(file);
+        let rows = data.len() / ty.bytes_for(cols as u64).unwrap() as usize;
+        let w = WeightView::from_parts(file, ty, rows, cols, &data).unwrap();
+        let mut out = vec![0f32; t * rows];
+        cpu.matmul(x, t, &w, &mut out);
+        out
+    };
+    let x = f32s("norm.f32"); // [8, 896]
+    for (ty, file, want) in
+        [(GgmlType::Q5_0, "blk.0.attn_q.Q5_0", "q5_0_out.f32"), (GgmlType::Q8_0, "blk.0.attn_v.Q8_0", "q8_0_out.f32")]
+    {
+        for run in ["batch", "single"] {
+            let want = f32s(&format!("{run}_{want}"));
+            assert_bits(&format!("{ty}, 8 tokens at once vs {run}"), &product(ty, file, 896, &x, 8), &want);
+            let one: Vec<f32> = x.chunks_exact(896).flat_map(|r| product(ty, file, 896, r, 1)).collect();
+            assert_bits(&format!("{ty}, token by token vs {run}"), &one, &want);
+        }
+    }
+    let x = f32s("single_ffn_in.f32"); // [2, 4864]
+    let one: Vec<f32> =
+        x.chunks_exact(4864).flat_map(|r| product(GgmlType::Q4_K, "blk.11.ffn_down.Q4_K", 4864, r, 1)).collect();
+    assert_bits("Q4_K, token by token", &one, &f32s("single_q4_k_out.f32"));
+}

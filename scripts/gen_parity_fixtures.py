@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Write crates/backend/tests/fixtures/llama_parity/: llama.cpp's own inputs and outputs of single
+ops of the Qwen2.5 test model, for tests/llama_parity.rs to hold our CPU kernels to bit for bit.
+
+Two llama.cpp runs of the first 24 tokens of logits prompt 0 (scripts/dump_llama_tensors.py,
+layer 0; layer 11 for its Q4_K ffn_down): the prompt as one batch ("batch") and one token per
+batch ("single", llama.cpp's decode arithmetic). Each tensor is raw little-endian (f32, or f16
+where the op rounds to f16 anyway), named <run>_<what>.<f32|f16>; shapes are in
+tests/llama_parity.rs. Weights are sliced out of the GGUF file as stored (rows of the ggml type).
+
+Rerun: pip install llama-cpp-python==0.3.36 numpy gguf; python3 scripts/gen_parity_fixtures.py
+"""
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import gguf
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "crates/backend/tests/fixtures/llama_parity"
+TOKENS, HEADS, HD, KV_HEADS = 24, 14, 64, 2
+
+
+def dump(model, out, layer, ubatch):
+    subprocess.run([sys.executable, str(ROOT / "scripts/dump_llama_tensors.py"), model, "qwen", "0", str(out),
+                    f"-{layer}", str(ubatch), str(TOKENS)], check=True)
+
+
+def read(d, name):
+    return np.fromfile(d / f"{name}.f32", np.float32)
+
+
+def main():
+    model = subprocess.run([sys.executable, str(ROOT / "scripts/fetch_models.py"), "qwen"], check=True,
+                           capture_output=True, text=True).stdout.strip()
+    reader = gguf.GGUFReader(model)
+    tensor = {t.name: t for t in reader.tensors}
+    OUT.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        for run, ubatch in [("batch", 1024), ("single", 1)]:
+            d = Path(tmp) / run
+            dump(model, d, 0, ubatch)
+            # Attention of KV head 0's query heads (0..7): Q and K after rope, V with its bias.
+            q = read(d, "Qcur-0#3").reshape(TOKENS, HEADS, HD)[:, :7]
+            k = read(d, "Kcur-0#3").reshape(TOKENS, KV_HEADS, HD)[:, 0]
+            v = read(d, "Vcur-0#1").reshape(TOKENS, KV_HEADS, HD)[:, 0]
+            out = read(d, "kqv_out-0").reshape(TOKENS, HEADS, HD)[:, :7]
+            q.astype(np.float16).tofile(OUT / f"{run}_attn_q.f16")
+            k.astype(np.float16).tofile(OUT / f"{run}_attn_k.f16")
+            v.astype(np.float16).tofile(OUT / f"{run}_attn_v.f16")
+            out.astype(np.float32).tofile(OUT / f"{run}_attn_out.f32")
+            # Q5_0 (attn_q) and Q8_0 (attn_v) products of 8 tokens, first 64 rows; layer 0's
+            # normed input is the same in both runs.
+            read(d, "attn_norm-0").reshape(TOKENS, -1)[:8].tofile(OUT / "norm.f32")
+            read(d, "Qcur-0").reshape(TOKENS, -1)[:8, :64].copy().tofile(OUT / f"{run}_q5_0_out.f32")
+            read(d, "Vcur-0").reshape(TOKENS, -1)[:8, :64].copy().tofile(OUT / f"{run}_q8_0_out.f32")
+        d = Path(tmp) / "single11"
+        dump(model, d, 11, 1)
+        # Q4_K ffn_down of layer 11, its first 32 rows, for 2 tokens (the GEMV's arithmetic).
+        read(d, "ffn_swiglu-11").reshape(TOKENS, -1)[:2].tofile(OUT / "single_ffn_in.f32")
+        read(d, "ffn_out-11").reshape(TOKENS, -1)[:2, :32].copy().tofile(OUT / "single_q4_k_out.f32")
+    for name, rows in [("blk.0.attn_q.weight", 64), ("blk.0.attn_v.weight", 64), ("blk.11.ffn_down.weight", 32)]:
+        data = np.asarray(tensor[name].data).view(np.uint8).reshape(tensor[name].shape[::-1][0], -1)[:rows]
+        data.tofile(OUT / (name.replace(".weight", "") + f".{tensor[name].tensor_type.name}"))
+    for f in sorted(OUT.iterdir()):
+        print(f"{f.stat().st_size:>8} {f.name}")
+
+
+if __name__ == "__main__":
+    main()
