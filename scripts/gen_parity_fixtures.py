@@ -2,7 +2,7 @@
 """Write crates/backend/tests/fixtures/llama_parity/: llama.cpp's own inputs and outputs of single
 ops of the Qwen2.5 test model, for tests/llama_parity.rs to hold our CPU kernels to bit for bit.
 
-Two llama.cpp runs of the first 24 tokens of logits prompt 0 (scripts/dump_llama_tensors.py,
+Two llama.cpp runs of the first 70 tokens of logits prompt 0 (scripts/dump_llama_tensors.py,
 layer 0; layer 11 for its Q4_K ffn_down): the prompt as one batch ("batch") and one token per
 batch ("single", llama.cpp's decode arithmetic). Each tensor is raw little-endian (f32, or f16
 where the op rounds to f16 anyway), named <run>_<what>.<f32|f16>; shapes are in
@@ -20,7 +20,10 @@ import gguf
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "crates/backend/tests/fixtures/llama_parity"
-TOKENS, HEADS, HD, KV_HEADS = 24, 14, 64, 2
+TOKENS, HEADS, HD, KV_HEADS = 70, 14, 64, 2
+# Attention outputs kept: the last 8 tokens' (each over 63 to 70 keys, past the 64 of the
+# single order's four accumulators).
+LAST = 8
 
 
 def dump(model, out, layer, ubatch):
@@ -42,11 +45,12 @@ def main():
         for run, ubatch in [("batch", 1024), ("single", 1)]:
             d = Path(tmp) / run
             dump(model, d, 0, ubatch)
-            # Attention of KV head 0's query heads (0..7): Q and K after rope, V with its bias.
-            q = read(d, "Qcur-0#3").reshape(TOKENS, HEADS, HD)[:, :7]
+            # Attention of KV head 0's query heads (0..7) for the last tokens: Q and K after
+            # rope, V with its bias (every token's K and V).
+            q = read(d, "Qcur-0#3").reshape(TOKENS, HEADS, HD)[-LAST:, :7]
             k = read(d, "Kcur-0#3").reshape(TOKENS, KV_HEADS, HD)[:, 0]
             v = read(d, "Vcur-0#1").reshape(TOKENS, KV_HEADS, HD)[:, 0]
-            out = read(d, "kqv_out-0").reshape(TOKENS, HEADS, HD)[:, :7]
+            out = read(d, "kqv_out-0").reshape(TOKENS, HEADS, HD)[-LAST:, :7]
             q.astype(np.float16).tofile(OUT / f"{run}_attn_q.f16")
             k.astype(np.float16).tofile(OUT / f"{run}_attn_k.f16")
             v.astype(np.float16).tofile(OUT / f"{run}_attn_v.f16")

@@ -37,6 +37,9 @@ fn main() -> Res<()> {
         [_, m, d, l, u] => (m, d, l.parse::<usize>()?, u.parse::<usize>()?),
         _ => return Err("usage: llama_parity MODEL.gguf DUMP_DIR [LAYER [UBATCH]]".into()),
     };
+    if ubatch != 1 && ubatch < 1024 {
+        return Err("UBATCH is 1 (one token per graph) or the whole prompt (1024)".into());
+    }
     let file = GgufFile::open(model)?;
     let cpu = Cpu::new(2)?;
     let f32s = |name: &str| -> Res<Vec<f32>> {

@@ -106,6 +106,19 @@ impl Sequence {
     pub fn n_generated(&self) -> usize {
         self.tokens.len() - self.prompt_len
     }
+
+    /// Leading full blocks that may be shared through the prefix cache: those of the prompt,
+    /// when it is computed as a batch (two tokens or more). A block's K/V depend on the
+    /// arithmetic its tokens were computed with (`BatchPlan::llama_batch`), and the cache keys
+    /// blocks by their tokens only, so blocks holding generated tokens (one-token arithmetic)
+    /// are neither offered nor taken.
+    fn cacheable_blocks(&self, block_size: usize) -> usize {
+        if self.prompt_len >= 2 {
+            self.prompt_len / block_size
+        } else {
+            0
+        }
+    }
 }
 
 /// One sequence's part of a step: tokens `start..start + len` of it.
@@ -268,7 +281,7 @@ impl Scheduler {
             let Some(s) = self.waiting.front() else { break };
             // Full blocks of the prefix already in the cache; the last token is always computed
             // (its logits are needed), so a block holding it is never taken from the cache.
-            let max_hit = (s.tokens.len() - 1) / bs;
+            let max_hit = ((s.tokens.len() - 1) / bs).min(s.cacheable_blocks(bs));
             let mut parent = None;
             let (mut hits, mut cached_hits) = (0, 0);
             while hits < max_hit {
@@ -347,7 +360,7 @@ impl Scheduler {
         for sch in &step.seqs {
             let Some(s) = self.running.iter_mut().find(|s| s.id == sch.id) else { continue };
             s.n_computed = sch.start + sch.len;
-            while (s.hashes.len() + 1) * bs <= s.n_computed {
+            while (s.hashes.len() + 1) * bs <= s.n_computed && s.hashes.len() < s.cacheable_blocks(bs) {
                 let k = s.hashes.len();
                 let hash = self.bm.register(s.blocks[k], s.hashes.last().copied(), &s.tokens[k * bs..(k + 1) * bs]);
                 s.hashes.push(hash);

@@ -146,6 +146,25 @@ fn prefix_cache_reuse_is_exact() {
     wait_all_free(&e);
 }
 
+/// A follow-up whose prompt holds an earlier request's answer (a chat's next turn) reuses only
+/// the earlier prompt's blocks: the answer's were computed one token at a time, which a prompt
+/// is not, so taking them would change the follow-up's tokens.
+#[test]
+fn answer_blocks_are_not_reused_as_prompt() {
+    let f = fixture();
+    let e = engine(EngineConfig { kv_tokens: 1024, n_ctx: 256, block_size: 8, ..Default::default() });
+    let mut rng = rand::rngs::StdRng::seed_from_u64(13);
+    let first_prompt = prompt(&mut rng, 20);
+    let first = e.submit(first_prompt.clone(), greedy(30)).unwrap().wait().unwrap();
+    let mut p = first_prompt.clone();
+    p.extend(&first.tokens);
+    p.extend(prompt(&mut rng, 5));
+    let c = e.submit(p.clone(), greedy(10)).unwrap().wait().unwrap();
+    assert_eq!(c.usage.cached_tokens, 16, "the two full blocks of the first prompt only");
+    assert_eq!(c.tokens, alone(&f.reference, &f.cpu, &f.tok, KvType::F16, &p, &greedy(10)));
+    wait_all_free(&e);
+}
+
 #[test]
 fn cancelling_ten_of_a_hundred_leaves_the_others_exact() {
     let f = fixture();

@@ -65,7 +65,10 @@ fn steps(vocab: u32, rng: &mut impl Rng) -> Vec<BatchPlan> {
             token_seq: std::iter::once(0).chain(std::iter::repeat_n(1, b_len as usize)).collect(),
             block_tables: vec![table_a.clone(), table_b.clone()],
             logits_rows: vec![0, b_len as usize],
-            llama_batch: std::iter::once(1).chain(std::iter::repeat_n(40, b_len as usize)).collect(),
+            // A decodes (one-token arithmetic); B's prompt tokens as its 40-token prompt, then 1.
+            llama_batch: std::iter::once(1)
+                .chain(std::iter::repeat_n(if pos_b < 40 { 40 } else { 1 }, b_len as usize))
+                .collect(),
         };
         if step == 0 {
             p.logits_rows = (0..=b_len as usize).collect();

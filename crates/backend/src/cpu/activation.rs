@@ -27,9 +27,8 @@ pub fn gelu(x: f32) -> f32 {
     0.5 * x * (1.0 + (SQRT_2_OVER_PI * x * (1.0 + 0.044715 * x * x)).tanh())
 }
 
-/// gate = silu(gate) * up, rounded as `ggml_vec_swiglu_f32` of llama.cpp's AVX-512 build: whole
-/// 16-element chunks (from the start of the slice) take the vector exp, the rest libm's. Rows
-/// of a multiple of 16 (every model's FFN width) may be passed several at once.
+/// gate = silu(gate) * up for one row, rounded as `ggml_vec_swiglu_f32` of llama.cpp's AVX-512
+/// build: whole 16-element chunks from the row's start take the vector exp, the rest libm's.
 pub fn swiglu(gate: &mut [f32], up: &[f32]) {
     let n = gate.len().min(up.len()) / 16 * 16;
     let (body, tail) = gate.split_at_mut(n);

@@ -61,6 +61,8 @@ impl Cpu {
         out: &mut [f32],
     ) {
         let TokenPlaces { positions, token_seq, orders } = *at;
+        let t = positions.len();
+        assert!(token_seq.len() == t && orders.len() == t, "attention: token placement of mismatched lengths");
         let hd = p.head_dim;
         let group = p.n_head / p.n_kv_head;
         self.pool.install(|| {
@@ -309,6 +311,27 @@ mod tests {
                 }
             }
             eprintln!("q8_0 attention hd {hd}: worst error {worst:.1e} vs f64");
+        }
+    }
+
+    /// llama.cpp's softmax row covers keys from 0 with -inf outside the attended ones; the
+    /// scores of keys `first ..` alone must get exactly those weights.
+    #[test]
+    fn softmax_of_some_keys_is_the_masked_full_row() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+        for first in [0, 1, 5, 15, 16, 37] {
+            for len in [1, 3, 16, 17, 40] {
+                let x: Vec<f32> = (0..len).map(|_| rng.gen_range(-8.0..8.0)).collect();
+                let mut got = x.clone();
+                softmax(&mut got, first);
+                let mut full = vec![f32::NEG_INFINITY; 256];
+                full[first..first + len].copy_from_slice(&x);
+                softmax(&mut full, 0);
+                for (i, (a, b)) in got.iter().zip(&full[first..]).enumerate() {
+                    assert_eq!(a.to_bits(), b.to_bits(), "first {first} len {len} key {i}: {a} vs {b}");
+                }
+                assert!(full[..first].iter().chain(&full[first + len..]).all(|&w| w == 0.0));
+            }
         }
     }
 }

@@ -153,13 +153,16 @@ impl Compute for CpuCompute<'_> {
         Ok(())
     }
 
-    fn glu(&self, act: Activation, gate: &mut Vec<f32>, up: &Vec<f32>, n: usize) -> Result<()> {
+    fn glu(&self, act: Activation, gate: &mut Vec<f32>, up: &Vec<f32>, rows: usize, ff: usize) -> Result<()> {
         let f = match act {
             Activation::SwiGlu => cpu::swiglu,
             Activation::GeGlu => cpu::geglu,
         };
-        // Pieces of whole 16-element chunks: the SwiGLU rounds per chunk (see `cpu::swiglu`).
-        self.cpu.for_rows2(&mut gate[..n], &up[..n], 16, f);
+        // Whole rows: the SwiGLU rounds per 16-element chunk of a row (see `cpu::swiglu`).
+        let n = rows * ff;
+        self.cpu.for_rows2(&mut gate[..n], &up[..n], ff, |g, u| {
+            g.chunks_exact_mut(ff).zip(u.chunks_exact(ff)).for_each(|(g, u)| f(g, u))
+        });
         Ok(())
     }
 

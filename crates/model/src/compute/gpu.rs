@@ -438,8 +438,8 @@ impl Compute for GpuCompute {
         Ok(self.ops.attention(self.gpu.stream(), q, &places, kv, block_size, p, out)?)
     }
 
-    fn glu(&self, act: Activation, gate: &mut Self::Act, up: &Self::Act, n: usize) -> Result<()> {
-        let s = self.gpu.stream();
+    fn glu(&self, act: Activation, gate: &mut Self::Act, up: &Self::Act, rows: usize, ff: usize) -> Result<()> {
+        let (s, n) = (self.gpu.stream(), rows * ff);
         match act {
             Activation::SwiGlu => self.ops.swiglu(s, gate, up, n)?,
             Activation::GeGlu => self.ops.geglu(s, gate, up, n)?,

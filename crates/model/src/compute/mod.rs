@@ -166,8 +166,8 @@ pub trait Compute {
         p: &AttnParams,
         out: &mut Self::Act,
     ) -> Result<()>;
-    /// gate[i] = act(gate[i]) * up[i] for i < n.
-    fn glu(&self, act: Activation, gate: &mut Self::Act, up: &Self::Act, n: usize) -> Result<()>;
+    /// gate[r, i] = act(gate[r, i]) * up[r, i] for `rows` rows of `ff` values.
+    fn glu(&self, act: Activation, gate: &mut Self::Act, up: &Self::Act, rows: usize, ff: usize) -> Result<()>;
     /// The logits [rows, vocab] of the plan's `logits_rows`: final norm, then the output matrix.
     fn logits(
         &self,
@@ -244,7 +244,7 @@ pub mod separate {
     ) -> Result<()> {
         c.rms_norm(x, norm, t, eps, normed)?;
         c.matmuls(normed, t, &[w_gate, w_up], &mut [&mut *gate, &mut *up])?;
-        c.glu(act, gate, up, t * ff)
+        c.glu(act, gate, up, t, ff)
     }
 
     /// [`Compute::rope_qk_kv_write`]: the rope of q and k, then the cache write.

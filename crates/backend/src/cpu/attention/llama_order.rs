@@ -41,6 +41,12 @@ fn dots(q: &[f32], k: &[f16], slots: &[usize], order: DotOrder, out: &mut Vec<f3
         // every key row n values (asserted above).
         return unsafe { x86::dots(q.as_ptr(), k.as_ptr(), n, slots, batch, out) };
     }
+    dots_portable(q, k, slots, batch, out);
+}
+
+/// [`dots`] in plain code (`batch`: the 16-lane order, checked by the caller).
+fn dots_portable(q: &[f32], k: &[f16], slots: &[usize], batch: bool, out: &mut Vec<f32>) {
+    let n = q.len();
     out.extend(slots.iter().map(|&at| {
         let k = &k[at..at + n];
         if batch {
@@ -78,6 +84,19 @@ fn accumulate(lanes: &mut [f32], hd: usize, weights: &[f32], v: &[f16], slots: &
         // and every lane row written holds hd values (asserted above).
         return unsafe { x86::accumulate(lanes.as_mut_ptr(), hd, weights, v.as_ptr(), slots, first, period) };
     }
+    accumulate_portable(lanes, hd, weights, v, slots, first, period);
+}
+
+/// [`accumulate`] in plain code.
+fn accumulate_portable(
+    lanes: &mut [f32],
+    hd: usize,
+    weights: &[f32],
+    v: &[f16],
+    slots: &[usize],
+    first: usize,
+    period: usize,
+) {
     for (i, (&at, &w)) in slots.iter().zip(weights).enumerate() {
         let l = (first + i) % period;
         let acc = &mut lanes[l * hd..(l + 1) * hd];
@@ -253,4 +272,44 @@ pub fn row(
     add_into(rows, 1, 1, 3);
     add_into(rows, 0, 0, 1);
     o.copy_from_slice(&rows[..hd]);
+}
+
+#[cfg(all(test, target_arch = "x86_64"))]
+mod tests {
+    use super::*;
+
+    /// The SIMD kernels give the plain code's bits: head sizes with and without 8-, 16- and
+    /// 64-element tails, keys starting off a lane boundary, more keys than lanes.
+    #[test]
+    fn x86_kernels_match_the_plain_code() {
+        if !x86::available() {
+            return eprintln!("skipped: no AVX2/FMA/F16C");
+        }
+        let h = |i: usize, salt: usize| f16::from_f32((((i * 37 + salt * 11) % 97) as f32 - 48.0) / 19.0);
+        for hd in [16, 20, 64, 80, 96, 256] {
+            let n_keys = 70;
+            let k: Vec<f16> = (0..n_keys * hd).map(|i| h(i, 1)).collect();
+            let v: Vec<f16> = (0..n_keys * hd).map(|i| h(i, 2)).collect();
+            let q: Vec<f32> = (0..hd).map(|i| h(i, 3).to_f32()).collect();
+            let w: Vec<f32> = (0..n_keys).map(|i| h(i, 4).to_f32().abs() / 4.0).collect();
+            for first in [0, 3, 17] {
+                let slots: Vec<usize> = (first..n_keys).map(|j| j * hd).collect();
+                for batch in [true, false] {
+                    let batch = batch && hd.is_multiple_of(16);
+                    let (mut fast, mut plain) = (Vec::new(), Vec::new());
+                    // SAFETY: the features were detected above; every row holds hd values.
+                    unsafe { x86::dots(q.as_ptr(), k.as_ptr(), hd, &slots, batch, &mut fast) };
+                    dots_portable(&q, &k, &slots, batch, &mut plain);
+                    let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(&fast), bits(&plain), "dots hd {hd} first {first} batch {batch}");
+                    let period = if batch { 16 } else { 64 };
+                    let (mut fast, mut plain) = (vec![0f32; period * hd], vec![0f32; period * hd]);
+                    // SAFETY: as above; `fast` holds period * hd values.
+                    unsafe { x86::accumulate(fast.as_mut_ptr(), hd, &w, v.as_ptr(), &slots, first, period) };
+                    accumulate_portable(&mut plain, hd, &w, &v, &slots, first, period);
+                    assert_eq!(bits(&fast), bits(&plain), "accumulate hd {hd} first {first} batch {batch}");
+                }
+            }
+        }
+    }
 }

@@ -195,24 +195,18 @@ unsafe fn q8_0_q8_0(w: *const u8, a: *const u8, nb: usize) -> f32 {
 #[inline]
 fn lanes16(nb: usize, pair: impl Fn(usize, usize) -> __m512i, d: impl Fn(usize, usize) -> __m256) -> f32 {
     let mut acc = _mm256_setzero_ps();
-    let mut i = 0;
-    while i < nb {
-        let n = (nb - i).min(8);
-        let mut ds = [0f32; 8];
-        // SAFETY: `ds` holds eight f32.
-        unsafe { _mm256_storeu_ps(ds.as_mut_ptr(), d(i, n)) };
-        for k in (0..n).step_by(2) {
+    super::legacy::by_eight(nb, d, |i, ds| {
+        for k in (0..ds.len()).step_by(2) {
             // A lone last block is read twice and its copy dropped.
             let b = i + k;
             let s = _mm512_cvtepi32_ps(pair(b, (b + 1).min(nb - 1)));
             acc = _mm256_fmadd_ps(_mm256_set1_ps(ds[k]), _mm512_castps512_ps256(s), acc);
-            if k + 1 < n {
+            if k + 1 < ds.len() {
                 let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(s)));
                 acc = _mm256_fmadd_ps(_mm256_set1_ps(ds[k + 1]), hi, acc);
             }
         }
-        i += n;
-    }
+    });
     hsum_ps(acc)
 }
 

@@ -173,8 +173,8 @@ fn splat_scale(scales: __m256i, j: usize) -> __m256i {
 // block_q4_K: d f16 | dmin f16 | scales [12] | qs [128]
 //   element 64 p + l (l < 32) is the low nibble of qs[32 p + l], 64 p + 32 + l the high one;
 //   sums = fma(isum, x.d * y.d, sums), mins = fma(summins, x.dmin * y.d, mins); sums - mins:
-//   llama.cpp's x86 build repacks Q4_K matrices of 8k rows (ggml_gemv/gemm_q4_K_8x8_q8_K),
-//   whose per-row arithmetic this is, for one token or many.
+//   the arithmetic of llama.cpp's repacked Q4_K GEMV (ggml_gemv_q4_K_8x8_q8_K: one token, or
+//   the last n % 4 of a batch; its GEMM rounds per 64 elements instead).
 /// Safety: AVX2, FMA and F16C are available; `nb` blocks of each row are readable.
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) unsafe fn q4_k_q8_k(w: *const u8, a: *const u8, nb: usize) -> f32 {

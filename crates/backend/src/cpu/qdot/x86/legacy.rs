@@ -121,18 +121,28 @@ pub(super) unsafe fn q8_0_q8_0(w: *const u8, a: *const u8, nb: usize) -> f32 {
 /// block by block, and the lanes are added as `hsum_ps`.
 #[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
-pub(super) fn lanes8(nb: usize, d: impl Fn(usize, usize) -> __m256, block: impl Fn(usize) -> __m256i) -> f32 {
+fn lanes8(nb: usize, d: impl Fn(usize, usize) -> __m256, block: impl Fn(usize) -> __m256i) -> f32 {
     let mut acc = _mm256_setzero_ps();
+    by_eight(nb, d, |i, ds| {
+        for (k, &dk) in ds.iter().enumerate() {
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(dk), _mm256_cvtepi32_ps(block(i + k)), acc);
+        }
+    });
+    hsum_ps(acc)
+}
+
+/// Blocks `0..nb` in groups of up to eight: `group(i, ds)` for blocks `i..i + ds.len()`, `ds`
+/// their scale products from `d(i, n)` (lane k: block i + k), widened eight at a time.
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+pub(super) fn by_eight(nb: usize, d: impl Fn(usize, usize) -> __m256, mut group: impl FnMut(usize, &[f32])) {
     let mut i = 0;
     while i < nb {
         let n = (nb - i).min(8);
         let mut ds = [0f32; 8];
         // SAFETY: `ds` holds eight f32.
         unsafe { _mm256_storeu_ps(ds.as_mut_ptr(), d(i, n)) };
-        for (k, &dk) in ds.iter().enumerate().take(n) {
-            acc = _mm256_fmadd_ps(_mm256_set1_ps(dk), _mm256_cvtepi32_ps(block(i + k)), acc);
-        }
+        group(i, &ds[..n]);
         i += n;
     }
-    hsum_ps(acc)
 }

@@ -10,7 +10,7 @@ use core::arch::x86_64::*;
 use gguf::GgmlType;
 
 use super::{Dst, Tile, R};
-use crate::cpu::qdot::gemm::{blocks_per_row, fix_per_block, PackedActs};
+use crate::cpu::qdot::gemm::{blocks_per_row, fix_per_block, Flavor, PackedActs};
 use crate::cpu::qdot::x86::rd_u32;
 
 /// Tokens per group.
@@ -20,9 +20,11 @@ const G: usize = 8;
 pub(super) fn tile<const T: usize>(ty: GgmlType, tile: &Tile, a: &PackedActs, g0: usize, dst: &mut Dst) {
     let nb = blocks_per_row(ty, a.cols);
     super::check_groups(a, G, g0 + T, nb, fix_per_block(a.act));
+    // The AVX2 unpacking (its Q5_0/Q8_0 signs live in `sgn`, which only it allocates).
+    assert!(tile.flavor == Flavor::Avx2, "GEMM: tile unpacked for another flavour");
     // SAFETY: `gemm_flavor` handed out a GEMM only after detecting AVX2, FMA and F16C; the
-    // tile was filled for `nb` blocks of `ty` (its vectors are sized so), and groups
-    // g0 .. g0 + T lie inside the packed activations (checked above).
+    // tile was filled for `nb` blocks of `ty` by the AVX2 unpacking (its vectors are sized so;
+    // checked above), and groups g0 .. g0 + T lie inside the packed activations (checked above).
     unsafe {
         match ty {
             // Two lanes per pass: measured fastest (gemm_speed) of one, two, four and eight.
