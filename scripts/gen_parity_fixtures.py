@@ -60,11 +60,24 @@ def main():
             read(d, "attn_norm-0").reshape(TOKENS, -1)[:8].tofile(OUT / "norm.f32")
             read(d, "Qcur-0").reshape(TOKENS, -1)[:8, :64].copy().tofile(OUT / f"{run}_q5_0_out.f32")
             read(d, "Vcur-0").reshape(TOKENS, -1)[:8, :64].copy().tofile(OUT / f"{run}_q8_0_out.f32")
+            if run == "batch":
+                # Element-wise ops of the last tokens: rms_norm (ffn_inp -> ffn_norm, with the
+                # weight), rope (Q of heads 0..2 before and after), SwiGLU (a row's first 1024),
+                # softmax (head 0's scaled scores: kq -> kq_soft_max, 256 padded keys).
+                read(d, "ffn_inp-0").reshape(TOKENS, -1)[-4:].tofile(OUT / "norm_in.f32")
+                read(d, "ffn_norm-0").reshape(TOKENS, -1)[-4:].tofile(OUT / "norm_out.f32")
+                for k, name in [("Qcur-0#2", "rope_in.f32"), ("Qcur-0#3", "rope_out.f32")]:
+                    read(d, k).reshape(TOKENS, HEADS, HD)[-LAST:, :2].copy().tofile(OUT / name)
+                for k, name in [("ffn_gate-0", "glu_gate.f32"), ("ffn_up-0", "glu_up.f32"), ("ffn_swiglu-0", "glu_out.f32")]:
+                    read(d, k).reshape(TOKENS, -1)[-1, :1024].copy().tofile(OUT / name)
+                for k, name in [("kq-0", "softmax_in.f32"), ("kq_soft_max-0", "softmax_out.f32")]:
+                    read(d, k).reshape(HEADS, TOKENS, 256)[0, -LAST:].copy().tofile(OUT / name)
         d = Path(tmp) / "single11"
         dump(model, d, 11, 1)
         # Q4_K ffn_down of layer 11, its first 32 rows, for 2 tokens (the GEMV's arithmetic).
         read(d, "ffn_swiglu-11").reshape(TOKENS, -1)[:2].tofile(OUT / "single_ffn_in.f32")
         read(d, "ffn_out-11").reshape(TOKENS, -1)[:2, :32].copy().tofile(OUT / "single_q4_k_out.f32")
+    np.asarray(tensor["blk.0.ffn_norm.weight"].data, np.float32).tofile(OUT / "norm_weight.f32")
     for name, rows in [("blk.0.attn_q.weight", 64), ("blk.0.attn_v.weight", 64), ("blk.11.ffn_down.weight", 32)]:
         data = np.asarray(tensor[name].data).view(np.uint8).reshape(tensor[name].shape[::-1][0], -1)[:rows]
         data.tofile(OUT / (name.replace(".weight", "") + f".{tensor[name].tensor_type.name}"))

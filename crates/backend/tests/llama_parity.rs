@@ -5,7 +5,10 @@
 
 use std::path::PathBuf;
 
-use backend::cpu::{AttnParams, Cpu, DotOrder, KvData, KvView, SeqView, TokenPlaces};
+use backend::cpu::{
+    rms_norm_rows, rope, softmax, swiglu, AttnParams, Cpu, DotOrder, KvData, KvView, RopeParams, RopeStyle, SeqView,
+    TokenPlaces,
+};
 use backend::WeightView;
 use gguf::GgmlType;
 use half::f16;
@@ -56,6 +59,36 @@ fn attention_matches_llama_cpp_in_both_orders() {
         );
         assert_bits(&format!("attention, {run}"), &out, &f32s(&format!("{run}_attn_out.f32")));
     }
+}
+
+/// rms_norm, rope (Qwen2.5: neox, base 1e6), SwiGLU and softmax (scale 1/8, causal, 256 padded
+/// keys) of the last tokens of the batch run.
+#[test]
+fn elementwise_ops_match_llama_cpp() {
+    let x = f32s("norm_in.f32"); // [4, 896]
+    let mut y = vec![0f32; x.len()];
+    rms_norm_rows(&x, &f32s("norm_weight.f32"), 1e-6, &mut y);
+    assert_bits("rms_norm", &y, &f32s("norm_out.f32"));
+
+    let mut q = f32s("rope_in.f32"); // [LAST, 2 heads, HD]
+    let positions: Vec<u32> = ((TOKENS - LAST) as u32..TOKENS as u32).collect();
+    let p = RopeParams { n_rot: HD, base: 1e6, freq_scale: 1.0, style: RopeStyle::Neox };
+    rope(&mut q, 2, HD, &positions, &p);
+    assert_bits("rope", &q, &f32s("rope_out.f32"));
+
+    let mut g = f32s("glu_gate.f32"); // [1024]
+    swiglu(&mut g, &f32s("glu_up.f32"));
+    assert_bits("swiglu", &g, &f32s("glu_out.f32"));
+
+    let kq = f32s("softmax_in.f32"); // [LAST, 256]: head 0, the raw K.Q scores
+    let mut got = vec![0f32; kq.len()];
+    for ((row, o), &pos) in kq.chunks_exact(256).zip(got.chunks_exact_mut(256)).zip(&positions) {
+        let n = pos as usize + 1;
+        let mut w: Vec<f32> = row[..n].iter().map(|s| s * 0.125).collect();
+        softmax(&mut w, 0);
+        o[..n].copy_from_slice(&w);
+    }
+    assert_bits("softmax", &got, &f32s("softmax_out.f32"));
 }
 
 /// Whether the matmuls run the x86 SIMD kernels, which reproduce llama.cpp's x86 build (the
