@@ -36,7 +36,8 @@ impl CpuLayerKv {
 /// The plan itself plus each token's cache slot.
 pub struct CpuPlaces {
     plan: BatchPlan,
-    slots: Vec<usize>, // [T]
+    slots: Vec<usize>,     // [T]
+    orders: Vec<DotOrder>, // [T] each token's attention dot order, from `plan.llama_batch`
 }
 
 impl Compute for CpuCompute<'_> {
@@ -48,7 +49,9 @@ impl Compute for CpuCompute<'_> {
 
     fn places(&self, plan: &BatchPlan, block_size: usize) -> Result<CpuPlaces> {
         let slots = (0..plan.len()).map(|i| plan.slot(i, block_size)).collect();
-        Ok(CpuPlaces { plan: plan.clone(), slots })
+        let orders =
+            plan.llama_batch.iter().map(|&n| if n >= 2 { DotOrder::Batch } else { DotOrder::Single }).collect();
+        Ok(CpuPlaces { plan: plan.clone(), slots, orders })
     }
 
     fn act(&self, len: usize) -> Result<Vec<f32>> {
@@ -145,9 +148,7 @@ impl Compute for CpuCompute<'_> {
         let plan = &at.plan;
         let n = plan.len() * p.n_head * p.head_dim;
         let seqs: Vec<SeqView> = plan.block_tables.iter().map(|b| SeqView { blocks: b }).collect();
-        let orders: Vec<DotOrder> =
-            plan.llama_batch.iter().map(|&n| if n >= 2 { DotOrder::Batch } else { DotOrder::Single }).collect();
-        let places = TokenPlaces { positions: &plan.positions, token_seq: &plan.token_seq, orders: &orders };
+        let places = TokenPlaces { positions: &plan.positions, token_seq: &plan.token_seq, orders: &at.orders };
         let view = KvView { k: kv.k.data(), v: kv.v.data(), block_size };
         self.cpu.attention(&q[..n], &places, &seqs, &view, p, &mut out[..n]);
         Ok(())

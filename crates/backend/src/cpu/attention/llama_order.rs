@@ -65,11 +65,11 @@ fn dots_portable(q: &[f32], k: &[f16], slots: &[usize], batch: bool, out: &mut V
     }));
 }
 
-/// `ggml_vec_dot_f16`'s finish: accumulators 0 + 2 and 1 + 3, those two, `reduce16`, then the
-/// products past the last whole 64 one at a time in f64.
+/// `ggml_vec_dot_f16`'s finish: accumulators 0 + 2 and 1 + 3, those two, `reduce16` into an
+/// f64, then the products past the last whole 64 added to it one at a time.
 fn single_total(acc: &[[f32; 16]; 4], tail: impl Iterator<Item = f32>) -> f32 {
     let l: [f32; 16] = core::array::from_fn(|k| (acc[0][k] + acc[2][k]) + (acc[1][k] + acc[3][k]));
-    (f64::from(reduce16(&l)) + tail.map(f64::from).sum::<f64>()) as f32
+    tail.fold(f64::from(reduce16(&l)), |sum, p| sum + f64::from(p)) as f32
 }
 
 /// `lanes[(first + i) % period][:] += weights[i] * v[slots[i]..][..hd]` for every key i, keys
@@ -247,31 +247,17 @@ pub fn row(
     s.lanes.resize(n_lanes * hd, 0.0);
     // Single's lane 16 * ((j / 16) % 4) + j % 16 is j % 64.
     accumulate(&mut s.lanes, hd, weights, v, slots, first, n_lanes);
-    // The lane rows summed row by row (vectorizes over d): Single first folds its four
-    // accumulators ((0 + 2) + (1 + 3)) into 16 rows; then `reduce16`'s tree.
-    let rows = &mut s.lanes;
-    let add_into = |rows: &mut [f32], dst: usize, a: usize, b: usize| {
-        for d in 0..hd {
-            rows[dst * hd + d] = rows[a * hd + d] + rows[b * hd + d];
-        }
-    };
-    if order == DotOrder::Single {
-        for k in 0..16 {
-            add_into(rows, k, k, 32 + k);
-            add_into(rows, 16 + k, 16 + k, 48 + k);
-            add_into(rows, k, k, 16 + k);
-        }
+    // Each output element's lanes summed as the dot products sum theirs.
+    let lane = |l: usize, d: usize| s.lanes[l * hd + d];
+    for (d, out) in o.iter_mut().enumerate() {
+        *out = match order {
+            DotOrder::Batch => reduce16(&core::array::from_fn(|k| lane(k, d))),
+            DotOrder::Single => {
+                let acc: [[f32; 16]; 4] = core::array::from_fn(|a| core::array::from_fn(|k| lane(16 * a + k, d)));
+                single_total(&acc, std::iter::empty())
+            }
+        };
     }
-    for i in 0..8 {
-        add_into(rows, i, i + 8, i);
-    }
-    for i in 0..4 {
-        add_into(rows, i, i + 4, i);
-    }
-    add_into(rows, 0, 0, 2);
-    add_into(rows, 1, 1, 3);
-    add_into(rows, 0, 0, 1);
-    o.copy_from_slice(&rows[..hd]);
 }
 
 #[cfg(all(test, target_arch = "x86_64"))]
