@@ -2,13 +2,16 @@
 //! result must be bit-identical (a token's logits may not depend on the batch it is in), for
 //! every GEMM type, row and token counts that are not multiples of the tiles, row ranges that
 //! start inside the matrix, and block counts that exercise every tail of the per-dot kernels'
-//! eight-block groups. [`every_simd_level_matches_per_dot`] reruns the binary under each cap of
+//! eight-block groups, on both kernel paths (Q4_K and Q6_K round per path; Q6_K has a GEMM on
+//! the batched path only). [`every_simd_level_matches_per_dot`] reruns the binary under each cap of
 //! `ROCMFORGE_CPU_SIMD`, so the AVX2 GEMM is tested on AVX-512 machines too.
 
 use std::process::Command;
 use std::time::Instant;
 
-use backend::cpu::qdot::{act_row_bytes, act_type_for, dot_kernel, gemm_kernel, quantize_row, GEMM_TYPES};
+use backend::cpu::qdot::{
+    act_row_bytes, act_type_for, dot_kernel_for, gemm_kernel, gemm_kernel_for, quantize_row, Path, GEMM_TYPES,
+};
 use backend::WeightView;
 use gguf::quants::random_blocks;
 use gguf::GgmlType;
@@ -56,11 +59,27 @@ fn sibling(ty: GgmlType) -> GgmlType {
     }
 }
 
+/// Every GEMM type and path with a GEMM at the SIMD level in force.
+fn gemm_cases() -> Vec<(GgmlType, Path)> {
+    GEMM_TYPES
+        .iter()
+        .flat_map(|&ty| [(ty, Path::Single), (ty, Path::Batched)])
+        .filter(|&(ty, path)| gemm_kernel_for(ty, path).is_some())
+        .collect()
+}
+
 /// GEMM over `rows` of a random `n_rows x cols` matrix against `t` tokens, compared with the
-/// per-dot kernel bit for bit.
-fn check(ty: GgmlType, n_rows: usize, blocks: usize, t: usize, rows: std::ops::Range<usize>, rng: &mut StdRng) {
-    let gemm = gemm_kernel(ty).expect("GEMM available");
-    let kernel = dot_kernel(ty).expect("dot kernel");
+/// per-dot kernel of the same path bit for bit.
+fn check(
+    (ty, path): (GgmlType, Path),
+    n_rows: usize,
+    blocks: usize,
+    t: usize,
+    rows: std::ops::Range<usize>,
+    rng: &mut StdRng,
+) {
+    let gemm = gemm_kernel_for(ty, path).expect("GEMM available");
+    let kernel = dot_kernel_for(ty, path).expect("dot kernel");
     let act = act_type_for(ty).unwrap();
     let cols = blocks * ty.block_size();
     let scale = [1.0, 3e-5, 2e3][rng.gen_range(0..3)];
@@ -75,7 +94,7 @@ fn check(ty: GgmlType, n_rows: usize, blocks: usize, t: usize, rows: std::ops::R
     }
     // Both ways of packing: from f32 rows per group, and from encoded rows; the first through
     // the GEMM of the other type with this activation encoding (packs are shared).
-    let packer = gemm_kernel(sibling(ty)).unwrap();
+    let packer = gemm_kernel_for(sibling(ty), Path::Batched).unwrap();
     let mut packed = packer.alloc(t, cols);
     let g = gemm.group();
     for (gi, dst) in packed.groups_mut().into_iter().enumerate() {
@@ -97,7 +116,7 @@ fn check(ty: GgmlType, n_rows: usize, blocks: usize, t: usize, rows: std::ops::R
                 assert_eq!(
                     got.to_bits(),
                     want.to_bits(),
-                    "{ty}: {n_rows} rows x {blocks} blocks, {t} tokens, rows {rows:?}: [{c}, {r}] gemm {got} per-dot {want}"
+                    "{ty} {path:?}: {n_rows} rows x {blocks} blocks, {t} tokens, rows {rows:?}: [{c}, {r}] gemm {got} per-dot {want}"
                 );
             }
             for k in rows.len()..width {
@@ -114,16 +133,17 @@ fn gemm_matches_per_dot_bit_for_bit() {
         return; // scalar level: no GEMM, the per-dot kernels run
     }
     let mut rng = StdRng::seed_from_u64(0x6e66);
-    for ty in GEMM_TYPES {
+    for case in gemm_cases() {
+        let ty = case.0;
         let block_counts: &[usize] =
             if ty.block_size() == 32 { &[1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 17, 20, 28, 33] } else { &[1, 2, 3, 4] };
         for &blocks in block_counts {
             for (n_rows, t) in [(1, 1), (3, 2), (4, 8), (5, 16), (7, 17), (9, 33), (6, 40), (13, 9)] {
-                check(ty, n_rows, blocks, t, 0..n_rows, &mut rng);
+                check(case, n_rows, blocks, t, 0..n_rows, &mut rng);
             }
             // A row range inside the matrix, not a multiple of the tile.
-            check(ty, 11, blocks, 19, 2..9, &mut rng);
-            check(ty, 11, blocks, 5, 7..11, &mut rng);
+            check(case, 11, blocks, 19, 2..9, &mut rng);
+            check(case, 11, blocks, 5, 7..11, &mut rng);
         }
     }
 }
@@ -135,10 +155,11 @@ fn gemm_matches_per_dot_on_model_shapes() {
         return;
     }
     let mut rng = StdRng::seed_from_u64(0x6e67);
-    for ty in GEMM_TYPES {
+    for case in gemm_cases() {
+        let ty = case.0;
         let cols: &[usize] = if ty.block_size() == 32 { &[896, 640, 2048] } else { &[4864, 2048] };
         for &c in cols {
-            check(ty, 6, c / ty.block_size(), 37, 0..6, &mut rng);
+            check(case, 6, c / ty.block_size(), 37, 0..6, &mut rng);
         }
     }
 }
@@ -177,16 +198,16 @@ fn gemm_speed() {
     println!("{SIMD_VAR}={}", std::env::var(SIMD_VAR).unwrap_or_default());
     let counts = [1usize, 2, 4, 5, 6, 8, 16, 32, 128];
     println!("{:<6} {:>5} {}", "type", "cols", counts.map(|t| format!("{:>12}", format!("t={t} dot/gemm"))).join(""));
-    for ty in GEMM_TYPES {
-        let Some(gemm) = gemm_kernel(ty) else { return };
-        let kernel = dot_kernel(ty).unwrap();
+    for (ty, path) in gemm_cases() {
+        let gemm = gemm_kernel_for(ty, path).unwrap();
+        let kernel = dot_kernel_for(ty, path).unwrap();
         let act = act_type_for(ty).unwrap();
         let cols = if ty.block_size() == 256 { 4864 } else { 896 };
         let rows = 256;
         let blocks = cols / ty.block_size();
         let data = random_blocks(ty, rows * blocks, 1.0, &mut rng).unwrap();
         let w = WeightView::from_parts("w", ty, rows, cols, &data).unwrap();
-        let mut line = format!("{:<6} {cols:>5}", ty.to_string());
+        let mut line = format!("{:<6} {cols:>5}", format!("{ty}{}", if path == Path::Batched { "b" } else { "" }));
         for t in counts {
             let x: Vec<f32> = (0..t).flat_map(|i| token(&mut rng, cols, 6 + 8 * i)).collect();
             let ab = act_row_bytes(act, cols);

@@ -9,7 +9,9 @@
 use std::process::Command;
 use std::time::Instant;
 
-use backend::cpu::qdot::{act_row_bytes, act_type_for, dot_kernel, quantize_row, scalar_dot_kernel, DotKernel};
+use backend::cpu::qdot::{
+    act_row_bytes, act_type_for, dot_kernel, dot_kernel_for, quantize_row, scalar_dot_kernel, DotKernel, Path,
+};
 use gguf::quants::random_blocks;
 use gguf::GgmlType;
 use rand::rngs::StdRng;
@@ -127,6 +129,12 @@ fn check_all(kernel_for: impl Fn(GgmlType) -> DotKernel) {
 #[test]
 fn dot_kernels_match_scalar_kernels() {
     check_all(|ty| dot_kernel(ty).expect("listed types have a kernel"));
+}
+
+/// The batched path's kernels (Q4_K and Q6_K round differently there) within the same bound.
+#[test]
+fn batched_path_kernels_match_scalar_kernels() {
+    check_all(|ty| dot_kernel_for(ty, Path::Batched).expect("listed types have a kernel"));
 }
 
 /// The scalar table against itself: trivially within tolerance, but it keeps the harness

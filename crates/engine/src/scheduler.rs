@@ -16,6 +16,7 @@
 
 use std::collections::VecDeque;
 
+use backend::cpu::InBatch;
 use model::BatchPlan;
 
 use crate::block_manager::BlockManager;
@@ -107,17 +108,14 @@ impl Sequence {
         self.tokens.len() - self.prompt_len
     }
 
-    /// Leading full blocks that may be shared through the prefix cache: those of the prompt,
-    /// when it is computed as a batch (two tokens or more). A block's K/V depend on the
-    /// arithmetic its tokens were computed with (`BatchPlan::llama_batch`), and the cache keys
-    /// blocks by their tokens only, so blocks holding generated tokens (one-token arithmetic)
-    /// are neither offered nor taken.
+    /// Leading full blocks that may be shared through the prefix cache: those of the prompt
+    /// whose tokens take the same kernels in any prompt that holds them. A block's K/V depend
+    /// on the arithmetic its tokens were computed with (`BatchPlan::llama_batch`: a prompt
+    /// token's follows the prompt's length, `InBatch::prefix_is_settled`), and the cache keys
+    /// blocks by their tokens only; blocks holding generated tokens (one-token arithmetic) are
+    /// neither offered nor taken.
     fn cacheable_blocks(&self, block_size: usize) -> usize {
-        if self.prompt_len >= 2 {
-            self.prompt_len / block_size
-        } else {
-            0
-        }
+        (1..=self.prompt_len / block_size).take_while(|&b| InBatch::prefix_is_settled(b * block_size)).count()
     }
 }
 
@@ -341,9 +339,9 @@ impl Scheduler {
             // at a time.
             plan.llama_batch.extend((sch.start..sch.start + sch.len).map(|p| {
                 if p < s.prompt_len {
-                    s.prompt_len as u32
+                    InBatch { size: s.prompt_len as u32, index: p as u32 }
                 } else {
-                    1
+                    InBatch::ALONE
                 }
             }));
             plan.block_tables.push(s.blocks.clone());

@@ -11,6 +11,12 @@ fn config() -> SchedulerConfig {
     SchedulerConfig { n_blocks: 12, block_size: 4, n_ctx: 40, token_budget: 16, max_running: 4, max_waiting: 6 }
 }
 
+/// Blocks of 8: the prefix cache shares prompt blocks of 8 tokens or more
+/// (`InBatch::prefix_is_settled`), so these configurations exercise it.
+fn caching_config() -> SchedulerConfig {
+    SchedulerConfig { n_blocks: 8, block_size: 8, n_ctx: 40, token_budget: 16, max_running: 4, max_waiting: 6 }
+}
+
 #[derive(Clone, Debug)]
 enum Op {
     /// Prompt: the first `shared` tokens of a common prefix (one of 3), then `tail` tokens.
@@ -76,8 +82,8 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
     #[test]
     fn blocks_are_never_leaked_or_shared_wrongly(ops in prop::collection::vec(op(), 1..120)) {
-        let mut sim = Sim { s: Scheduler::new(config()).unwrap(), max_gen: HashMap::new(), next: 0 };
-        let n_blocks = config().n_blocks;
+        let mut sim = Sim { s: Scheduler::new(caching_config()).unwrap(), max_gen: HashMap::new(), next: 0 };
+        let n_blocks = caching_config().n_blocks;
         for op in ops {
             match op {
                 Op::Submit { prefix, shared, tail, max_tokens } => {
@@ -159,26 +165,41 @@ fn mixes_decode_with_chunked_prefill_fcfs() {
 
 #[test]
 fn prefix_blocks_are_reused_and_kept_after_the_request() {
-    let mut s = Scheduler::new(config()).unwrap();
-    let prompt: Vec<u32> = (0..10).collect();
+    let mut s = Scheduler::new(caching_config()).unwrap();
+    let prompt: Vec<u32> = (0..20).collect();
     s.add(0, prompt.clone(), Some(1)).unwrap();
     let st = s.schedule();
     s.complete(&st);
+    let st = s.schedule();
+    s.complete(&st);
     s.remove(0).unwrap();
-    assert_eq!(s.block_manager().n_cached(), 2); // two full blocks of 4 kept
-    assert_eq!(s.block_manager().n_free(), 12);
-    let mut p2 = prompt[..8].to_vec();
+    assert_eq!(s.block_manager().n_cached(), 2); // two full blocks of 8 kept
+    assert_eq!(s.block_manager().n_free(), 8);
+    let mut p2 = prompt[..16].to_vec();
     p2.extend([50, 51]);
     s.add(1, p2, Some(1)).unwrap();
     let st = s.schedule();
-    assert_eq!((st.seqs[0].start, st.seqs[0].len), (8, 2));
-    assert_eq!(s.get(1).unwrap().cached_tokens, 8);
+    assert_eq!((st.seqs[0].start, st.seqs[0].len), (16, 2));
+    assert_eq!(s.get(1).unwrap().cached_tokens, 16);
     s.complete(&st);
     s.remove(1).unwrap();
     // A prompt that is exactly the cached blocks still computes its last token.
-    s.add(2, prompt[..8].to_vec(), Some(1)).unwrap();
+    s.add(2, prompt[..16].to_vec(), Some(1)).unwrap();
     let st = s.schedule();
-    assert_eq!((st.seqs[0].start, st.seqs[0].len), (4, 4));
+    assert_eq!((st.seqs[0].start, st.seqs[0].len), (8, 8));
+    s.check().unwrap();
+}
+
+/// Blocks whose tokens' arithmetic depends on the prompt's length are not shared: with blocks
+/// of 4 a prompt's first block is computed by kernels that a longer prompt would not use.
+#[test]
+fn unsettled_prompt_blocks_are_not_cached() {
+    let mut s = Scheduler::new(config()).unwrap();
+    s.add(0, (0..10).collect(), Some(1)).unwrap();
+    let st = s.schedule();
+    s.complete(&st);
+    s.remove(0).unwrap();
+    assert_eq!(s.block_manager().n_cached(), 0);
     s.check().unwrap();
 }
 

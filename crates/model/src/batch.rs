@@ -3,6 +3,8 @@
 
 use std::collections::HashSet;
 
+use backend::cpu::InBatch;
+
 use crate::error::ModelError;
 
 #[derive(Clone, Debug, Default)]
@@ -14,11 +16,11 @@ pub struct BatchPlan {
     pub block_tables: Vec<Vec<u32>>,
     /// Rows of the batch whose logits the caller wants, in the order they are returned.
     pub logits_rows: Vec<usize>,
-    /// [T] the size of the batch llama.cpp would evaluate each token in, whose arithmetic the
-    /// CPU reproduces (attention's dot order): a prompt token's is its prompt's length (or the
-    /// tokens passed together), a generated token's 1. Results never depend on the rest of
-    /// the step; this says which llama.cpp run they match bit for bit.
-    pub llama_batch: Vec<u32>,
+    /// [T] the batch llama.cpp would evaluate each token in and its index there, whose kernels'
+    /// rounding the CPU reproduces (`InBatch`): a prompt token's batch is its prompt (or the
+    /// tokens passed together), a generated token is alone. Results never depend on the rest
+    /// of the step; this says which llama.cpp run they match bit for bit.
+    pub llama_batch: Vec<InBatch>,
 }
 
 impl BatchPlan {
@@ -31,7 +33,7 @@ impl BatchPlan {
             token_seq: vec![0; n],
             block_tables: vec![block_table.to_vec()],
             logits_rows: if all_logits { (0..n).collect() } else { n.checked_sub(1).into_iter().collect() },
-            llama_batch: vec![n as u32; n],
+            llama_batch: InBatch::whole(n),
         }
     }
 
@@ -64,6 +66,9 @@ impl BatchPlan {
                 self.token_seq.len(),
                 self.llama_batch.len()
             ));
+        }
+        if let Some(b) = self.llama_batch.iter().find(|b| b.index >= b.size) {
+            return bad(format!("a token's llama.cpp batch index {} is not below its size {}", b.index, b.size));
         }
         if let Some(&id) = self.tokens.iter().find(|&&id| id as usize >= vocab) {
             return bad(format!("token id {id} is outside the vocabulary of {vocab}"));

@@ -93,7 +93,7 @@ impl Model {
         dev.embed(&w.token_embd, at, t, scale, &mut s.x)?;
         for l in 0..hp.n_layer as usize {
             self.attention_block(dev, w, kv, at, t, l, &mut s)?;
-            self.ffn_block(dev, w, t, l, &mut s)?;
+            self.ffn_block(dev, w, at, t, l, &mut s)?;
         }
         // Only the rows that need logits go through the final norm and the (large) output.
         if n_logits == 0 {
@@ -138,7 +138,7 @@ impl Model {
         let (n_head, n_kv) = (hp.n_head[l] as usize, hp.n_head_kv[l] as usize);
         let (ws, biases) = ([&lw.wq, &lw.wk, &lw.wv], [lw.bq.as_ref(), lw.bk.as_ref(), lw.bv.as_ref()]);
         let outs = &mut [&mut s.q, &mut s.k, &mut s.v];
-        dev.norm_matmuls(&s.x, &lw.attn_norm, eps, t, &ws, &biases, &mut s.h, outs)?;
+        dev.norm_matmuls(&s.x, at, &lw.attn_norm, eps, t, &ws, &biases, &mut s.h, outs)?;
         if let (Some(qn), Some(kn)) = (&lw.q_norm, &lw.k_norm) {
             dev.rms_norm_in_place(&mut s.q, qn, t * n_head, eps)?;
             dev.rms_norm_in_place(&mut s.k, kn, t * n_kv, eps)?;
@@ -160,7 +160,7 @@ impl Model {
             softcap: None,
         };
         dev.attention(&s.q, at, kv.layer(l), kv.block_size(), &p, &mut s.attn)?;
-        self.residual(dev, &s.attn, t, &lw.wo, lw.post_attn_norm.as_ref(), &mut s.h, &mut s.x)
+        self.residual(dev, &s.attn, at, t, &lw.wo, lw.post_attn_norm.as_ref(), &mut s.h, &mut s.x)
     }
 
     /// x += W a, or x += post_norm(W a) (`h`: scratch of [t, n_embd]).
@@ -169,6 +169,7 @@ impl Model {
         &self,
         dev: &C,
         a: &C::Act,
+        at: &C::Places,
         t: usize,
         w: &C::Mat,
         post_norm: Option<&C::Vector>,
@@ -177,9 +178,9 @@ impl Model {
     ) -> Result<(), ModelError> {
         let e = self.hparams.n_embd as usize;
         match post_norm {
-            None => dev.matmul_add(a, t, w, e, h, x),
+            None => dev.matmul_add(a, at, t, w, e, h, x),
             Some(norm) => {
-                dev.matmul(a, t, w, h)?;
+                dev.matmul(a, at, t, w, h)?;
                 dev.rms_norm_in_place(h, norm, t, self.eps())?;
                 dev.add(x, h, t * e)
             }
@@ -190,6 +191,7 @@ impl Model {
         &self,
         dev: &C,
         w: &Weights<C::Mat, C::Vector>,
+        at: &C::Places,
         t: usize,
         l: usize,
         s: &mut Scratch<C::Act>,
@@ -197,7 +199,7 @@ impl Model {
         let (hp, lw, eps) = (&self.hparams, &w.layers[l], self.eps());
         let ff = hp.n_ff[l] as usize;
         let (act, (gate, up)) = (self.spec.activation, (&lw.w_gate, &lw.w_up));
-        dev.norm_glu(&s.x, &lw.ffn_norm, eps, t, gate, up, act, ff, &mut s.h, &mut s.up, &mut s.gate)?;
-        self.residual(dev, &s.gate, t, &lw.w_down, lw.post_ffn_norm.as_ref(), &mut s.h, &mut s.x)
+        dev.norm_glu(&s.x, at, &lw.ffn_norm, eps, t, gate, up, act, ff, &mut s.h, &mut s.up, &mut s.gate)?;
+        self.residual(dev, &s.gate, at, t, &lw.w_down, lw.post_ffn_norm.as_ref(), &mut s.h, &mut s.x)
     }
 }

@@ -4,7 +4,7 @@
 //! the arithmetic). (Correctness against llama.cpp is the golden tests' job; this checks the
 //! plumbing.)
 
-use backend::cpu::Cpu;
+use backend::cpu::{Cpu, InBatch};
 use gguf::{Array, GgufFile, GgufWriter, Value};
 use model::synth::{Preset, SynthOptions};
 use model::{BatchPlan, KvCache, KvType, Model, ModelError};
@@ -42,7 +42,7 @@ fn chunked(m: &Model, cpu: &Cpu, tokens: &[u32], chunk: usize, kv: &mut KvCache)
     let mut out = Vec::new();
     for (c, piece) in tokens.chunks(chunk).enumerate() {
         let mut plan = BatchPlan::single(piece, c * chunk, &table, true);
-        plan.llama_batch.fill(tokens.len() as u32);
+        plan.llama_batch = InBatch::whole(tokens.len())[c * chunk..c * chunk + piece.len()].to_vec();
         out.extend(m.forward(cpu, kv, &plan).unwrap());
     }
     out
@@ -82,7 +82,7 @@ fn sequences_in_one_batch_do_not_interact() {
             plan.tokens.push(t);
             plan.positions.push(p as u32);
             plan.token_seq.push(s);
-            plan.llama_batch.push(toks.len() as u32);
+            plan.llama_batch.push(InBatch { size: toks.len() as u32, index: p as u32 });
         }
     }
     plan.logits_rows = (0..plan.len()).collect();

@@ -15,7 +15,7 @@
 //! where the GEMM runs, carried through the layers: the tolerance is stated relative to the
 //! spread (standard deviation) of each row of logits.
 
-use backend::cpu::Cpu;
+use backend::cpu::{Cpu, InBatch};
 use backend::gpu::Gpu;
 use model::compute::gpu::GpuModel;
 use model::{BatchPlan, Device, DeviceKv, KvType, Model};
@@ -66,8 +66,11 @@ fn steps(vocab: u32, rng: &mut impl Rng) -> Vec<BatchPlan> {
             block_tables: vec![table_a.clone(), table_b.clone()],
             logits_rows: vec![0, b_len as usize],
             // A decodes (one-token arithmetic); B's prompt tokens as its 40-token prompt, then 1.
-            llama_batch: std::iter::once(1)
-                .chain(std::iter::repeat_n(if pos_b < 40 { 40 } else { 1 }, b_len as usize))
+            llama_batch: std::iter::once(InBatch::ALONE)
+                .chain(
+                    (pos_b..pos_b + b_len)
+                        .map(|p| if p < 40 { InBatch { size: 40, index: p } } else { InBatch::ALONE }),
+                )
                 .collect(),
         };
         if step == 0 {

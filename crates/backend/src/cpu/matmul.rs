@@ -4,7 +4,10 @@
 //! activation format (8-bit blocks for quantized weights, see [`super::qdot`]) and every
 //! product is an integer dot per block scaled in f32: fast, and rounded as llama.cpp rounds.
 //!
-//! Three paths, each giving every (row, token) the same bits (see `qdot::gemm`):
+//! Each token's product rounds as llama.cpp's kernel for the batch the token names
+//! ([`InBatch`]: Q4_K and Q6_K have a one-token and a batched rounding, [`Path`]); a matrix
+//! whose tokens take both is run once per path on the tokens of that path. Per path, three
+//! ways of computing, each giving every (row, token) the same bits (see `qdot::gemm`):
 //! * prefill (t >= [`gemm_min_tokens`], a type with a GEMM): activations packed once per
 //!   encoding, tasks of weight rows against all tokens through the GEMM, written in place;
 //! * decode (t = 1): one encoding per activation type, tasks of weight rows through the
@@ -17,8 +20,10 @@
 use gguf::GgmlType;
 use rayon::prelude::*;
 
-use super::qdot::{act_row_bytes, act_type_for, dot_kernel, gemm_kernel, quantize_row, ActType, Gemm, PackedActs};
-use super::Cpu;
+use super::qdot::{
+    act_row_bytes, act_type_for, dot_kernel_for, gemm_kernel_for, quantize_row, ActType, Gemm, PackedActs, Path,
+};
+use super::{Cpu, InBatch};
 use crate::WeightView;
 
 /// Rows per task: enough work to amortise scheduling, small enough to balance 2..64 threads.
@@ -46,31 +51,71 @@ enum Task<'o> {
 }
 
 impl Cpu {
-    /// x: [t, w.cols] row-major; out: [t, w.rows] row-major.
-    // hot: every projection of every layer goes through here.
+    /// x: [t, w.cols] row-major; out: [t, w.rows] row-major: the t tokens as one llama.cpp batch.
     pub fn matmul(&self, x: &[f32], t: usize, w: &WeightView, out: &mut [f32]) {
-        self.matmuls(x, t, std::slice::from_ref(w), &mut [out]);
+        self.matmuls_in(x, &InBatch::whole(t), std::slice::from_ref(w), &mut [out]);
     }
 
-    /// `outs[k] = x W_k^T` for matrices that share the input: x: [t, cols]; `outs[k]`:
-    /// [t, ws[k].rows]. Each result is what [`Cpu::matmul`] of that matrix alone gives.
-    // hot: Q/K/V and gate/up of every layer.
-    pub fn matmuls(&self, x: &[f32], t: usize, ws: &[WeightView], outs: &mut [&mut [f32]]) {
+    /// `outs[k] = x W_k^T` for matrices that share the input: x: [t, cols] with t = at.len();
+    /// `outs[k]`: [t, ws[k].rows]; token i rounds as llama.cpp in `at[i]`. Each token's results
+    /// depend on its row of x and its `at` only.
+    // hot: every projection of every layer.
+    pub fn matmuls_in(&self, x: &[f32], at: &[InBatch], ws: &[WeightView], outs: &mut [&mut [f32]]) {
+        let t = at.len();
         assert_eq!(ws.len(), outs.len(), "matmuls: {} matrices, {} outputs", ws.len(), outs.len());
         for (w, out) in ws.iter().zip(outs.iter()) {
             assert_eq!(x.len(), t * w.cols, "matmul: activations are not [{t}, {}]", w.cols);
             assert_eq!(out.len(), t * w.rows, "matmul: output is not [{t}, {}]", w.rows);
         }
-        if t == 0 {
+        // Matrices whose tokens all take one path run together; the others split by path.
+        let (mut one_ws, mut one_paths, mut one_outs) = (Vec::new(), Vec::new(), Vec::new());
+        for (w, out) in ws.iter().zip(outs.iter_mut()) {
+            let paths: Vec<Path> = at.iter().map(|b| b.path(w.ty, w.rows)).collect();
+            match paths.first() {
+                Some(&p) if paths.iter().any(|&q| q != p) => self.matmul_split(x, &paths, w, out),
+                first => {
+                    one_ws.push(*w);
+                    one_paths.push(first.copied().unwrap_or_default());
+                    one_outs.push(&mut **out);
+                }
+            }
+        }
+        self.matmuls_on(x, t, &one_ws, &one_paths, &mut one_outs);
+    }
+
+    /// One matrix whose tokens take both paths (`paths`: [t]): each path's tokens gathered,
+    /// multiplied and put back in place.
+    fn matmul_split(&self, x: &[f32], paths: &[Path], w: &WeightView, out: &mut [f32]) {
+        let (cols, rows) = (w.cols, w.rows);
+        for path in [Path::Single, Path::Batched] {
+            let idx: Vec<usize> = (0..paths.len()).filter(|&i| paths[i] == path).collect();
+            if idx.is_empty() {
+                continue;
+            }
+            let xs: Vec<f32> = idx.iter().flat_map(|&i| &x[i * cols..(i + 1) * cols]).copied().collect();
+            let mut os = vec![0f32; idx.len() * rows]; // [idx.len(), rows]
+            self.matmuls_on(&xs, idx.len(), std::slice::from_ref(w), &[path], &mut [&mut os]);
+            for (&i, o) in idx.iter().zip(os.chunks_exact(rows)) {
+                out[i * rows..(i + 1) * rows].copy_from_slice(o);
+            }
+        }
+    }
+
+    /// [`Cpu::matmuls_in`] with every token of matrix k on `paths[k]` (shapes checked).
+    fn matmuls_on(&self, x: &[f32], t: usize, ws: &[WeightView], paths: &[Path], outs: &mut [&mut [f32]]) {
+        if t == 0 || ws.is_empty() {
             return;
         }
-        let gemms: Vec<Option<Gemm>> =
-            ws.iter().map(|w| if t >= gemm_min_tokens(w.ty) { gemm_kernel(w.ty) } else { None }).collect();
+        let gemms: Vec<Option<Gemm>> = ws
+            .iter()
+            .zip(paths)
+            .map(|(w, &p)| if t >= gemm_min_tokens(w.ty) { gemm_kernel_for(w.ty, p) } else { None })
+            .collect();
         let fused = |k: usize| t == 1 || gemms[k].is_some();
         // Matrices outside the fused job: one by one, rows dotted with every token.
         for (k, (w, out)) in ws.iter().zip(outs.iter_mut()).enumerate() {
             if !fused(k) && w.rows > 0 {
-                self.matmul_transposed(x, t, w, out);
+                self.matmul_transposed(x, t, w, paths[k], out);
             }
         }
         // Encodings: the decode path's per activation type, the GEMM's per pack kind.
@@ -150,7 +195,7 @@ impl Cpu {
                 Task::Dot { k, r0, out } => {
                     let w = &ws[k];
                     let act = act_type_for(w.ty).expect("dot tasks have an encoding");
-                    let kernel = dot_kernel(w.ty).expect("types with an encoding have a kernel");
+                    let kernel = dot_kernel_for(w.ty, paths[k]).expect("types with an encoding have a kernel");
                     let (_, a) = encoded.iter().find(|(e, _)| *e == act).expect("encoded");
                     let n_blocks = w.cols / act.block_size();
                     for (j, d) in out.iter_mut().enumerate() {
@@ -163,10 +208,10 @@ impl Cpu {
 
     /// Every weight row dotted with every token (rows in parallel), then transposed into
     /// `out` ([t, rows]).
-    fn matmul_transposed(&self, x: &[f32], t: usize, w: &WeightView, out: &mut [f32]) {
+    fn matmul_transposed(&self, x: &[f32], t: usize, w: &WeightView, path: Path, out: &mut [f32]) {
         let rows = w.rows;
         let mut out_t = vec![0f32; rows * t];
-        self.matmul_rows_major(x, t, w, &mut out_t);
+        self.matmul_rows_major(x, t, w, path, &mut out_t);
         for r in 0..rows {
             for i in 0..t {
                 out[i * rows + r] = out_t[r * t + i];
@@ -175,11 +220,11 @@ impl Cpu {
     }
 
     /// out_t: [rows, t]: row r holds dot(x[i], W[r]) for every i.
-    fn matmul_rows_major(&self, x: &[f32], t: usize, w: &WeightView, out_t: &mut [f32]) {
+    fn matmul_rows_major(&self, x: &[f32], t: usize, w: &WeightView, path: Path, out_t: &mut [f32]) {
         let cols = w.cols;
         // WeightView::new only admits types with a reference dequantization, which all have
         // a CPU dot kernel; a view built by hand with another type yields NaN, not a panic.
-        let (Some(act), Some(kernel)) = (act_type_for(w.ty), dot_kernel(w.ty)) else {
+        let (Some(act), Some(kernel)) = (act_type_for(w.ty), dot_kernel_for(w.ty, path)) else {
             out_t.fill(f32::NAN);
             return;
         };
@@ -237,17 +282,17 @@ mod tests {
         }
     }
 
-    /// A token's row of the product is bit-identical whatever the batch: alone (t = 1, the
-    /// decode path), in batches below and above the GEMM threshold, and in a fused
-    /// [`Cpu::matmuls`] with other matrices (GEMM types, a type without a GEMM, a second
-    /// matrix of the same encoding).
+    /// A token's row of the product depends on its input row and its [`InBatch`] only: alone
+    /// (the decode path), in batches below and above the GEMM threshold, with tokens of the
+    /// other path beside it (Q4_K and Q6_K split), and in a fused [`Cpu::matmuls_in`] with other
+    /// matrices (GEMM types, a type without a GEMM, a second matrix of the same encoding).
     #[test]
-    fn every_path_gives_a_token_the_same_bits() {
+    fn a_token_gets_the_same_bits_in_any_step() {
         let cpu = Cpu::new(2).unwrap();
         let mut rng = rand::rngs::StdRng::seed_from_u64(2);
         let cols = 512;
         let types = [GgmlType::Q5_0, GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q6_K, GgmlType::Q4_1, GgmlType::F16];
-        let rows = [37, 5, 70, 33, 9, 12];
+        let rows = [37, 5, 72, 33, 9, 12];
         let data: Vec<Vec<u8>> = types
             .iter()
             .zip(rows)
@@ -261,31 +306,35 @@ mod tests {
             .collect();
         let t_max = 19;
         let x: Vec<f32> = (0..t_max * cols).map(|_| rng.gen_range(-1.0..1.0)).collect();
-        // Alone, one token at a time.
-        let alone: Vec<Vec<f32>> = ws
-            .iter()
-            .map(|w| {
-                (0..t_max)
-                    .flat_map(|i| {
-                        let mut o = vec![f32::NAN; w.rows];
-                        cpu.matmul(&x[i * cols..(i + 1) * cols], 1, w, &mut o);
-                        o
-                    })
-                    .collect()
-            })
-            .collect();
+        // Steps: one llama.cpp batch of t, and tokens of batches of several sizes mixed.
+        let mixed = |t: usize| -> Vec<InBatch> {
+            (0..t)
+                .map(|i| {
+                    let size = [1u32, 3, 8, 17, 126][i % 5];
+                    InBatch { size, index: (7 * i as u32) % size }
+                })
+                .collect()
+        };
         for t in [1, 2, 3, 4, 5, 16, 17, 19] {
-            let xs = &x[..t * cols];
-            let mut outs: Vec<Vec<f32>> = ws.iter().map(|w| vec![f32::NAN; t * w.rows]).collect();
-            let mut slices: Vec<&mut [f32]> = outs.iter_mut().map(|o| o.as_mut_slice()).collect();
-            cpu.matmuls(xs, t, &ws, &mut slices);
-            for (k, w) in ws.iter().enumerate() {
-                let mut single = vec![f32::NAN; t * w.rows];
-                cpu.matmul(xs, t, w, &mut single);
-                for (i, ((a, b), c)) in outs[k].iter().zip(&single).zip(&alone[k]).enumerate() {
-                    let what = format!("{} t={t} [{}, {}]", w.ty, i / w.rows, i % w.rows);
-                    assert_eq!(a.to_bits(), b.to_bits(), "fused vs matmul: {what}");
-                    assert_eq!(a.to_bits(), c.to_bits(), "batch vs alone: {what}");
+            for at in [InBatch::whole(t), mixed(t)] {
+                let xs = &x[..t * cols];
+                let mut outs: Vec<Vec<f32>> = ws.iter().map(|w| vec![f32::NAN; t * w.rows]).collect();
+                let mut slices: Vec<&mut [f32]> = outs.iter_mut().map(|o| o.as_mut_slice()).collect();
+                cpu.matmuls_in(xs, &at, &ws, &mut slices);
+                for (k, w) in ws.iter().enumerate() {
+                    let mut single = vec![f32::NAN; t * w.rows];
+                    cpu.matmuls_in(xs, &at, std::slice::from_ref(w), &mut [&mut single]);
+                    for i in 0..t {
+                        let mut alone = vec![f32::NAN; w.rows];
+                        let xi = &x[i * cols..(i + 1) * cols];
+                        cpu.matmuls_in(xi, &at[i..=i], std::slice::from_ref(w), &mut [&mut alone]);
+                        for r in 0..w.rows {
+                            let (a, b, c) = (outs[k][i * w.rows + r], single[i * w.rows + r], alone[r]);
+                            let what = format!("{} t={t} {:?} [{i}, {r}]", w.ty, at[i]);
+                            assert_eq!(a.to_bits(), b.to_bits(), "fused vs matmul: {what}");
+                            assert_eq!(a.to_bits(), c.to_bits(), "batch vs alone: {what}");
+                        }
+                    }
                 }
             }
         }

@@ -4,6 +4,7 @@
 mod activation;
 mod attention;
 mod dot;
+mod in_batch;
 mod kv;
 mod matmul;
 mod norm;
@@ -13,6 +14,7 @@ pub mod vexp;
 
 pub use activation::{geglu, gelu, silu, swiglu};
 pub use attention::{softmax, AttnParams, DotOrder, KvView, SeqView, TokenPlaces};
+pub use in_batch::InBatch;
 pub use kv::{KvData, KvRows};
 pub use norm::{add_in_place, rms_norm, rms_norm_in_place, rms_norm_rows};
 pub use rope::{rope, RopeParams, RopeStyle};

@@ -2,7 +2,7 @@
 //! (f16 or q8_0) in host memory. Every op is the CPU backend's, rounded as llama.cpp's CPU build rounds
 //! (see ARCHITECTURE.md, "Matching llama.cpp's numerics").
 
-use backend::cpu::{self, AttnParams, Cpu, DotOrder, KvRows, KvView, RopeParams, SeqView, TokenPlaces};
+use backend::cpu::{self, AttnParams, Cpu, DotOrder, InBatch, KvRows, KvView, RopeParams, SeqView, TokenPlaces};
 use backend::KvType;
 use gguf::quants::dequantize;
 use gguf::GgufFile;
@@ -38,6 +38,7 @@ pub struct CpuPlaces {
     plan: BatchPlan,
     slots: Vec<usize>,     // [T]
     orders: Vec<DotOrder>, // [T] each token's attention dot order, from `plan.llama_batch`
+    outputs: Vec<InBatch>, // [n_logits] the logits rows' `llama_batch`
 }
 
 impl Compute for CpuCompute<'_> {
@@ -49,9 +50,12 @@ impl Compute for CpuCompute<'_> {
 
     fn places(&self, plan: &BatchPlan, block_size: usize) -> Result<CpuPlaces> {
         let slots = (0..plan.len()).map(|i| plan.slot(i, block_size)).collect();
-        let orders =
-            plan.llama_batch.iter().map(|&n| if n >= 2 { DotOrder::Batch } else { DotOrder::Single }).collect();
-        Ok(CpuPlaces { plan: plan.clone(), slots, orders })
+        let orders = plan.llama_batch.iter().map(|b| b.dot_order()).collect();
+        // The output matrix rounds each logits row as its token's batch, as llama.cpp with
+        // every row's logits (logits_all) does; its default multiplies only the rows it outputs
+        // (ARCHITECTURE.md, "Goldens against llama.cpp", the gaps).
+        let outputs = plan.logits_rows.iter().map(|&r| plan.llama_batch[r]).collect();
+        Ok(CpuPlaces { plan: plan.clone(), slots, orders, outputs })
     }
 
     fn act(&self, len: usize) -> Result<Vec<f32>> {
@@ -84,17 +88,22 @@ impl Compute for CpuCompute<'_> {
         Ok(())
     }
 
-    fn matmul(&self, x: &Vec<f32>, t: usize, w: &MatrixRef, out: &mut Vec<f32>) -> Result<()> {
-        let w = w.view(self.file);
-        self.cpu.matmul(&x[..t * w.cols], t, &w, &mut out[..t * w.rows]);
-        Ok(())
+    fn matmul(&self, x: &Vec<f32>, at: &CpuPlaces, t: usize, w: &MatrixRef, out: &mut Vec<f32>) -> Result<()> {
+        self.matmuls(x, at, t, &[w], &mut [out])
     }
 
-    fn matmuls(&self, x: &Vec<f32>, t: usize, ws: &[&MatrixRef], outs: &mut [&mut Vec<f32>]) -> Result<()> {
+    fn matmuls(
+        &self,
+        x: &Vec<f32>,
+        at: &CpuPlaces,
+        t: usize,
+        ws: &[&MatrixRef],
+        outs: &mut [&mut Vec<f32>],
+    ) -> Result<()> {
         let views: Vec<_> = ws.iter().map(|w| w.view(self.file)).collect();
         let cols = views.first().map_or(0, |v| v.cols);
         let mut slices: Vec<&mut [f32]> = outs.iter_mut().zip(&views).map(|(o, v)| &mut o[..t * v.rows]).collect();
-        self.cpu.matmuls(&x[..t * cols], t, &views, &mut slices);
+        self.cpu.matmuls_in(&x[..t * cols], &at.plan.llama_batch[..t], &views, &mut slices);
         Ok(())
     }
 
@@ -175,7 +184,7 @@ impl Compute for CpuCompute<'_> {
         }
         let w = output.view(self.file);
         let mut logits = vec![0.0; rows.len() * w.rows];
-        self.cpu.matmul(&last, rows.len(), &w, &mut logits);
+        self.cpu.matmuls_in(&last, &at.outputs, &[w], &mut [&mut logits]);
         Ok(logits)
     }
 

@@ -293,13 +293,14 @@ impl Compute for GpuCompute {
         Ok(self.ops.rms_norm_in_place(self.gpu.stream(), x, w, rows, eps)?)
     }
 
-    fn matmul(&self, x: &Self::Act, t: usize, w: &Arc<GpuMatrix>, out: &mut Self::Act) -> Result<()> {
+    fn matmul(&self, x: &Self::Act, _: &GpuPlaces, t: usize, w: &Arc<GpuMatrix>, out: &mut Self::Act) -> Result<()> {
         Ok(self.mm.matmul(self.gpu.stream(), w, x, t, out)?)
     }
 
     fn norm_matmuls(
         &self,
         x: &Self::Act,
+        at: &GpuPlaces,
         norm: &Self::Vector,
         eps: f32,
         t: usize,
@@ -316,12 +317,13 @@ impl Compute for GpuCompute {
                 return Ok(());
             }
         }
-        separate::norm_matmuls(self, x, norm, eps, t, ws, biases, normed, outs)
+        separate::norm_matmuls(self, x, at, norm, eps, t, ws, biases, normed, outs)
     }
 
     fn matmul_add(
         &self,
         x: &Self::Act,
+        at: &GpuPlaces,
         t: usize,
         w: &Arc<GpuMatrix>,
         width: usize,
@@ -332,12 +334,13 @@ impl Compute for GpuCompute {
         if self.fused && self.mm.gemv_fused(self.gpu.stream(), x, t, None, &mut gemv, true)? {
             return Ok(());
         }
-        separate::matmul_add(self, x, t, w, width, tmp, acc)
+        separate::matmul_add(self, x, at, t, w, width, tmp, acc)
     }
 
     fn norm_glu(
         &self,
         x: &Self::Act,
+        at: &GpuPlaces,
         norm: &Self::Vector,
         eps: f32,
         t: usize,
@@ -357,7 +360,7 @@ impl Compute for GpuCompute {
         if self.fused && self.mm.gemv_glu(s, x, t, Some((norm, eps)), w_gate, w_up, glu, gate)? {
             return Ok(());
         }
-        separate::norm_glu(self, x, norm, eps, t, w_gate, w_up, act, ff, normed, up, gate)
+        separate::norm_glu(self, x, at, norm, eps, t, w_gate, w_up, act, ff, normed, up, gate)
     }
 
     fn add_bias(&self, x: &mut Self::Act, b: &Self::Vector, rows: usize) -> Result<()> {

@@ -44,13 +44,21 @@ pub trait Compute {
     /// out[r, :] = rms_norm(x[r, :]) * w for `rows` rows of w's width.
     fn rms_norm(&self, x: &Self::Act, w: &Self::Vector, rows: usize, eps: f32, out: &mut Self::Act) -> Result<()>;
     fn rms_norm_in_place(&self, x: &mut Self::Act, w: &Self::Vector, rows: usize, eps: f32) -> Result<()>;
-    /// out[i, :] = W x[i, :] for i < t.
-    fn matmul(&self, x: &Self::Act, t: usize, w: &Self::Mat, out: &mut Self::Act) -> Result<()>;
+    /// out[i, :] = W x[i, :] for i < t, the step's tokens (`at`: the CPU rounds each token's
+    /// product as llama.cpp's kernel for the batch the plan names for it, `llama_batch`).
+    fn matmul(&self, x: &Self::Act, at: &Self::Places, t: usize, w: &Self::Mat, out: &mut Self::Act) -> Result<()>;
     /// outs[k][i, :] = ws[k] x[i, :] for i < t: several matrices on one input (Q/K/V,
     /// gate/up), which a device may run as one job. Each result equals `matmul`'s.
-    fn matmuls(&self, x: &Self::Act, t: usize, ws: &[&Self::Mat], outs: &mut [&mut Self::Act]) -> Result<()> {
+    fn matmuls(
+        &self,
+        x: &Self::Act,
+        at: &Self::Places,
+        t: usize,
+        ws: &[&Self::Mat],
+        outs: &mut [&mut Self::Act],
+    ) -> Result<()> {
         for (w, out) in ws.iter().zip(outs.iter_mut()) {
-            self.matmul(x, t, w, out)?;
+            self.matmul(x, at, t, w, out)?;
         }
         Ok(())
     }
@@ -61,6 +69,7 @@ pub trait Compute {
     fn norm_matmuls(
         &self,
         x: &Self::Act,
+        at: &Self::Places,
         norm: &Self::Vector,
         eps: f32,
         t: usize,
@@ -69,20 +78,22 @@ pub trait Compute {
         normed: &mut Self::Act,
         outs: &mut [&mut Self::Act],
     ) -> Result<()> {
-        separate::norm_matmuls(self, x, norm, eps, t, ws, biases, normed, outs)
+        separate::norm_matmuls(self, x, at, norm, eps, t, ws, biases, normed, outs)
     }
     /// acc[i, :] += W x[i, :] for i < t, W with `width` rows: a projection added to the residual
     /// stream. `tmp` ([t, width]) is scratch, as `normed` above.
+    #[allow(clippy::too_many_arguments)] // the fused op's parts: input, places, matrix, outputs
     fn matmul_add(
         &self,
         x: &Self::Act,
+        at: &Self::Places,
         t: usize,
         w: &Self::Mat,
         width: usize,
         tmp: &mut Self::Act,
         acc: &mut Self::Act,
     ) -> Result<()> {
-        separate::matmul_add(self, x, t, w, width, tmp, acc)
+        separate::matmul_add(self, x, at, t, w, width, tmp, acc)
     }
     /// gate[i, :] = act(W_gate h[i, :]) * (W_up h[i, :]) for i < t, with h = rms_norm(x[i, :]) *
     /// norm and `ff` rows in each matrix: a gated FFN's first half. `normed` ([t, cols]) and `up`
@@ -91,6 +102,7 @@ pub trait Compute {
     fn norm_glu(
         &self,
         x: &Self::Act,
+        at: &Self::Places,
         norm: &Self::Vector,
         eps: f32,
         t: usize,
@@ -102,7 +114,7 @@ pub trait Compute {
         up: &mut Self::Act,
         gate: &mut Self::Act,
     ) -> Result<()> {
-        separate::norm_glu(self, x, norm, eps, t, w_gate, w_up, act, ff, normed, up, gate)
+        separate::norm_glu(self, x, at, norm, eps, t, w_gate, w_up, act, ff, normed, up, gate)
     }
     /// x[r, :] += b for `rows` rows of b's width.
     fn add_bias(&self, x: &mut Self::Act, b: &Self::Vector, rows: usize) -> Result<()>;
@@ -194,6 +206,7 @@ pub mod separate {
     pub fn norm_matmuls<C: Compute + ?Sized>(
         c: &C,
         x: &C::Act,
+        at: &C::Places,
         norm: &C::Vector,
         eps: f32,
         t: usize,
@@ -203,7 +216,7 @@ pub mod separate {
         outs: &mut [&mut C::Act],
     ) -> Result<()> {
         c.rms_norm(x, norm, t, eps, normed)?;
-        c.matmuls(normed, t, ws, outs)?;
+        c.matmuls(normed, at, t, ws, outs)?;
         for (out, bias) in outs.iter_mut().zip(biases) {
             if let Some(b) = bias {
                 c.add_bias(out, b, t)?;
@@ -213,16 +226,18 @@ pub mod separate {
     }
 
     /// [`Compute::matmul_add`]: the product, then the add.
+    #[allow(clippy::too_many_arguments)] // the op's parts, as Compute::matmul_add
     pub fn matmul_add<C: Compute + ?Sized>(
         c: &C,
         x: &C::Act,
+        at: &C::Places,
         t: usize,
         w: &C::Mat,
         width: usize,
         tmp: &mut C::Act,
         acc: &mut C::Act,
     ) -> Result<()> {
-        c.matmul(x, t, w, tmp)?;
+        c.matmul(x, at, t, w, tmp)?;
         c.add(acc, tmp, t * width)
     }
 
@@ -231,6 +246,7 @@ pub mod separate {
     pub fn norm_glu<C: Compute + ?Sized>(
         c: &C,
         x: &C::Act,
+        at: &C::Places,
         norm: &C::Vector,
         eps: f32,
         t: usize,
@@ -243,7 +259,7 @@ pub mod separate {
         gate: &mut C::Act,
     ) -> Result<()> {
         c.rms_norm(x, norm, t, eps, normed)?;
-        c.matmuls(normed, t, &[w_gate, w_up], &mut [&mut *gate, &mut *up])?;
+        c.matmuls(normed, at, t, &[w_gate, w_up], &mut [&mut *gate, &mut *up])?;
         c.glu(act, gate, up, t, ff)
     }
 

@@ -11,9 +11,11 @@
 //!   lanes run `acc_k = fma(dx * dy, lane_k, acc_k)` over the blocks in order and finish with
 //!   `hsum_ps`, i.e. `((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7))`. A lane's additions
 //!   depend only on its own steps, so the GEMM runs a few lanes at a time along the row.
-//! * K-quants, per super-block in block order, the same at the AVX2 and AVX-512 levels: Q6_K
-//!   `sumf += (d * dy) * isum`; Q4_K `sums = fma(isum, d * dy, sums)` and
-//!   `mins = fma(summins, dmin * dy, mins)`, then `sums - mins`.
+//! * K-quants, the same at the AVX2 and AVX-512 levels, on the kernel's [`Path`]: Q6_K only on
+//!   `Batched` (llama.cpp's tiled kernel; `Single` rounds in eight lanes, which the per-dot
+//!   kernel keeps), `sumf = fma(isum * d, dy, sumf)` per super-block; Q4_K
+//!   `sums = fma(isum, d * dy, sums)` and `mins = fma(summins, dmin * dy, mins)` per
+//!   super-block (`Single`) or per 64 elements (`Batched`), then `sums - mins`.
 //!
 //! Activations are packed per group of `G` tokens (16 for AVX-512, 8 for AVX2): the quants of
 //! four consecutive elements of each token side by side (`[k4][G][4]` bytes, one SIMD register
@@ -24,7 +26,7 @@ use std::ops::Range;
 
 use gguf::{GgmlType, QK_K};
 
-use super::{act_row_bytes, act_type_for, f16_at, f32_at, quantize_row, ActType};
+use super::{act_row_bytes, act_type_for, f16_at, f32_at, quantize_row, ActType, Path};
 use crate::WeightView;
 
 /// The weight types with a GEMM kernel (at the AVX2 and AVX-512 levels).
@@ -39,22 +41,31 @@ pub(crate) enum Flavor {
     Avx512,
 }
 
-/// A GEMM for one weight type at the SIMD level in force, from [`gemm_kernel`].
+/// A GEMM for one weight type at the SIMD level in force, from [`gemm_kernel_for`].
 #[derive(Clone, Copy, Debug)]
 pub struct Gemm {
     pub(crate) ty: GgmlType,
     pub(crate) flavor: Flavor,
+    /// The rounding it follows (that of `dot_kernel_for(ty, path)`).
+    pub(crate) path: Path,
 }
 
-/// The GEMM for `weight`, where the SIMD level in force (see [`super::dot_kernel`]) has one
-/// for that type; `None` elsewhere (callers then use the per-dot kernel).
+/// The GEMM for `weight` on the `Single` path (see [`gemm_kernel_for`]).
 pub fn gemm_kernel(weight: GgmlType) -> Option<Gemm> {
-    if !GEMM_TYPES.contains(&weight) {
+    gemm_kernel_for(weight, Path::Single)
+}
+
+/// The GEMM rounding as `dot_kernel_for(weight, path)`, where the SIMD level in force has one
+/// for that type and path; `None` elsewhere (callers then use the per-dot kernel). Q6_K has
+/// none on `Single`: its eight f32 lanes per token do not fit a tokens-in-lanes GEMM, and
+/// llama.cpp takes that path below 8 tokens only.
+pub fn gemm_kernel_for(weight: GgmlType, path: Path) -> Option<Gemm> {
+    if !GEMM_TYPES.contains(&weight) || (weight, path) == (GgmlType::Q6_K, Path::Single) {
         return None;
     }
     #[cfg(target_arch = "x86_64")]
     {
-        super::x86::gemm_flavor().map(|flavor| Gemm { ty: weight, flavor })
+        super::x86::gemm_flavor().map(|flavor| Gemm { ty: weight, flavor, path })
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -121,6 +132,10 @@ impl PackedActs {
 impl Gemm {
     pub fn weight_type(&self) -> GgmlType {
         self.ty
+    }
+
+    pub fn path(&self) -> Path {
+        self.path
     }
 
     /// Tokens per group: results come `G` tokens per SIMD register.

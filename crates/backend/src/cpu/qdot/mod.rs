@@ -28,7 +28,7 @@ mod x86;
 
 use gguf::{GgmlType, QK_K};
 
-pub use gemm::{gemm_kernel, Gemm, GroupMut, PackedActs, GEMM_TYPES};
+pub use gemm::{gemm_kernel, gemm_kernel_for, Gemm, GroupMut, PackedActs, GEMM_TYPES};
 
 /// Every weight type the CPU multiplies (each has a [`dot_kernel`]), in a fixed order that
 /// synthetic models rotate through.
@@ -182,6 +182,20 @@ fn quantize_row_impl(ty: ActType, x: &[f32], out: &mut [u8], rounding: Q8Roundin
     }
 }
 
+/// Which of llama.cpp's two x86 kernels for a weight type a product rounds as. They differ for
+/// Q4_K and Q6_K only (ARCHITECTURE.md, "Goldens against llama.cpp"), where `cpu::InBatch`
+/// picks one per token; for every other type both are the same kernel.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Path {
+    /// The one-token kernel: Q6_K's `vec_dot` (eight f32 lanes, `fma(d, lane, acc)` per
+    /// super-block, then `hsum_float_8`), the repacked Q4_K's GEMV (per super-block).
+    #[default]
+    Single,
+    /// The batched kernel: Q6_K's tiled K-quant kernel (`fma(isum * dx, dy, acc)` per
+    /// super-block), the repacked Q4_K's GEMM (per 64 elements).
+    Batched,
+}
+
 /// A dot-product kernel: `(weight row, activation row, number of blocks) -> dot`. The slices
 /// hold at least that many blocks of the weight type and of its [`ActType`].
 pub type DotKernel = fn(&[u8], &[u8], usize) -> f32;
@@ -194,8 +208,14 @@ pub type DotKernel = fn(&[u8], &[u8], usize) -> f32;
 /// with the same integer sums and per-block scale products as [`scalar_dot_kernel`]'s; only
 /// the order in which block results are added differs.
 pub fn dot_kernel(weight: GgmlType) -> Option<DotKernel> {
+    dot_kernel_for(weight, Path::Single)
+}
+
+/// [`dot_kernel`] rounding as llama.cpp's kernel on `path`. The SIMD levels follow the path;
+/// the scalar kernels (ggml's generic code) have one rounding for both.
+pub fn dot_kernel_for(weight: GgmlType, path: Path) -> Option<DotKernel> {
     #[cfg(target_arch = "x86_64")]
-    if let Some(kernel) = x86::dot_kernel(weight) {
+    if let Some(kernel) = x86::dot_kernel(weight, path) {
         return Some(kernel);
     }
     scalar_dot_kernel(weight)

@@ -11,9 +11,9 @@ use core::arch::x86_64::*;
 
 use gguf::GgmlType;
 
-use super::super::DotKernel;
+use super::super::{DotKernel, Path};
 use super::kquants::k4_prologue;
-use super::{hsum_i32, hsum_ps, load128, load256, rd_f16, rd_f32, rd_u16, rd_u32, safe_kernels};
+use super::{hsum_i32, hsum_i32x4, hsum_ps, load128, load256, rd_f16, rd_f32, rd_u16, rd_u32, safe_kernels};
 
 /// i32 lanes summing to `sum(u[i] * y[i])`: `u` unsigned bytes, `y` signed.
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
@@ -252,18 +252,23 @@ fn scaled_dot(acc: __m512i, u: __m512i, q8: __m512i, scales: __m512i) -> __m512i
 const Q8K: usize = 292;
 
 // block_q4_K / block_q5_K (see the AVX2 kernels): 64 elements (two 32-element sub-blocks) per
-// register; Q5_K adds 16 where its high bit is set.
+// register; Q5_K adds 16 where its high bit is set. Q4_K rounds as the AVX2 kernel on the same
+// path: per super-block, or per 64 elements (`PER64`, llama.cpp's repacked GEMM).
 /// Safety: the features above are available; `nb` blocks of each row are readable.
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
 #[inline]
-unsafe fn q45_k<const Q5: bool>(w: *const u8, a: *const u8, nb: usize) -> f32 {
+unsafe fn q45_k<const Q5: bool, const PER64: bool>(w: *const u8, a: *const u8, nb: usize) -> f32 {
     let (bytes, qs_at) = if Q5 { (176, 48) } else { (144, 16) };
     // Q5_K subtracts its mins from `sumf` as it goes; Q4_K keeps them apart until the end.
     let (mut sumf, mut mins) = (0f32, 0f32);
     for i in 0..nb {
         let (x, y) = (w.add(bytes * i), a.add(Q8K * i));
-        let (summins, scales) = k4_prologue(x.add(4), y);
+        let (quarter_mins, scales) = k4_prologue(x.add(4), y);
+        let summins = hsum_i32x4(quarter_mins);
+        let quarter_mins: [i32; 4] = core::mem::transmute(quarter_mins);
         let scales = _mm512_castsi256_si512(scales);
+        let dy = rd_f32(y);
+        let (d, dmin) = (rd_f16(x) * dy, rd_f16(x.add(2)) * dy);
         // qh in both halves; bit 2p (elements 64 p + l) and 2p + 1 (64 p + 32 + l) of qh[l].
         let qh = if Q5 { _mm512_broadcast_i64x4(load256(x.add(16))) } else { _mm512_setzero_si512() };
         let mut acc = _mm512_setzero_si512();
@@ -285,17 +290,24 @@ unsafe fn q45_k<const Q5: bool>(w: *const u8, a: *const u8, nb: usize) -> f32 {
                     u
                 };
                 let sc = _mm512_permutexvar_epi16(scale_index(2 * p, 16), scales);
-                acc = scaled_dot(acc, u, load512(y.add(4 + 64 * p)), sc);
+                if PER64 {
+                    let quarter =
+                        _mm512_reduce_add_epi32(scaled_dot(_mm512_setzero_si512(), u, load512(y.add(4 + 64 * p)), sc));
+                    sumf = (quarter as f32).mul_add(d, sumf);
+                    mins = (quarter_mins[p] as f32).mul_add(dmin, mins);
+                } else {
+                    acc = scaled_dot(acc, u, load512(y.add(4 + 64 * p)), sc);
+                }
             }
         }
-        let (dy, isum) = (rd_f32(y), _mm512_reduce_add_epi32(acc) as f32);
+        let isum = _mm512_reduce_add_epi32(acc) as f32;
         if Q5 {
-            sumf += rd_f16(x) * dy * isum;
-            sumf -= rd_f16(x.add(2)) * dy * summins as f32;
-        } else {
+            sumf += d * isum;
+            sumf -= dmin * summins as f32;
+        } else if !PER64 {
             // The repacked Q4_K arithmetic of llama.cpp (see the AVX2 kernel).
-            sumf = isum.mul_add(rd_f16(x) * dy, sumf);
-            mins = (summins as f32).mul_add(rd_f16(x.add(2)) * dy, mins);
+            sumf = isum.mul_add(d, sumf);
+            mins = (summins as f32).mul_add(dmin, mins);
         }
     }
     sumf - mins
@@ -304,24 +316,33 @@ unsafe fn q45_k<const Q5: bool>(w: *const u8, a: *const u8, nb: usize) -> f32 {
 /// Safety: as [`q45_k`].
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
 unsafe fn q4_k_q8_k(w: *const u8, a: *const u8, nb: usize) -> f32 {
-    q45_k::<false>(w, a, nb)
+    q45_k::<false, false>(w, a, nb)
+}
+
+/// Safety: as [`q45_k`].
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
+unsafe fn q4_k_q8_k_per64(w: *const u8, a: *const u8, nb: usize) -> f32 {
+    q45_k::<false, true>(w, a, nb)
 }
 
 /// Safety: as [`q45_k`].
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
 unsafe fn q5_k_q8_k(w: *const u8, a: *const u8, nb: usize) -> f32 {
-    q45_k::<true>(w, a, nb)
+    q45_k::<true, false>(w, a, nb)
 }
 
-// block_q6_K (see the AVX2 kernel): 64 elements (four 16-element sub-blocks) per register.
+// block_q6_K (see the AVX2 kernel): 64 elements (four 16-element sub-blocks) per register. An
+// i32 lane j holds elements 4 j .. 4 j + 4 of a 64-element run, so the AVX2 kernel's lane l is
+// lanes l and l + 8 here; both paths round as that kernel does.
 /// Safety: the features above are available; `nb` blocks of each row are readable.
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
-unsafe fn q6_k_q8_k(w: *const u8, a: *const u8, nb: usize) -> f32 {
-    let mut sumf = 0f32;
+#[inline]
+unsafe fn q6_k<const TILED: bool>(w: *const u8, a: *const u8, nb: usize) -> f32 {
+    let (mut lanes, mut sumf) = (_mm256_setzero_ps(), 0f32);
     for i in 0..nb {
         let (x, y) = (w.add(210 * i), a.add(Q8K * i));
         let scales16 = _mm256_cvtepi8_epi16(load128(x.add(192)));
-        let offset = hsum_i32(_mm256_madd_epi16(load256(y.add(260)), scales16));
+        let offset = _mm256_slli_epi32::<5>(_mm256_madd_epi16(load256(y.add(260)), scales16));
         let scales = _mm512_castsi256_si512(scales16);
         let mut acc = _mm512_setzero_si512();
         for h in 0..2 {
@@ -341,11 +362,33 @@ unsafe fn q6_k_q8_k(w: *const u8, a: *const u8, nb: usize) -> f32 {
                 acc = scaled_dot(acc, u, load512(y.add(4 + e)), sc);
             }
         }
-        let isum = _mm512_reduce_add_epi32(acc) - 32 * offset;
-        let d = rd_f16(x.add(208)) * rd_f32(y);
-        sumf += d * isum as f32;
+        let (dx, dy) = (rd_f16(x.add(208)), rd_f32(y));
+        if TILED {
+            let isum = _mm512_reduce_add_epi32(acc) - hsum_i32(offset);
+            sumf = (isum as f32 * dx).mul_add(dy, sumf);
+        } else {
+            let eight = _mm256_add_epi32(_mm512_castsi512_si256(acc), _mm512_extracti64x4_epi64::<1>(acc));
+            let eight = _mm256_sub_epi32(eight, offset);
+            lanes = _mm256_fmadd_ps(_mm256_set1_ps(dy * dx), _mm256_cvtepi32_ps(eight), lanes);
+        }
     }
-    sumf
+    if TILED {
+        sumf
+    } else {
+        hsum_ps(lanes)
+    }
+}
+
+/// Safety: as [`q6_k`].
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
+unsafe fn q6_k_q8_k(w: *const u8, a: *const u8, nb: usize) -> f32 {
+    q6_k::<false>(w, a, nb)
+}
+
+/// Safety: as [`q6_k`].
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
+unsafe fn q6_k_q8_k_tiled(w: *const u8, a: *const u8, nb: usize) -> f32 {
+    q6_k::<true>(w, a, nb)
 }
 
 mod safe {
@@ -353,21 +396,23 @@ mod safe {
 
     safe_kernels!("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni", super: q4_0_q8_0(18, 34),
         q5_0_q8_0(22, 34), q8_0_q8_0(34, 34), iq4_nl_q8_0(18, 34), q4_k_q8_k(144, 292),
-        q5_k_q8_k(176, 292), q6_k_q8_k(210, 292));
+        q4_k_q8_k_per64(144, 292), q5_k_q8_k(176, 292), q6_k_q8_k(210, 292), q6_k_q8_k_tiled(210, 292));
 }
 
 /// The AVX-512 kernel for `weight`, if there is one.
-pub(super) fn kernel(weight: GgmlType) -> Option<DotKernel> {
+pub(super) fn kernel(weight: GgmlType, path: Path) -> Option<DotKernel> {
     use safe::*;
     use GgmlType::*;
-    Some(match weight {
-        Q4_0 => q4_0_q8_0,
-        Q5_0 => q5_0_q8_0,
-        Q8_0 => q8_0_q8_0,
-        IQ4_NL => iq4_nl_q8_0,
-        Q4_K => q4_k_q8_k,
-        Q5_K => q5_k_q8_k,
-        Q6_K => q6_k_q8_k,
+    Some(match (weight, path) {
+        (Q4_0, _) => q4_0_q8_0,
+        (Q5_0, _) => q5_0_q8_0,
+        (Q8_0, _) => q8_0_q8_0,
+        (IQ4_NL, _) => iq4_nl_q8_0,
+        (Q4_K, Path::Single) => q4_k_q8_k,
+        (Q4_K, Path::Batched) => q4_k_q8_k_per64,
+        (Q5_K, _) => q5_k_q8_k,
+        (Q6_K, Path::Single) => q6_k_q8_k,
+        (Q6_K, Path::Batched) => q6_k_q8_k_tiled,
         _ => return None,
     })
 }

@@ -13,7 +13,7 @@
 
 use core::arch::x86_64::*;
 
-use super::{hsum_i32, hsum_i32x4, load128, load256, rd_f16, rd_f32, rd_u32};
+use super::{hsum_i32, hsum_i32x4, hsum_ps, load128, load256, rd_f16, rd_f32, rd_u32};
 
 /// Bytes of a Q8_K block; its quants start at byte 4, its 16 i16 `bsums` at byte 260.
 const Q8K: usize = 292;
@@ -146,19 +146,20 @@ pub(super) fn k4_scales_mins(w0: u32, w1: u32, w2: u32) -> (u64, u64) {
     (u64::from(w0 & m6) | (u64::from(sc_hi) << 32), u64::from(w1 & m6) | (u64::from(mn_hi) << 32))
 }
 
-/// The shared part of Q4_K and Q5_K: the mins sum `sum_j bsum_j * min_(j / 2)` and the
+/// The shared part of Q4_K and Q5_K: the mins sums `sum_j bsum_j * min_(j / 2)` of each
+/// 64-element quarter (lane m: sub-blocks 2m and 2m + 1; their total is the block's) and the
 /// scales (as i16, broadcast to both halves) of a block whose 12 scale bytes are at `p`.
 ///
 /// Safety: `p..p + 12` and the Q8_K block at `y` are readable; AVX2 is available.
 #[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
-pub(super) unsafe fn k4_prologue(p: *const u8, y: *const u8) -> (i32, __m256i) {
+pub(super) unsafe fn k4_prologue(p: *const u8, y: *const u8) -> (__m128i, __m256i) {
     let (sc, mn) = k4_scales_mins(rd_u32(p), rd_u32(p.add(4)), rd_u32(p.add(8)));
     let mins = _mm_cvtepu8_epi16(_mm_cvtsi64_si128(mn as i64));
     let bsums = load256(y.add(260));
     // bsums 2j and 2j+1 share min j: add them first (|pair| <= 4096 fits i16).
     let pairs = _mm_hadd_epi16(_mm256_castsi256_si128(bsums), _mm256_extracti128_si256::<1>(bsums));
-    let summins = hsum_i32x4(_mm_madd_epi16(pairs, mins));
+    let summins = _mm_madd_epi16(pairs, mins);
     let scales = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_cvtsi64_si128(sc as i64)));
     (summins, scales)
 }
@@ -172,30 +173,55 @@ fn splat_scale(scales: __m256i, j: usize) -> __m256i {
 
 // block_q4_K: d f16 | dmin f16 | scales [12] | qs [128]
 //   element 64 p + l (l < 32) is the low nibble of qs[32 p + l], 64 p + 32 + l the high one;
-//   sums = fma(isum, x.d * y.d, sums), mins = fma(summins, x.dmin * y.d, mins); sums - mins:
-//   the arithmetic of llama.cpp's repacked Q4_K GEMV (ggml_gemv_q4_K_8x8_q8_K: one token, or
-//   the last n % 4 of a batch; its GEMM rounds per 64 elements instead).
+//   the arithmetic of llama.cpp's repacked Q4_K: its GEMV (`Path::Single`) per super-block
+//   `sums = fma(isum, x.d * y.d, sums)`, `mins = fma(summins, x.dmin * y.d, mins)`, its GEMM
+//   (`Path::Batched`) the same per 64-element quarter; `sums - mins`.
 /// Safety: AVX2, FMA and F16C are available; `nb` blocks of each row are readable.
 #[target_feature(enable = "avx2,fma,f16c")]
-pub(super) unsafe fn q4_k_q8_k(w: *const u8, a: *const u8, nb: usize) -> f32 {
+#[inline]
+unsafe fn q4_k<const PER64: bool>(w: *const u8, a: *const u8, nb: usize) -> f32 {
     let (mut sums, mut mins) = (0f32, 0f32);
     for i in 0..nb {
         let (x, y) = (w.add(144 * i), a.add(Q8K * i));
         let (summins, scales) = k4_prologue(x.add(4), y);
+        let dy = rd_f32(y);
+        let (d, dmin) = (rd_f16(x) * dy, rd_f16(x.add(2)) * dy);
+        let quarter_mins: [i32; 4] = core::mem::transmute(summins);
         let mut acc = _mm256_setzero_si256();
-        for p in 0..4 {
+        for (p, &quarter_min) in quarter_mins.iter().enumerate() {
             let q = load256(x.add(16 + 32 * p));
             let lo = _mm256_and_si256(q, low4());
             let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(q), low4());
             let q8 = y.add(4 + 64 * p);
-            acc = _mm256_add_epi32(acc, scaled_dot(lo, load256(q8), splat_scale(scales, 2 * p)));
-            acc = _mm256_add_epi32(acc, scaled_dot(hi, load256(q8.add(32)), splat_scale(scales, 2 * p + 1)));
+            let quarter = _mm256_add_epi32(
+                scaled_dot(lo, load256(q8), splat_scale(scales, 2 * p)),
+                scaled_dot(hi, load256(q8.add(32)), splat_scale(scales, 2 * p + 1)),
+            );
+            if PER64 {
+                sums = (hsum_i32(quarter) as f32).mul_add(d, sums);
+                mins = (quarter_min as f32).mul_add(dmin, mins);
+            } else {
+                acc = _mm256_add_epi32(acc, quarter);
+            }
         }
-        let dy = rd_f32(y);
-        sums = (hsum_i32(acc) as f32).mul_add(rd_f16(x) * dy, sums);
-        mins = (summins as f32).mul_add(rd_f16(x.add(2)) * dy, mins);
+        if !PER64 {
+            sums = (hsum_i32(acc) as f32).mul_add(d, sums);
+            mins = (hsum_i32x4(summins) as f32).mul_add(dmin, mins);
+        }
     }
     sums - mins
+}
+
+/// Safety: as [`q4_k`].
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) unsafe fn q4_k_q8_k(w: *const u8, a: *const u8, nb: usize) -> f32 {
+    q4_k::<false>(w, a, nb)
+}
+
+/// Safety: as [`q4_k`].
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) unsafe fn q4_k_q8_k_per64(w: *const u8, a: *const u8, nb: usize) -> f32 {
+    q4_k::<true>(w, a, nb)
 }
 
 // block_q5_K: d f16 | dmin f16 | scales [12] | qh [32] | qs [128]
@@ -208,6 +234,7 @@ pub(super) unsafe fn q5_k_q8_k(w: *const u8, a: *const u8, nb: usize) -> f32 {
     for i in 0..nb {
         let (x, y) = (w.add(176 * i), a.add(Q8K * i));
         let (summins, scales) = k4_prologue(x.add(4), y);
+        let summins = hsum_i32x4(summins);
         let mut hb = load256(x.add(16));
         let mut acc = _mm256_setzero_si256();
         for p in 0..4 {
@@ -230,12 +257,16 @@ pub(super) unsafe fn q5_k_q8_k(w: *const u8, a: *const u8, nb: usize) -> f32 {
 }
 
 // block_q6_K: ql [128] | qh [64] | scales [16] i8 | d f16
-//   q = (low4 | high2 << 4) - 32 = u - 32;  isum = sum_j scale_j * (dot(u) - 32 * bsum_j);
-//   sums += (x.d * y.d) * isum
+//   q = (low4 | high2 << 4) - 32 = u - 32;  isum = sum_j scale_j * (dot(u) - 32 * bsum_j),
+//   formed in eight i32 lanes (lane l: elements 4 l .. 4 l + 4 of each 32-element chunk, and
+//   sub-blocks 2 l, 2 l + 1 of the offset), the lanes of llama.cpp's AVX2 vec_dot. Its rounding
+//   (`Path::Single`): `lanes = fma(y.d * x.d, lane, lanes)` per super-block, then `hsum_ps`; the
+//   tiled kernel's (`Path::Batched`): `sumf = fma(isum * x.d, y.d, sumf)`.
 /// Safety: AVX2, FMA and F16C are available; `nb` blocks of each row are readable.
 #[target_feature(enable = "avx2,fma,f16c")]
-pub(super) unsafe fn q6_k_q8_k(w: *const u8, a: *const u8, nb: usize) -> f32 {
-    let mut sumf = 0f32;
+#[inline]
+unsafe fn q6_k<const TILED: bool>(w: *const u8, a: *const u8, nb: usize) -> f32 {
+    let (mut lanes, mut sumf) = (_mm256_setzero_ps(), 0f32);
     for i in 0..nb {
         let (x, y) = (w.add(210 * i), a.add(Q8K * i));
         let scales = _mm256_cvtepi8_epi16(load128(x.add(192)));
@@ -262,8 +293,28 @@ pub(super) unsafe fn q6_k_q8_k(w: *const u8, a: *const u8, nb: usize) -> f32 {
                 acc = _mm256_add_epi32(acc, scaled_dot(u, load256(y.add(4 + 32 * c)), chunk_scales(scales, c)));
             }
         }
-        let d = rd_f16(x.add(208)) * rd_f32(y);
-        sumf += d * hsum_i32(acc) as f32;
+        let (dx, dy) = (rd_f16(x.add(208)), rd_f32(y));
+        if TILED {
+            sumf = (hsum_i32(acc) as f32 * dx).mul_add(dy, sumf);
+        } else {
+            lanes = _mm256_fmadd_ps(_mm256_set1_ps(dy * dx), _mm256_cvtepi32_ps(acc), lanes);
+        }
     }
-    sumf
+    if TILED {
+        sumf
+    } else {
+        hsum_ps(lanes)
+    }
+}
+
+/// Safety: as [`q6_k`].
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) unsafe fn q6_k_q8_k(w: *const u8, a: *const u8, nb: usize) -> f32 {
+    q6_k::<false>(w, a, nb)
+}
+
+/// Safety: as [`q6_k`].
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) unsafe fn q6_k_q8_k_tiled(w: *const u8, a: *const u8, nb: usize) -> f32 {
+    q6_k::<true>(w, a, nb)
 }

@@ -32,7 +32,7 @@ use std::sync::OnceLock;
 
 use gguf::GgmlType;
 
-use super::DotKernel;
+use super::{DotKernel, Path};
 
 /// How far the CPU (and `ROCMFORGE_CPU_SIMD`) lets us go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -74,11 +74,11 @@ fn level() -> Level {
 
 /// The SIMD kernel for `weight`, or `None` where the CPU (or the cap) allows none or there is
 /// no SIMD version; the caller falls back to the scalar table.
-pub(super) fn dot_kernel(weight: GgmlType) -> Option<DotKernel> {
+pub(super) fn dot_kernel(weight: GgmlType, path: Path) -> Option<DotKernel> {
     match level() {
         Level::Scalar => None,
-        Level::Avx2 => avx2_kernel(weight),
-        Level::Avx512 => avx512::kernel(weight).or_else(|| avx2_kernel(weight)),
+        Level::Avx2 => avx2_kernel(weight, path),
+        Level::Avx512 => avx512::kernel(weight, path).or_else(|| avx2_kernel(weight, path)),
     }
 }
 
@@ -146,12 +146,24 @@ mod avx2_safe {
     safe_kernels!("avx2,fma,f16c", legacy: q4_0_q8_0(18, 34), q4_1_q8_1(20, 36), q5_0_q8_0(22, 34),
         q5_1_q8_1(24, 36), q8_0_q8_0(34, 34));
     safe_kernels!("avx2,fma,f16c", kquants: q2_k_q8_k(84, 292), q3_k_q8_k(110, 292), q4_k_q8_k(144, 292),
-        q5_k_q8_k(176, 292), q6_k_q8_k(210, 292));
+        q4_k_q8_k_per64(144, 292), q5_k_q8_k(176, 292), q6_k_q8_k(210, 292), q6_k_q8_k_tiled(210, 292));
     safe_kernels!("avx2,fma,f16c", iq4: iq4_nl_q8_0(18, 34), iq4_xs_q8_k(136, 292), mxfp4_q8_0(17, 34));
     safe_kernels!("avx2,fma,f16c", float: f16_f16(2, 2), bf16_bf16(2, 2), f32_f32(4, 4));
 }
 
-fn avx2_kernel(weight: GgmlType) -> Option<DotKernel> {
+fn avx2_kernel(weight: GgmlType, path: Path) -> Option<DotKernel> {
+    use avx2_safe::*;
+    use GgmlType::*;
+    Some(match (weight, path) {
+        (Q4_K, Path::Batched) => q4_k_q8_k_per64,
+        (Q6_K, Path::Batched) => q6_k_q8_k_tiled,
+        _ => return avx2_single(weight),
+    })
+}
+
+/// The AVX2 kernels of the types that round alike on both paths, and the `Single` ones of the
+/// others.
+fn avx2_single(weight: GgmlType) -> Option<DotKernel> {
     use avx2_safe::*;
     use GgmlType::*;
     Some(match weight {

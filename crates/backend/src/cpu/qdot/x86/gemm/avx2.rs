@@ -12,12 +12,13 @@ use gguf::GgmlType;
 use super::{Dst, Tile, R};
 use crate::cpu::qdot::gemm::{blocks_per_row, fix_per_block, Flavor, PackedActs};
 use crate::cpu::qdot::x86::rd_u32;
+use crate::cpu::qdot::Path;
 
 /// Tokens per group.
 const G: usize = 8;
 
 /// One tile: rows of `tile` against token groups `g0 .. g0 + T` of `a`, into `res`.
-pub(super) fn tile<const T: usize>(ty: GgmlType, tile: &Tile, a: &PackedActs, g0: usize, dst: &mut Dst) {
+pub(super) fn tile<const T: usize>(ty: GgmlType, path: Path, tile: &Tile, a: &PackedActs, g0: usize, dst: &mut Dst) {
     let nb = blocks_per_row(ty, a.cols);
     super::check_groups(a, G, g0 + T, nb, fix_per_block(a.act));
     // The AVX2 unpacking (its Q5_0/Q8_0 signs live in `sgn`, which only it allocates).
@@ -29,7 +30,9 @@ pub(super) fn tile<const T: usize>(ty: GgmlType, tile: &Tile, a: &PackedActs, g0
         match ty {
             // Two lanes per pass: measured fastest (gemm_speed) of one, two, four and eight.
             GgmlType::Q5_0 | GgmlType::Q8_0 => legacy::<T, 2>(tile, a, g0, nb, dst),
-            GgmlType::Q4_K => q4_k::<T>(tile, a, g0, nb, dst),
+            GgmlType::Q4_K if path == Path::Single => q4_k::<T, false>(tile, a, g0, nb, dst),
+            GgmlType::Q4_K => q4_k::<T, true>(tile, a, g0, nb, dst),
+            // `gemm_kernel_for` hands out Q6_K on the `Batched` (tiled) path only.
             GgmlType::Q6_K => q6_k::<T>(tile, a, g0, nb, dst),
             _ => unreachable!("no GEMM for {ty}"),
         }
@@ -179,7 +182,7 @@ unsafe fn legacy<const T: usize, const NL: usize>(tile: &Tile, a: &PackedActs, g
 // mins = fma(summins, dmin * dy, mins) per super-block; sums - mins.
 /// Safety: as [`tile`]'s block.
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn q4_k<const T: usize>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize, dst: &mut Dst) {
+unsafe fn q4_k<const T: usize, const PER64: bool>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize, dst: &mut Dst) {
     let (gq, gd, gf) = (a.cols * G, nb * G, nb * 20 * G);
     let qs: [*const u8; T] = core::array::from_fn(|t| a.qs.as_ptr().add((g0 + t) * gq));
     let dy: [*const f32; T] = core::array::from_fn(|t| a.dy.as_ptr().add((g0 + t) * gd));
@@ -188,20 +191,23 @@ unsafe fn q4_k<const T: usize>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize
     // The f32 `sums` and `mins` (`msum`; `mins` is the block's integer summins).
     let (mut sums, mut msum) = ([[_mm256_setzero_ps(); T]; R], [[_mm256_setzero_ps(); T]; R]);
     for b in 0..nb {
+        let y: [__m256; T] = core::array::from_fn(|t| _mm256_loadu_ps(dy[t].add(b * G)));
+        // Integer sums per 64-element quarter m (sub-blocks 2m, 2m + 1), rounded per quarter
+        // (`PER64`) or summed over the super-block first.
         let mut isum = [[_mm256_setzero_si256(); T]; R];
-        for j in 0..8 {
-            let c = 8 * b + j;
-            let mut acc = [[_mm256_setzero_si256(); T]; R];
-            dots::<T, 8>(&mut acc, u.add(c * R * 32), core::array::from_fn(|t| qs[t].add(8 * c * 32)), 8);
-            for (r, (ir, ar)) in isum.iter_mut().zip(&acc).enumerate() {
-                let sc = _mm256_set1_epi32(tile.sc[c * R + r]);
-                for (i, &s) in ir.iter_mut().zip(ar) {
-                    *i = _mm256_add_epi32(*i, _mm256_mullo_epi32(s, sc));
-                }
-            }
-        }
         let mut mins = [[_mm256_setzero_si256(); T]; R];
         for m in 0..4 {
+            for j in 2 * m..2 * m + 2 {
+                let c = 8 * b + j;
+                let mut acc = [[_mm256_setzero_si256(); T]; R];
+                dots::<T, 8>(&mut acc, u.add(c * R * 32), core::array::from_fn(|t| qs[t].add(8 * c * 32)), 8);
+                for (r, (ir, ar)) in isum.iter_mut().zip(&acc).enumerate() {
+                    let sc = _mm256_set1_epi32(tile.sc[c * R + r]);
+                    for (i, &s) in ir.iter_mut().zip(ar) {
+                        *i = _mm256_add_epi32(*i, _mm256_mullo_epi32(s, sc));
+                    }
+                }
+            }
             let p: [__m256i; T] =
                 core::array::from_fn(|t| _mm256_loadu_si256(fix[t].add((20 * b + 16 + m) * G).cast()));
             for (r, mr) in mins.iter_mut().enumerate() {
@@ -210,14 +216,17 @@ unsafe fn q4_k<const T: usize>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize
                     *x = _mm256_add_epi32(*x, _mm256_madd_epi16(pt, mn));
                 }
             }
-        }
-        let y: [__m256; T] = core::array::from_fn(|t| _mm256_loadu_ps(dy[t].add(b * G)));
-        for r in 0..R {
-            let (d, dmin) = (_mm256_set1_ps(tile.d[b * R + r]), _mm256_set1_ps(tile.dmin[b * R + r]));
-            for t in 0..T {
-                let (s, m) = (&mut sums[r][t], &mut msum[r][t]);
-                *s = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[r][t]), _mm256_mul_ps(d, y[t]), *s);
-                *m = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mins[r][t]), _mm256_mul_ps(dmin, y[t]), *m);
+            if PER64 || m == 3 {
+                for r in 0..R {
+                    let (d, dmin) = (_mm256_set1_ps(tile.d[b * R + r]), _mm256_set1_ps(tile.dmin[b * R + r]));
+                    for t in 0..T {
+                        let (s, mm) = (&mut sums[r][t], &mut msum[r][t]);
+                        *s = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[r][t]), _mm256_mul_ps(d, y[t]), *s);
+                        *mm = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mins[r][t]), _mm256_mul_ps(dmin, y[t]), *mm);
+                    }
+                }
+                isum = [[_mm256_setzero_si256(); T]; R];
+                mins = [[_mm256_setzero_si256(); T]; R];
             }
         }
     }
@@ -255,7 +264,7 @@ unsafe fn q6_k<const T: usize>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize
             let d = _mm256_set1_ps(tile.d[b * R + r]);
             for t in 0..T {
                 let f = &mut sumf[r][t];
-                *f = _mm256_add_ps(*f, _mm256_mul_ps(_mm256_mul_ps(d, y[t]), _mm256_cvtepi32_ps(isum[r][t])));
+                *f = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(isum[r][t]), d), y[t], *f);
             }
         }
     }

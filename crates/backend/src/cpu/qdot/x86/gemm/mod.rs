@@ -280,21 +280,21 @@ pub(in crate::cpu::qdot) fn run(
                 let mut g0 = 0;
                 if matches!(w.ty, GgmlType::Q4_K | GgmlType::Q6_K) {
                     while g0 + 3 <= groups {
-                        avx512::tile::<3>(w.ty, &tile, acts, g0, &mut dst);
+                        avx512::tile::<3>(w.ty, gemm.path, &tile, acts, g0, &mut dst);
                         g0 += 3;
                     }
                     while g0 + 2 <= groups {
-                        avx512::tile::<2>(w.ty, &tile, acts, g0, &mut dst);
+                        avx512::tile::<2>(w.ty, gemm.path, &tile, acts, g0, &mut dst);
                         g0 += 2;
                     }
                 }
                 for g0 in g0..groups {
-                    avx512::tile::<1>(w.ty, &tile, acts, g0, &mut dst);
+                    avx512::tile::<1>(w.ty, gemm.path, &tile, acts, g0, &mut dst);
                 }
             }
             Flavor::Avx2 => {
                 for g0 in 0..groups {
-                    avx2::tile::<1>(w.ty, &tile, acts, g0, &mut dst);
+                    avx2::tile::<1>(w.ty, gemm.path, &tile, acts, g0, &mut dst);
                 }
             }
         }
