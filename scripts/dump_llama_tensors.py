@@ -56,9 +56,9 @@ def main():
         if nb[0] != 4 or any(nb[i + 1] != nb[i] * ne[i] for i in range(3)):
             return True  # a strided view: its data is some other tensor's
         count = ne[0] * ne[1] * ne[2] * ne[3]
-        if graph and tname == graph[0][0]:
-            flush()
         graph.append((tname, bytes((ctypes.c_char * (4 * count)).from_address(t.data))))
+        if tname == "result_output":  # the last node of every graph
+            flush()
         return True
 
     def flush():

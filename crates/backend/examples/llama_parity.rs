@@ -8,8 +8,8 @@
 //! (the dump's FILTER must then be "-LAYER", and UBATCH the dump's: 1 for one token per graph).
 
 use backend::cpu::{
-    rms_norm_rows, rope, softmax, swiglu, AttnParams, Cpu, DotOrder, KvData, KvView, RopeParams, RopeStyle, SeqView,
-    TokenPlaces,
+    geglu, rms_norm_rows, rope, softmax, swiglu, AttnParams, Cpu, DotOrder, KvData, KvView, RopeParams, RopeStyle,
+    SeqView, TokenPlaces,
 };
 use backend::WeightView;
 use gguf::GgufFile;
@@ -46,6 +46,9 @@ fn main() -> Res<()> {
         let data = file.tensor_data(file.require_tensor(name)?)?;
         Ok(data.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
     };
+    if file.tensor("blk.0.attn_q_norm.weight").is_some() {
+        return gemma3(&file, &cpu, dir, layer, ubatch);
+    }
     // Matmuls: the whole prompt at once, then token by token (prefill and decode kernels).
     let (b, l) = (|n: &str| format!("blk.{layer}.{n}.weight"), |n: &str| format!("{n}-{layer}"));
     for (w, x, y) in [
@@ -119,5 +122,91 @@ fn main() -> Res<()> {
         &mut out,
     );
     report("attention", &out, &read(dir, &l("kqv_out"))?);
+    Ok(())
+}
+
+/// A weight matrix of the file.
+fn matrix<'f>(file: &'f GgufFile, name: &str) -> Res<WeightView<'f>> {
+    let info = file.require_tensor(name)?;
+    Ok(WeightView::new(info, file.tensor_data(info)?)?)
+}
+
+/// An f32 vector of the file.
+fn vector(file: &GgufFile, name: &str) -> Res<Vec<f32>> {
+    let data = file.tensor_data(file.require_tensor(name)?)?;
+    Ok(data.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+}
+
+/// Gemma 3 (the 270M test model: 4 heads of 256, one KV head; layer 0 slides, rope base 1e4):
+/// each op of one layer on llama.cpp's input, in the graph's order.
+fn gemma3(file: &GgufFile, cpu: &Cpu, dir: &str, layer: usize, ubatch: usize) -> Res<()> {
+    let (n_head, n_kv_head, head_dim, eps) = (4, 1, 256, 1e-6);
+    let (b, l) = (|n: &str| format!("blk.{layer}.{n}.weight"), |n: &str| format!("{n}-{layer}"));
+    let mm = |w: &str, x: &str, want: &[f32]| -> Res<Vec<f32>> {
+        let (wv, xv) = (matrix(file, w)?, read(dir, x)?);
+        let t = xv.len() / wv.cols;
+        let mut out = vec![0f32; t * wv.rows];
+        cpu.matmul(&xv, t, &wv, &mut out);
+        report(&format!("{w} {} x{t}", wv.ty), &out, want);
+        Ok(out)
+    };
+    mm(&b("attn_q"), &l("attn_norm"), &read(dir, &l("Qcur"))?)?;
+    mm(&b("attn_k"), &l("attn_norm"), &read(dir, &l("Kcur"))?)?;
+    mm(&b("attn_v"), &l("attn_norm"), &read(dir, &l("Vcur"))?)?;
+    let norm = |x: &str, w: &str, want: &str, what: &str| -> Res<Vec<f32>> {
+        let (x, w) = (read(dir, x)?, vector(file, w)?);
+        let mut y = vec![0f32; x.len()];
+        rms_norm_rows(&x, &w, eps, &mut y);
+        report(what, &y, &read(dir, want)?);
+        Ok(y)
+    };
+    norm(&l("Qcur"), &b("attn_q_norm"), &l("Qcur_normed"), "q norm")?;
+    norm(&l("Kcur"), &b("attn_k_norm"), &l("Kcur_normed"), "k norm")?;
+    let mut q = read(dir, &l("Qcur_normed"))?;
+    let t = q.len() / (n_head * head_dim);
+    let positions: Vec<u32> = (0..t as u32).collect();
+    let p = RopeParams { n_rot: head_dim, base: 1e4, freq_scale: 1.0, style: RopeStyle::Neox };
+    rope(&mut q, n_head, head_dim, &positions, &p);
+    report("rope", &q, &read(dir, &format!("{}#2", l("Qcur")))?);
+
+    // Attention: llama.cpp scales Q by 1/16 before its product (kq_scale 1).
+    let half = |v: Vec<f32>| v.into_iter().map(f16::from_f32).collect::<Vec<f16>>();
+    let (k, v) = (half(read(dir, &format!("{}#2", l("Kcur")))?), half(read(dir, &l("Vcur"))?));
+    let q = read(dir, &format!("{}#2", l("Qcur")))?;
+    let order = if t.min(ubatch) >= 2 { DotOrder::Batch } else { DotOrder::Single };
+    let (token_seq, orders) = (vec![0; t], vec![order; t]);
+    let block: Vec<u32> = vec![0];
+    let want = read(dir, &l("kqv_out"))?;
+    for (what, q, scale) in [
+        ("attention, scores scaled", q.clone(), 1.0 / 16.0),
+        ("attention, q scaled", q.iter().map(|v| v / 16.0).collect(), 1.0),
+    ] {
+        let p = AttnParams { n_head, n_kv_head, head_dim, scale, window: Some(512), softcap: None };
+        let mut out = vec![0f32; q.len()];
+        cpu.attention(
+            &q,
+            &TokenPlaces { positions: &positions, token_seq: &token_seq, orders: &orders },
+            &[SeqView { blocks: &block }],
+            &KvView { k: KvData::F16(&k), v: KvData::F16(&v), block_size: t },
+            &p,
+            &mut out,
+        );
+        report(what, &out, &want);
+    }
+    // The output projection is not dumped; its rms_norm (norm#3, no weight yet) is.
+    let wo = matrix(file, &b("attn_output"))?;
+    let mut o = vec![0f32; t * wo.rows];
+    cpu.matmul(&want, t, &wo, &mut o);
+    let mut y = vec![0f32; o.len()];
+    rms_norm_rows(&o, &vec![1.0; wo.rows], eps, &mut y);
+    report(&format!("attn_output {} + norm", wo.ty), &y, &read(dir, &format!("{}#3", l("norm")))?);
+    mm(&b("ffn_gate"), &l("ffn_norm"), &read(dir, &l("ffn_gate"))?)?;
+    mm(&b("ffn_up"), &l("ffn_norm"), &read(dir, &l("ffn_up"))?)?;
+    let mut g = read(dir, &l("ffn_gate"))?;
+    geglu(&mut g, &read(dir, &l("ffn_up"))?);
+    report("geglu", &g, &read(dir, &l("ffn_geglu"))?);
+    mm(&b("ffn_down"), &l("ffn_geglu"), &read(dir, &l("ffn_out"))?)?;
+    norm(&l("ffn_out"), &b("post_ffw_norm"), &l("ffn_post_norm"), "post-ffn norm")?;
+    norm(&l("sa_out"), &b("ffn_norm"), &l("ffn_norm"), "ffn norm")?;
     Ok(())
 }

@@ -21,10 +21,12 @@ fn silu_v(x: f32) -> f32 {
     x / (1.0 + vexp::expf(0.0 - x))
 }
 
-/// tanh approximation, as ggml_gelu and PyTorch's gelu(approximate="tanh") that Gemma uses.
+/// tanh approximation, as ggml_gelu and PyTorch's gelu(approximate="tanh") that Gemma uses,
+/// with `1 + a x^2` as one fused multiply-add: GCC contracts ggml_gelu_f32's expression so
+/// (checked on llama.cpp's GeGLU output: 33 of 200,000 values differ without it).
 pub fn gelu(x: f32) -> f32 {
     const SQRT_2_OVER_PI: f32 = 0.797_884_6;
-    0.5 * x * (1.0 + (SQRT_2_OVER_PI * x * (1.0 + 0.044715 * x * x)).tanh())
+    0.5 * x * (1.0 + (SQRT_2_OVER_PI * x * (0.044715 * x).mul_add(x, 1.0)).tanh())
 }
 
 /// gate = silu(gate) * up for one row, rounded as `ggml_vec_swiglu_f32` of llama.cpp's AVX-512
@@ -53,14 +55,13 @@ pub fn geglu(gate: &mut [f32], up: &[f32]) {
 fn geglu_scalar(gate: &mut [f32], up: &[f32], table: &[u16; 65536]) {
     gate.iter_mut().zip(up).for_each(|(g, u)| {
         let x = *g;
-        let y = if x <= -10.0 {
+        *g = if x <= -10.0 {
             0.0
         } else if x >= 10.0 {
-            x
+            x * u
         } else {
-            f16::from_bits(table[usize::from(f16::from_f32(x).to_bits())]).to_f32()
+            f16::from_bits(table[usize::from(f16::from_f32(x).to_bits())]).to_f32() * u
         };
-        *g = y * u;
     });
 }
 
@@ -95,11 +96,11 @@ mod x86 {
             _mm_storeu_si128(k.as_mut_ptr().cast(), h);
             let k = k.map(|b| table[usize::from(b)]);
             let y = _mm256_cvtph_ps(_mm_loadu_si128(k.as_ptr().cast()));
-            // x >= 10: x itself; x <= -10: zero (NaN takes the table, as the scalar code).
+            // x >= 10: x itself; x <= -10: +0 (NaN takes the table, as the scalar code).
             let y = _mm256_blendv_ps(y, x, _mm256_cmp_ps::<_CMP_GE_OQ>(x, hi));
+            let y = _mm256_mul_ps(y, _mm256_loadu_ps(up.as_ptr().add(i)));
             let y = _mm256_andnot_ps(_mm256_cmp_ps::<_CMP_LE_OQ>(x, lo), y);
-            let p = gate.as_mut_ptr().add(i);
-            _mm256_storeu_ps(p, _mm256_mul_ps(y, _mm256_loadu_ps(up.as_ptr().add(i))));
+            _mm256_storeu_ps(gate.as_mut_ptr().add(i), y);
         }
         n
     }
@@ -118,14 +119,13 @@ mod tests {
         let mut got = xs.clone();
         geglu(&mut got, &up);
         for ((x, u), g) in xs.iter().zip(&up).zip(&got) {
-            let y = if *x <= -10.0 {
+            let want = if *x <= -10.0 {
                 0.0
             } else if *x >= 10.0 {
-                *x
+                *x * u
             } else {
-                f16::from_f32(gelu(f16::from_f32(*x).to_f32())).to_f32()
+                f16::from_f32(gelu(f16::from_f32(*x).to_f32())).to_f32() * u
             };
-            let want = y * u;
             assert!(want.to_bits() == g.to_bits() || (want.is_nan() && g.is_nan()), "x {x}: {g} vs {want}");
         }
     }
