@@ -110,8 +110,15 @@ fn main() -> Res<()> {
     let order = if t.min(ubatch) >= 2 { DotOrder::Batch } else { DotOrder::Single };
     let (token_seq, orders) = (vec![0; t], vec![order; t]);
     let block: Vec<u32> = vec![0];
-    let p =
-        AttnParams { n_head, n_kv_head, head_dim, scale: 1.0 / (head_dim as f32).sqrt(), window: None, softcap: None };
+    let p = AttnParams {
+        n_head,
+        n_kv_head,
+        head_dim,
+        scale: 1.0 / (head_dim as f32).sqrt(),
+        window: None,
+        softcap: None,
+        scale_q: false,
+    };
     let mut out = vec![0f32; q.len()];
     cpu.attention(
         &q,
@@ -165,11 +172,12 @@ fn gemma3(file: &GgufFile, cpu: &Cpu, dir: &str, layer: usize, ubatch: usize) ->
     let mut q = read(dir, &l("Qcur_normed"))?;
     let t = q.len() / (n_head * head_dim);
     let positions: Vec<u32> = (0..t as u32).collect();
-    let p = RopeParams { n_rot: head_dim, base: 1e4, freq_scale: 1.0, style: RopeStyle::Neox };
+    let base = if layer % 6 == 5 { 1e6 } else { 1e4 }; // every sixth layer is global
+    let p = RopeParams { n_rot: head_dim, base, freq_scale: 1.0, style: RopeStyle::Neox };
     rope(&mut q, n_head, head_dim, &positions, &p);
     report("rope", &q, &read(dir, &format!("{}#2", l("Qcur")))?);
 
-    // Attention: llama.cpp scales Q by 1/16 before its product (kq_scale 1).
+    // Attention: llama.cpp scales Q by 1/16 before its product (kq_scale 1): `scale_q`.
     let half = |v: Vec<f32>| v.into_iter().map(f16::from_f32).collect::<Vec<f16>>();
     let (k, v) = (half(read(dir, &format!("{}#2", l("Kcur")))?), half(read(dir, &l("Vcur"))?));
     let q = read(dir, &format!("{}#2", l("Qcur")))?;
@@ -177,11 +185,9 @@ fn gemma3(file: &GgufFile, cpu: &Cpu, dir: &str, layer: usize, ubatch: usize) ->
     let (token_seq, orders) = (vec![0; t], vec![order; t]);
     let block: Vec<u32> = vec![0];
     let want = read(dir, &l("kqv_out"))?;
-    for (what, q, scale) in [
-        ("attention, scores scaled", q.clone(), 1.0 / 16.0),
-        ("attention, q scaled", q.iter().map(|v| v / 16.0).collect(), 1.0),
-    ] {
-        let p = AttnParams { n_head, n_kv_head, head_dim, scale, window: Some(512), softcap: None };
+    for (what, scale_q) in [("attention, scores scaled", false), ("attention, q scaled", true)] {
+        let p =
+            AttnParams { n_head, n_kv_head, head_dim, scale: 1.0 / 16.0, window: Some(512), softcap: None, scale_q };
         let mut out = vec![0f32; q.len()];
         cpu.attention(
             &q,

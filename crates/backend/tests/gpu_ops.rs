@@ -322,6 +322,7 @@ impl AttnStep {
             scale: 1.0 / (c.hd as f32).sqrt(),
             window: c.window,
             softcap: c.softcap,
+            scale_q: false,
         };
         let max_blocks = need.iter().copied().max().unwrap_or(1) + 2;
         AttnStep { p, block_size: bs, k, v, tables, max_blocks, positions, token_seq, q }
@@ -690,7 +691,8 @@ fn empty_steps_are_no_ops_and_bad_sizes_are_errors() {
     let zeros = vec![f16::ZERO; 16 * 64];
     let mut kv = KvBuffers::upload(&gpu, KvData::F16(&zeros), KvData::F16(&zeros), 64).unwrap();
     let rope = RopeParams { n_rot: 64, base: 10000.0, freq_scale: 1.0, style: RopeStyle::Neox };
-    let p = AttnParams { n_head: 1, n_kv_head: 1, head_dim: 64, scale: 0.125, window: None, softcap: None };
+    let p =
+        AttnParams { n_head: 1, n_kv_head: 1, head_dim: 64, scale: 0.125, window: None, softcap: None, scale_q: false };
     let places =
         |t| PagedPlaces { positions: &none, token_seq: &none, block_tables: &none, max_blocks: 1, t, max_pos: 0 };
 

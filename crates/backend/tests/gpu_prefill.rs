@@ -334,6 +334,7 @@ fn prefill_attention_speed() {
             scale: 1.0 / (hd as f32).sqrt(),
             window: None,
             softcap: None,
+            scale_q: false,
         };
         let mut outs: Vec<Vec<f32>> = Vec::new();
         let mut line = format!("{model} attention, prefill of {t} ({n_head}/{n_kv} heads, hd {hd}, {ty} cache):");

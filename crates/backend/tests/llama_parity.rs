@@ -47,7 +47,15 @@ fn attention_matches_llama_cpp_in_both_orders() {
         let (k, v) = (f16s(&format!("{run}_attn_k.f16")), f16s(&format!("{run}_attn_v.f16")));
         let positions: Vec<u32> = ((TOKENS - LAST) as u32..TOKENS as u32).collect();
         let (token_seq, orders) = (vec![0; LAST], vec![order; LAST]);
-        let p = AttnParams { n_head: HEADS, n_kv_head: 1, head_dim: HD, scale: 0.125, window: None, softcap: None };
+        let p = AttnParams {
+            n_head: HEADS,
+            n_kv_head: 1,
+            head_dim: HD,
+            scale: 0.125,
+            window: None,
+            softcap: None,
+            scale_q: false,
+        };
         let mut out = vec![f32::NAN; q.len()];
         cpu.attention(
             &q,

@@ -158,6 +158,7 @@ impl Model {
             scale: self.spec.attn_scale(hp),
             window,
             softcap: None,
+            scale_q: self.spec.gemma_query_scale,
         };
         dev.attention(&s.q, at, kv.layer(l), kv.block_size(), &p, &mut s.attn)?;
         self.residual(dev, &s.attn, at, t, &lw.wo, lw.post_attn_norm.as_ref(), &mut s.h, &mut s.x)

@@ -45,6 +45,10 @@ pub struct AttnParams {
     pub window: Option<usize>,
     /// Gemma-2 style tanh soft-capping of the scores.
     pub softcap: Option<f32>,
+    /// `scale` multiplies the queries instead of the scores, as llama.cpp does for Gemma: the
+    /// same value, rounded to f16 after the scaling in the f16 cache's product (where small
+    /// components fall into f16's subnormals). Devices that keep Q in f32 may ignore it.
+    pub scale_q: bool,
 }
 
 impl Cpu {
@@ -92,12 +96,13 @@ impl Cpu {
                 // llama.cpp's CPU path rounds Q to f16 for the K.Q product and the softmax
                 // weights to f16 for the V product (mul_mat converts to the f16 cache's
                 // vec_dot_type); doing the same keeps our logits on top of theirs.
+                let (q_scale, kq_scale) = if p.scale_q { (p.scale, 1.0) } else { (1.0, p.scale) };
                 for (d, &x) in qh.iter_mut().zip(q) {
-                    *d = f16::from_f32(x).to_f32();
+                    *d = f16::from_f32(x * q_scale).to_f32();
                 }
                 let order = orders[tok];
                 vexp::with_fma(|| {
-                    llama_order::row(qh, k, v, slots, start, order, p.scale, p.softcap, scores, scratch, o)
+                    llama_order::row(qh, k, v, slots, start, order, kq_scale, p.softcap, scores, scratch, o)
                 });
             })
         });
@@ -188,7 +193,15 @@ mod tests {
             // Queries for the last 3 positions (a prefill chunk).
             let positions = [20u32, 21, 22];
             let q: Vec<f32> = (0..3 * n_head * hd).map(|_| rng.gen_range(-1.0..1.0)).collect();
-            let p = AttnParams { n_head, n_kv_head: n_kv, head_dim: hd, scale: 0.25, window, softcap: None };
+            let p = AttnParams {
+                n_head,
+                n_kv_head: n_kv,
+                head_dim: hd,
+                scale: 0.25,
+                window,
+                softcap: None,
+                scale_q: false,
+            };
             let mut out = vec![f32::NAN; q.len()];
             let seqs = [SeqView { blocks: &blocks }];
             cpu.attention(
@@ -264,7 +277,7 @@ mod tests {
             let t = positions.len();
             let q: Vec<f32> = (0..t * n_head * hd).map(|_| rng.gen_range(-1.0..1.0)).collect();
             let scale = 1.0 / (hd as f32).sqrt();
-            let p = AttnParams { n_head, n_kv_head: n_kv, head_dim: hd, scale, window, softcap };
+            let p = AttnParams { n_head, n_kv_head: n_kv, head_dim: hd, scale, window, softcap, scale_q: false };
             let mut out = vec![f32::NAN; q.len()];
             let seqs = [SeqView { blocks: tables[0] }, SeqView { blocks: tables[1] }];
             let kv = KvView { k: k.data(), v: v.data(), block_size: bs };
