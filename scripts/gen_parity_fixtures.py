@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
 """Write crates/backend/tests/fixtures/llama_parity/: llama.cpp's own inputs and outputs of single
-ops of the Qwen2.5 test model, for tests/llama_parity.rs to hold our CPU kernels to bit for bit.
+ops of the Qwen2.5 and Gemma 3 test models, for tests/llama_parity.rs to hold our CPU kernels to
+bit for bit.
 
-Two llama.cpp runs of the first 70 tokens of logits prompt 0 (scripts/dump_llama_tensors.py,
-layer 0; layer 11 for its Q4_K ffn_down): the prompt as one batch ("batch") and one token per
-batch ("single", llama.cpp's decode arithmetic). Each tensor is raw little-endian (f32, or f16
+Qwen: two llama.cpp runs of the first 70 tokens of logits prompt 0 (scripts/dump_llama_tensors.py,
+layer 0, with its Q6_K ffn_down; layer 11 for its Q4_K ffn_down): the prompt as one batch
+("batch") and one token per batch ("single", llama.cpp's decode arithmetic). Gemma ("gemma_"):
+GeGLU values of layer 0 of prompt 0 (those where the gelu table's rounding is delicate, and
+some others) and the attention of layer 4 over the first 24 tokens of prompt 4, whose queries
+llama.cpp scales before rounding them to f16. Each tensor is raw little-endian (f32, or f16
 where the op rounds to f16 anyway), named <run>_<what>.<f32|f16>; shapes are in
 tests/llama_parity.rs. Weights are sliced out of the GGUF file as stored (rows of the ggml type).
 
@@ -26,18 +30,60 @@ TOKENS, HEADS, HD, KV_HEADS = 70, 14, 64, 2
 LAST = 8
 
 
-def dump(model, out, layer, ubatch):
-    subprocess.run([sys.executable, str(ROOT / "scripts/dump_llama_tensors.py"), model, "qwen", "0", str(out),
-                    f"-{layer}", str(ubatch), str(TOKENS)], check=True)
+def dump(model, out, layer, ubatch, name="qwen", prompt=0, tokens=TOKENS):
+    subprocess.run([sys.executable, str(ROOT / "scripts/dump_llama_tensors.py"), model, name, str(prompt), str(out),
+                    f"-{layer}", str(ubatch), str(tokens)], check=True)
+
+
+def fetch(name):
+    return subprocess.run([sys.executable, str(ROOT / "scripts/fetch_models.py"), name], check=True,
+                          capture_output=True, text=True).stdout.strip()
+
+
+def gelu_table_fma(x):
+    """f16(gelu(x)) for f16-rounded x, as llama.cpp's table (1 + a x^2 contracted to an fma);
+    and the same without the fma, to find where the two differ."""
+    f32 = np.float32
+    h = x.astype(np.float16).astype(np.float32)
+    ax = f32(0.044715) * h
+    fused = (ax.astype(np.float64) * h.astype(np.float64) + 1.0).astype(np.float32)
+    plain = ax * h + f32(1.0)
+    out = []
+    for inner in (fused, plain):
+        arg = f32(0.7978845608) * h * inner
+        t = np.tanh(arg.astype(np.float64)).astype(np.float32)
+        out.append((f32(0.5) * h * (f32(1.0) + t)).astype(np.float16))
+    return out
 
 
 def read(d, name):
     return np.fromfile(d / f"{name}.f32", np.float32)
 
 
+def gemma(tmp):
+    model = fetch("gemma")
+    d = Path(tmp) / "gemma0"
+    dump(model, d, 0, 1024, "gemma", 0, 124)
+    gate, up, out = (read(d, n) for n in ("ffn_gate-0", "ffn_up-0", "ffn_geglu-0"))
+    fused, plain = gelu_table_fma(gate)
+    inside = np.abs(gate) < 10
+    delicate = np.nonzero(inside & (fused != plain))[0]
+    low = np.nonzero((gate <= -10) & (up < 0))[0][:16]
+    keep = np.concatenate([delicate, low, np.arange(64)])
+    for a, name in [(gate, "gemma_glu_gate.f32"), (up, "gemma_glu_up.f32"), (out, "gemma_glu_out.f32")]:
+        a[keep].tofile(OUT / name)
+    # Attention of layer 4 (4 heads of 256 on one KV head): the last 8 of 24 tokens (token 23
+    # has a query component that f16 rounds differently once scaled).
+    d = Path(tmp) / "gemma4"
+    dump(model, d, 4, 1024, "gemma", 4, 24)
+    read(d, "Qcur-4#2").reshape(24, 4, 256)[-8:].tofile(OUT / "gemma_attn_q.f32")
+    read(d, "Kcur-4#2").astype(np.float16).tofile(OUT / "gemma_attn_k.f16")
+    read(d, "Vcur-4").astype(np.float16).tofile(OUT / "gemma_attn_v.f16")
+    read(d, "kqv_out-4").reshape(24, 4, 256)[-8:].tofile(OUT / "gemma_attn_out.f32")
+
+
 def main():
-    model = subprocess.run([sys.executable, str(ROOT / "scripts/fetch_models.py"), "qwen"], check=True,
-                           capture_output=True, text=True).stdout.strip()
+    model = fetch("qwen")
     reader = gguf.GGUFReader(model)
     tensor = {t.name: t for t in reader.tensors}
     OUT.mkdir(parents=True, exist_ok=True)
@@ -60,6 +106,9 @@ def main():
             read(d, "attn_norm-0").reshape(TOKENS, -1)[:8].tofile(OUT / "norm.f32")
             read(d, "Qcur-0").reshape(TOKENS, -1)[:8, :64].copy().tofile(OUT / f"{run}_q5_0_out.f32")
             read(d, "Vcur-0").reshape(TOKENS, -1)[:8, :64].copy().tofile(OUT / f"{run}_q8_0_out.f32")
+            # Q6_K ffn_down, first 16 rows, of 2 tokens: vec_dot (single) and tiled (batch).
+            read(d, "ffn_swiglu-0").reshape(TOKENS, -1)[:2].tofile(OUT / f"{run}_q6_k_in.f32")
+            read(d, "ffn_out-0").reshape(TOKENS, -1)[:2, :16].copy().tofile(OUT / f"{run}_q6_k_out.f32")
             if run == "batch":
                 # Element-wise ops of the last tokens: rms_norm (ffn_inp -> ffn_norm, with the
                 # weight), rope (Q of heads 0..2 before and after), SwiGLU (a row's first 1024),
@@ -77,8 +126,16 @@ def main():
         # Q4_K ffn_down of layer 11, its first 32 rows, for 2 tokens (the GEMV's arithmetic).
         read(d, "ffn_swiglu-11").reshape(TOKENS, -1)[:2].tofile(OUT / "single_ffn_in.f32")
         read(d, "ffn_out-11").reshape(TOKENS, -1)[:2, :32].copy().tofile(OUT / "single_q4_k_out.f32")
+        # In the batch of 70: tokens 0 and 1 through the repacked GEMM, 68 and 69 (70 % 4) the GEMV.
+        d = Path(tmp) / "batch11"
+        dump(model, d, 11, 1024)
+        pick = [0, 1, 68, 69]
+        read(d, "ffn_swiglu-11").reshape(TOKENS, -1)[pick].tofile(OUT / "batch_ffn_in.f32")
+        read(d, "ffn_out-11").reshape(TOKENS, -1)[pick, :32].copy().tofile(OUT / "batch_q4_k_out.f32")
+        gemma(tmp)
     np.asarray(tensor["blk.0.ffn_norm.weight"].data, np.float32).tofile(OUT / "norm_weight.f32")
-    for name, rows in [("blk.0.attn_q.weight", 64), ("blk.0.attn_v.weight", 64), ("blk.11.ffn_down.weight", 32)]:
+    for name, rows in [("blk.0.attn_q.weight", 64), ("blk.0.attn_v.weight", 64), ("blk.11.ffn_down.weight", 32),
+                       ("blk.0.ffn_down.weight", 16)]:
         data = np.asarray(tensor[name].data).view(np.uint8).reshape(tensor[name].shape[::-1][0], -1)[:rows]
         data.tofile(OUT / (name.replace(".weight", "") + f".{tensor[name].tensor_type.name}"))
     for f in sorted(OUT.iterdir()):

@@ -1,13 +1,14 @@
 //! Our CPU kernels against llama.cpp's own inputs and outputs, bit for bit (fixtures from
 //! scripts/gen_parity_fixtures.py: the Qwen2.5 test model's first 70 tokens of a prompt, run
-//! by llama.cpp as one batch and one token at a time). Where llama.cpp's arithmetic is
+//! by llama.cpp as one batch and one token at a time; a few of Gemma 3's GeGLU values and one
+//! of its attention layers). Where llama.cpp's arithmetic is
 //! matched (docs/ARCHITECTURE.md, "Goldens against llama.cpp"), any difference is a bug.
 
 use std::path::PathBuf;
 
 use backend::cpu::{
-    rms_norm_rows, rope, softmax, swiglu, AttnParams, Cpu, DotOrder, KvData, KvView, RopeParams, RopeStyle, SeqView,
-    TokenPlaces,
+    geglu, rms_norm_rows, rope, softmax, swiglu, AttnParams, Cpu, DotOrder, InBatch, KvData, KvView, RopeParams,
+    RopeStyle, SeqView, TokenPlaces,
 };
 use backend::WeightView;
 use gguf::GgmlType;
@@ -69,6 +70,52 @@ fn attention_matches_llama_cpp_in_both_orders() {
     }
 }
 
+/// Gemma 3's attention (layer 4: 4 heads of 256 on one KV head, the last 8 of 24 tokens as one
+/// batch): llama.cpp multiplies Q by the scale (1/16) before the product rounds it to f16.
+#[test]
+fn gemma_attention_scales_queries_as_llama_cpp() {
+    let cpu = Cpu::new(2).unwrap();
+    let (t, last, heads, hd) = (24, 8, 4, 256);
+    let q = f32s("gemma_attn_q.f32"); // [last, heads, hd]
+    let (k, v) = (f16s("gemma_attn_k.f16"), f16s("gemma_attn_v.f16")); // [t, hd]
+    let positions: Vec<u32> = ((t - last) as u32..t as u32).collect();
+    let (token_seq, orders) = (vec![0; last], vec![DotOrder::Batch; last]);
+    let run = |scale_q: bool| {
+        let p = AttnParams {
+            n_head: heads,
+            n_kv_head: 1,
+            head_dim: hd,
+            scale: 1.0 / 16.0,
+            window: Some(512),
+            softcap: None,
+            scale_q,
+        };
+        let mut out = vec![f32::NAN; q.len()];
+        cpu.attention(
+            &q,
+            &TokenPlaces { positions: &positions, token_seq: &token_seq, orders: &orders },
+            &[SeqView { blocks: &[0] }],
+            &KvView { k: KvData::F16(&k), v: KvData::F16(&v), block_size: t },
+            &p,
+            &mut out,
+        );
+        out
+    };
+    let want = f32s("gemma_attn_out.f32");
+    assert_bits("gemma attention, queries scaled", &run(true), &want);
+    // The fixture holds queries whose f16 rounding depends on when they are scaled.
+    assert!(run(false).iter().zip(&want).any(|(a, b)| a.to_bits() != b.to_bits()), "scaling the scores matches too");
+}
+
+/// Gemma 3's GeGLU on values where llama.cpp's gelu table rounds delicately (its `1 + a x^2` is
+/// a fused multiply-add), below -10 with a negative `up` (+0, not -0), and others.
+#[test]
+fn geglu_matches_llama_cpp() {
+    let mut g = f32s("gemma_glu_gate.f32");
+    geglu(&mut g, &f32s("gemma_glu_up.f32"));
+    assert_bits("geglu", &g, &f32s("gemma_glu_out.f32"));
+}
+
 /// rms_norm, rope (Qwen2.5: neox, base 1e6), SwiGLU and softmax (scale 1/8, causal, 256 padded
 /// keys) of the last tokens of the batch run.
 #[test]
@@ -114,7 +161,8 @@ fn x86_kernels() -> bool {
 }
 
 /// Q5_0 and Q8_0 (one arithmetic for both runs: 8 tokens through the GEMM, and token by token
-/// through the per-dot kernel) and Q4_K (the GEMV's arithmetic, token by token).
+/// through the per-dot kernel); Q4_K and Q6_K, whose rounding follows the token's batch
+/// (`InBatch`): the repacked Q4_K's GEMM and GEMV, Q6_K's tiled kernel and vec_dot.
 #[test]
 fn matmuls_match_llama_cpp() {
     if !x86_kernels() {
@@ -122,14 +170,15 @@ fn matmuls_match_llama_cpp() {
         return;
     }
     let cpu = Cpu::new(2).unwrap();
-    let product = |ty: GgmlType, file: &str, cols: usize, x: &[f32], t: usize| {
+    let product_in = |ty: GgmlType, file: &str, cols: usize, x: &[f32], at: &[InBatch]| {
         let data = fixture(file);
         let rows = data.len() / ty.bytes_for(cols as u64).unwrap() as usize;
         let w = WeightView::from_parts(file, ty, rows, cols, &data).unwrap();
-        let mut out = vec![0f32; t * rows];
-        cpu.matmul(x, t, &w, &mut out);
+        let mut out = vec![0f32; at.len() * rows];
+        cpu.matmuls_in(x, at, &[w], &mut [&mut out]);
         out
     };
+    let product = |ty, file, cols, x: &[f32], t| product_in(ty, file, cols, x, &InBatch::whole(t));
     let x = f32s("norm.f32"); // [8, 896]
     for (ty, file, want) in
         [(GgmlType::Q5_0, "blk.0.attn_q.Q5_0", "q5_0_out.f32"), (GgmlType::Q8_0, "blk.0.attn_v.Q8_0", "q8_0_out.f32")]
@@ -145,4 +194,13 @@ fn matmuls_match_llama_cpp() {
     let one: Vec<f32> =
         x.chunks_exact(4864).flat_map(|r| product(GgmlType::Q4_K, "blk.11.ffn_down.Q4_K", 4864, r, 1)).collect();
     assert_bits("Q4_K, token by token", &one, &f32s("single_q4_k_out.f32"));
+    // Tokens 0, 1, 68 and 69 of the batch of 70: the first two through the GEMM's rounding.
+    let at: Vec<InBatch> = [0, 1, 68, 69].map(|index| InBatch { size: TOKENS as u32, index }).to_vec();
+    let got = product_in(GgmlType::Q4_K, "blk.11.ffn_down.Q4_K", 4864, &f32s("batch_ffn_in.f32"), &at);
+    assert_bits("Q4_K, in a batch of 70", &got, &f32s("batch_q4_k_out.f32"));
+    for (run, at) in [("batch", InBatch::whole(TOKENS)[..2].to_vec()), ("single", vec![InBatch::ALONE; 2])] {
+        let x = f32s(&format!("{run}_q6_k_in.f32")); // [2, 4864]
+        let got = product_in(GgmlType::Q6_K, "blk.0.ffn_down.Q6_K", 4864, &x, &at);
+        assert_bits(&format!("Q6_K, {run}"), &got, &f32s(&format!("{run}_q6_k_out.f32")));
+    }
 }

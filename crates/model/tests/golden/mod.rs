@@ -54,15 +54,10 @@ pub const MIN_TOP1_AGREEMENT: f64 = 0.99;
 pub const MAX_MEAN_KL: f64 = 0.01;
 /// Issue 4: at least this fraction of the greedy continuations are identical (18 of 20).
 pub const MIN_GREEDY_IDENTICAL: f64 = 0.90;
-/// Where llama.cpp cannot meet the issue's thresholds itself, the bar is its own agreement with
-/// its goldens when only its batching changes (fixtures' self_agreement.json, written by
-/// scripts/measure_llama_self_agreement.py) less these margins: that agreement is the noise
-/// floor of float summation order, which no implementation that sums in another order can
-/// be asked to beat.
-pub const TOP1_MARGIN: f64 = 0.01;
-pub const GREEDY_MARGIN: usize = 3;
-
-/// llama.cpp against its own goldens with one token per batch (see TOP1_MARGIN).
+/// llama.cpp against its own goldens with one token per batch (fixtures' self_agreement.json,
+/// written by scripts/measure_llama_self_agreement.py): the agreement float summation order
+/// alone costs. Reported beside ours; the bar is issue 4's, which only arithmetic that rounds
+/// as llama.cpp's kernels do meets (ARCHITECTURE.md, "Goldens against llama.cpp").
 #[derive(Debug, Deserialize)]
 pub struct SelfAgreement {
     pub top1_agreement: f64,
@@ -77,15 +72,9 @@ pub fn self_agreement(model: &str) -> SelfAgreement {
     serde_json::from_str(&json).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// The top-1 agreement a model's logits must reach.
-pub fn required_top1(model: &str) -> f64 {
-    MIN_TOP1_AGREEMENT.min(self_agreement(model).top1_agreement - TOP1_MARGIN)
-}
-
-/// How many of the greedy continuations must be identical.
-pub fn required_identical(model: &str, total: usize) -> usize {
-    let issue = (MIN_GREEDY_IDENTICAL * total as f64).ceil() as usize;
-    issue.min(self_agreement(model).greedy_identical.saturating_sub(GREEDY_MARGIN))
+/// How many of `total` greedy continuations must be identical.
+pub fn required_identical(total: usize) -> usize {
+    (MIN_GREEDY_IDENTICAL * total as f64).ceil() as usize
 }
 
 /// A top-1 mismatch where llama.cpp's logit for our choice is within this of its maximum is
@@ -490,7 +479,7 @@ impl LogitsReport {
     }
 
     pub fn passes(&self) -> bool {
-        self.top1_agreement() >= required_top1(&self.model) && self.mean_kl <= MAX_MEAN_KL
+        self.top1_agreement() >= MIN_TOP1_AGREEMENT && self.mean_kl <= MAX_MEAN_KL
     }
 
     pub fn assert_passes(&self) {
@@ -502,13 +491,13 @@ impl fmt::Display for LogitsReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "{}: top-1 {}/{} = {:.2}% (need >= {:.2}%: issue 4 asks 99%, llama.cpp agrees with itself \
+            "{}: top-1 {}/{} = {:.2}% (issue 4 asks >= {:.2}%; llama.cpp agrees with itself \
              at {:.2}% across batch sizes; {} near-tie mismatches), mean KL {:.3e} (need <= {:.0e})",
             self.model,
             self.top1_equal,
             self.positions,
             100.0 * self.top1_agreement(),
-            100.0 * required_top1(&self.model),
+            100.0 * MIN_TOP1_AGREEMENT,
             100.0 * self_agreement(&self.model).top1_agreement,
             self.near_tie_mismatches,
             self.mean_kl,
@@ -598,7 +587,7 @@ impl GreedyReport {
     }
 
     pub fn passes(&self) -> bool {
-        self.identical >= required_identical(&self.model, self.total)
+        self.identical >= required_identical(self.total)
     }
 
     pub fn assert_passes(&self) {
@@ -610,12 +599,12 @@ impl fmt::Display for GreedyReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "{}: {}/{} greedy continuations identical (need >= {}: issue 4 asks 90%, llama.cpp agrees \
+            "{}: {}/{} greedy continuations identical (issue 4 asks >= {}; llama.cpp agrees \
              with itself on {} across batch sizes)",
             self.model,
             self.identical,
             self.total,
-            required_identical(&self.model, self.total),
+            required_identical(self.total),
             self_agreement(&self.model).greedy_identical
         )?;
         for d in &self.divergences {
