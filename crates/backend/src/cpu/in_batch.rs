@@ -2,7 +2,7 @@
 //!
 //! llama.cpp's x86 CPU build (repacking and the tiled K-quant kernel on, as every build since
 //! 2025 has them) picks kernels by the size of the batch a product runs in, and they round
-//! differently (ARCHITECTURE.md, "Goldens against llama.cpp and their noise floor"):
+//! differently (ARCHITECTURE.md, "Goldens against llama.cpp"):
 //! * attention over the f16 cache: tinyBLAS from 2 tokens, `ggml_vec_dot_f16` for one;
 //! * Q6_K: the tiled kernel from 8 tokens, `vec_dot` below;
 //! * Q4_K with a multiple of 8 rows (repacked 8x8): the GEMM for the first `size - size % 4`

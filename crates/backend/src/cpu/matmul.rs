@@ -84,12 +84,16 @@ impl Cpu {
     }
 
     /// One matrix whose tokens take both paths (`paths`: [t]): each path's tokens gathered,
-    /// multiplied and put back in place.
+    /// multiplied and put back in place (in place where they are consecutive, as a prompt's
+    /// are: the GEMM's first tokens, then the rest).
     fn matmul_split(&self, x: &[f32], paths: &[Path], w: &WeightView, out: &mut [f32]) {
         let (cols, rows) = (w.cols, w.rows);
         for path in [Path::Single, Path::Batched] {
             let idx: Vec<usize> = (0..paths.len()).filter(|&i| paths[i] == path).collect();
-            if idx.is_empty() {
+            let (Some(&a), Some(&b)) = (idx.first(), idx.last()) else { continue };
+            if b + 1 - a == idx.len() {
+                let (xs, os) = (&x[a * cols..(b + 1) * cols], &mut out[a * rows..(b + 1) * rows]);
+                self.matmuls_on(xs, idx.len(), std::slice::from_ref(w), &[path], &mut [os]);
                 continue;
             }
             let xs: Vec<f32> = idx.iter().flat_map(|&i| &x[i * cols..(i + 1) * cols]).copied().collect();

@@ -4,9 +4,10 @@
 //! lanes (`maddubs` of unsigned quants with the Q8_K bytes, then `madd` with the sub-block
 //! scale); offsets are taken out through the Q8_K `bsums` instead of per element: Q6_K's -32
 //! and Q3_K's -4 become `32 * sum_j scale_j * bsum_j` (resp. 4 *), the Q4_K/Q5_K/Q2_K mins are
-//! `sum_j min_j * bsum_j` as in the scalar code. The super-block's result is then the scalar
-//! kernel's `d * isum` (and `dmin * mins`) from the same f32 scale products; the scalar code
-//! only splits `d * isum` into eight lane products, a difference of rounding.
+//! `sum_j min_j * bsum_j` as in the scalar code. The f32 steps are those of llama.cpp's x86
+//! kernels: for Q4_K and Q6_K on each [`Path`](super::super::Path) (see the kernels), for the
+//! others the scalar kernel's `d * isum` (and `dmin * mins`) per super-block, which the scalar
+//! code splits into eight lane products, a difference of rounding.
 //!
 //! Ranges: quants at most 63 (unsigned) times |q8| <= 128 keep each `maddubs` pair within
 //! 2 * 63 * 128 < 2^15; every i32 sum stays far below 2^31.

@@ -5,7 +5,8 @@
 //! and from them the same f32 scale products: per 32-element block for the legacy and table
 //! formats (`sumi * dx * dy` and so on, in the C expression's order), per super-block for the
 //! K-quants (`(x.d * y.d) * isum`, where the scalar code splits `isum` into eight lanes before
-//! that product: a difference of rounding), per 32-element sub-block for IQ4_XS, per product
+//! that product: a difference of rounding; Q4_K and Q6_K round as llama.cpp's x86 kernels of
+//! the [`Path`] asked for, see `kquants.rs`), per 32-element sub-block for IQ4_XS, per product
 //! for the float types. Only the order in which those results are added differs, so a SIMD
 //! result is within a few ulps of `sum |block result|` of the scalar one.
 //!

@@ -179,7 +179,8 @@ unsafe fn legacy<const T: usize, const NL: usize>(tile: &Tile, a: &PackedActs, g
 
 // Q4_K: isum = sum_j sc_j * dot(nibbles_j, y_j) (eight steps of pair sums <= 2 * 15 * 128
 // fit an i16), summins = sum_j min_j * P_j (i16 pairs, madd); sums = fma(isum, d * dy, sums),
-// mins = fma(summins, dmin * dy, mins) per super-block; sums - mins.
+// mins = fma(summins, dmin * dy, mins) per super-block, or per 64 elements (`PER64`: the
+// `Batched` path); sums - mins.
 /// Safety: as [`tile`]'s block.
 #[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn q4_k<const T: usize, const PER64: bool>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize, dst: &mut Dst) {
@@ -235,7 +236,8 @@ unsafe fn q4_k<const T: usize, const PER64: bool>(tile: &Tile, a: &PackedActs, g
 }
 
 // Q6_K: isum = sum_j sc_j * (dot(q + 32, y_j) - 32 * bsum_j) over 16-element sub-blocks (two
-// steps of pair sums <= 2 * 63 * 128 fit an i16); sumf += (d * dy) * isum.
+// steps of pair sums <= 2 * 63 * 128 fit an i16); sumf = fma(isum * d, dy, sumf) (the
+// `Batched` path: llama.cpp's tiled kernel).
 /// Safety: as [`tile`]'s block.
 #[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn q6_k<const T: usize>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize, dst: &mut Dst) {

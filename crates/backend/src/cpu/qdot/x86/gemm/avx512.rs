@@ -174,7 +174,7 @@ unsafe fn legacy<const T: usize, const NL: usize, const OFF: u8>(
 
 // Q4_K: isum = sum_j sc_j * dot(nibbles_j, y_j), summins = sum_j min_j * P_j (i16 pairs,
 // vpdpwssd); sums = fma(isum, d * dy, sums), mins = fma(summins, dmin * dy, mins) per
-// super-block; sums - mins.
+// super-block, or per 64 elements (`PER64`: the `Batched` path); sums - mins.
 /// Safety: as [`tile`]'s block.
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
 unsafe fn q4_k<const T: usize, const PER64: bool>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize, dst: &mut Dst) {
@@ -230,7 +230,7 @@ unsafe fn q4_k<const T: usize, const PER64: bool>(tile: &Tile, a: &PackedActs, g
 }
 
 // Q6_K: isum = sum_j sc_j * (dot(q + 32, y_j) - 32 * bsum_j) over 16-element sub-blocks;
-// sumf += (d * dy) * isum.
+// sumf = fma(isum * d, dy, sumf) (the `Batched` path: llama.cpp's tiled kernel).
 /// Safety: as [`tile`]'s block.
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
 unsafe fn q6_k<const T: usize>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize, dst: &mut Dst) {
