@@ -34,10 +34,12 @@ const GEMM_ROWS_PER_TASK: usize = 32;
 
 /// From this many tokens on, a matmul with a GEMM kernel uses it: about the single-thread
 /// crossover with the per-dot kernels on the dev VM (qdot_gemm's `gemm_speed`, AVX-512 and
-/// AVX2 levels): 4 tokens for Q5_0, 5 to 6 for Q4_K, Q6_K and Q8_0.
-fn gemm_min_tokens(ty: GgmlType) -> usize {
-    match ty {
-        GgmlType::Q5_0 => 4,
+/// AVX2 levels): 4 tokens for Q5_0, 5 to 6 for Q4_K, Q6_K (batched path) and Q8_0, 8 to 16
+/// for Q6_K's eight-lane path, whose per-dot kernel is the fastest of all.
+fn gemm_min_tokens(ty: GgmlType, path: Path) -> usize {
+    match (ty, path) {
+        (GgmlType::Q5_0, _) => 4,
+        (GgmlType::Q6_K, Path::Single) => 16,
         _ => 6,
     }
 }
@@ -113,7 +115,7 @@ impl Cpu {
         let gemms: Vec<Option<Gemm>> = ws
             .iter()
             .zip(paths)
-            .map(|(w, &p)| if t >= gemm_min_tokens(w.ty) { gemm_kernel_for(w.ty, p) } else { None })
+            .map(|(w, &p)| if t >= gemm_min_tokens(w.ty, p) { gemm_kernel_for(w.ty, p) } else { None })
             .collect();
         let fused = |k: usize| t == 1 || gemms[k].is_some();
         // Matrices outside the fused job: one by one, rows dotted with every token.

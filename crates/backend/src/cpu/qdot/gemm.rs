@@ -11,9 +11,9 @@
 //!   lanes run `acc_k = fma(dx * dy, lane_k, acc_k)` over the blocks in order and finish with
 //!   `hsum_ps`, i.e. `((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7))`. A lane's additions
 //!   depend only on its own steps, so the GEMM runs a few lanes at a time along the row.
-//! * K-quants, the same at the AVX2 and AVX-512 levels, on the kernel's [`Path`]: Q6_K only on
-//!   `Batched` (llama.cpp's tiled kernel; `Single` rounds in eight lanes, which the per-dot
-//!   kernel keeps), `sumf = fma(isum * d, dy, sumf)` per super-block; Q4_K
+//! * K-quants, the same at the AVX2 and AVX-512 levels, on the kernel's [`Path`]: Q6_K
+//!   `sumf = fma(isum * d, dy, sumf)` per super-block (`Batched`, llama.cpp's tiled kernel) or
+//!   eight lanes per super-block as the 32-element formats' (`Single`, its vec_dot); Q4_K
 //!   `sums = fma(isum, d * dy, sums)` and `mins = fma(summins, dmin * dy, mins)` per
 //!   super-block (`Single`) or per 64 elements (`Batched`), then `sums - mins`.
 //!
@@ -56,11 +56,9 @@ pub fn gemm_kernel(weight: GgmlType) -> Option<Gemm> {
 }
 
 /// The GEMM rounding as `dot_kernel_for(weight, path)`, where the SIMD level in force has one
-/// for that type and path; `None` elsewhere (callers then use the per-dot kernel). Q6_K has
-/// none on `Single`: its eight f32 lanes per token do not fit a tokens-in-lanes GEMM, and
-/// llama.cpp takes that path below 8 tokens only.
+/// for that type; `None` elsewhere (callers then use the per-dot kernel).
 pub fn gemm_kernel_for(weight: GgmlType, path: Path) -> Option<Gemm> {
-    if !GEMM_TYPES.contains(&weight) || (weight, path) == (GgmlType::Q6_K, Path::Single) {
+    if !GEMM_TYPES.contains(&weight) {
         return None;
     }
     #[cfg(target_arch = "x86_64")]

@@ -32,7 +32,7 @@ pub(super) fn tile<const T: usize>(ty: GgmlType, path: Path, tile: &Tile, a: &Pa
             GgmlType::Q5_0 | GgmlType::Q8_0 => legacy::<T, 2>(tile, a, g0, nb, dst),
             GgmlType::Q4_K if path == Path::Single => q4_k::<T, false>(tile, a, g0, nb, dst),
             GgmlType::Q4_K => q4_k::<T, true>(tile, a, g0, nb, dst),
-            // `gemm_kernel_for` hands out Q6_K on the `Batched` (tiled) path only.
+            GgmlType::Q6_K if path == Path::Single => q6_k_lanes::<T, 8>(tile, a, g0, nb, dst),
             GgmlType::Q6_K => q6_k::<T>(tile, a, g0, nb, dst),
             _ => unreachable!("no GEMM for {ty}"),
         }
@@ -271,4 +271,69 @@ unsafe fn q6_k<const T: usize>(tile: &Tile, a: &PackedActs, g0: usize, nb: usize
         }
     }
     put::<T>(dst, g0, &sumf);
+}
+
+// Q6_K on the `Single` path (llama.cpp's vec_dot, `q6_k` of `x86/kquants.rs`): lane l of a
+// super-block is `sum_c sc_(2c + l / 4) * dot(k4-step 8c + l) - 32 (bsum_2l sc_2l + bsum_2l+1
+// sc_2l+1)`, exactly (a step's two pair sums <= 2 * 63 * 128 fit an i16); lane l runs
+// `acc = fma(y.d * x.d, lane, acc)` over the super-blocks, and the eight lanes are added as
+// `hsum_ps` does. `NL` lanes per pass over the row.
+/// Safety: as [`tile`]'s block.
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn q6_k_lanes<const T: usize, const NL: usize>(
+    tile: &Tile,
+    a: &PackedActs,
+    g0: usize,
+    nb: usize,
+    dst: &mut Dst,
+) {
+    let (gq, gd, gf) = (a.cols * G, nb * G, nb * 20 * G);
+    let qs: [*const u8; T] = core::array::from_fn(|t| a.qs.as_ptr().add((g0 + t) * gq));
+    let dy: [*const f32; T] = core::array::from_fn(|t| a.dy.as_ptr().add((g0 + t) * gd));
+    let fix: [*const i32; T] = core::array::from_fn(|t| a.fix.as_ptr().add((g0 + t) * gf));
+    let u = tile.u.as_ptr();
+    let mut lanes = [[[_mm256_setzero_ps(); T]; R]; 8];
+    for l0 in (0..8).step_by(NL) {
+        let mut acc = [[[_mm256_setzero_ps(); T]; R]; NL];
+        for b in 0..nb {
+            let y: [__m256; T] = core::array::from_fn(|t| _mm256_loadu_ps(dy[t].add(b * G)));
+            let dd: [[__m256; T]; R] = core::array::from_fn(|r| {
+                let dx = _mm256_set1_ps(tile.d[b * R + r]);
+                core::array::from_fn(|t| _mm256_mul_ps(y[t], dx))
+            });
+            for (i, al) in acc.iter_mut().enumerate() {
+                let l = l0 + i;
+                // -32 bsum_j of the lane's offset sub-blocks j = 2l, 2l + 1, per token.
+                let off: [[__m256i; T]; 2] = core::array::from_fn(|m| {
+                    core::array::from_fn(|t| _mm256_loadu_si256(fix[t].add((20 * b + 2 * l + m) * G).cast()))
+                });
+                let x: [[__m256i; T]; 8] =
+                    core::array::from_fn(|c| core::array::from_fn(|t| ld(qs[t].add((64 * b + 8 * c + l) * 32))));
+                for (r, (ar, ddr)) in al.iter_mut().zip(&dd).enumerate() {
+                    let sc = |j: usize| tile.sc[(16 * b + j) * R + r];
+                    for (t, (f, &dt)) in ar.iter_mut().zip(ddr).enumerate() {
+                        let (s0, s1) = (_mm256_set1_epi32(sc(2 * l)), _mm256_set1_epi32(sc(2 * l + 1)));
+                        let mut lane =
+                            _mm256_add_epi32(_mm256_mullo_epi32(off[0][t], s0), _mm256_mullo_epi32(off[1][t], s1));
+                        for (c, xc) in x.iter().enumerate() {
+                            // Both i16 pair sums of the step times the scale.
+                            let w = bcast(u.add(((8 * b + c) * R + r) * 32 + 4 * l));
+                            let s16 = _mm256_set1_epi16(sc(2 * c + l / 4) as i16);
+                            lane = _mm256_add_epi32(lane, _mm256_madd_epi16(_mm256_maddubs_epi16(w, xc[t]), s16));
+                        }
+                        *f = _mm256_fmadd_ps(dt, _mm256_cvtepi32_ps(lane), *f);
+                    }
+                }
+            }
+        }
+        lanes[l0..l0 + NL].copy_from_slice(&acc);
+    }
+    let add = _mm256_add_ps;
+    let sums: [[_; T]; R] = core::array::from_fn(|r| {
+        core::array::from_fn(|t| {
+            let l = |m: usize| lanes[m][r][t];
+            add(add(add(l(0), l(4)), add(l(2), l(6))), add(add(l(1), l(5)), add(l(3), l(7))))
+        })
+    });
+    put::<T>(dst, g0, &sums);
 }

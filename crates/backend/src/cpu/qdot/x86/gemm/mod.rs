@@ -14,6 +14,7 @@ use super::kquants::k4_scales_mins;
 use super::legacy::bits_to_bytes;
 use super::{load256, nibbles, rd_u16, rd_u32};
 use crate::cpu::qdot::gemm::{blocks_per_row, Flavor, Gemm, PackedActs};
+use crate::cpu::qdot::Path;
 use crate::WeightView;
 
 /// Weight rows per tile.
@@ -278,7 +279,9 @@ pub(in crate::cpu::qdot) fn run(
                 // whose 16 f32 lane accumulators per pass (see `avx512::legacy`) leave no
                 // registers for a second group.
                 let mut g0 = 0;
-                if matches!(w.ty, GgmlType::Q4_K | GgmlType::Q6_K) {
+                // Q6_K's eight lanes per token (the `Single` path) fill the registers alone.
+                let lanes = w.ty == GgmlType::Q6_K && gemm.path == Path::Single;
+                if matches!(w.ty, GgmlType::Q4_K | GgmlType::Q6_K) && !lanes {
                     while g0 + 3 <= groups {
                         avx512::tile::<3>(w.ty, gemm.path, &tile, acts, g0, &mut dst);
                         g0 += 3;
