@@ -104,12 +104,8 @@ fn main() -> Res<()> {
     // The whole attention (f16 cache; llama.cpp's dot order for a batch of t tokens): roped Q
     // and K, V with its bias (Vcur-L#1) -> kqv_out.
     let n_kv_head = 2;
-    let half = |v: Vec<f32>| v.into_iter().map(f16::from_f32).collect::<Vec<f16>>();
-    let (k, v) = (half(read(dir, &format!("{}#3", l("Kcur")))?), half(read(dir, &format!("{}#1", l("Vcur")))?));
+    let (k, v) = (read(dir, &format!("{}#3", l("Kcur")))?, read(dir, &format!("{}#1", l("Vcur")))?);
     let q = read(dir, &format!("{}#3", l("Qcur")))?;
-    let order = if t.min(ubatch) >= 2 { DotOrder::Batch } else { DotOrder::Single };
-    let (token_seq, orders) = (vec![0; t], vec![order; t]);
-    let block: Vec<u32> = vec![0];
     let p = AttnParams {
         n_head,
         n_kv_head,
@@ -119,15 +115,7 @@ fn main() -> Res<()> {
         softcap: None,
         scale_q: false,
     };
-    let mut out = vec![0f32; q.len()];
-    cpu.attention(
-        &q,
-        &TokenPlaces { positions: &positions, token_seq: &token_seq, orders: &orders },
-        &[SeqView { blocks: &block }],
-        &KvView { k: KvData::F16(&k), v: KvData::F16(&v), block_size: t },
-        &p,
-        &mut out,
-    );
+    let out = attend(&cpu, &q, &k, &v, t.min(ubatch), &p);
     report("attention", &out, &read(dir, &l("kqv_out"))?);
     Ok(())
 }
@@ -178,26 +166,13 @@ fn gemma3(file: &GgufFile, cpu: &Cpu, dir: &str, layer: usize, ubatch: usize) ->
     report("rope", &q, &read(dir, &format!("{}#2", l("Qcur")))?);
 
     // Attention: llama.cpp scales Q by 1/16 before its product (kq_scale 1): `scale_q`.
-    let half = |v: Vec<f32>| v.into_iter().map(f16::from_f32).collect::<Vec<f16>>();
-    let (k, v) = (half(read(dir, &format!("{}#2", l("Kcur")))?), half(read(dir, &l("Vcur"))?));
+    let (k, v) = (read(dir, &format!("{}#2", l("Kcur")))?, read(dir, &l("Vcur"))?);
     let q = read(dir, &format!("{}#2", l("Qcur")))?;
-    let order = if t.min(ubatch) >= 2 { DotOrder::Batch } else { DotOrder::Single };
-    let (token_seq, orders) = (vec![0; t], vec![order; t]);
-    let block: Vec<u32> = vec![0];
     let want = read(dir, &l("kqv_out"))?;
     for (what, scale_q) in [("attention, scores scaled", false), ("attention, q scaled", true)] {
         let p =
             AttnParams { n_head, n_kv_head, head_dim, scale: 1.0 / 16.0, window: Some(512), softcap: None, scale_q };
-        let mut out = vec![0f32; q.len()];
-        cpu.attention(
-            &q,
-            &TokenPlaces { positions: &positions, token_seq: &token_seq, orders: &orders },
-            &[SeqView { blocks: &block }],
-            &KvView { k: KvData::F16(&k), v: KvData::F16(&v), block_size: t },
-            &p,
-            &mut out,
-        );
-        report(what, &out, &want);
+        report(what, &attend(cpu, &q, &k, &v, t.min(ubatch), &p), &want);
     }
     // The output projection is not dumped; its rms_norm (norm#3, no weight yet) is.
     let wo = matrix(file, &b("attn_output"))?;
@@ -215,4 +190,26 @@ fn gemma3(file: &GgufFile, cpu: &Cpu, dir: &str, layer: usize, ubatch: usize) ->
     norm(&l("ffn_out"), &b("post_ffw_norm"), &l("ffn_post_norm"), "post-ffn norm")?;
     norm(&l("sa_out"), &b("ffn_norm"), &l("ffn_norm"), "ffn norm")?;
     Ok(())
+}
+
+/// Causal attention of every token of one sequence (q: [t, heads, head_dim]; k, v: [t, kv
+/// heads, head_dim], stored in an f16 cache of one block) in llama.cpp's dot order for a batch
+/// of `batch` tokens.
+fn attend(cpu: &Cpu, q: &[f32], k: &[f32], v: &[f32], batch: usize, p: &AttnParams) -> Vec<f32> {
+    let half = |x: &[f32]| x.iter().map(|&y| f16::from_f32(y)).collect::<Vec<f16>>();
+    let (k, v) = (half(k), half(v));
+    let t = k.len() / (p.n_kv_head * p.head_dim);
+    let positions: Vec<u32> = (0..t as u32).collect();
+    let order = if batch >= 2 { DotOrder::Batch } else { DotOrder::Single };
+    let (token_seq, orders) = (vec![0; t], vec![order; t]);
+    let mut out = vec![0f32; q.len()];
+    cpu.attention(
+        q,
+        &TokenPlaces { positions: &positions, token_seq: &token_seq, orders: &orders },
+        &[SeqView { blocks: &[0] }],
+        &KvView { k: KvData::F16(&k), v: KvData::F16(&v), block_size: t },
+        p,
+        &mut out,
+    );
+    out
 }

@@ -130,6 +130,22 @@ unsafe fn dots<const T: usize, const N16: usize>(
     }
 }
 
+/// Each (row, token group)'s eight f32 lanes added as `hsum_ps` (llama.cpp's `hsum_float_8`)
+/// does: `((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7))`.
+///
+/// Safety: the features are available.
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+unsafe fn hsum_lanes<const T: usize>(lanes: &[[[__m256; T]; R]; 8]) -> [[__m256; T]; R] {
+    let add = _mm256_add_ps;
+    core::array::from_fn(|r| {
+        core::array::from_fn(|t| {
+            let l = |m: usize| lanes[m][r][t];
+            add(add(add(l(0), l(4)), add(l(2), l(6))), add(add(l(1), l(5)), add(l(3), l(7))))
+        })
+    })
+}
+
 // Q5_0 / Q8_0 (llama.cpp's arithmetic, `lanes8` of `x86/legacy.rs`): k4-step 8 b + k of a row
 // is lane k of block b, the exact integer dot over its four elements, `madd` of
 // `maddubs(|q|, y with q's sign)` (pair sums <= 2 * 128 * 127 fit an i16); lane k runs
@@ -167,14 +183,7 @@ unsafe fn legacy<const T: usize, const NL: usize>(tile: &Tile, a: &PackedActs, g
         }
         lanes[k0..k0 + NL].copy_from_slice(&acc);
     }
-    let add = _mm256_add_ps;
-    let sums: [[_; T]; R] = core::array::from_fn(|r| {
-        core::array::from_fn(|t| {
-            let l = |m: usize| lanes[m][r][t];
-            add(add(add(l(0), l(4)), add(l(2), l(6))), add(add(l(1), l(5)), add(l(3), l(7))))
-        })
-    });
-    put::<T>(dst, g0, &sums);
+    put::<T>(dst, g0, &hsum_lanes(&lanes));
 }
 
 // Q4_K: isum = sum_j sc_j * dot(nibbles_j, y_j) (eight steps of pair sums <= 2 * 15 * 128
@@ -328,12 +337,5 @@ unsafe fn q6_k_lanes<const T: usize, const NL: usize>(
         }
         lanes[l0..l0 + NL].copy_from_slice(&acc);
     }
-    let add = _mm256_add_ps;
-    let sums: [[_; T]; R] = core::array::from_fn(|r| {
-        core::array::from_fn(|t| {
-            let l = |m: usize| lanes[m][r][t];
-            add(add(add(l(0), l(4)), add(l(2), l(6))), add(add(l(1), l(5)), add(l(3), l(7))))
-        })
-    });
-    put::<T>(dst, g0, &sums);
+    put::<T>(dst, g0, &hsum_lanes(&lanes));
 }

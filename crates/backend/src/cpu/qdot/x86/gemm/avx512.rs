@@ -119,6 +119,22 @@ unsafe fn dots<const T: usize>(acc: &mut [[__m512i; T]; R], u: *const u8, x: [*c
     }
 }
 
+/// Each (row, token group)'s eight f32 lanes added as `hsum_ps` (llama.cpp's `hsum_float_8`)
+/// does: `((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7))`.
+///
+/// Safety: the features are available.
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
+#[inline]
+unsafe fn hsum_lanes<const T: usize>(lanes: &[[[__m512; T]; R]; 8]) -> [[__m512; T]; R] {
+    let add = _mm512_add_ps;
+    core::array::from_fn(|r| {
+        core::array::from_fn(|t| {
+            let l = |m: usize| lanes[m][r][t];
+            add(add(add(l(0), l(4)), add(l(2), l(6))), add(add(l(1), l(5)), add(l(3), l(7))))
+        })
+    })
+}
+
 // Q5_0 / Q8_0 (llama.cpp's arithmetic, `lanes16` of `x86/avx512.rs`): k4-step 8 b + k of a row
 // is lane k of block b, the exact `dot(u, y) - OFF * sum(y)` over its four elements; lane k
 // runs `acc = fma(dx * dy, lane, acc)` over the blocks in order, and the eight lanes are added
@@ -162,14 +178,7 @@ unsafe fn legacy<const T: usize, const NL: usize, const OFF: u8>(
         }
         lanes[k0..k0 + NL].copy_from_slice(&acc);
     }
-    let add = _mm512_add_ps;
-    let sums: [[_; T]; R] = core::array::from_fn(|r| {
-        core::array::from_fn(|t| {
-            let l = |m: usize| lanes[m][r][t];
-            add(add(add(l(0), l(4)), add(l(2), l(6))), add(add(l(1), l(5)), add(l(3), l(7))))
-        })
-    });
-    put::<T>(dst, g0, &sums);
+    put::<T>(dst, g0, &hsum_lanes(&lanes));
 }
 
 // Q4_K: isum = sum_j sc_j * dot(nibbles_j, y_j), summins = sum_j min_j * P_j (i16 pairs,
@@ -324,12 +333,5 @@ unsafe fn q6_k_lanes<const T: usize, const NL: usize>(
         }
         lanes[l0..l0 + NL].copy_from_slice(&acc);
     }
-    let add = _mm512_add_ps;
-    let sums: [[_; T]; R] = core::array::from_fn(|r| {
-        core::array::from_fn(|t| {
-            let l = |m: usize| lanes[m][r][t];
-            add(add(add(l(0), l(4)), add(l(2), l(6))), add(add(l(1), l(5)), add(l(3), l(7))))
-        })
-    });
-    put::<T>(dst, g0, &sums);
+    put::<T>(dst, g0, &hsum_lanes(&lanes));
 }
