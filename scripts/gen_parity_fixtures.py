@@ -5,7 +5,8 @@ bit for bit.
 
 Qwen: two llama.cpp runs of the first 70 tokens of logits prompt 0 (scripts/dump_llama_tensors.py,
 layer 0, with its Q6_K ffn_down; layer 11 for its Q4_K ffn_down): the prompt as one batch
-("batch") and one token per batch ("single", llama.cpp's decode arithmetic). Gemma ("gemma_"):
+("batch") and one token per batch ("single", llama.cpp's decode arithmetic); and ffn_down at
+the batch sizes where llama.cpp changes kernels ("edge_"). Gemma ("gemma_"):
 GeGLU values of layer 0 of prompt 0 (those where the gelu table's rounding is delicate, and
 some others) and the attention of layer 4 over the first 24 tokens of prompt 4, whose queries
 llama.cpp scales before rounding them to f16. Each tensor is raw little-endian (f32, or f16
@@ -132,6 +133,20 @@ def main():
         pick = [0, 1, 68, 69]
         read(d, "ffn_swiglu-11").reshape(TOKENS, -1)[pick].tofile(OUT / "batch_ffn_in.f32")
         read(d, "ffn_out-11").reshape(TOKENS, -1)[pick, :32].copy().tofile(OUT / "batch_q4_k_out.f32")
+        # The batch sizes where llama.cpp changes kernels: Q6_K's tiled kernel from 8 tokens
+        # (the last token of batches of 7 and 8), the Q4_K GEMM for whole groups of 4 (batches
+        # of 3, 4 and 5: tokens 2; 3; 3 and 4).
+        edges = {"q6_k": (0, [(7, 6), (8, 7)], 16), "q4_k": (11, [(3, 2), (4, 3), (5, 3), (5, 4)], 32)}
+        for kind, (layer, cases, rows) in edges.items():
+            xs, ys = [], []
+            for n, i in cases:
+                d = Path(tmp) / f"edge_{kind}_{n}"
+                if not d.exists():
+                    dump(model, d, layer, 1024, tokens=n)
+                xs.append(read(d, f"ffn_swiglu-{layer}").reshape(n, -1)[i])
+                ys.append(read(d, f"ffn_out-{layer}").reshape(n, -1)[i, :rows])
+            np.stack(xs).tofile(OUT / f"edge_{kind}_in.f32")
+            np.stack(ys).tofile(OUT / f"edge_{kind}_out.f32")
         gemma(tmp)
     np.asarray(tensor["blk.0.ffn_norm.weight"].data, np.float32).tofile(OUT / "norm_weight.f32")
     for name, rows in [("blk.0.attn_q.weight", 64), ("blk.0.attn_v.weight", 64), ("blk.11.ffn_down.weight", 32),

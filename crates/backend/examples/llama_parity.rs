@@ -8,8 +8,8 @@
 //! (the dump's FILTER must then be "-LAYER", and UBATCH the dump's: 1 for one token per graph).
 
 use backend::cpu::{
-    geglu, rms_norm_rows, rope, softmax, swiglu, AttnParams, Cpu, DotOrder, KvData, KvView, RopeParams, RopeStyle,
-    SeqView, TokenPlaces,
+    geglu, rms_norm_rows, rope, softmax, swiglu, AttnParams, Cpu, DotOrder, InBatch, KvData, KvView, RopeParams,
+    RopeStyle, SeqView, TokenPlaces,
 };
 use backend::WeightView;
 use gguf::GgufFile;
@@ -137,11 +137,13 @@ fn vector(file: &GgufFile, name: &str) -> Res<Vec<f32>> {
 fn gemma3(file: &GgufFile, cpu: &Cpu, dir: &str, layer: usize, ubatch: usize) -> Res<()> {
     let (n_head, n_kv_head, head_dim, eps) = (4, 1, 256, 1e-6);
     let (b, l) = (|n: &str| format!("blk.{layer}.{n}.weight"), |n: &str| format!("{n}-{layer}"));
+    // Each token in the dump's batch: the whole prompt, or alone.
+    let batch = |t: usize| if ubatch == 1 { vec![InBatch::ALONE; t] } else { InBatch::whole(t) };
     let mm = |w: &str, x: &str, want: &[f32]| -> Res<Vec<f32>> {
         let (wv, xv) = (matrix(file, w)?, read(dir, x)?);
         let t = xv.len() / wv.cols;
         let mut out = vec![0f32; t * wv.rows];
-        cpu.matmul(&xv, t, &wv, &mut out);
+        cpu.matmuls_in(&xv, &batch(t), &[wv], &mut [&mut out]);
         report(&format!("{w} {} x{t}", wv.ty), &out, want);
         Ok(out)
     };
@@ -177,7 +179,7 @@ fn gemma3(file: &GgufFile, cpu: &Cpu, dir: &str, layer: usize, ubatch: usize) ->
     // The output projection is not dumped; its rms_norm (norm#3, no weight yet) is.
     let wo = matrix(file, &b("attn_output"))?;
     let mut o = vec![0f32; t * wo.rows];
-    cpu.matmul(&want, t, &wo, &mut o);
+    cpu.matmuls_in(&want, &batch(t), &[wo], &mut [&mut o]);
     let mut y = vec![0f32; o.len()];
     rms_norm_rows(&o, &vec![1.0; wo.rows], eps, &mut y);
     report(&format!("attn_output {} + norm", wo.ty), &y, &read(dir, &format!("{}#3", l("norm")))?);

@@ -198,6 +198,21 @@ fn matmuls_match_llama_cpp() {
     let at: Vec<InBatch> = [0, 1, 68, 69].map(|index| InBatch { size: TOKENS as u32, index }).to_vec();
     let got = product_in(GgmlType::Q4_K, "blk.11.ffn_down.Q4_K", 4864, &f32s("batch_ffn_in.f32"), &at);
     assert_bits("Q4_K, in a batch of 70", &got, &f32s("batch_q4_k_out.f32"));
+    // Where llama.cpp changes kernels: Q6_K at 7 and 8 tokens, Q4_K at 3, 4 and 5.
+    let b = |size, index| InBatch { size, index };
+    for (ty, file, at) in [
+        (GgmlType::Q6_K, "blk.0.ffn_down.Q6_K", vec![b(7, 6), b(8, 7)]),
+        (GgmlType::Q4_K, "blk.11.ffn_down.Q4_K", vec![b(3, 2), b(4, 3), b(5, 3), b(5, 4)]),
+    ] {
+        let kind = ty.to_string().to_lowercase();
+        let x = f32s(&format!("edge_{kind}_in.f32")); // [at.len(), 4864]
+        let got = product_in(ty, file, 4864, &x, &at);
+        assert_bits(
+            &format!("{ty} at the batch sizes that change kernels"),
+            &got,
+            &f32s(&format!("edge_{kind}_out.f32")),
+        );
+    }
     for (run, at) in [("batch", InBatch::whole(TOKENS)[..2].to_vec()), ("single", vec![InBatch::ALONE; 2])] {
         let x = f32s(&format!("{run}_q6_k_in.f32")); // [2, 4864]
         let got = product_in(GgmlType::Q6_K, "blk.0.ffn_down.Q6_K", 4864, &x, &at);

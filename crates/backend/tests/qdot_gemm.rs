@@ -2,8 +2,7 @@
 //! result must be bit-identical (a token's logits may not depend on the batch it is in), for
 //! every GEMM type, row and token counts that are not multiples of the tiles, row ranges that
 //! start inside the matrix, and block counts that exercise every tail of the per-dot kernels'
-//! eight-block groups, on both kernel paths (Q4_K and Q6_K round per path; Q6_K has a GEMM on
-//! the batched path only). [`every_simd_level_matches_per_dot`] reruns the binary under each cap of
+//! eight-block groups, on both kernel paths (Q4_K and Q6_K round per path). [`every_simd_level_matches_per_dot`] reruns the binary under each cap of
 //! `ROCMFORGE_CPU_SIMD`, so the AVX2 GEMM is tested on AVX-512 machines too.
 
 use std::process::Command;

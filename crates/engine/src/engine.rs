@@ -24,7 +24,9 @@ use crate::stop::StopMatcher;
 
 #[derive(Clone, Debug)]
 pub struct EngineConfig {
-    /// Tokens per KV block.
+    /// Tokens per KV block. The prefix cache shares blocks only when this is a multiple of 4
+    /// from 8 up (`InBatch::prefix_is_settled`; the default is 16): smaller or odd blocks hold
+    /// prompt tokens whose CPU rounding depends on the prompt's length.
     pub block_size: usize,
     /// KV cache capacity in tokens, shared by all sequences (rounded up to whole blocks).
     pub kv_tokens: usize,

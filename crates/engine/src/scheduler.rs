@@ -115,7 +115,12 @@ impl Sequence {
     /// blocks by their tokens only; blocks holding generated tokens (one-token arithmetic) are
     /// neither offered nor taken.
     fn cacheable_blocks(&self, block_size: usize) -> usize {
-        (1..=self.prompt_len / block_size).take_while(|&b| InBatch::prefix_is_settled(b * block_size)).count()
+        // Settled at the first block's end means settled at every later one (multiples of it).
+        if InBatch::prefix_is_settled(block_size) {
+            self.prompt_len / block_size
+        } else {
+            0
+        }
     }
 }
 

@@ -61,7 +61,7 @@ impl BatchPlan {
         }
         if self.positions.len() != t || self.token_seq.len() != t || self.llama_batch.len() != t {
             return bad(format!(
-                "{t} tokens but {} positions, {} sequence indices and {} batch sizes",
+                "{t} tokens but {} positions, {} sequence indices and {} llama_batch entries",
                 self.positions.len(),
                 self.token_seq.len(),
                 self.llama_batch.len()

@@ -14,8 +14,9 @@
 //!   per-dot kernel;
 //! * otherwise each weight row is dotted with every token and the result transposed.
 //!
-//! [`Cpu::matmuls`] runs several matrices on one input (Q/K/V, gate/up) as one parallel job:
-//! one encoding for all of them and one fork/join instead of one each.
+//! [`Cpu::matmuls_in`] runs several matrices on one input (Q/K/V, gate/up) as one parallel
+//! job: one encoding for all of them and one fork/join instead of one each (a matrix split by
+//! path runs apart).
 
 use gguf::GgmlType;
 use rayon::prelude::*;
@@ -322,7 +323,8 @@ mod tests {
                 .collect()
         };
         for t in [1, 2, 3, 4, 5, 16, 17, 19] {
-            for at in [InBatch::whole(t), mixed(t)] {
+            // All alone (decode steps of t sequences): Q6_K's eight-lane GEMM from 16.
+            for at in [InBatch::whole(t), mixed(t), vec![InBatch::ALONE; t]] {
                 let xs = &x[..t * cols];
                 let mut outs: Vec<Vec<f32>> = ws.iter().map(|w| vec![f32::NAN; t * w.rows]).collect();
                 let mut slices: Vec<&mut [f32]> = outs.iter_mut().map(|o| o.as_mut_slice()).collect();

@@ -132,10 +132,6 @@ impl Gemm {
         self.ty
     }
 
-    pub fn path(&self) -> Path {
-        self.path
-    }
-
     /// Tokens per group: results come `G` tokens per SIMD register.
     pub fn group(&self) -> usize {
         match self.flavor {

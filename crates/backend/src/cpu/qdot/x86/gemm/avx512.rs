@@ -289,6 +289,7 @@ unsafe fn q6_k_lanes<const T: usize, const NL: usize>(
     nb: usize,
     dst: &mut Dst,
 ) {
+    const { assert!(8 % NL == 0, "NL lanes per pass divide the eight") };
     let (gq, gd, gf) = (a.cols * G, nb * G, nb * 20 * G);
     let qs: [*const u8; T] = core::array::from_fn(|t| a.qs.as_ptr().add((g0 + t) * gq));
     let dy: [*const f32; T] = core::array::from_fn(|t| a.dy.as_ptr().add((g0 + t) * gd));
