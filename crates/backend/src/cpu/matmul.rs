@@ -73,14 +73,14 @@ impl Cpu {
         // Matrices whose tokens all take one path run together; the others split by path.
         let (mut one_ws, mut one_paths, mut one_outs) = (Vec::new(), Vec::new(), Vec::new());
         for (w, out) in ws.iter().zip(outs.iter_mut()) {
-            let paths: Vec<Path> = at.iter().map(|b| b.path(w.ty, w.rows)).collect();
-            match paths.first() {
-                Some(&p) if paths.iter().any(|&q| q != p) => self.matmul_split(x, &paths, w, out),
-                first => {
-                    one_ws.push(*w);
-                    one_paths.push(first.copied().unwrap_or_default());
-                    one_outs.push(&mut **out);
-                }
+            let path = |b: &InBatch| b.path(w.ty, w.rows);
+            let first = at.first().map(path).unwrap_or_default();
+            if at.iter().all(|b| path(b) == first) {
+                one_ws.push(*w);
+                one_paths.push(first);
+                one_outs.push(&mut **out);
+            } else {
+                self.matmul_split(x, &at.iter().map(path).collect::<Vec<_>>(), w, out);
             }
         }
         self.matmuls_on(x, t, &one_ws, &one_paths, &mut one_outs);

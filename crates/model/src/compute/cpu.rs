@@ -38,7 +38,6 @@ pub struct CpuPlaces {
     plan: BatchPlan,
     slots: Vec<usize>,     // [T]
     orders: Vec<DotOrder>, // [T] each token's attention dot order, from `plan.llama_batch`
-    outputs: Vec<InBatch>, // [n_logits] the logits rows' `llama_batch`
 }
 
 impl Compute for CpuCompute<'_> {
@@ -51,11 +50,7 @@ impl Compute for CpuCompute<'_> {
     fn places(&self, plan: &BatchPlan, block_size: usize) -> Result<CpuPlaces> {
         let slots = (0..plan.len()).map(|i| plan.slot(i, block_size)).collect();
         let orders = plan.llama_batch.iter().map(|b| b.dot_order()).collect();
-        // The output matrix rounds each logits row as its token's batch, as llama.cpp with
-        // every row's logits (logits_all) does; its default multiplies only the rows it outputs
-        // (ARCHITECTURE.md, "Goldens against llama.cpp", the gaps).
-        let outputs = plan.logits_rows.iter().map(|&r| plan.llama_batch[r]).collect();
-        Ok(CpuPlaces { plan: plan.clone(), slots, orders, outputs })
+        Ok(CpuPlaces { plan: plan.clone(), slots, orders })
     }
 
     fn act(&self, len: usize) -> Result<Vec<f32>> {
@@ -184,7 +179,11 @@ impl Compute for CpuCompute<'_> {
         }
         let w = output.view(self.file);
         let mut logits = vec![0.0; rows.len() * w.rows];
-        self.cpu.matmuls_in(&last, &at.outputs, &[w], &mut [&mut logits]);
+        // The output matrix rounds each logits row as its token's batch, as llama.cpp with
+        // every row's logits (logits_all) does; its default multiplies only the rows it outputs
+        // (ARCHITECTURE.md, "Goldens against llama.cpp", the gaps).
+        let batch: Vec<InBatch> = rows.iter().map(|&r| at.plan.llama_batch[r]).collect();
+        self.cpu.matmuls_in(&last, &batch, &[w], &mut [&mut logits]);
         Ok(logits)
     }
 

@@ -300,13 +300,12 @@ unsafe fn q45_k<const Q5: bool, const PER64: bool>(w: *const u8, a: *const u8, n
                 }
             }
         }
-        let isum = _mm512_reduce_add_epi32(acc) as f32;
         if Q5 {
-            sumf += d * isum;
+            sumf += d * _mm512_reduce_add_epi32(acc) as f32;
             sumf -= dmin * summins as f32;
         } else if !PER64 {
             // The repacked Q4_K arithmetic of llama.cpp (see the AVX2 kernel).
-            sumf = isum.mul_add(d, sumf);
+            sumf = (_mm512_reduce_add_epi32(acc) as f32).mul_add(d, sumf);
             mins = (summins as f32).mul_add(dmin, mins);
         }
     }

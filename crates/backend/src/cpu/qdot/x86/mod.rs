@@ -156,34 +156,24 @@ fn avx2_kernel(weight: GgmlType, path: Path) -> Option<DotKernel> {
     use avx2_safe::*;
     use GgmlType::*;
     Some(match (weight, path) {
+        (Q4_0, _) => q4_0_q8_0,
+        (Q4_1, _) => q4_1_q8_1,
+        (Q5_0, _) => q5_0_q8_0,
+        (Q5_1, _) => q5_1_q8_1,
+        (Q8_0, _) => q8_0_q8_0,
+        (Q2_K, _) => q2_k_q8_k,
+        (Q3_K, _) => q3_k_q8_k,
+        (Q4_K, Path::Single) => q4_k_q8_k,
         (Q4_K, Path::Batched) => q4_k_q8_k_per64,
+        (Q5_K, _) => q5_k_q8_k,
+        (Q6_K, Path::Single) => q6_k_q8_k,
         (Q6_K, Path::Batched) => q6_k_q8_k_tiled,
-        _ => return avx2_single(weight),
-    })
-}
-
-/// The AVX2 kernels of the types that round alike on both paths, and the `Single` ones of the
-/// others.
-fn avx2_single(weight: GgmlType) -> Option<DotKernel> {
-    use avx2_safe::*;
-    use GgmlType::*;
-    Some(match weight {
-        Q4_0 => q4_0_q8_0,
-        Q4_1 => q4_1_q8_1,
-        Q5_0 => q5_0_q8_0,
-        Q5_1 => q5_1_q8_1,
-        Q8_0 => q8_0_q8_0,
-        Q2_K => q2_k_q8_k,
-        Q3_K => q3_k_q8_k,
-        Q4_K => q4_k_q8_k,
-        Q5_K => q5_k_q8_k,
-        Q6_K => q6_k_q8_k,
-        IQ4_NL => iq4_nl_q8_0,
-        IQ4_XS => iq4_xs_q8_k,
-        MXFP4 => mxfp4_q8_0,
-        F16 => f16_f16,
-        BF16 => bf16_bf16,
-        F32 => f32_f32,
+        (IQ4_NL, _) => iq4_nl_q8_0,
+        (IQ4_XS, _) => iq4_xs_q8_k,
+        (MXFP4, _) => mxfp4_q8_0,
+        (F16, _) => f16_f16,
+        (BF16, _) => bf16_bf16,
+        (F32, _) => f32_f32,
         _ => return None,
     })
 }
